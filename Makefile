@@ -1,0 +1,63 @@
+# Taxon developer commands. `make run` and `make test` do all the set-up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+DEPS_STAMP := $(STAMPS)/deps-$(REQ_HASH)
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/taxon.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+PYBABEL := $(VENV)/bin/pybabel
+KEYWORDS := -k _ -k N_ -k ngettext:1,2 -k pgettext:1c,2
+
+.PHONY: run test translations bench lint screenshots setup catalogs check-catalogs new-language
+
+setup: $(DEPS_STAMP) catalogs
+
+$(DEPS_STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
+	@mkdir -p $(STAMPS) && rm -f $(STAMPS)/deps-* && touch $@
+
+catalogs: $(MO_FILES)
+
+translations/%/LC_MESSAGES/taxon.mo: translations/%/LC_MESSAGES/taxon.po | $(DEPS_STAMP)
+	$(PYBABEL) -q compile -d translations -D taxon -l $* --statistics >/dev/null
+
+run: setup
+	$(PY) main.py
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+EXTRACT = $(PYBABEL) -q extract -F babel.cfg $(KEYWORDS) --no-default-keywords \
+	--add-comments=Translators: --add-location=file --sort-by-file --project=Taxon \
+	--version=$$($(PY) -c 'import engine; print(engine.__version__)') --copyright-holder=Taxon
+UPDATE = $(PYBABEL) -q update -d translations -D taxon --ignore-pot-creation-date --no-fuzzy-matching
+
+translations: $(DEPS_STAMP)
+	$(EXTRACT) -o translations/taxon.pot .
+	$(UPDATE) -i translations/taxon.pot
+	$(PYBABEL) compile -d translations -D taxon --statistics
+
+bench: setup
+	$(PY) bench/startup.py
+	@for script in bench/*.py; do [ "$$script" = bench/startup.py ] || $(PY) $$script || exit 1; done
+
+# Start a catalog for a new language, e.g. `make new-language LANG=de`.
+new-language: $(DEPS_STAMP)
+	$(EXTRACT) -o translations/taxon.pot .
+	$(PYBABEL) init -i translations/taxon.pot -d translations -D taxon -l $(LANG)
+
+# Fails when the catalogs are stale against the source (used by the test suite).
+check-catalogs:
+	@pot=$$(mktemp --suffix=.pot) && $(EXTRACT) -o $$pot . && $(UPDATE) --check -i $$pot; \
+		status=$$?; rm -f $$pot; exit $$status
+
+screenshots: setup
+	QT_QPA_PLATFORM=offscreen $(PY) tools/screenshots.py

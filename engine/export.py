@@ -1,0 +1,139 @@
+"""Saving classification results as CSV (for spreadsheets) and JSON (for programs).
+
+A result row is ``{"path", "label", "score", "top": [{"label", "score"}...],
+"error"}``; ``label`` and ``score`` are ``None`` for a file that failed, whose
+``error`` holds the message already shown to the user.
+
+The CSV is meant to be double-clicked: UTF-8 with a byte-order mark so Excel
+reads non-ASCII names, and every text cell defused against formula injection
+(a file or label named ``=HYPERLINK(...)`` must not become a live formula).
+Column names are fixed English identifiers, like JSON keys, so scripts can
+rely on them whatever the UI language. Both files are written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from engine.atomic import write_atomic
+from engine.i18n import N_
+from engine.jobs import UserError
+
+CSV_COLUMNS: tuple[str, ...] = ("path", "label", "score", "top5", "error")
+TOP_IN_CSV = 5
+
+#: Cell prefixes that spreadsheets treat as the start of a formula (OWASP).
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+MSG_WRITE_PERMISSION = N_(
+    "Could not save {name}: permission denied. If the file is open in another program, "
+    "close it and try again."
+)
+MSG_WRITE_FAILED = N_("Could not save {name}.")
+
+Row = Mapping[str, Any]
+
+
+def neutralize_formula(value: str) -> str:
+    """Prefix ``'`` to text a spreadsheet would run as a formula; other text is unchanged."""
+    if value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def format_top(top: Iterable[Mapping[str, Any]], limit: int = TOP_IN_CSV) -> str:
+    """``"cat (0.91); dog (0.05)"``: the top predictions in one readable cell."""
+    parts = []
+    for index, prediction in enumerate(top):
+        if index >= limit:
+            break
+        score = _clean_score(prediction.get("score"))
+        label = str(prediction.get("label", ""))
+        parts.append(label if score is None else f"{label} ({score:.2f})")
+    return "; ".join(parts)
+
+
+def results_to_csv_bytes(rows: Iterable[Row]) -> bytes:
+    """The CSV file's exact bytes (UTF-8 with BOM, CRLF line ends as Excel expects)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        score = _clean_score(row.get("score"))
+        writer.writerow(
+            [
+                _text_cell(row.get("path")),
+                _text_cell(row.get("label")),
+                "" if score is None else repr(score),
+                _text_cell(format_top(row.get("top") or [])),
+                _text_cell(row.get("error")),
+            ]
+        )
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def results_to_json_bytes(rows: Iterable[Row]) -> bytes:
+    """A JSON list with one object per row, non-ASCII kept readable, always valid JSON."""
+    records = [_json_record(row) for row in rows]
+    text = json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def export_results_csv(rows: Iterable[Row], path: str | os.PathLike[str]) -> None:
+    """Save ``rows`` as a spreadsheet-safe CSV at ``path`` (atomically)."""
+    _save(path, results_to_csv_bytes(rows))
+
+
+def export_results_json(rows: Iterable[Row], path: str | os.PathLike[str]) -> None:
+    """Save ``rows`` as a JSON list at ``path`` (atomically)."""
+    _save(path, results_to_json_bytes(rows))
+
+
+def _save(path: str | os.PathLike[str], data: bytes) -> None:
+    target = Path(path)
+    name = target.name or str(target)
+    try:
+        write_atomic(target, data)
+    except PermissionError as error:
+        raise UserError(MSG_WRITE_PERMISSION, str(error), name=name) from error
+    except OSError as error:
+        raise UserError(MSG_WRITE_FAILED, str(error), name=name) from error
+
+
+def _text_cell(value: object) -> str:
+    if value is None:
+        return ""
+    return neutralize_formula(os.fspath(value) if isinstance(value, os.PathLike) else str(value))
+
+
+def _clean_score(value: object) -> float | None:
+    """A finite float, or ``None`` (NaN and infinities have no place in CSV or JSON)."""
+    if value is None:
+        return None
+    number = float(value)  # numpy floats included
+    return number if math.isfinite(number) else None
+
+
+def _json_record(row: Row) -> dict[str, Any]:
+    def text(value: object) -> str | None:
+        if value is None:
+            return None
+        return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+
+    return {
+        "path": text(row.get("path")),
+        "label": text(row.get("label")),
+        "score": _clean_score(row.get("score")),
+        "top": [
+            {"label": text(item.get("label")), "score": _clean_score(item.get("score"))}
+            for item in (row.get("top") or [])
+        ],
+        "error": text(row.get("error")),
+    }

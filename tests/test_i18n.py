@@ -1,0 +1,89 @@
+"""The engine's i18n layer: switching, names, formatting, translated errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine import i18n
+from engine.i18n import N_, _
+from engine.jobs import UserError
+
+
+def test_switching_changes_translations_and_back():
+    assert _("Settings") == "Settings"
+    assert i18n.set_language("zh_CN") == "zh_CN"
+    assert _("Settings") == "设置"
+    assert i18n.set_language("ar") == "ar"
+    assert _("Settings") == "الإعدادات"
+    i18n.set_language("en")
+    assert _("Settings") == "Settings"
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"),
+    [("zh-Hans-CN", "zh_CN"), ("zh_TW.UTF-8", "zh_CN"), ("ar_EG.UTF-8", "ar"), ("C", "en"),
+     ("fr_FR", "en"), ("", "en"), (None, "en"), ("en_GB", "en"), ("not a locale!", "en")],
+)
+def test_locale_spellings_map_to_shipped_languages(spelling, expected):
+    assert i18n.normalize_language(spelling) == expected
+
+
+def test_system_language_follows_environment(monkeypatch):
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "ar_SA.UTF-8")
+    assert i18n.system_language() == "ar"
+
+
+def test_languages_are_named_in_their_own_language():
+    assert dict(i18n.language_choices()) == {"en": "English", "zh_CN": "简体中文", "ar": "العربية"}
+
+
+def test_rtl_only_for_right_to_left_scripts():
+    assert i18n.is_rtl("ar") and not i18n.is_rtl("zh_CN") and not i18n.is_rtl("en")
+
+
+def test_numbers_follow_the_ui_locale():
+    assert i18n.format_percent(0.925, 1) == "92.5%"
+    assert i18n.format_number(1234567.25, 2) == "1,234,567.25"
+    i18n.set_language("ar")
+    assert i18n.format_percent(0.925, 1) == "٩٢٫٥%"
+    assert i18n.format_number(1234567.25, 2) == "١٬٢٣٤٬٥٦٧٫٢٥"
+    assert i18n.format_bytes(3 * 1024**3) == "٣٫٠ GB"
+
+
+def test_user_error_translates_when_shown_not_when_raised():
+    error = UserError(N_("No CUDA GPU is available on this computer."))
+    assert error.message == "No CUDA GPU is available on this computer."
+    i18n.set_language("zh_CN")
+    assert "CUDA" in error.message and error.message != error.msgid
+
+
+def test_user_error_fills_placeholders_in_every_language():
+    error = UserError(N_("Unknown device “{device}”."), device="tpu")
+    for language in i18n.SHIPPED_LANGUAGES:
+        i18n.set_language(language)
+        assert "tpu" in error.message
+
+
+def test_missing_compiled_catalog_falls_back_to_the_po(tmp_path):
+    folder = tmp_path / "zh_CN" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    folder.joinpath("taxon.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Settings"\nmsgstr "设置（测试）"\n',
+        encoding="utf-8",
+    )
+    i18n.set_language("zh_CN", directory=tmp_path)
+    assert _("Settings") == "设置（测试）"
+
+
+def test_listeners_hear_every_switch():
+    heard: list[str] = []
+    i18n.add_language_listener(heard.append)
+    try:
+        i18n.set_language("ar")
+        i18n.set_language("en")
+    finally:
+        i18n.remove_language_listener(heard.append)
+    assert heard == ["ar", "en"]

@@ -1,0 +1,163 @@
+"""Taxon's command line: the same engine jobs as the window, with a tqdm bar on stderr.
+
+Every command takes ``--lang CODE`` and ``--json``. Exit codes: 0 when every
+input succeeded, 1 when some failed, 2 for a usage error. No Qt is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from engine import i18n
+from engine.about import app_version
+from engine.i18n import _
+from engine.jobs import CancelToken, Cancelled, UserError
+from engine.logs import log_file_path, setup_logging
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _translate_argparse() -> None:
+    """argparse looks up its own strings ("usage:", "options") through these names."""
+    argparse._ = i18n._  # type: ignore[attr-defined]
+    argparse.ngettext = i18n.ngettext  # type: ignore[attr-defined]
+
+
+def _language_from_argv(argv: Sequence[str]) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lang", metavar="CODE",
+                        help=_("interface language, e.g. en, zh_CN, ar (default: the system's)"))
+    common.add_argument("--json", action="store_true", help=_("print results as JSON"))
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Built after the language is set, so every help text is translated."""
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="taxon",
+        description=_("Sort images and text into categories on your own computer: offline, in your language."),
+        epilog=_("Run without a command to open the window."),
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"Taxon {app_version()}",
+                        help=_("show the version and exit"))
+    commands = parser.add_subparsers(dest="command", metavar=_("COMMAND"), title=_("commands"))
+
+    classify = commands.add_parser(
+        "classify", parents=[common],
+        help=_("classify images with the built-in model or a trained one"),
+        description=_("Classify image files and folders (searched recursively)."),
+    )
+    classify.add_argument("paths", nargs="+", metavar=_("PATH"), help=_("image files or folders"))
+    classify.add_argument("--top-k", type=int, default=5, metavar="K",
+                          help=_("how many labels to show for each input (default: 5)"))
+    classify.add_argument("--model", metavar="DIR",
+                          help=_("a trained model package (default: the built-in ImageNet model)"))
+    classify.set_defaults(handler=cmd_classify)
+    return parser
+
+
+class _Bar:
+    """A tqdm progress bar on stderr shaped as an engine ``Progress`` callback."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=None, file=sys.stderr, disable=None, unit="", leave=False)
+
+    def __call__(self, done: int, total: int | None, message: str) -> None:
+        if total is not None and self._bar.total != total:
+            self._bar.total = total
+        self._bar.set_description_str(message[:40], refresh=False)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def run_job(fn, *args: Any, **kwargs: Any) -> Any:
+    bar, cancel = _Bar(), CancelToken()
+    try:
+        return fn(*args, progress=bar, cancel=cancel, **kwargs)
+    finally:
+        bar.close()
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from engine.inference import classify_images, load_classifier
+    from engine.files import iter_image_files
+
+    if args.top_k < 1:
+        raise UserError(i18n.N_("--top-k must be at least 1."))
+    classifier = run_job(load_classifier, args.model)
+    paths = [str(path) for path in iter_image_files(args.paths)]
+    missing = [p for p in args.paths if not Path(p).exists()]
+    try:
+        results = run_job(classify_images, classifier, paths, top_k=args.top_k) if paths else []
+    finally:
+        classifier.close()
+    rows = [{"input": p, "error": _("File not found: {name}").format(name=p)} for p in missing]
+    rows += [result.to_json() for result in results]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            if row.get("error"):
+                print(_("{input}: error: {message}").format(input=row["input"], message=row["error"]),
+                      file=sys.stderr)
+            else:
+                best = row["predictions"][0]
+                others = ", ".join(
+                    f"{p['label']} {i18n.format_percent(p['score'], 1)}" for p in row["predictions"][1:]
+                )
+                print(f"{row['input']}\t{best['label']}\t{i18n.format_percent(best['score'], 1)}\t{others}")
+    if not rows:
+        print(_("No images found."), file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return EXIT_SOME_FAILED if any(row.get("error") for row in rows) else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    setup_logging()
+    i18n.set_language(_language_from_argv(argv) or i18n.system_language())
+    _translate_argparse()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except UserError as error:
+        print(_("Error: {message}").format(message=error.message), file=sys.stderr)
+        return EXIT_SOME_FAILED
+    except Cancelled:
+        print(_("Cancelled."), file=sys.stderr)
+        return EXIT_SOME_FAILED
+    except KeyboardInterrupt:
+        print(_("Cancelled."), file=sys.stderr)
+        return 130
+    except Exception:
+        log.exception("Unexpected error in %s", args.command)
+        print(_("Something went wrong. The details were written to {path}").format(path=log_file_path()),
+              file=sys.stderr)
+        return EXIT_SOME_FAILED

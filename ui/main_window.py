@@ -1,0 +1,232 @@
+"""The main window: navigation between pages, menus, and the status bar.
+
+Pages are plain widgets with ``nav_title()`` and ``nav_icon()``; only pages that
+work are added. Heavy work (importing torch to name the compute device, warming
+up models) starts after the first paint, so the window appears at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence, QPaintEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QStackedWidget,
+    QWidget,
+)
+
+from engine import i18n
+from engine.devices import DeviceInfo, describe, select_device
+from engine.i18n import _
+from engine.paths import resources_dir
+from ui.about import AboutDialog
+from ui.language import LanguageManager
+from ui.log_dialog import LogDialog
+from ui.retranslate import Retranslatable
+from ui.settings import GEOMETRY_KEY, app_settings
+from ui.settings_dialog import SettingsDialog, device_preference
+from ui.worker import JobWorker, running_workers
+
+EXIT_AFTER_PAINT_ENV = "TAXON_EXIT_AFTER_PAINT"
+
+
+def app_icon() -> QIcon:
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        icon.addFile(str(resources_dir() / "icons" / f"taxon-{size}.png"), QSize(size, size))
+    return icon
+
+
+class MainWindow(Retranslatable, QMainWindow):
+    first_painted = Signal()
+
+    def __init__(self, languages: LanguageManager,
+                 page_factories: list[Callable[[MainWindow], QWidget]]) -> None:
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.languages = languages
+        self._painted = False
+        self.device_info: DeviceInfo | None = None
+        self._device_worker: JobWorker | None = None
+        self.setWindowIcon(app_icon())
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("navigation")
+        self.nav.setIconSize(QSize(22, 22))
+        self.nav.setFixedWidth(190)
+        self.nav.setSpacing(2)
+        self.pages = QStackedWidget()
+        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        for factory in page_factories:
+            self.add_page(factory(self))
+        self.nav.setCurrentRow(0)
+
+        self.device_label = QLabel()
+        self.device_label.setObjectName("deviceLabel")
+        self.offline_label = QLabel()
+        self.offline_label.setObjectName("offlineLabel")
+        self.offline_label.setStyleSheet("color: #1d7a3a; font-weight: 600; padding: 0 6px;")
+        self.statusBar().addPermanentWidget(self.device_label)
+        self.statusBar().addPermanentWidget(self.offline_label)
+
+        self._build_menus()
+        self.retranslate_ui()
+        self.first_painted.connect(self._after_first_paint, Qt.ConnectionType.QueuedConnection)
+        geometry = app_settings().value(GEOMETRY_KEY)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1100, 720)
+
+    # -- pages -------------------------------------------------------------
+    def add_page(self, page: QWidget) -> None:
+        self.pages.addWidget(page)
+        QListWidgetItem(self.nav)
+        self._retranslate_nav()
+
+    def show_page(self, page: QWidget) -> None:
+        self.nav.setCurrentRow(self.pages.indexOf(page))
+
+    def _retranslate_nav(self) -> None:
+        for row in range(self.pages.count()):
+            page = self.pages.widget(row)
+            item = self.nav.item(row)
+            item.setText(page.nav_title())
+            item.setIcon(page.nav_icon())
+
+    # -- menus -------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("")
+        self.quit_action = QAction(self, shortcut=QKeySequence.StandardKey.Quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.quit_action.triggered.connect(self.close)
+        self.file_menu.addAction(self.quit_action)
+
+        self.language_menu = bar.addMenu("")
+        self.language_actions = QActionGroup(self)
+        for code, name in i18n.language_choices():
+            action = QAction(name, self, checkable=True)
+            action.setData(code)
+            action.triggered.connect(lambda _checked=False, c=code: self.languages.switch(c))
+            self.language_actions.addAction(action)
+            self.language_menu.addAction(action)
+
+        self.settings_menu = bar.addMenu("")
+        self.preferences_action = QAction(self, shortcut=QKeySequence.StandardKey.Preferences)
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.preferences_action.triggered.connect(self.open_settings)
+        self.settings_menu.addAction(self.preferences_action)
+
+        self.help_menu = bar.addMenu("")
+        self.log_action = QAction(self)
+        self.log_action.triggered.connect(self.open_log)
+        self.about_action = QAction(self)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.about_action.triggered.connect(self.open_about)
+        self.help_menu.addAction(self.log_action)
+        self.help_menu.addSeparator()
+        self.help_menu.addAction(self.about_action)
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.languages, self)
+        dialog.open()
+        return dialog
+
+    def open_about(self) -> AboutDialog:
+        dialog = AboutDialog(self)
+        dialog.open()
+        return dialog
+
+    def open_log(self) -> LogDialog:
+        dialog = LogDialog(self)
+        dialog.open()
+        return dialog
+
+    def retranslate_ui(self) -> None:
+        self.setWindowTitle(_("Taxon"))
+        self.file_menu.setTitle(_("&File"))
+        self.quit_action.setText(_("&Quit"))
+        self.language_menu.setTitle(_("&Language"))
+        for action in self.language_actions.actions():
+            action.setChecked(action.data() == i18n.current_language())
+        self.settings_menu.setTitle(_("&Settings"))
+        self.preferences_action.setText(_("&Preferences…"))
+        self.help_menu.setTitle(_("&Help"))
+        self.log_action.setText(_("View &log"))
+        self.about_action.setText(_("&About Taxon"))
+        self.offline_label.setText(_("● Offline"))
+        self.offline_label.setToolTip(
+            _("Taxon never connects to the internet. Your data and models stay on this computer.")
+        )
+        self.device_label.setText(
+            describe(self.device_info) if self.device_info else _("Detecting compute device…")
+        )
+        self._retranslate_nav()
+
+    # -- start-up ----------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.first_painted.emit()
+
+    def _after_first_paint(self) -> None:
+        if os.environ.get(EXIT_AFTER_PAINT_ENV):
+            print(json.dumps({"painted_at": time.time(), "torch_imported": "torch" in sys.modules}),
+                  flush=True)
+            QTimer.singleShot(0, self.close)
+            return
+        self.detect_device()
+        for row in range(self.pages.count()):
+            warm_up = getattr(self.pages.widget(row), "warm_up", None)
+            if warm_up is not None:
+                warm_up()
+
+    def detect_device(self) -> None:
+        preference = device_preference()
+
+        def job(progress, cancel):
+            return select_device(preference)
+
+        self._device_worker = JobWorker(job, name="device")
+        self._device_worker.finished.connect(self._on_device)
+        self._device_worker.failed.connect(self._on_device_failed)
+        self._device_worker.start()
+
+    def _on_device(self, info: DeviceInfo) -> None:
+        self.device_info = info
+        self.device_label.setText(describe(info))
+
+    def _on_device_failed(self, message: str, details: str) -> None:
+        """The preferred device is missing (e.g. CUDA chosen, none present): say so."""
+        self.device_label.setText(message)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        app_settings().setValue(GEOMETRY_KEY, self.saveGeometry())
+        for worker in running_workers():
+            worker.cancel()
+        for worker in running_workers():
+            worker.wait(5_000)
+        for row in range(self.pages.count()):
+            shutdown = getattr(self.pages.widget(row), "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+        super().closeEvent(event)

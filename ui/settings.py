@@ -1,0 +1,15 @@
+"""Persistent user preferences, stored in an INI file in the user's config folder."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+from engine.paths import user_config_dir
+
+LANGUAGE_KEY = "ui/language"
+DEVICE_KEY = "compute/device"
+GEOMETRY_KEY = "window/geometry"
+
+
+def app_settings() -> QSettings:
+    return QSettings(str(user_config_dir() / "settings.ini"), QSettings.Format.IniFormat)
