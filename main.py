@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 
 
@@ -18,7 +17,10 @@ def _gui_language(argv: list[str]) -> tuple[bool, str | None]:
 
 
 def main() -> int:
-    multiprocessing.freeze_support()
+    if getattr(sys, "frozen", False):  # a PyInstaller bundle: let worker processes start
+        import multiprocessing
+
+        multiprocessing.freeze_support()
     import engine.offline
 
     engine.offline.enforce_offline_environment()

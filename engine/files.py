@@ -99,7 +99,7 @@ def _walk(
             continue
         if is_dir:
             key = _identity(child)
-            if True:
+            if key not in seen_dirs:
                 seen_dirs.add(key)
                 stack.append((child, iter(_list_dir(child))))
         elif is_file and os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:

@@ -21,11 +21,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from babel import Locale, UnknownLocaleError
-from babel import numbers as babel_numbers
-from babel import dates as babel_dates
+from typing import TYPE_CHECKING
 
 from engine.paths import translations_dir
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ def normalize_language(code: str | None) -> str:
     cleaned = code.split(".")[0].split("@")[0].replace("-", "_")
     if cleaned in SHIPPED_LANGUAGES:
         return cleaned
+    from babel import Locale, UnknownLocaleError  # Babel loads on first use, not at start-up
+
     try:
         parsed = Locale.parse(cleaned)
     except (ValueError, UnknownLocaleError):
@@ -146,6 +149,8 @@ def remove_language_listener(callback) -> None:
 
 
 def babel_locale(code: str | None = None) -> Locale:
+    from babel import Locale
+
     return Locale.parse(code or _language)
 
 
@@ -155,7 +160,7 @@ def is_rtl(code: str | None = None) -> bool:
 
 def language_name(code: str) -> str:
     """The language's own name for itself: "English", "简体中文", "العربية"."""
-    loc = Locale.parse(code)
+    loc = babel_locale(code)
     if loc.language == "zh":
         script = "Hant" if loc.territory in {"TW", "HK", "MO"} else "Hans"
         name = loc.languages.get(f"zh_{script}")
@@ -180,6 +185,8 @@ def _with_digits(text: str, digits: dict | None) -> str:
 
 
 def format_number(value: float, decimals: int | None = None) -> str:
+    from babel import numbers as babel_numbers  # imported on first use: start-up stays fast
+
     system, digits = _numbering()
     pattern = None if decimals is None else "#,##0" + ("." + "0" * decimals if decimals else "")
     text = babel_numbers.format_decimal(value, format=pattern, locale=babel_locale(),
@@ -188,6 +195,8 @@ def format_number(value: float, decimals: int | None = None) -> str:
 
 
 def format_percent(fraction: float, decimals: int = 0) -> str:
+    from babel import numbers as babel_numbers
+
     system, digits = _numbering()
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
     text = babel_numbers.format_percent(fraction, format=pattern, locale=babel_locale(),
@@ -196,10 +205,14 @@ def format_percent(fraction: float, decimals: int = 0) -> str:
 
 
 def format_datetime(moment: datetime) -> str:
+    from babel import dates as babel_dates
+
     return babel_dates.format_datetime(moment, format="medium", locale=babel_locale())
 
 
 def format_duration(seconds: float) -> str:
+    from babel import dates as babel_dates
+
     return babel_dates.format_timedelta(
         seconds, threshold=1.0, format="narrow", locale=babel_locale()
     )

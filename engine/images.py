@@ -21,6 +21,7 @@ import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -230,10 +231,12 @@ def _load_rgb_with_size(
             # Decoders report damage as OSError, SyntaxError, ValueError,
             # EOFError, struct.error, zlib.error and more; all mean "corrupt".
             log.debug("Cannot decode %s", file_path, exc_info=True)
-            raise ImageReadError(MSG_CORRUPT, file_path, f"{type(error).__name__}: {error}") from error
+            raise ImageReadError(
+                MSG_CORRUPT, file_path, f"{type(error).__name__}: {error}"
+            ) from error
 
 
-def _decode(handle, target_min_side: int | None) -> tuple[Image.Image, tuple[int, int]]:
+def _decode(handle: BinaryIO, target_min_side: int | None) -> tuple[Image.Image, tuple[int, int]]:
     """Open, draft, fully load, orient and convert; runs inside the guarded block."""
     with Image.open(handle, formats=ALLOWED_FORMATS) as image:
         _check_pixel_limit(image.size)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from engine.i18n import N_, _
-from engine.images import DecodedImage, ImageReadError, decode_for_model
+from engine.images import DecodedImage, decode_for_model
 from engine.jobs import CancelToken, Progress, UserError, no_progress
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def normalize_pixels(pixels: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """uint8 NHWC -> normalised float32 NCHW (contiguous), as the networks expect."""
+    if pixels.ndim != 4 or pixels.shape[-1] != 3:
+        raise ValueError(f"expected (N, H, W, 3) pixels, got {pixels.shape}")
+    mean = np.asarray(config.mean, np.float32) * 255.0
+    scale = 1.0 / (np.asarray(config.std, np.float32) * 255.0)
+    batch = (pixels.astype(np.float32) - mean) * scale
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+
+
 class Classifier(ABC):
     """A model that turns uint8 RGB pixels into class probabilities."""
 
@@ -126,13 +136,7 @@ class Classifier(ABC):
         """(N, H, W, 3) uint8 RGB -> (N, len(labels)) probabilities."""
 
     def normalize(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8 NHWC -> normalised float32 NCHW, contiguous."""
-        if pixels.ndim != 4 or pixels.shape[-1] != 3:
-            raise ValueError(f"expected (N, H, W, 3) pixels, got {pixels.shape}")
-        mean = np.asarray(self.preprocess.mean, np.float32) * 255.0
-        scale = 1.0 / (np.asarray(self.preprocess.std, np.float32) * 255.0)
-        batch = (pixels.astype(np.float32) - mean) * scale
-        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+        return normalize_pixels(pixels, self.preprocess)
 
     def top_k(self, probabilities: np.ndarray, k: int) -> list[list[Prediction]]:
         """The k most likely labels of each row, best first."""
@@ -144,7 +148,8 @@ class Classifier(ABC):
         ]
 
     def close(self) -> None:
-        """Release the model's resources (sessions, GPU memory)."""
+        """Release the model's resources (sessions, GPU memory); subclasses extend it."""
+        self.closed = True
 
 
 class BuiltinImageNetClassifier(Classifier):
@@ -164,6 +169,7 @@ class BuiltinImageNetClassifier(Classifier):
         return softmax(self.runner(self.normalize(pixels)).astype(np.float32))
 
     def close(self) -> None:
+        super().close()
         self.runner = _closed_runner
 
 
@@ -188,6 +194,7 @@ def load_builtin_classifier(
     progress = progress or no_progress
     cancel = cancel or CancelToken()
     choice = rt.requested_backend(backend)
+    config = PreprocessConfig.from_dict(lite0.preprocess_config())
     progress(0, None, _(MSG_LOADING))
     if choice != "torch":
         if not rt.onnxruntime_available():
@@ -201,7 +208,7 @@ def load_builtin_classifier(
                 model, labels = lite0.load_model(), lite0.class_names()
                 cancel.raise_if_cancelled()
                 cached = rt.export_verified(
-                    lite0.BACKBONE_ID, sha, model, _parity_samples(),
+                    lite0.BACKBONE_ID, sha, model, normalize_pixels(lite0.parity_samples(), config),
                     {"labels": labels, "preprocess": lite0.preprocess_config()}, cancel,
                 )  # fmt: skip
             if cached:
@@ -226,46 +233,16 @@ def _onnx_unavailable(choice: str, reason: str) -> None:
     log.info("Using PyTorch for inference: %s", reason)
 
 
-def _parity_samples() -> np.ndarray:
-    """Real photos (scikit-learn's samples) plus two synthetic images, normalised.
-
-    Real photos matter: random noise barely exercises the confident logits
-    where an export error would change a label.
-    """
-    import importlib.util
-    from pathlib import Path
-
-    from engine.backbones import efficientnet_lite0 as lite0
-
-    config = PreprocessConfig.from_dict(lite0.preprocess_config())
-    images = []
-    spec = importlib.util.find_spec("sklearn")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        for photo in sorted((Path(folder) / "datasets" / "images").glob("*.jpg")):
-            try:
-                images.append(decode_for_model(photo, config.size, config.resize_shorter).pixels)
-            except ImageReadError:
-                log.debug("Skipping parity sample %s", photo)
-    ramp = np.linspace(0, 255, config.size, dtype=np.float32)
-    noise = np.random.default_rng(0).integers(0, 256, (config.size, config.size, 3))
-    images.append(np.stack([ramp[None, :].repeat(config.size, 0)] * 3, -1).astype(np.uint8))
-    images.append(noise.astype(np.uint8))
-    return BuiltinImageNetClassifier.normalize(_NormalizeOnly(config), np.stack(images))
-
-
-@dataclass
-class _NormalizeOnly:
-    preprocess: PreprocessConfig
-
-
 # --------------------------------------------------------------------------- decode pool
 
 
 def _start_method() -> str:
     """forkserver on Linux (fast restarts, thread-safe), spawn elsewhere and when frozen."""
     methods = multiprocessing.get_all_start_methods()
-    if sys.platform.startswith("linux") and "forkserver" in methods and not getattr(
-        sys, "frozen", False
+    if (
+        sys.platform.startswith("linux")
+        and "forkserver" in methods
+        and not getattr(sys, "frozen", False)
     ):
         return "forkserver"
     return "spawn"
@@ -382,7 +359,9 @@ def classify_images(
     if len(files) == 1:
         _classify_in_process(classifier, files[0], decode, top_k, tracker)
     elif files:
-        _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool or _default_pool)
+        _classify_pipelined(
+            classifier, files, decode, top_k, tracker, cancel, pool or _default_pool
+        )
     tracker.report(force=True)
     return [result for result in tracker.results if result is not None]
 
@@ -414,7 +393,9 @@ def _run_batch(classifier, items: list[tuple[int, str, DecodedImage]], top_k, tr
     ):
         tracker.emit(
             index,
-            ItemResult(path, predictions, None, decoded.thumbnail_png, decoded.width, decoded.height),
+            ItemResult(
+                path, predictions, None, decoded.thumbnail_png, decoded.width, decoded.height
+            ),
         )
 
 
@@ -423,9 +404,9 @@ def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
 
     At most ``max_in_flight`` decodes are submitted or waiting for the model,
     which bounds memory whatever the folder size. When a worker dies, every
-    decode it had queued fails with ``BrokenProcessPool``; those files are
-    retried one at a time in a fresh pool, so only the file that crashes
-    alone is reported as failed.
+    decode in flight fails with ``BrokenProcessPool`` and nobody knows which
+    file did it; those files are retried one at a time in a fresh pool, so
+    only the file that crashes on its own is reported as failed.
     """
     batch_size = max(1, classifier.batch_size)
     max_in_flight = batch_size + 2 * pool.workers
@@ -433,19 +414,27 @@ def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
     suspects: deque[int] = deque()
     pending: dict[Future, int] = {}
     ready: list[tuple[int, str, DecodedImage]] = []
+
+    def submit(source: deque[int]) -> bool:
+        index = source.popleft()
+        try:
+            pending[pool.executor().submit(decode, files[index])] = index
+        except BrokenProcessPool:  # a worker died between two jobs
+            source.appendleft(index)
+            pool.discard()
+            return False
+        return True
+
     try:
         while tracker.done < tracker.total:
             cancel.raise_if_cancelled()
             tracker.report()
-            executor = pool.executor()
             if suspects:
                 if not pending:
-                    index = suspects.popleft()
-                    pending[executor.submit(decode, files[index])] = index
+                    submit(suspects)
             else:
-                while queue and len(pending) + len(ready) < max_in_flight:
-                    index = queue.popleft()
-                    pending[executor.submit(decode, files[index])] = index
+                while queue and len(pending) + len(ready) < max_in_flight and submit(queue):
+                    pass
             if ready and (len(ready) >= batch_size or not pending):
                 _run_batch(classifier, ready, top_k, tracker)
                 ready = []
@@ -463,8 +452,14 @@ def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
                 except Exception as error:
                     tracker.emit(index, _failure(files[index], error))
             if crashed:
-                isolated = len(crashed) == 1 and not pending and not queue_was_shared(suspects)
-                _recover_from_crash(files, crashed, pending, suspects, tracker, pool, isolated)
+                # The rest of the pool's futures are doomed too; take them back.
+                crashed.extend(pending.values())
+                pending.clear()
+                pool.discard()
+                if len(crashed) == 1:
+                    tracker.emit(crashed[0], _failure(files[crashed[0]], BrokenProcessPool()))
+                else:
+                    suspects.extend(sorted(crashed))
             elif not finished and ready:
                 _run_batch(classifier, ready, top_k, tracker)  # slow decodes: don't hold results
                 ready = []
@@ -474,8 +469,3 @@ def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
         if pending:
             pool.discard()  # don't wait for decodes already running
         raise
-
-
-def queue_was_shared(suspects: deque[int]) -> bool:
-    """Placeholder replaced below."""
-    return False

@@ -7,7 +7,7 @@ import sys
 import threading
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
 
 from engine.i18n import _
 from ui.worker import unexpected_error_text
@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 
 def show_error(parent: QWidget | None, message: str, details: str = "") -> None:
     """A modal message; ``details`` (library text, log path) is tucked behind a button."""
+    from PySide6.QtWidgets import QMessageBox  # its enums cost ~5 ms: not before first paint
+
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle(_("Taxon"))

@@ -29,12 +29,9 @@ from engine import i18n
 from engine.devices import DeviceInfo, describe, select_device
 from engine.i18n import _
 from engine.paths import resources_dir
-from ui.about import AboutDialog
 from ui.language import LanguageManager
-from ui.log_dialog import LogDialog
 from ui.retranslate import Retranslatable
-from ui.settings import GEOMETRY_KEY, app_settings
-from ui.settings_dialog import SettingsDialog, device_preference
+from ui.settings import GEOMETRY_KEY, app_settings, device_preference
 from ui.worker import JobWorker, running_workers
 
 EXIT_AFTER_PAINT_ENV = "TAXON_EXIT_AFTER_PAINT"
@@ -122,12 +119,8 @@ class MainWindow(Retranslatable, QMainWindow):
 
         self.language_menu = bar.addMenu("")
         self.language_actions = QActionGroup(self)
-        for code, name in i18n.language_choices():
-            action = QAction(name, self, checkable=True)
-            action.setData(code)
-            action.triggered.connect(lambda _checked=False, c=code: self.languages.switch(c))
-            self.language_actions.addAction(action)
-            self.language_menu.addAction(action)
+        # Filled when first opened: naming languages loads Babel's locale data.
+        self.language_menu.aboutToShow.connect(self.language_menu_actions)
 
         self.settings_menu = bar.addMenu("")
         self.preferences_action = QAction(self, shortcut=QKeySequence.StandardKey.Preferences)
@@ -145,17 +138,36 @@ class MainWindow(Retranslatable, QMainWindow):
         self.help_menu.addSeparator()
         self.help_menu.addAction(self.about_action)
 
-    def open_settings(self) -> SettingsDialog:
+    def language_menu_actions(self) -> list[QAction]:
+        """One checkable action per shipped language, named in that language."""
+        if not self.language_actions.actions():
+            for code, name in i18n.language_choices():
+                action = QAction(name, self, checkable=True)
+                action.setData(code)
+                action.setChecked(code == i18n.current_language())
+                action.triggered.connect(lambda _checked=False, c=code: self.languages.switch(c))
+                self.language_actions.addAction(action)
+                self.language_menu.addAction(action)
+        return self.language_actions.actions()
+
+    # Dialogs are imported when first opened: they are not needed for the first paint.
+    def open_settings(self):
+        from ui.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(self.languages, self)
         dialog.open()
         return dialog
 
-    def open_about(self) -> AboutDialog:
+    def open_about(self):
+        from ui.about import AboutDialog
+
         dialog = AboutDialog(self)
         dialog.open()
         return dialog
 
-    def open_log(self) -> LogDialog:
+    def open_log(self):
+        from ui.log_dialog import LogDialog
+
         dialog = LogDialog(self)
         dialog.open()
         return dialog

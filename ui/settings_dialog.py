@@ -17,7 +17,7 @@ from engine.i18n import N_, _
 from engine.paths import user_cache_dir, user_data_dir, user_log_dir
 from ui.language import LanguageManager
 from ui.retranslate import Retranslatable
-from ui.settings import DEVICE_KEY, app_settings
+from ui.settings import DEVICE_KEY, app_settings, device_preference
 
 DEVICE_LABELS = {
     "auto": N_("Automatic (GPU when available)"),
@@ -25,11 +25,6 @@ DEVICE_LABELS = {
     "cuda": N_("NVIDIA GPU (CUDA)"),
     "mps": N_("Apple GPU (Metal)"),
 }
-
-
-def device_preference() -> str:
-    value = app_settings().value(DEVICE_KEY, "auto", type=str)
-    return value if value in DEVICE_LABELS else "auto"
 
 
 class SettingsDialog(Retranslatable, QDialog):

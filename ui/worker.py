@@ -15,6 +15,8 @@ a translated "something went wrong" message and the log file's path.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 import weakref
@@ -50,7 +52,27 @@ class _Thread(QThread):
         self._worker = worker
 
     def run(self) -> None:  # runs on the worker thread
+        _yield_to_the_ui()
         self._worker._execute()
+
+
+_BACKGROUND_NICENESS = 10
+
+
+def _yield_to_the_ui() -> None:
+    """Lower this thread's CPU priority so the UI thread wins a busy machine.
+
+    On Linux, niceness is per thread and inherited by threads and processes it
+    starts (ONNX Runtime's pool, decode workers), so the whole job yields.
+    Elsewhere ``QThread.LowPriority`` (set at start) does the same.
+    """
+    if hasattr(os, "setpriority") and sys.platform.startswith("linux"):
+        try:
+            tid = threading.get_native_id()
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, max(current, _BACKGROUND_NICENESS))
+        except OSError:
+            log.debug("Cannot lower the worker thread's priority", exc_info=True)
 
 
 class JobWorker(QObject):
@@ -77,7 +99,7 @@ class JobWorker(QObject):
         self._thread.finished.connect(self._on_thread_finished)
         _running.add(self)
         _keep_alive.add(self)
-        self._thread.start()
+        self._thread.start(QThread.Priority.LowPriority)
         return self
 
     def cancel(self) -> None:

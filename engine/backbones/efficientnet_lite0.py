@@ -30,6 +30,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from engine.i18n import N_
 from engine.jobs import UserError
 
@@ -88,11 +90,10 @@ def weights_path() -> Path:
         candidate = folder.joinpath(WEIGHTS_FILE)
         if candidate.is_file():
             return Path(str(candidate))
-        others = sorted(
-            Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".pth")
-        ) if folder.is_dir() else []
-        if others:
-            return others[0]
+        if folder.is_dir():
+            others = sorted(str(entry) for entry in folder.iterdir() if entry.name.endswith(".pth"))
+            if others:
+                return Path(others[0])
     try:
         for entry in importlib.metadata.files(DISTRIBUTION) or []:
             if str(entry).endswith(".pth"):
@@ -204,3 +205,27 @@ def load_feature_extractor() -> torch.nn.Module:
     model = load_model()
     model.reset_classifier(0)
     return model.eval()
+
+
+def parity_samples() -> np.ndarray:
+    """Preprocessed uint8 (N, 224, 224, 3) pixels for checking an export against PyTorch.
+
+    scikit-learn's two sample photos (found without importing scikit-learn)
+    plus a gradient and a noise image. Real photos matter: noise barely
+    exercises the confident logits where an export error would flip a label.
+    """
+    from engine.images import ImageReadError, decode_for_model
+
+    images = []
+    spec = importlib.util.find_spec("sklearn")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for photo in sorted((Path(folder) / "datasets" / "images").glob("*.jpg")):
+            try:
+                images.append(decode_for_model(photo, INPUT_SIZE, RESIZE_SHORTER).pixels)
+            except ImageReadError:
+                log.debug("Skipping parity sample %s", photo)
+    ramp = np.linspace(0, 255, INPUT_SIZE, dtype=np.float32)[None, :].repeat(INPUT_SIZE, 0)
+    images.append(np.stack([ramp, ramp.T, 255 - ramp], -1).astype(np.uint8))
+    noise = np.random.default_rng(0).integers(0, 256, (INPUT_SIZE, INPUT_SIZE, 3))
+    images.append(noise.astype(np.uint8))
+    return np.stack(images)

@@ -206,6 +206,9 @@ def create_session(model: Path | bytes, threads: int | None = None, allow_cuda: 
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    # Idle ORT threads otherwise spin for a while after each run, taking the
+    # CPU from the decode workers that run beside it.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = ["CPUExecutionProvider"]
     if allow_cuda and "CUDAExecutionProvider" in ort.get_available_providers():
         import torch  # only when ORT itself has a GPU build

@@ -10,7 +10,7 @@ import pytest
 
 from engine import files
 from engine.files import iter_image_files
-from engine.jobs import CancelToken, Cancelled
+from engine.jobs import Cancelled, CancelToken
 
 
 def touch(path: Path) -> Path:

@@ -21,7 +21,7 @@ UNTRANSLATED_OK = {"Taxon", "English", "简体中文", "العربية"}
 
 
 def _switch(window, qtbot, code: str) -> None:
-    action = next(a for a in window.language_actions.actions() if a.data() == code)
+    action = next(a for a in window.language_menu_actions() if a.data() == code)
     action.trigger()
     qtbot.waitUntil(lambda: window.file_menu.title() != "" and i18n.current_language() == code)
     QApplication.processEvents()
@@ -38,12 +38,14 @@ def test_window_shows_pages_menus_and_offline_status(window, qtbot):
 
 
 def test_language_menu_lists_languages_by_their_own_names(window):
-    names = [a.text() for a in window.language_actions.actions()]
+    names = [a.text() for a in window.language_menu_actions()]
     assert names == ["English", "简体中文", "العربية"]
 
 
 def test_switching_languages_live_changes_every_visible_string(window, qtbot):
     qtbot.waitUntil(lambda: window.device_info is not None, timeout=60_000)
+    pages = [window.pages.widget(row) for row in range(window.pages.count())]
+    qtbot.waitUntil(lambda: all(getattr(page, "model_ready", True) for page in pages), timeout=240_000)
     english = visible_texts(window) - UNTRANSLATED_OK
     assert len(english) >= 8
     for code in ("zh_CN", "ar"):

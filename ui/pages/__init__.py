@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-PAGE_FACTORIES: list = []
+from ui.pages.classify.page import ClassifyPage
+
+PAGE_FACTORIES: list = [ClassifyPage]

@@ -1,0 +1,213 @@
+"""The Classify page, driven as a user would: drops, paste, cancel, filter, export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication
+
+from engine import i18n
+from ui.pages.classify.page import ClassifyPage
+from ui.pages.classify.results_model import (
+    COLUMN_CONFIDENCE,
+    COLUMN_LABEL,
+    ROW_ROLE,
+    SHOW_ERRORS,
+    SHOW_UNSURE,
+)
+
+SAMPLES = Path(__import__("sklearn").__file__).parent / "datasets" / "images"
+MODEL_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture
+def page(window, qtbot) -> ClassifyPage:
+    page = window.pages.widget(0)
+    assert isinstance(page, ClassifyPage)
+    qtbot.waitUntil(lambda: page.model_ready, timeout=MODEL_TIMEOUT_MS)
+    return page
+
+
+@pytest.fixture
+def mixed_folder(tmp_path) -> Path:
+    """Good photos with odd names, and every kind of bad file, in nested folders."""
+    folder = tmp_path / "mixed"
+    (folder / "sub 子目录").mkdir(parents=True)
+    shutil.copy(SAMPLES / "china.jpg", folder / "宫殿 🏯.jpg")
+    shutil.copy(SAMPLES / "flower.jpg", folder / "sub 子目录" / "flower.JPG")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "noise.gif").write_bytes(np.random.default_rng(0).bytes(3000))
+    truncated = (SAMPLES / "china.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(truncated[: len(truncated) // 3])
+    (folder / ".hidden.jpg").write_bytes(truncated)
+    return folder
+
+
+def drop(widget, paths: list[Path]) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    point = QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QDragEnterEvent(point.toPoint(), Qt.DropAction.CopyAction, mime,
+                            Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, enter)
+    assert enter.isAccepted()
+    event = QDropEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def wait_idle(page, qtbot, rows: int) -> None:
+    qtbot.waitUntil(lambda: page.job is None and not page.pending and page.model.rowCount() == rows,
+                    timeout=120_000)
+
+
+def select(page, name: str) -> None:
+    for row in range(page.proxy.rowCount()):
+        if page.proxy.index(row, 0).data(ROW_ROLE).name == name:
+            page.table.selectRow(row)
+            return
+    raise AssertionError(name)
+
+
+def rows_by_name(page) -> dict:
+    return {row.name: row for row in page.model.rows}
+
+
+def test_dropping_a_mixed_folder_labels_photos_and_explains_bad_files(page, qtbot, mixed_folder):
+    drop(page.drop_zone, [mixed_folder])
+    wait_idle(page, qtbot, 5)
+    rows = rows_by_name(page)
+    assert ".hidden.jpg" not in rows
+    palace = [label for label, _ in rows["宫殿 🏯.jpg"].predictions]
+    assert {"palace", "monastery", "pagoda", "temple", "church", "dome", "castle"} & {
+        word for label in palace for word in label.lower().replace(",", " ").split()
+    }
+    assert len(rows["flower.JPG"].predictions) == 5
+    assert "empty" in rows["empty.png"].error
+    assert "not an image" in rows["noise.gif"].error
+    assert "damaged or incomplete" in rows["truncated.jpg"].error
+    assert page.status.text() == "2 images classified. 3 files could not be read."
+    select(page, "宫殿 🏯.jpg")
+    assert page.detail.labels[0].isVisible() and page.detail.labels[0].text().startswith(palace[0])
+    select(page, "empty.png")
+    assert not page.detail.labels[0].isVisible() and "empty" in page.detail.message.text()
+
+
+def test_drop_of_single_files_and_several_items_at_once(page, qtbot, mixed_folder):
+    drop(page.drop_zone, [mixed_folder / "宫殿 🏯.jpg", mixed_folder / "sub 子目录"])
+    wait_idle(page, qtbot, 2)
+    assert {r.name for r in page.model.rows} == {"宫殿 🏯.jpg", "flower.JPG"}
+
+
+def test_paste_files_and_image_data_from_the_clipboard(page, qtbot, mixed_folder):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(mixed_folder / "宫殿 🏯.jpg"))])
+    QGuiApplication.clipboard().setMimeData(mime)
+    page.paste()
+    wait_idle(page, qtbot, 1)
+    QGuiApplication.clipboard().setImage(QImage(str(SAMPLES / "flower.jpg")))
+    page.paste()
+    wait_idle(page, qtbot, 2)
+    pasted = page.model.rows[1]
+    assert pasted.name.startswith("pasted-") and pasted.error is None and pasted.predictions
+
+
+@pytest.fixture
+def many_images(tmp_path) -> Path:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for index in range(150):
+        pixels = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / f"img{index:03d}.jpg", quality=85)
+    return folder
+
+
+def test_cancel_mid_batch_stops_within_a_second(page, qtbot, many_images):
+    drop(page.drop_zone, [many_images])
+    qtbot.waitUntil(lambda: page.model.rowCount() >= 10, timeout=60_000)
+    started = time.monotonic()
+    page.cancel_button.click()
+    qtbot.waitUntil(lambda: page.job is None, timeout=5_000)
+    assert time.monotonic() - started < 1.0
+    assert page.status.text() == "Cancelled."
+    assert page.model.rowCount() < 150
+    assert not page.cancel_button.isVisible()
+
+
+def test_event_loop_never_stalls_during_a_batch(page, qtbot, many_images):
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer(interval=10)
+    timer.timeout.connect(tick)
+    timer.start()
+    drop(page.drop_zone, [many_images])
+    wait_idle(page, qtbot, 150)
+    timer.stop()
+    assert len(gaps) > 50
+    assert max(gaps) < 0.1, f"longest stall {max(gaps) * 1000:.0f} ms"
+
+
+def test_sort_filter_and_unsure_marker(page, qtbot, mixed_folder):
+    drop(page.drop_zone, [mixed_folder])
+    wait_idle(page, qtbot, 5)
+    page.table.sortByColumn(COLUMN_CONFIDENCE, Qt.SortOrder.DescendingOrder)
+    scores = [page.proxy.index(r, COLUMN_CONFIDENCE).data() for r in range(page.proxy.rowCount())]
+    assert scores[:2] == sorted(scores[:2], key=lambda s: float(s.rstrip("%")), reverse=True)
+    page.show_combo.setCurrentIndex(page.show_combo.findData(SHOW_ERRORS))
+    assert page.proxy.rowCount() == 3
+    page.threshold_spin.setValue(100)
+    page.show_combo.setCurrentIndex(page.show_combo.findData(SHOW_UNSURE))
+    assert page.proxy.rowCount() == 2
+    assert page.proxy.index(0, COLUMN_LABEL).data().endswith("(unsure)")
+    page.threshold_spin.setValue(0)
+    assert page.proxy.rowCount() == 0
+    page.show_combo.setCurrentIndex(0)
+    top = next(row.label for row in page.model.rows if row.label)
+    page.filter_edit.setText(top.upper())
+    assert page.proxy.rowCount() >= 1
+    assert all(page.proxy.index(r, COLUMN_LABEL).data().lower().startswith(top.lower())
+               for r in range(page.proxy.rowCount()))
+
+
+def test_export_csv_and_json(page, qtbot, mixed_folder, tmp_path):
+    evil = mixed_folder / "=HYPERLINK(1).jpg"
+    shutil.copy(SAMPLES / "flower.jpg", evil)
+    drop(page.drop_zone, [evil, mixed_folder / "empty.png"])
+    wait_idle(page, qtbot, 2)
+    page.export_to(str(tmp_path / "out.csv"), "csv")
+    page.export_to(str(tmp_path / "out.json"), "json")
+    with open(tmp_path / "out.csv", encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [row["path"].startswith("'") or row["path"].startswith("/") for row in table] == [True, True]
+    flower = next(row for row in table if "HYPERLINK" in row["path"])
+    assert float(flower["score"]) > 0 and flower["label"]
+    data = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert {Path(item["path"]).name for item in data} == {"=HYPERLINK(1).jpg", "empty.png"}
+    assert page.status.text() == "Saved out.json."
+
+
+def test_results_and_status_follow_the_language(page, qtbot, window, mixed_folder):
+    drop(page.drop_zone, [mixed_folder / "empty.png"])
+    wait_idle(page, qtbot, 1)
+    action = next(a for a in window.language_menu_actions() if a.data() == "zh_CN")
+    action.trigger()
+    qtbot.waitUntil(lambda: page.cancel_button.text() == "取消")
+    assert page.model.headerData(COLUMN_LABEL, Qt.Orientation.Horizontal) == "标签"
+    assert i18n.current_language() == "zh_CN"
+    assert "张图片已分类" in page.status.text() or "已分类" in page.status.text()

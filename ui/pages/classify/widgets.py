@@ -1,0 +1,195 @@
+"""The Classify page's building blocks: drop zone, confidence bar, detail panel."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPainter
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import i18n
+from engine.i18n import _
+from ui.pages.classify.results_model import ROW_ROLE, ResultRow
+from ui.retranslate import Retranslatable
+
+
+def local_paths(mime) -> list[str]:
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+
+class DropZone(Retranslatable, QFrame):
+    """A large target for files, folders and image data, with Open and Paste buttons."""
+
+    paths_dropped = Signal(list)
+    image_dropped = Signal(QImage)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("dropZone")
+        self.setAcceptDrops(True)
+        self.setMinimumHeight(130)
+        self._set_highlight(False)
+        self.title = QLabel()
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        self.title.setFont(font)
+        self.hint = QLabel()
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.open_files_button = QPushButton()
+        self.open_folder_button = QPushButton()
+        self.paste_button = QPushButton()
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.open_files_button, self.open_folder_button, self.paste_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.hint)
+        layout.addLayout(buttons)
+        layout.addStretch(1)
+        self.retranslate_ui()
+
+    def _set_highlight(self, on: bool) -> None:
+        colour = "#2f6fba" if on else "#8a96a8"
+        background = "rgba(47,111,186,0.10)" if on else "transparent"
+        self.setStyleSheet(
+            f"#dropZone {{ border: 2px dashed {colour}; border-radius: 10px; background: {background}; }}"
+        )
+
+    def retranslate_ui(self) -> None:
+        self.title.setText(_("Drop images or folders here"))
+        self.hint.setText(_("JPEG, PNG, WebP, GIF, BMP and TIFF. Folders are searched, sub-folders too."))
+        self.open_files_button.setText(_("Open images…"))
+        self.open_folder_button.setText(_("Open folder…"))
+        self.paste_button.setText(_("Paste"))
+
+    # -- drag and drop ------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        mime = event.mimeData()
+        if local_paths(mime) or mime.hasImage():
+            event.acceptProposedAction()
+            self._set_highlight(True)
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        self._set_highlight(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        self._set_highlight(False)
+        mime = event.mimeData()
+        paths = local_paths(mime)
+        if paths:
+            self.paths_dropped.emit(paths)
+        elif mime.hasImage():
+            self.image_dropped.emit(QImage(mime.imageData()))
+        else:
+            return
+        event.acceptProposedAction()
+
+
+class ConfidenceDelegate(QStyledItemDelegate):
+    """Draws the score as a progress bar with the percentage, in the view's direction."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        row: ResultRow = index.data(ROW_ROLE)
+        if row is None or row.score is None:
+            super().paint(painter, option, index)
+            return
+        widget = option.widget
+        style = widget.style() if widget else QApplication.style()
+        style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, widget)
+        bar = QStyleOptionProgressBar()
+        bar.rect = QRect(option.rect.adjusted(4, 6, -4, -6))
+        bar.minimum, bar.maximum = 0, 1000
+        bar.progress = int(round(row.score * 1000))
+        bar.text = index.data(Qt.ItemDataRole.DisplayRole)
+        bar.textVisible = True
+        bar.direction = option.direction
+        bar.state = option.state | QStyle.StateFlag.State_Horizontal
+        bar.palette = option.palette
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+
+
+class DetailPanel(Retranslatable, QFrame):
+    """The selected result: thumbnail, file, and the top labels with bars."""
+
+    ROWS = 5
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("detailPanel")
+        self.setMinimumWidth(260)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._row: ResultRow | None = None
+        self.heading = QLabel()
+        self.heading.setStyleSheet("font-weight: 600;")
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumHeight(140)
+        self.file = QLabel()
+        self.file.setWordWrap(True)
+        self.file.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        grid = QGridLayout()
+        self.labels: list[QLabel] = []
+        self.bars: list[QProgressBar] = []
+        for position in range(self.ROWS):
+            label, bar = QLabel(), QProgressBar()
+            bar.setRange(0, 1000)
+            bar.setMaximumHeight(16)
+            grid.addWidget(label, position * 2, 0)
+            grid.addWidget(bar, position * 2 + 1, 0)
+            self.labels.append(label)
+            self.bars.append(bar)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.image)
+        layout.addWidget(self.file)
+        layout.addWidget(self.message)
+        layout.addLayout(grid)
+        layout.addStretch(1)
+        self.show_row(None, None)
+        self.retranslate_ui()
+
+    def show_row(self, row: ResultRow | None, pixmap) -> None:
+        self._row = row
+        if pixmap is None or pixmap.isNull():
+            self.image.clear()
+        else:
+            self.image.setPixmap(pixmap)
+        self.file.setText("" if row is None else "\u2068" + row.path + "\u2069")
+        predictions = [] if row is None else row.predictions[: self.ROWS]
+        for position in range(self.ROWS):
+            visible = position < len(predictions)
+            self.labels[position].setVisible(visible)
+            self.bars[position].setVisible(visible)
+        self.retranslate_ui()
+
+    def retranslate_ui(self) -> None:
+        row = self._row
+        self.heading.setText(_("Top labels") if row is not None else _("Select a result to see its top labels."))
+        self.message.setVisible(bool(row and row.error))
+        self.message.setText(row.error if row and row.error else "")
+        self.message.setStyleSheet("color: #b3261e;")
+        predictions = [] if row is None else row.predictions[: self.ROWS]
+        for position, (label, score) in enumerate(predictions):
+            self.labels[position].setText(f"{label} — {i18n.format_percent(score, 1)}")
+            self.bars[position].setValue(int(round(score * 1000)))
+            self.bars[position].setFormat(i18n.format_percent(score, 1))
