@@ -9,7 +9,7 @@ DEPS_STAMP := $(STAMPS)/deps-$(REQ_HASH)
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/taxon.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 PYBABEL := $(VENV)/bin/pybabel
-KEYWORDS := -k _ -k N_ -k ngettext:1,2 -k pgettext:1c,2
+KEYWORDS := -k _ -k N_ -k Nn_:1,2 -k ngettext:1,2 -k pgettext:1c,2
 
 .PHONY: run test translations bench lint screenshots setup catalogs check-catalogs new-language
 

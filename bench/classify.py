@@ -150,13 +150,15 @@ def main() -> int:
 
         start = time.perf_counter()
         classifier = inference.load_builtin_classifier()
-        print(f"First load (export + parity check): {time.perf_counter() - start:.1f} s")
+        print(f"Model load (first use: export + parity check): {time.perf_counter() - start:.1f} s")
         if args.ort_threads:
             runner = rt.OrtRunner(
                 rt.find_cached(lite0.BACKBONE_ID, lite0.weights_sha256()).path, args.ort_threads
             )
             classifier = inference.BuiltinImageNetClassifier(runner, classifier.labels)
-        session = classifier.runner  # the same ONNX Runtime session, for the reference
+        session = (
+            classifier.runner
+        )  # the same ONNX Runtime session (uint8 NHWC in), for the reference
         model = lite0.load_model()
         pool = inference.DecodePool(args.workers) if args.workers else inference.DecodePool()
 
@@ -166,12 +168,12 @@ def main() -> int:
                 return model(torch.from_numpy(normalize(pixels))).softmax(1).numpy()
 
         def reference_one(path: Path) -> np.ndarray:
-            return session(normalize(preprocess_draft(path)[None]))
+            return session(preprocess_draft(path)[None])
 
         def reference_folder() -> None:
             for offset in range(0, len(files), BATCH):
                 batch = np.stack([preprocess_draft(p) for p in files[offset : offset + BATCH]])
-                session(normalize(batch))
+                session(batch)
 
         def taxon_one(path: Path) -> None:
             inference.classify_images(classifier, [path], top_k=5, pool=pool)
@@ -211,11 +213,6 @@ def main() -> int:
             rates["taxon"].append(len(files) / (time.perf_counter() - start))
         pool.close()
 
-    rows = [
-        (f"latency {size} (ms)", *(1000 * statistics.median(latency[size, n]) for n in NAMES))
-        for size in ("640x480", "4000x3000")
-    ]
-    rate = {name: statistics.median(values) for name, values in rates.items()}
     print()
     print(
         f"Machine: {cpu_name()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -223,24 +220,41 @@ def main() -> int:
     )
     print(
         f"Taxon: backend {classifier.backend}, {pool.workers} decode worker(s), "
-        f"batch {classifier.batch_size}; medians of {repeats} latency and {rounds} throughput rounds"
+        f"batch {classifier.batch_size}; {repeats} latency and {rounds} throughput rounds"
     )
-    print(f"{'measure':<24}{'naive':>10}{'reference':>11}{'taxon':>9}{'vs naive':>10}{'vs ref':>8}")
-    for name, naive, reference, taxon in rows:
+    # Medians decide the targets; the best round (least disturbed by other
+    # programs) is printed as well, since a shared machine skews single rounds.
+    for title, pick_time, pick_rate in (
+        ("medians", statistics.median, statistics.median),
+        ("best round", min, max),
+    ):
+        rows = [
+            (f"latency {size} (ms)", *(1000 * pick_time(latency[size, n]) for n in NAMES))
+            for size in ("640x480", "4000x3000")
+        ]
+        rate = {name: pick_rate(values) for name, values in rates.items()}
         print(
-            f"{name:<24}{naive:>10.1f}{reference:>11.1f}{taxon:>9.1f}"
-            f"{naive / taxon:>9.2f}x{taxon / reference:>7.2f}x"
+            f"\n{title:<24}{'naive':>10}{'reference':>11}{'taxon':>9}{'vs naive':>10}{'vs ref':>8}"
         )
-    print(
-        f"{'throughput (img/s)':<24}{rate['naive']:>10.2f}{rate['reference']:>11.2f}"
-        f"{rate['taxon']:>9.2f}{rate['taxon'] / rate['naive']:>9.2f}x"
-        f"{rate['taxon'] / rate['reference']:>7.2f}x"
-    )
-    print(f"  (naive throughput from {naive_count} images per round, the others from {len(files)})")
-    checks = [
-        ("throughput >= 8x naive", rate["taxon"] / rate["naive"] >= 8),
-        ("throughput >= 0.85x reference", rate["taxon"] / rate["reference"] >= 0.85),
-    ] + [(f"{row[0].split(' (')[0]} <= 1.3x reference", row[3] <= 1.3 * row[2]) for row in rows]
+        for name, naive, reference, taxon in rows:
+            print(
+                f"{name:<24}{naive:>10.1f}{reference:>11.1f}{taxon:>9.1f}"
+                f"{naive / taxon:>9.2f}x{taxon / reference:>7.2f}x"
+            )
+        print(
+            f"{'throughput (img/s)':<24}{rate['naive']:>10.2f}{rate['reference']:>11.2f}"
+            f"{rate['taxon']:>9.2f}{rate['taxon'] / rate['naive']:>9.2f}x"
+            f"{rate['taxon'] / rate['reference']:>7.2f}x"
+        )
+        if title == "medians":
+            checks = [
+                ("throughput >= 8x naive", rate["taxon"] / rate["naive"] >= 8),
+                ("throughput >= 0.85x reference", rate["taxon"] / rate["reference"] >= 0.85),
+            ] + [
+                (f"{row[0].split(' (')[0]} <= 1.3x reference", row[3] <= 1.3 * row[2])
+                for row in rows
+            ]
+    print(f"(naive throughput from {naive_count} images per round, the others from {len(files)})")
     for name, ok in checks:
         print(f"  {'PASS' if ok else 'MISS'}  {name}")
     return 0

@@ -48,6 +48,11 @@ def N_(message: str) -> str:
     return message
 
 
+def Nn_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - gettext convention
+    """Mark a singular/plural pair for extraction as one plural entry; ``ngettext`` later."""
+    return singular, plural
+
+
 def _(message: str) -> str:
     return _translation.gettext(message)
 

@@ -29,7 +29,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,16 +42,17 @@ from engine.jobs import CancelToken, Progress, UserError, no_progress
 
 log = logging.getLogger(__name__)
 
-MSG_LOADING = N_("Loading the image model…")
-MSG_OPTIMISING = N_("Preparing the image model for this computer (first use only)…")
+MSG_FINDING = N_("Looking for images…")
 MSG_CLASSIFYING = N_("Classifying images…")
 MSG_DECODER_CRASHED = N_("The image decoder crashed while reading {name}.")
 MSG_UNEXPECTED = N_("{name} could not be classified because of an unexpected error.")
-MSG_ONNX_UNAVAILABLE = N_("The fast inference engine (ONNX Runtime) cannot be used.")
+MSG_NO_MODEL_PACKAGES = N_("Cannot load the model in {path}: trained models are not supported yet.")
 
-#: Decode processes. Measured on 2 cores (docs/performance.md): one worker
-#: keeps ONNX Runtime fed; a second one only steals its CPU time.
-DEFAULT_DECODE_WORKERS = max(1, min(4, (os.cpu_count() or 2) // 2))
+#: Decode processes. Decoding a camera JPEG costs ~4x the CPU of the network,
+#: so on 2 cores two workers beside a 2-thread ONNX Runtime session (idle
+#: threads not spinning) were fastest: 29 img/s against 26 (1 thread) and 18
+#: (one worker); see docs/performance.md. More workers than cores only adds RAM.
+DEFAULT_DECODE_WORKERS = max(1, min(8, os.cpu_count() or 1))
 #: Progress and cancellation are checked at least this often (seconds).
 POLL_INTERVAL_S = 0.2
 _REPORT_INTERVAL_S = 0.25
@@ -152,85 +153,31 @@ class Classifier(ABC):
         self.closed = True
 
 
-class BuiltinImageNetClassifier(Classifier):
-    """EfficientNet-Lite0 on ImageNet-1k, via ONNX Runtime or PyTorch (``backend``)."""
-
-    def __init__(self, runner: Callable[[np.ndarray], np.ndarray], labels: list[str]) -> None:
-        from engine.backbones import efficientnet_lite0 as lite0
-
-        self.runner = runner
-        self.name = lite0.DISPLAY_NAME
-        self.labels = list(labels)
-        self.preprocess = PreprocessConfig.from_dict(lite0.preprocess_config())
-        self.backend = getattr(runner, "backend", "unknown")
-        self.batch_size = 16 if self.backend == "onnxruntime" else 8
-
-    def predict_batch(self, pixels: np.ndarray) -> np.ndarray:
-        return softmax(self.runner(self.normalize(pixels)).astype(np.float32))
-
-    def close(self) -> None:
-        super().close()
-        self.runner = _closed_runner
-
-
-def _closed_runner(batch: np.ndarray) -> np.ndarray:
-    raise RuntimeError("classifier is closed")
-
-
 def load_builtin_classifier(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     backend: str | None = None,
-) -> BuiltinImageNetClassifier:
-    """The built-in classifier; exports and caches the ONNX model on first use.
+) -> Classifier:
+    """The built-in ImageNet classifier (see ``engine.backbones.efficientnet_lite0``).
 
     ``backend`` is "auto" (ONNX Runtime, else PyTorch), "onnx" or "torch";
-    without it ``TAXON_INFERENCE_BACKEND`` decides. A cached export loads
-    without importing torch, which keeps a one-photo classify fast.
+    without it ``TAXON_INFERENCE_BACKEND`` decides. The first call exports and
+    caches the ONNX model (a few seconds); later ones load in ~0.1 s.
     """
-    from engine.backbones import efficientnet_lite0 as lite0
-    from engine.backbones import onnx_runtime as rt
+    from engine.backbones.efficientnet_lite0 import load_classifier as load_lite0
 
-    progress = progress or no_progress
-    cancel = cancel or CancelToken()
-    choice = rt.requested_backend(backend)
-    config = PreprocessConfig.from_dict(lite0.preprocess_config())
-    progress(0, None, _(MSG_LOADING))
-    if choice != "torch":
-        if not rt.onnxruntime_available():
-            _onnx_unavailable(choice, "onnxruntime is not installed")
-        else:
-            sha = lite0.weights_sha256()
-            cached = rt.find_cached(lite0.BACKBONE_ID, sha)
-            if cached is None:
-                cancel.raise_if_cancelled()
-                progress(0, None, _(MSG_OPTIMISING))
-                model, labels = lite0.load_model(), lite0.class_names()
-                cancel.raise_if_cancelled()
-                cached = rt.export_verified(
-                    lite0.BACKBONE_ID, sha, model, normalize_pixels(lite0.parity_samples(), config),
-                    {"labels": labels, "preprocess": lite0.preprocess_config()}, cancel,
-                )  # fmt: skip
-            if cached:
-                try:
-                    runner = rt.OrtRunner(cached.path)
-                    return BuiltinImageNetClassifier(runner, cached.metadata["labels"])
-                except Exception as error:  # a damaged cache file: use PyTorch this time
-                    log.warning("Cannot use the ONNX export %s", cached.path, exc_info=True)
-                    cached.path.unlink(missing_ok=True)
-                    _onnx_unavailable(choice, f"{type(error).__name__}: {error}")
-            else:
-                _onnx_unavailable(choice, "the export failed its parity check")
-    cancel.raise_if_cancelled()
-    runner = rt.TorchRunner(lite0.load_model())
-    return BuiltinImageNetClassifier(runner, lite0.class_names())
+    return load_lite0(progress, cancel, backend)
 
 
-def _onnx_unavailable(choice: str, reason: str) -> None:
-    """Log the fallback to PyTorch, or raise when ONNX Runtime was asked for explicitly."""
-    if choice == "onnx":
-        raise UserError(MSG_ONNX_UNAVAILABLE, details=reason)
-    log.info("Using PyTorch for inference: %s", reason)
+def load_classifier(
+    model: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> Classifier:
+    """The classifier in model package ``model``, or the built-in one when it is None."""
+    if model is None:
+        return load_builtin_classifier(progress, cancel)
+    raise UserError(MSG_NO_MODEL_PACKAGES, path=str(model))
 
 
 # --------------------------------------------------------------------------- decode pool
@@ -276,10 +223,17 @@ class DecodePool:
                 )
             return self._executor
 
-    def discard(self) -> None:
-        """Drop the pool without waiting (after a crash or a cancel); the next call starts anew."""
+    def discard(self, broken: ProcessPoolExecutor | None = None) -> None:
+        """Drop the pool without waiting (after a crash or a cancel); the next call starts anew.
+
+        With ``broken``, only that executor is dropped, so a job cannot throw
+        away a fresh pool that another job already started.
+        """
         with self._lock:
-            executor, self._executor = self._executor, None
+            executor = self._executor
+            if broken is not None and broken is not executor:
+                return
+            self._executor = None
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
 
@@ -298,6 +252,15 @@ atexit.register(_default_pool.close)
 def close() -> None:
     """Shut down the shared decode workers (the app calls this on quit)."""
     _default_pool.close()
+
+
+def __getattr__(name: str) -> Any:
+    """``BuiltinImageNetClassifier`` lives with its backbone; importing it stays lazy."""
+    if name == "BuiltinImageNetClassifier":
+        from engine.backbones.efficientnet_lite0 import BuiltinImageNetClassifier
+
+        return BuiltinImageNetClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- the job
@@ -348,7 +311,13 @@ def classify_images(
 
     progress = progress or no_progress
     cancel = cancel or CancelToken()
-    files = [str(path) for path in iter_image_files(paths, cancel)]
+    files: list[str] = []
+    last_report = time.monotonic()
+    for path in iter_image_files(paths, cancel):
+        files.append(str(path))
+        if time.monotonic() - last_report >= _REPORT_INTERVAL_S:  # huge folder trees
+            progress(0, None, _(MSG_FINDING))
+            last_report = time.monotonic()
     tracker = _Tracker(len(files), progress, on_result)
     tracker.report(force=True)
     decode = functools.partial(
@@ -414,14 +383,18 @@ def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
     suspects: deque[int] = deque()
     pending: dict[Future, int] = {}
     ready: list[tuple[int, str, DecodedImage]] = []
+    decoded_any, lone_crashes = False, 0
+    executor = None
 
     def submit(source: deque[int]) -> bool:
+        nonlocal executor
         index = source.popleft()
+        executor = pool.executor()
         try:
-            pending[pool.executor().submit(decode, files[index])] = index
+            pending[executor.submit(decode, files[index])] = index
         except BrokenProcessPool:  # a worker died between two jobs
             source.appendleft(index)
-            pool.discard()
+            pool.discard(executor)
             return False
         return True
 
@@ -447,25 +420,30 @@ def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
                 index = pending.pop(future)
                 try:
                     ready.append((index, files[index], future.result()))
+                    decoded_any = True
                 except BrokenProcessPool:
                     crashed.append(index)
+                except CancelledError:  # another job discarded the shared pool
+                    queue.appendleft(index)
                 except Exception as error:
                     tracker.emit(index, _failure(files[index], error))
             if crashed:
                 # The rest of the pool's futures are doomed too; take them back.
                 crashed.extend(pending.values())
                 pending.clear()
-                pool.discard()
-                if len(crashed) == 1:
-                    tracker.emit(crashed[0], _failure(files[crashed[0]], BrokenProcessPool()))
-                else:
+                pool.discard(executor)
+                if len(crashed) > 1:
                     suspects.extend(sorted(crashed))
+                    continue
+                tracker.emit(crashed[0], _failure(files[crashed[0]], BrokenProcessPool()))
+                lone_crashes += 1
+                if lone_crashes >= 3 and not decoded_any:
+                    raise RuntimeError("image decode workers die on start; see the log")
             elif not finished and ready:
                 _run_batch(classifier, ready, top_k, tracker)  # slow decodes: don't hold results
                 ready = []
     except BaseException:
-        for future in pending:
-            future.cancel()
-        if pending:
-            pool.discard()  # don't wait for decodes already running
+        running = [future for future in pending if not future.cancel() and not future.done()]
+        if running:
+            pool.discard(executor)  # don't wait for decodes already under way
         raise

@@ -42,3 +42,44 @@ def test_usage_errors_exit_2_with_a_translated_message():
 
 def test_unknown_command_exits_2():
     assert run_cli("frobnicate", "--lang", "en").returncode == 2
+
+
+SAMPLES = Path(__import__("sklearn").__file__).parent / "datasets" / "images"
+
+
+def _mixed(tmp_path: Path) -> Path:
+    import shutil
+
+    folder = tmp_path / "in put"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "flower.jpg", folder / "花 🌼.jpg")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return folder
+
+
+def test_classify_json_reports_each_input_and_exits_1_when_some_fail(tmp_path):
+    import json
+
+    folder = _mixed(tmp_path)
+    result = run_cli("classify", str(folder), "--json", "--top-k", "3", "--lang", "en", home=tmp_path / "home")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    rows = {Path(row["input"]).name: row for row in json.loads(result.stdout)}
+    assert set(rows) == {"花 🌼.jpg", "broken.png"}
+    flower = rows["花 🌼.jpg"]
+    assert len(flower["predictions"]) == 3 and "error" not in flower
+    assert flower["predictions"][0]["score"] >= flower["predictions"][1]["score"]
+    assert "damaged" in rows["broken.png"]["error"] and "predictions" not in rows["broken.png"]
+
+
+def test_classify_plain_output_all_good_exits_0_and_errors_go_to_stderr(tmp_path):
+    folder = _mixed(tmp_path)
+    good = run_cli("classify", str(folder / "花 🌼.jpg"), "--lang", "en", home=tmp_path / "home")
+    assert good.returncode == 0, good.stderr
+    line = good.stdout.strip().splitlines()[0].split("\t")
+    assert line[0].endswith("花 🌼.jpg") and line[2].endswith("%")
+    bad = run_cli("classify", str(folder / "broken.png"), str(tmp_path / "missing.jpg"), "--lang", "zh_CN",
+                  home=tmp_path / "home")
+    assert bad.returncode == 1
+    errors = bad.stderr.strip().splitlines()
+    assert sum("错误" in line for line in errors) == 2

@@ -72,6 +72,38 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("--model", metavar="DIR",
                           help=_("a trained model package (default: the built-in ImageNet model)"))
     classify.set_defaults(handler=cmd_classify)
+
+    dataset_options = argparse.ArgumentParser(add_help=False)
+    dataset_options.add_argument("dataset", metavar=_("DATASET"),
+                                 help=_("a folder with one sub-folder per class, or a table (CSV, TSV, XLSX, JSONL, Parquet)"))
+    dataset_options.add_argument("--task", choices=("image", "text"),
+                                 help=_("image or text (default: guessed from the data)"))
+    dataset_options.add_argument("--item-column", metavar=_("COLUMN"),
+                                 help=_("the column holding the text or the image path (default: guessed)"))
+    dataset_options.add_argument("--label-column", metavar=_("COLUMN"),
+                                 help=_("the column holding the label (default: guessed)"))
+    dataset_options.add_argument("--encoding", help=_("the table's text encoding (default: detected)"))
+    dataset_options.add_argument("--delimiter", help=_("the table's delimiter (default: detected)"))
+
+    inspect = commands.add_parser(
+        "inspect", parents=[common, dataset_options], help=_("find problems in a dataset"),
+        description=_("Check a dataset for problems: unreadable or duplicate items, label mistakes, "
+                      "imbalance, odd text, and more."),
+    )
+    inspect.add_argument("--report", metavar=_("FILE"),
+                         help=_("also write the findings as a report (.html or .json)"))
+    inspect.set_defaults(handler=cmd_inspect)
+
+    clean = commands.add_parser(
+        "clean", parents=[common, dataset_options], help=_("write a cleaned copy of a dataset"),
+        description=_("Apply fixes to a copy of a dataset; the original files are never changed."),
+    )
+    clean.add_argument("--out", required=True, metavar=_("DIR"), help=_("the folder for the cleaned data"))
+    clean.add_argument("--plan", metavar=_("FILE"),
+                       help=_("replay a cleaning plan saved by Taxon (default: apply every suggested fix)"))
+    clean.add_argument("--fix", action="append", metavar=_("KIND"),
+                       help=_("apply only the suggested fixes of these finding kinds (repeatable)"))
+    clean.set_defaults(handler=cmd_clean)
     return parser
 
 
@@ -109,13 +141,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
         raise UserError(i18n.N_("--top-k must be at least 1."))
     classifier = run_job(load_classifier, args.model)
     paths = [str(path) for path in iter_image_files(args.paths)]
-    missing = [p for p in args.paths if not Path(p).exists()]
     try:
         results = run_job(classify_images, classifier, paths, top_k=args.top_k) if paths else []
     finally:
         classifier.close()
-    rows = [{"input": p, "error": _("File not found: {name}").format(name=p)} for p in missing]
-    rows += [result.to_json() for result in results]
+    rows = [result.to_json() for result in results]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
@@ -133,6 +163,82 @@ def cmd_classify(args: argparse.Namespace) -> int:
         print(_("No images found."), file=sys.stderr)
         return EXIT_SOME_FAILED
     return EXIT_SOME_FAILED if any(row.get("error") for row in rows) else EXIT_OK
+
+
+def _load(args: argparse.Namespace):
+    from engine.dataset_io import load_dataset
+
+    options = {key: value for key, value in (
+        ("item_column", args.item_column), ("label_column", args.label_column),
+        ("encoding", args.encoding), ("delimiter", args.delimiter)) if value}
+    return run_job(load_dataset, args.dataset, args.task, **options)
+
+
+def _print_findings(findings) -> None:
+    from engine.report import severity_name
+
+    if not findings:
+        print(_("No problems found."))
+    for finding in findings:
+        count = i18n.ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
+        print(f"[{severity_name(finding.severity)}] {finding.title.text()} ({count})  <{finding.kind}>")
+        print(f"    {finding.explanation.text()}")
+        if finding.fix is not None:
+            print("    " + _("Suggested fix:") + " " + finding.fix.description.text())
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from engine.cleaning.run import inspect_dataset
+    from engine.report import findings_json, write_report
+
+    dataset = _load(args)
+    findings = run_job(inspect_dataset, dataset)
+    if args.report:
+        write_report(dataset, findings, args.report)
+    if args.json:
+        print(json.dumps(findings_json(dataset, findings), ensure_ascii=False, indent=2))
+    else:
+        _print_findings(findings)
+    return EXIT_OK
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from engine.atomic import write_atomic
+    from engine.cleaning.plan import CleaningPlan
+    from engine.cleaning.run import inspect_dataset
+    from engine.dataset_io import save_dataset
+    from engine.report import write_report
+
+    dataset = _load(args)
+    if args.plan:
+        try:
+            plan = CleaningPlan.from_json(json.loads(Path(args.plan).read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise UserError(i18n.N_("The cleaning plan {name} cannot be read."), str(error),
+                            name=Path(args.plan).name) from error
+    else:
+        plan = CleaningPlan()
+        for finding in run_job(inspect_dataset, dataset):
+            if finding.fix is not None and (not args.fix or finding.kind in args.fix):
+                plan.add_finding(finding)
+    cleaned = plan.apply(dataset)
+    out = Path(args.out)
+    written = save_dataset(cleaned, out)
+    write_atomic(out / "cleaning-plan.json",
+                 json.dumps(plan.to_json(), ensure_ascii=False, indent=2).encode("utf-8"))
+    findings_after = run_job(inspect_dataset, cleaned)
+    write_report(cleaned, findings_after, out / "report.html")
+    write_report(cleaned, findings_after, out / "findings.json")
+    summary = plan.summary(dataset)
+    if args.json:
+        print(json.dumps({"output": str(written), "plan": str(out / "cleaning-plan.json"),
+                          "summary": summary}, ensure_ascii=False, indent=2))
+    else:
+        print(_("Wrote {path}: {before} rows in, {after} out, {labels} labels changed.").format(
+            path=written, before=i18n.format_number(summary["rows_before"]),
+            after=i18n.format_number(summary["rows_after"]),
+            labels=i18n.format_number(summary["labels_changed"])))
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

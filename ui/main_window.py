@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QStackedWidget,
     QWidget,
 )
@@ -31,6 +32,7 @@ from engine.i18n import _
 from engine.paths import resources_dir
 from ui.language import LanguageManager
 from ui.retranslate import Retranslatable
+from ui.session import Session
 from ui.settings import GEOMETRY_KEY, app_settings, device_preference
 from ui.worker import JobWorker, running_workers
 
@@ -56,6 +58,8 @@ class MainWindow(Retranslatable, QMainWindow):
         self.device_info: DeviceInfo | None = None
         self._device_worker: JobWorker | None = None
         self.setWindowIcon(app_icon())
+        self.session = Session(self)
+        self.session.project_changed.connect(self.retranslate_ui)
 
         self.nav = QListWidget()
         self.nav.setObjectName("navigation")
@@ -112,6 +116,19 @@ class MainWindow(Retranslatable, QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         self.file_menu = bar.addMenu("")
+        self.new_project_action = QAction(self, shortcut=QKeySequence.StandardKey.New)
+        self.new_project_action.triggered.connect(self.new_project)
+        self.open_project_action = QAction(self, shortcut=QKeySequence.StandardKey.Open)
+        self.open_project_action.triggered.connect(self.choose_project)
+        self.recent_menu = QMenu(self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.close_project_action = QAction(self)
+        self.close_project_action.triggered.connect(lambda: self.session.set_project(None))
+        self.file_menu.addAction(self.new_project_action)
+        self.file_menu.addAction(self.open_project_action)
+        self.file_menu.addMenu(self.recent_menu)
+        self.file_menu.addAction(self.close_project_action)
+        self.file_menu.addSeparator()
         self.quit_action = QAction(self, shortcut=QKeySequence.StandardKey.Quit)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.quit_action.triggered.connect(self.close)
@@ -150,6 +167,53 @@ class MainWindow(Retranslatable, QMainWindow):
                 self.language_menu.addAction(action)
         return self.language_actions.actions()
 
+    # -- projects ------------------------------------------------------------
+    def new_project(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, _("Choose an empty folder for the new project"))
+        if folder:
+            self.open_project(folder, create=True)
+
+    def choose_project(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, _("Open a project folder"))
+        if folder:
+            self.open_project(folder)
+
+    def open_project(self, folder: str, create: bool = False) -> bool:
+        """Open (or create) a project; a damaged or newer one is refused with a message."""
+        from pathlib import Path
+
+        from engine.jobs import UserError
+        from engine.project import Project, remember_project
+        from ui.errors import show_error
+
+        try:
+            project = Project.create(folder, Path(folder).name) if create else Project.open(folder)
+        except UserError as error:
+            show_error(self, error.message, error.details)
+            return False
+        remember_project(project.folder)
+        self.session.set_project(project)
+        if project.datasets:
+            data_page = self.findChild(QWidget, "dataPage")
+            if data_page is not None:
+                data_page.open_project_dataset(project.datasets[-1].id)
+        return True
+
+    def _fill_recent(self) -> None:
+        from engine.project import recent_projects
+
+        self.recent_menu.clear()
+        recent = recent_projects()
+        for path in recent:
+            action = self.recent_menu.addAction("\u2068" + str(path) + "\u2069")
+            action.triggered.connect(lambda _checked=False, p=str(path): self.open_project(p))
+        if not recent:
+            self.recent_menu.addAction(_("No recent projects")).setEnabled(False)
+
     # Dialogs are imported when first opened: they are not needed for the first paint.
     def open_settings(self):
         from ui.settings_dialog import SettingsDialog
@@ -173,8 +237,15 @@ class MainWindow(Retranslatable, QMainWindow):
         return dialog
 
     def retranslate_ui(self) -> None:
-        self.setWindowTitle(_("Taxon"))
         self.file_menu.setTitle(_("&File"))
+        self.new_project_action.setText(_("&New project…"))
+        self.open_project_action.setText(_("&Open project…"))
+        self.recent_menu.setTitle(_("Open &recent"))
+        self.close_project_action.setText(_("&Close project"))
+        self.close_project_action.setEnabled(self.session.project is not None)
+        project = self.session.project
+        self.setWindowTitle(_("Taxon") if project is None else
+                            _("{project} — Taxon").format(project=project.name))
         self.quit_action.setText(_("&Quit"))
         self.language_menu.setTitle(_("&Language"))
         for action in self.language_actions.actions():
@@ -237,6 +308,7 @@ class MainWindow(Retranslatable, QMainWindow):
             worker.cancel()
         for worker in running_workers():
             worker.wait(5_000)
+        self.session.autosave()
         for row in range(self.pages.count()):
             shutdown = getattr(self.pages.widget(row), "shutdown", None)
             if shutdown is not None:

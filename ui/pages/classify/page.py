@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -121,7 +120,7 @@ class ClassifyPage(Retranslatable, QWidget):
         self.threshold_spin.setRange(0, 100)
         self.threshold_spin.setDecimals(0)
         self.threshold_spin.setSuffix(" %")
-        self.threshold_spin.setValue(50)
+        self.threshold_spin.setValue(25)
         self.threshold_spin.valueChanged.connect(self._threshold_changed)
         self.export_button = QToolButton()
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -289,6 +288,8 @@ class ClassifyPage(Retranslatable, QWidget):
             self.status.setText(_("The clipboard holds no image or file."))
 
     def open_files(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         files, _selected = QFileDialog.getOpenFileNames(
             self, _("Open images"), "",
             _("Images") + " (*.jpg *.jpeg *.png *.webp *.gif *.bmp *.tif *.tiff);;" + _("All files") + " (*)",
@@ -296,6 +297,8 @@ class ClassifyPage(Retranslatable, QWidget):
         self.add_inputs(files)
 
     def open_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         folder = QFileDialog.getExistingDirectory(self, _("Open folder"))
         if folder:
             self.add_inputs([folder])
@@ -419,7 +422,7 @@ class ClassifyPage(Retranslatable, QWidget):
     # -- results ---------------------------------------------------------------
     def _threshold_changed(self, value: float) -> None:
         self.model.set_threshold(value / 100)
-        self.proxy.invalidateRowsFilter()
+        self.proxy.refilter()
 
     def _show_selected(self, current, _previous) -> None:
         if not current.isValid():
@@ -439,6 +442,8 @@ class ClassifyPage(Retranslatable, QWidget):
         if not self.model.rows:
             self.status.setText(_("There are no results to export yet."))
             return
+        from PySide6.QtWidgets import QFileDialog
+
         name_filter = _("CSV table") + " (*.csv)" if kind == "csv" else _("JSON file") + " (*.json)"
         path, _selected = QFileDialog.getSaveFileName(self, _("Export results"), f"taxon-results.{kind}",
                                                      name_filter)

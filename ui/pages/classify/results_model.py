@@ -62,7 +62,7 @@ class ResultsModel(QAbstractTableModel):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.rows: list[ResultRow] = []
-        self.threshold = 0.5
+        self.threshold = 0.25
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
 
     # -- content ----------------------------------------------------------
@@ -188,12 +188,19 @@ class ResultsFilter(QSortFilterProxyModel):
         self._show = SHOW_ALL
 
     def set_text(self, text: str) -> None:
+        self.beginFilterChange()
         self._text = text.strip().casefold()
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_show(self, show: str) -> None:
+        self.beginFilterChange()
         self._show = show
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def refilter(self) -> None:
+        """The unsure threshold changed: rows may move in or out of "Unsure only"."""
+        self.beginFilterChange()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802
         model: ResultsModel = self.sourceModel()

@@ -12,9 +12,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QStyle,
     QStyledItemDelegate,
-    QStyleOptionProgressBar,
     QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
@@ -107,6 +105,9 @@ class ConfidenceDelegate(QStyledItemDelegate):
     """Draws the score as a progress bar with the percentage, in the view's direction."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
+        # QStyle's many enums cost ~11 ms to create: only when the first row is painted.
+        from PySide6.QtWidgets import QStyle, QStyleOptionProgressBar
+
         row: ResultRow = index.data(ROW_ROLE)
         if row is None or row.score is None:
             super().paint(painter, option, index)

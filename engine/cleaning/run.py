@@ -1,0 +1,77 @@
+"""Run every data check that applies to a dataset, as one job.
+
+``inspect_dataset(dataset, progress, cancel)`` is what the CLI's ``inspect`` and
+the GUI's data page call. Checks run one after another (text checks share one
+cached analysis of the texts, so order barely matters); progress is the share of
+checks done, with the model-training label-error check weighted as several, and
+cancellation is honoured between checks and inside the long ones.
+
+Image checks plug in through ``IMAGE_CHECKS``: append ``(kind, check)`` pairs,
+where ``check(dataset, progress, cancel) -> list[Finding]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from engine.cleaning.findings import Finding, sort_findings
+from engine.cleaning.label_checks import LABEL_CHECKS
+from engine.cleaning.label_errors import find_label_errors
+from engine.cleaning.text_checks import TEXT_CHECKS
+from engine.datasets import Dataset
+from engine.jobs import CancelToken, Progress, no_progress
+
+__all__ = ["IMAGE_CHECKS", "LABEL_ERRORS", "Check", "applicable_checks", "inspect_dataset"]
+
+Check = Callable[[Dataset, Progress, CancelToken], list[Finding]]
+
+#: Checks for image datasets, ``(finding kind, check)``; filled by the image checks module.
+IMAGE_CHECKS: list[tuple[str, Check]] = []
+LABEL_ERRORS = "label.likely_errors"
+#: Relative cost of the label-error check in the progress bar (it trains K models).
+_LABEL_ERROR_WEIGHT = 8
+
+
+def applicable_checks(dataset: Dataset) -> list[str]:
+    """The finding kinds ``inspect_dataset`` would run for this dataset, in order."""
+    task_checks = list(TEXT_CHECKS) if dataset.task == "text" else [k for k, _ in IMAGE_CHECKS]
+    return [*task_checks, *LABEL_CHECKS, LABEL_ERRORS]
+
+
+def _check_functions(dataset: Dataset, features: np.ndarray | None) -> dict[str, Check]:
+    functions: dict[str, Check] = dict(TEXT_CHECKS) if dataset.task == "text" else dict(IMAGE_CHECKS)
+    functions.update(LABEL_CHECKS)
+    functions[LABEL_ERRORS] = lambda data, progress, cancel: find_label_errors(
+        data, features, progress, cancel)
+    return functions
+
+
+def inspect_dataset(dataset: Dataset, progress: Progress = no_progress,
+                    cancel: CancelToken | None = None, *, checks: Iterable[str] | None = None,
+                    features: np.ndarray | None = None) -> list[Finding]:
+    """All findings for ``dataset``, errors first (``sort_findings``).
+
+    ``checks`` limits the run to these finding kinds (default: all that apply).
+    ``features`` (rows aligned with ``dataset.frame``) feed the label-error model;
+    text datasets fall back to TF-IDF, image datasets skip it without features.
+    """
+    cancel = cancel or CancelToken()
+    functions = _check_functions(dataset, features)
+    wanted = list(functions) if checks is None else [kind for kind in functions if kind in set(checks)]
+    weights = [_LABEL_ERROR_WEIGHT if kind == LABEL_ERRORS else 1 for kind in wanted]
+    total = sum(weights) * 100
+    findings: list[Finding] = []
+    done = 0
+    for kind, weight in zip(wanted, weights, strict=True):
+        cancel.raise_if_cancelled()
+
+        def report(step: int, steps: int | None, message: str, _base=done, _weight=weight) -> None:
+            share = min(step / steps, 1.0) if steps else 0.0
+            progress(_base + int(share * _weight * 100), total, message)
+
+        findings.extend(functions[kind](dataset, report, cancel))
+        done += weight * 100
+    progress(total, total, "")
+    return sort_findings(findings)

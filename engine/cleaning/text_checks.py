@@ -1,0 +1,294 @@
+"""Checks on the texts of a text dataset: empties, broken Unicode, duplicates,
+contradictory labels, odd lengths (and, from ``languages``, languages).
+
+Every check is ``check_x(dataset, progress, cancel) -> list[Finding]`` and returns
+``[]`` on clean data. They share one ``TextFacts`` per frame (``text_facts``), so
+the expensive passes over a million texts happen once, whichever checks run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from engine.cleaning.common import (
+    begin,
+    dense_groups,
+    distinct_per_group,
+    group_preview,
+    groups_at,
+    plural,
+    preview_rows,
+    row_ids_at,
+)
+from engine.cleaning.findings import Finding, Fix, Message
+from engine.cleaning.languages import (
+    check_language_mix,
+    check_unexpected_language,
+    detect_languages,
+)
+from engine.cleaning.text_facts import TextFacts, text_facts
+from engine.datasets import Dataset
+from engine.i18n import N_
+from engine.jobs import CancelToken, Progress, no_progress
+from engine.textnorm import has_mojibake, normalize_text, visible
+
+__all__ = ["TEXT_CHECKS", "TextFacts", "detect_languages", "text_facts"]
+
+SHORT_CHARS = 3  # texts shorter than this (after tidying) are "very short"
+LONG_CHARS = 2000  # and longer than this *and* far above the rest are "very long"
+LONG_IQR_FACTOR = 3.0
+
+
+# ------------------------------------------------------------------ single-row problems
+
+
+def check_empty(dataset: Dataset, progress: Progress = no_progress,
+                cancel: CancelToken | None = None) -> list[Finding]:
+    cancel = cancel or CancelToken()
+    begin(progress, cancel, N_("Looking for empty texts…"))
+    positions = np.flatnonzero(text_facts(dataset).blank)
+    if len(positions) == 0:
+        return []
+    n = len(positions)
+    ids = row_ids_at(dataset.frame, positions)
+    return [Finding(
+        kind="text.empty", severity="error",
+        title=plural(N_("{n} row has no text"), N_("{n} rows have no text"), n),
+        explanation=Message(N_("These rows are empty or hold only spaces or invisible "
+                               "characters. A model cannot learn anything from them.")),
+        row_ids=ids,
+        fix=Fix("drop_rows", {"row_ids": list(ids)},
+                plural(N_("Remove {n} row without text"), N_("Remove {n} rows without text"), n)),
+        preview=preview_rows(dataset.frame, positions),
+        stats={"rows": n},
+    )]
+
+
+def _repair_finding(dataset: Dataset, positions: np.ndarray, kind: str, severity: str,
+                    title: Message, explanation: Message, fix: Message, shown=None) -> list[Finding]:
+    """A finding whose fix is ``normalize_text``, previewing each text before → after."""
+    if len(positions) == 0:
+        return []
+    ids = row_ids_at(dataset.frame, positions)
+    preview = preview_rows(dataset.frame, positions, before=shown or (lambda s: s),
+                           after=normalize_text)
+    return [Finding(kind=kind, severity=severity, title=title, explanation=explanation,
+                    row_ids=ids, fix=Fix("normalize_text", {"row_ids": list(ids)}, fix),
+                    preview=preview, stats={"rows": len(positions)})]
+
+
+def check_mojibake(dataset: Dataset, progress: Progress = no_progress,
+                   cancel: CancelToken | None = None) -> list[Finding]:
+    cancel = cancel or CancelToken()
+    begin(progress, cancel, N_("Looking for garbled characters…"))
+    facts = text_facts(dataset)
+    hinted = np.flatnonzero(facts.normalized.mojibake_hint)  # few: confirm with ftfy
+    values = facts.text.take(pa.array(hinted)).to_pylist()
+    verdict = {value: has_mojibake(value) for value in set(values)}
+    positions = hinted[np.fromiter((verdict[v] for v in values), dtype=bool, count=len(values))]
+    n = len(positions)
+    return _repair_finding(
+        dataset, positions, "text.mojibake", "warning",
+        plural(N_("{n} text has garbled characters"), N_("{n} texts have garbled characters"), n),
+        Message(N_("Sequences such as \"Ã©\" instead of \"é\" mean the text was saved in one "
+                   "encoding and read in another. The garbled spelling makes the same word "
+                   "look different to a model.")),
+        plural(N_("Repair the text of {n} row"), N_("Repair the text of {n} rows"), n))
+
+
+def check_invisible_chars(dataset: Dataset, progress: Progress = no_progress,
+                          cancel: CancelToken | None = None) -> list[Finding]:
+    cancel = cancel or CancelToken()
+    begin(progress, cancel, N_("Looking for invisible characters…"))
+    facts = text_facts(dataset)
+    positions = np.flatnonzero(facts.normalized.invisible & ~facts.blank)
+    n = len(positions)
+    return _repair_finding(
+        dataset, positions, "text.invisible_chars", "warning",
+        plural(N_("{n} text contains invisible characters"),
+                N_("{n} texts contain invisible characters"), n),
+        Message(N_("Zero-width spaces, direction marks and control characters cannot be "
+                   "seen, but they make identical texts differ and can confuse a model.")),
+        plural(N_("Remove the invisible characters from {n} row"),
+                N_("Remove the invisible characters from {n} rows"), n),
+        shown=visible)
+
+
+def check_unnormalized(dataset: Dataset, progress: Progress = no_progress,
+                       cancel: CancelToken | None = None) -> list[Finding]:
+    cancel = cancel or CancelToken()
+    begin(progress, cancel, N_("Checking Unicode normalisation…"))
+    facts = text_facts(dataset)
+    positions = np.flatnonzero(facts.normalized.nfkc)
+    n = len(positions)
+    return _repair_finding(
+        dataset, positions, "text.unnormalized", "info",
+        plural(N_("{n} text uses compatibility characters"),
+                N_("{n} texts use compatibility characters"), n),
+        Message(N_("Full-width letters, ligatures such as \"ﬁ\" and similar variants look like "
+                   "ordinary characters but are stored differently. Unicode normalisation "
+                   "(NFKC) turns them into their ordinary form.")),
+        plural(N_("Normalise the text of {n} row"), N_("Normalise the text of {n} rows"), n))
+
+
+def check_length_outliers(dataset: Dataset, progress: Progress = no_progress,
+                          cancel: CancelToken | None = None) -> list[Finding]:
+    """Very short texts rarely say enough; very long ones get cut off by text models.
+    "Very long" must be far above this data's own spread (Q3 + 3 IQR) *and* over
+    LONG_CHARS, so a corpus of long documents is not flagged wholesale."""
+    cancel = cancel or CancelToken()
+    begin(progress, cancel, N_("Checking text lengths…"))
+    facts = text_facts(dataset)
+    lengths, present = facts.lengths, ~facts.blank
+    if not present.any():
+        return []
+    q1, q3 = np.percentile(lengths[present], [25, 75])
+    limit = int(max(q3 + LONG_IQR_FACTOR * (q3 - q1), LONG_CHARS))
+    short = present & (lengths < SHORT_CHARS)
+    long = present & (lengths > limit)
+    positions = np.flatnonzero(short | long)
+    if len(positions) == 0:
+        return []
+    n, n_short, n_long = len(positions), int(short.sum()), int(long.sum())
+    ids = row_ids_at(dataset.frame, positions)
+    shown = np.concatenate([np.flatnonzero(short)[:3], np.flatnonzero(long)[:2]])
+    return [Finding(
+        kind="text.length_outliers", severity="warning" if n_short else "info",
+        title=plural(N_("{n} text has an unusual length"), N_("{n} texts have an unusual length"), n),
+        explanation=Message(N_("Very short texts (under {short_limit} characters): {short}. Very "
+                               "long texts (over {long_limit} characters): {long}. Very short "
+                               "texts rarely say enough to be classified; very long ones are "
+                               "cut off by most text models."),
+                            {"short": n_short, "long": n_long, "short_limit": SHORT_CHARS,
+                             "long_limit": limit}),
+        row_ids=ids,
+        fix=Fix("drop_rows", {"row_ids": list(ids)},
+                plural(N_("Remove {n} row of unusual length"),
+                        N_("Remove {n} rows of unusual length"), n)),
+        preview=preview_rows(dataset.frame, shown, characters=lengths[shown]),
+        stats={"short": n_short, "long": n_long, "long_limit": limit, "q1": float(q1),
+               "q3": float(q3), "median": float(np.median(lengths[present]))},
+    )]
+
+
+# ------------------------------------------------------------------ duplicates and conflicts
+
+
+def _duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndarray, kind: str,
+                       title: tuple[str, str], explanation: str) -> list[Finding]:
+    if len(positions) == 0:
+        return []
+    groups = groups_at(dataset.frame, group_of, positions)
+    rows = len(positions)
+    extra = rows - len(groups)
+    ids = row_ids_at(dataset.frame, positions)
+    shown = group_preview(dataset.frame, groups)
+    return [Finding(
+        kind=kind, severity="warning",
+        title=plural(*title, extra),
+        explanation=Message(explanation, {"groups": len(groups), "rows": rows}),
+        row_ids=ids, groups=groups,
+        fix=Fix("keep_one", {"groups": [list(g) for g in groups]},
+                plural(N_("Keep the first row of each group and remove {n} repeat"),
+                        N_("Keep the first row of each group and remove {n} repeats"), extra)),
+        preview=shown, stats={"groups": len(groups), "rows": rows, "extra_rows": extra},
+    )]
+
+
+def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
+                           cancel: CancelToken | None = None) -> list[Finding]:
+    cancel = cancel or CancelToken()
+    begin(progress, cancel, N_("Looking for repeated rows…"))
+    facts = text_facts(dataset)
+    usable = np.flatnonzero(facts.spellings >= 0)
+    combined = facts.spellings * (len(facts.label_names) + 1) + (facts.labels + 1)
+    group, sizes = dense_groups(combined[usable])
+    positions = usable[sizes[group] > 1]
+    return _duplicate_finding(
+        dataset, combined, positions, "text.exact_duplicates",
+        (N_("{n} row repeats an earlier row exactly"), N_("{n} rows repeat earlier rows exactly")),
+        N_("Identical text with the same label appears more than once ({groups} groups, "
+           "{rows} rows). Repeats give those examples extra weight and can land in both the "
+           "training and the test split, which makes results look better than they are."))
+
+
+def check_normalized_duplicates(dataset: Dataset, progress: Progress = no_progress,
+                                cancel: CancelToken | None = None) -> list[Finding]:
+    """Same label, same text once case, spacing, punctuation and invisible characters are
+    ignored, but not all the same exact text (those are ``text.exact_duplicates``)."""
+    cancel = cancel or CancelToken()
+    begin(progress, cancel, N_("Looking for near-identical rows…"))
+    facts = text_facts(dataset)
+    usable = np.flatnonzero(facts.shared)
+    combined = facts.keys * (len(facts.label_names) + 1) + (facts.labels + 1)
+    group, sizes = dense_groups(combined[usable])
+    spellings = distinct_per_group(group, facts.spellings[usable])  # -1 only in 1-row groups
+    positions = usable[(sizes[group] > 1) & (spellings[group] > 1)]
+    return _duplicate_finding(
+        dataset, combined, positions, "text.normalized_duplicates",
+        (N_("{n} row repeats another row apart from case, spacing or punctuation"),
+         N_("{n} rows repeat other rows apart from case, spacing or punctuation")),
+        N_("These texts differ only in upper and lower case, spaces, punctuation or invisible "
+           "characters, and have the same label ({groups} groups, {rows} rows). A model sees "
+           "them as the same example counted several times."))
+
+
+def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
+                             cancel: CancelToken | None = None) -> list[Finding]:
+    """The same text (by comparison key) under different labels. The fix keeps the
+    label a strict majority of the group agrees on and drops the other rows; with no
+    strict majority there is nothing to go by, so the whole group is dropped."""
+    cancel = cancel or CancelToken()
+    begin(progress, cancel, N_("Looking for texts with contradictory labels…"))
+    facts = text_facts(dataset)
+    labels = facts.merged_labels
+    usable = np.flatnonzero(facts.shared & (labels >= 0))
+    group, sizes = dense_groups(facts.keys[usable])
+    conflicted = distinct_per_group(group, labels[usable])[group] > 1
+    positions, group = usable[conflicted], group[conflicted]
+    if len(positions) == 0:
+        return []
+    pair, pair_sizes = dense_groups(group * (len(facts.label_names) + 1) + labels[positions])
+    biggest = np.zeros(int(group.max()) + 1, dtype=np.int64)
+    np.maximum.at(biggest, group, pair_sizes[pair])
+    strict = biggest[group] * 2 > sizes[group]  # a strict majority of the group's rows
+    keep = strict & (pair_sizes[pair] == biggest[group])
+    drop = positions[~keep]
+    groups = groups_at(dataset.frame, facts.keys, positions)
+    ids, drop_ids = row_ids_at(dataset.frame, positions), row_ids_at(dataset.frame, drop)
+    no_majority = int(len(np.unique(group[~strict])))
+    return [Finding(
+        kind="text.conflicting_labels", severity="error",
+        title=plural(N_("{n} text appears with different labels"),
+                      N_("{n} texts appear with different labels"), len(groups)),
+        explanation=Message(N_("The same text (ignoring case, spacing and punctuation) is labelled "
+                               "differently in {rows} rows. A model cannot be right about both, and "
+                               "such contradictions usually mean labelling mistakes. The suggested "
+                               "fix keeps the label most of a group's rows agree on and removes "
+                               "the others; where no label has a majority ({no_majority} groups) "
+                               "it removes the whole group."),
+                            {"rows": len(ids), "no_majority": no_majority}),
+        row_ids=ids, groups=groups,
+        fix=Fix("drop_rows", {"row_ids": list(drop_ids)},
+                plural(N_("Remove {n} row with a contradicting label"),
+                        N_("Remove {n} rows with contradicting labels"), len(drop_ids))),
+        preview=group_preview(dataset.frame, groups),
+        stats={"groups": len(groups), "rows": len(ids), "rows_to_drop": len(drop_ids),
+               "groups_without_majority": no_majority},
+    )]
+
+
+#: Finding kind -> check, in the order they run (cheap shared work first).
+TEXT_CHECKS = {
+    "text.empty": check_empty,
+    "text.mojibake": check_mojibake,
+    "text.invisible_chars": check_invisible_chars,
+    "text.unnormalized": check_unnormalized,
+    "text.length_outliers": check_length_outliers,
+    "text.exact_duplicates": check_exact_duplicates,
+    "text.normalized_duplicates": check_normalized_duplicates,
+    "text.conflicting_labels": check_conflicting_labels,
+    "text.language_mix": check_language_mix,
+    "text.unexpected_language": check_unexpected_language,
+}

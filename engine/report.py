@@ -1,0 +1,174 @@
+"""The data-health report: one self-contained HTML file (charts and thumbnails inside) or JSON.
+
+The HTML needs nothing else to open: charts are inline SVG, thumbnails are
+base64 JPEG data, and the text is in the language the report was made in,
+mirrored for right-to-left languages.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from engine import i18n
+from engine.about import app_version
+from engine.atomic import write_atomic
+from engine.cleaning.findings import Finding
+from engine.datasets import ITEM, Dataset
+from engine.i18n import _, ngettext
+
+_SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#b35900", "info": "#2f6fba"}
+_THUMBNAILS_PER_FINDING = 8
+
+
+def severity_name(severity: str) -> str:
+    return {"error": _("Error"), "warning": _("Warning"), "info": _("Note")}[severity]
+
+
+def language_mix(findings: Sequence[Finding]) -> dict[str, int]:
+    for finding in findings:
+        if finding.kind == "text.language_mix":
+            counts = finding.stats.get("counts", finding.stats)
+            return {str(code): int(n) for code, n in counts.items() if isinstance(n, int)}
+    return {}
+
+
+def bar_chart_svg(counts: dict[str, int], width: int = 640, bar: int = 22) -> str:
+    """Horizontal bars, largest first; drawn from the reading direction's start."""
+    if not counts:
+        return ""
+    items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:30]
+    top = max(value for _, value in items) or 1
+    label_width, gap = 180, 6
+    height = len(items) * (bar + gap)
+    rtl = i18n.is_rtl()
+    rows = []
+    for index, (name, value) in enumerate(items):
+        y = index * (bar + gap)
+        length = (width - label_width - 70) * value / top
+        x_bar = width - label_width - length if rtl else label_width
+        x_label = width - label_width + 8 if rtl else label_width - 8
+        x_value = x_bar - 6 if rtl else x_bar + length + 6
+        anchor_label, anchor_value = ("start", "end") if rtl else ("end", "start")
+        rows.append(
+            f'<text x="{x_label:.0f}" y="{y + bar * 0.72:.0f}" text-anchor="{anchor_label}">{escape(str(name))}</text>'
+            f'<rect x="{x_bar:.1f}" y="{y}" width="{length:.1f}" height="{bar}" rx="3" fill="#2f6fba"/>'
+            f'<text x="{x_value:.0f}" y="{y + bar * 0.72:.0f}" text-anchor="{anchor_value}">{escape(i18n.format_number(value))}</text>'
+        )
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'font-size="13" font-family="sans-serif" role="img">{"".join(rows)}</svg>')
+
+
+def _thumbnail_data(path: str) -> str | None:
+    from engine.images import load_rgb, make_thumbnail
+
+    try:
+        image = make_thumbnail(load_rgb(path, target_min_side=96), 96)
+    except Exception:  # a broken image is exactly what some findings are about
+        return None
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _preview_html(dataset: Dataset, finding: Finding) -> str:
+    if dataset.task == "image":
+        frame = dataset.rows(finding.row_ids[:_THUMBNAILS_PER_FINDING])
+        cells = []
+        for path in frame[ITEM].astype(str):
+            data = _thumbnail_data(path)
+            name = escape(Path(path).name)
+            image = f'<img src="{data}" alt="{name}">' if data else '<div class="broken">✕</div>'
+            cells.append(f'<figure>{image}<figcaption><bdi>{name}</bdi></figcaption></figure>')
+        return f'<div class="thumbs">{"".join(cells)}</div>' if cells else ""
+    rows = list(finding.preview)[:8]
+    if not rows:
+        return ""
+    columns = [key for key in rows[0] if key not in ("row_id",)]
+    head = "".join(f"<th>{escape(str(column))}</th>" for column in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td><bdi>{escape(str(row.get(column, '')))}</bdi></td>" for column in columns) + "</tr>"
+        for row in rows
+    )
+    return f"<table class='preview'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime | None = None) -> str:
+    created = created or datetime.now()
+    direction = "rtl" if i18n.is_rtl() else "ltr"
+    counts = {str(k): int(v) for k, v in dataset.class_counts().items()}
+    total = len(dataset)
+    summary = ngettext("{n} item", "{n} items", total).format(n=i18n.format_number(total)) + " · " + \
+        ngettext("{n} class", "{n} classes", len(counts)).format(n=i18n.format_number(len(counts)))
+    parts = [
+        f"<!DOCTYPE html><html lang='{escape(i18n.current_language().replace('_', '-'))}' dir='{direction}'>",
+        "<head><meta charset='utf-8'>",
+        f"<title>{escape(_('Data health report'))} — {escape(dataset.name)}</title>",
+        "<style>body{font-family:system-ui,'Noto Sans','Noto Sans CJK SC','Noto Sans Arabic',sans-serif;"
+        "max-width:980px;margin:2em auto;padding:0 1em;color:#1d1d1f}"
+        ".finding{border-inline-start:5px solid var(--c);padding:.3em 1em;margin:1.2em 0;background:#f6f7f9}"
+        ".badge{color:#fff;background:var(--c);border-radius:4px;padding:1px 6px;font-size:.85em}"
+        "table.preview{border-collapse:collapse;font-size:.9em}table.preview td,table.preview th"
+        "{border:1px solid #ccd;padding:3px 6px;text-align:start}"
+        ".thumbs{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;width:100px;font-size:.75em}"
+        "figcaption{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
+        ".broken{width:96px;height:96px;background:#eee;display:flex;align-items:center;justify-content:center}"
+        "</style></head><body>",
+        f"<h1>{escape(_('Data health report'))}</h1>",
+        f"<p><b><bdi>{escape(dataset.name)}</bdi></b> — <bdi>{escape(dataset.source.path)}</bdi><br>{escape(summary)}<br>",
+        escape(_("Made by Taxon {version} on {date}.").format(version=app_version(),
+                                                          date=i18n.format_datetime(created))),
+        "</p>",
+        f"<h2>{escape(_('Classes'))}</h2>",
+        bar_chart_svg(counts),
+    ]
+    languages = language_mix(findings)
+    if languages:
+        parts += [f"<h2>{escape(_('Languages'))}</h2>", bar_chart_svg(languages)]
+    parts.append(f"<h2>{escape(_('Findings'))}</h2>")
+    if not findings:
+        parts.append(f"<p>{escape(_('No problems found.'))}</p>")
+    for finding in findings:
+        colour = _SEVERITY_COLOURS[finding.severity]
+        count = ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
+        parts.append(
+            f"<section class='finding' style='--c:{colour}'>"
+            f"<h3><span class='badge'>{escape(severity_name(finding.severity))}</span> "
+            f"{escape(finding.title.text())} <small>({escape(count)})</small></h3>"
+            f"<p>{escape(finding.explanation.text())}</p>"
+        )
+        if finding.fix is not None:
+            parts.append(f"<p><b>{escape(_('Suggested fix:'))}</b> {escape(finding.fix.description.text())}</p>")
+        parts.append(_preview_html(dataset, finding))
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def findings_json(dataset: Dataset, findings: Sequence[Finding]) -> dict[str, Any]:
+    return {
+        "format": "taxon-findings",
+        "version": 1,
+        "language": i18n.current_language(),
+        "dataset": {"name": dataset.name, "task": dataset.task, "rows": len(dataset),
+                    "source": dataset.source.to_json(),
+                    "classes": {str(k): int(v) for k, v in dataset.class_counts().items()}},
+        "findings": [finding.to_json() for finding in findings],
+    }
+
+
+def write_report(dataset: Dataset, findings: Sequence[Finding], path: str | Path) -> Path:
+    """HTML or JSON by the file's extension, written atomically."""
+    path = Path(path)
+    if path.suffix.lower() == ".json":
+        data = json.dumps(findings_json(dataset, findings), ensure_ascii=False, indent=2).encode("utf-8")
+    else:
+        data = build_html(dataset, findings).encode("utf-8")
+    write_atomic(path, data)
+    return path

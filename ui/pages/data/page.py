@@ -1,0 +1,321 @@
+"""The Data page: import an image folder or a table, see its classes and rows.
+
+Loading runs as a job (progress, cancel). The table below is a virtual model
+over the dataset's DataFrame, so a million rows scroll smoothly. The page shows
+the dataset as it is after the cleaning plan (see ``ui.session``).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import i18n
+from engine.datasets import ITEM, LABEL, SOURCE_LINE, SPLIT
+from engine.i18n import _, ngettext
+from engine.paths import resources_dir
+from ui.errors import show_error
+from ui.pages.classify.widgets import local_paths
+from ui.pages.data.charts import BarChart
+from ui.pages.data.frame_model import FrameModel
+from ui.retranslate import Retranslatable
+from ui.session import Session
+from ui.worker import JobWorker
+
+TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".jsonl", ".ndjson", ".parquet"}
+
+
+class DataPage(Retranslatable, QWidget):
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.setObjectName("dataPage")
+        self.window_ = window
+        self.session: Session = window.session
+        self.job: JobWorker | None = None
+        self.setAcceptDrops(True)
+
+        self.import_folder_button = QPushButton()
+        self.import_folder_button.clicked.connect(self.choose_folder)
+        self.import_table_button = QPushButton()
+        self.import_table_button.clicked.connect(self.choose_table)
+        self.dataset_label = QLabel()
+        self.dataset_combo = QComboBox()
+        self.dataset_combo.activated.connect(self._project_dataset_chosen)
+        top = QHBoxLayout()
+        top.addWidget(self.import_folder_button)
+        top.addWidget(self.import_table_button)
+        top.addStretch(1)
+        top.addWidget(self.dataset_label)
+        top.addWidget(self.dataset_combo)
+
+        self.summary = QLabel()
+        self.summary.setObjectName("dataSummary")
+        self.summary.setWordWrap(True)
+        self.warnings = QLabel()
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #b35900;")
+
+        self.class_chart = BarChart()
+        self.language_chart = BarChart()
+        charts = QWidget()
+        charts_layout = QVBoxLayout(charts)
+        charts_layout.addWidget(self.class_chart)
+        charts_layout.addWidget(self.language_chart)
+        charts_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(charts)
+        self.model = FrameModel()
+        self.table = QTableView()
+        self.table.setObjectName("dataTable")
+        self.table.setModel(self.model)
+        self.table.setWordWrap(False)
+        splitter = QSplitter()
+        splitter.addWidget(scroll)
+        splitter.addWidget(self.table)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+
+        self.progress = QProgressBar()
+        self.progress.setMaximumHeight(12)
+        self.progress.setTextVisible(False)
+        self.cancel_button = QPushButton()
+        self.cancel_button.clicked.connect(self.cancel)
+        self.status = QLabel()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.cancel_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.warnings)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+        self._set_running(False)
+
+        self.session.dataset_changed.connect(self.refresh)
+        self.session.plan_changed.connect(self.refresh)
+        self.session.findings_changed.connect(self._refresh_languages)
+        self.session.project_changed.connect(self._refresh_project)
+        self.retranslate_ui()
+        self.refresh()
+        self._refresh_project()
+
+    def nav_title(self) -> str:
+        return _("Data")
+
+    def nav_icon(self) -> QIcon:
+        return QIcon(str(resources_dir() / "icons" / "nav-data.png"))
+
+    # -- importing ----------------------------------------------------------------
+    def choose_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, _("Import an image folder"))
+        if folder:
+            self.import_path(folder)
+
+    def choose_table(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        patterns = " ".join(f"*{suffix}" for suffix in sorted(TABLE_SUFFIXES))
+        path, _selected = QFileDialog.getOpenFileName(self, _("Import a table"), "",
+                                                      _("Tables") + f" ({patterns})")
+        if path:
+            self.import_path(path)
+
+    def import_path(self, path: str, options: dict | None = None) -> None:
+        """A folder loads as an image dataset; a table first opens the import dialog."""
+        target = Path(path)
+        if target.is_file() and options is None:
+            from ui.pages.data.import_dialog import TableImportDialog
+
+            dialog = TableImportDialog(str(target), self)
+            self._dialog = dialog
+            dialog.accepted.connect(lambda: self.import_path(str(target), dialog.options()))
+            dialog.open()
+            return
+        self.load(lambda progress, cancel: _load(target, options, progress, cancel))
+
+    def load(self, job, dataset_id: str | None = None, plan_json: dict | None = None) -> None:
+        if self.job is not None:
+            return
+        self.job = JobWorker(job, name="load-dataset")
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(lambda dataset: self._loaded(dataset, dataset_id, plan_json))
+        self.job.failed.connect(self._failed)
+        self.job.cancelled.connect(self._cancelled)
+        self._set_running(True)
+        self.status.setText(_("Reading the data…"))
+        self.job.start()
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def _finish_job(self) -> None:
+        if self.job is not None:
+            self.job.wait()
+        self.job = None
+        self._set_running(False)
+
+    def _loaded(self, dataset, dataset_id, plan_json) -> None:
+        self._finish_job()
+        self.status.setText("")
+        self.session.set_dataset(dataset, dataset_id, plan_json)
+        self._refresh_project()
+
+    def _failed(self, message: str, details: str) -> None:
+        self._finish_job()
+        self.status.setText(message)
+        show_error(self, message, details)
+
+    def _cancelled(self) -> None:
+        self._finish_job()
+        self.status.setText(_("Cancelled."))
+
+    def _on_progress(self, done: int, total, message: str) -> None:
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+        else:
+            self.progress.setRange(0, 0)
+        if message:
+            self.status.setText(message)
+
+    def _set_running(self, running: bool) -> None:
+        self.progress.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.import_folder_button.setEnabled(not running)
+        self.import_table_button.setEnabled(not running)
+
+    # -- drag and drop --------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        paths = local_paths(event.mimeData())
+        if len(paths) == 1 and (Path(paths[0]).is_dir() or Path(paths[0]).suffix.lower() in TABLE_SUFFIXES):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.import_path(paths[0])
+
+    # -- project -------------------------------------------------------------------
+    def _refresh_project(self) -> None:
+        project = self.session.project
+        entries = project.datasets if project is not None else []
+        self.dataset_combo.clear()
+        for entry in entries:
+            self.dataset_combo.addItem(entry.name, entry.id)
+        if self.session.dataset_id is not None:
+            self.dataset_combo.setCurrentIndex(self.dataset_combo.findData(self.session.dataset_id))
+        visible = bool(entries)
+        self.dataset_label.setVisible(visible)
+        self.dataset_combo.setVisible(visible)
+
+    def _project_dataset_chosen(self, index: int) -> None:
+        project = self.session.project
+        dataset_id = self.dataset_combo.itemData(index)
+        if project is None or dataset_id is None or dataset_id == self.session.dataset_id:
+            return
+        self.open_project_dataset(dataset_id)
+
+    def open_project_dataset(self, dataset_id: str) -> None:
+        entry = self.session.project.dataset(dataset_id)
+
+        def job(progress, cancel):
+            from engine.dataset_io import load_from_source
+
+            return load_from_source(entry.source, entry.task, progress, cancel)
+
+        self.load(job, dataset_id, entry.plan)
+
+    # -- display ---------------------------------------------------------------------
+    def refresh(self) -> None:
+        dataset = self.session.current
+        if dataset is None:
+            self.model.set_frame(None)
+            self.class_chart.set_data({})
+            self.language_chart.set_data({})
+            self.summary.setText(_("Import a folder of images (one sub-folder per class) or a table "
+                                   "of texts or image paths with their labels."))
+            self.warnings.setVisible(False)
+            return
+        frame = dataset.frame
+        columns = [ITEM, LABEL, SOURCE_LINE] + ([SPLIT] if SPLIT in frame.columns else [])
+        self.model.set_frame(frame, columns)
+        self.model.retranslate(self._headers())
+        self.class_chart.set_data({str(k): int(v) for k, v in dataset.class_counts().items()},
+                                  _("Examples per class"))
+        rows, classes = len(dataset), int(dataset.labels.nunique())
+        text = ngettext("{n} image", "{n} images", rows) if dataset.task == "image" else \
+            ngettext("{n} text", "{n} texts", rows)
+        parts = [f"<b>\u2068{escape(dataset.name)}\u2069</b>", text.format(n=i18n.format_number(rows)),
+                 ngettext("{n} class", "{n} classes", classes).format(n=i18n.format_number(classes))]
+        if len(self.session.plan):
+            dropped = len(self.session.original) - rows
+            parts.append(ngettext("{n} fix applied", "{n} fixes applied", len(self.session.plan))
+                         .format(n=i18n.format_number(len(self.session.plan))))
+            if dropped:
+                parts.append(ngettext("{n} row removed", "{n} rows removed", dropped)
+                             .format(n=i18n.format_number(dropped)))
+        self.summary.setText(" · ".join(parts))
+        warnings = [warning.text() for warning in dataset.warnings]
+        self.warnings.setText(" ".join(warnings))
+        self.warnings.setVisible(bool(warnings))
+        self._refresh_languages()
+
+    def _refresh_languages(self) -> None:
+        from engine.report import language_mix
+
+        mix = language_mix(self.session.findings)
+        self.language_chart.setVisible(bool(mix))
+        self.language_chart.set_data({_language_label(code): count for code, count in mix.items()},
+                                     _("Languages"))
+
+    def _headers(self) -> dict[str, str]:
+        dataset = self.session.current
+        item = _("Image") if dataset is not None and dataset.task == "image" else _("Text")
+        return {ITEM: item, LABEL: _("Label"), SOURCE_LINE: _("Line"), SPLIT: _("Split")}
+
+    def retranslate_ui(self) -> None:
+        self.import_folder_button.setText(_("Import image folder…"))
+        self.import_table_button.setText(_("Import table…"))
+        self.dataset_label.setText(_("Dataset:"))
+        self.cancel_button.setText(_("Cancel"))
+        self.refresh()
+
+
+def _language_label(code: str) -> str:
+    """A language code as the UI language names it ("zh" → "中文" in Chinese)."""
+    try:
+        return i18n.babel_locale().languages.get(code, code)
+    except Exception:  # an unusual code Babel does not know
+        return code
+
+
+def _load(target: Path, options: dict | None, progress, cancel):
+    from engine.dataset_io import load_dataset, load_table_dataset
+
+    if options:
+        options = dict(options)
+        task = options.pop("task")
+        return load_table_dataset(target, task, progress=progress, cancel=cancel, **options)
+    return load_dataset(target, progress=progress, cancel=cancel)

@@ -1,0 +1,342 @@
+"""The Health page: run the data checks, read what is wrong, tick fixes, undo, save, report.
+
+Checks run as one job (progress, cancel). Ticked fixes go into the session's
+cleaning plan: a new dataset version is computed from the untouched original,
+the checks run again on it, and "Undo last fix" steps back. Nothing is ever
+written over the user's files: "Save cleaned data" writes a copy elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import i18n
+from engine.i18n import _, ngettext
+from engine.paths import resources_dir
+from ui.errors import show_error
+from ui.pages.data.frame_model import FrameModel
+from ui.retranslate import Retranslatable
+from ui.session import Session
+from ui.worker import JobWorker
+
+FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
+SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#b35900", "info": "#2f6fba"}
+
+
+def _dot(colour: str) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(colour))
+    return QIcon(pixmap)
+
+
+class HealthPage(Retranslatable, QWidget):
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.setObjectName("healthPage")
+        self.session: Session = window.session
+        self.job: JobWorker | None = None
+        self._checked_dataset = None
+
+        self.check_button = QPushButton()
+        self.check_button.clicked.connect(self.run_checks)
+        self.apply_button = QPushButton()
+        self.apply_button.clicked.connect(self.apply_ticked)
+        self.undo_button = QPushButton()
+        self.undo_button.clicked.connect(self.session.undo)
+        self.save_button = QPushButton()
+        self.save_button.clicked.connect(self.choose_save_folder)
+        self.report_button = QPushButton()
+        self.report_button.clicked.connect(self.choose_report_file)
+        top = QHBoxLayout()
+        for button in (self.check_button, self.apply_button, self.undo_button):
+            top.addWidget(button)
+        top.addStretch(1)
+        top.addWidget(self.save_button)
+        top.addWidget(self.report_button)
+
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.findings_list = QListWidget()
+        self.findings_list.setObjectName("findingsList")
+        self.findings_list.setWordWrap(True)
+        self.findings_list.currentItemChanged.connect(self._show_finding)
+        self.findings_list.itemChanged.connect(lambda _item: self._set_running(self.job is not None))
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: 600; font-size: 110%;")
+        self.title.setWordWrap(True)
+        self.explanation = QLabel()
+        self.explanation.setWordWrap(True)
+        self.fix_label = QLabel()
+        self.fix_label.setWordWrap(True)
+        self.preview_model = FrameModel()
+        self.preview = QTableView()
+        self.preview.setModel(self.preview_model)
+        self.plan_heading = QLabel()
+        self.plan_heading.setStyleSheet("font-weight: 600;")
+        self.plan_list = QListWidget()
+        self.plan_list.setMaximumHeight(120)
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        for widget in (self.title, self.explanation, self.fix_label):
+            detail_layout.addWidget(widget)
+        detail_layout.addWidget(self.preview, 1)
+        detail_layout.addWidget(self.plan_heading)
+        detail_layout.addWidget(self.plan_list)
+        splitter = QSplitter()
+        splitter.addWidget(self.findings_list)
+        splitter.addWidget(detail)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+
+        self.progress = QProgressBar()
+        self.progress.setMaximumHeight(12)
+        self.progress.setTextVisible(False)
+        self.cancel_button = QPushButton()
+        self.cancel_button.clicked.connect(self.cancel)
+        self.status = QLabel()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.cancel_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+        self.session.dataset_changed.connect(self._dataset_changed)
+        self.session.plan_changed.connect(self._plan_changed)
+        self.session.findings_changed.connect(self._fill_findings)
+        self._set_running(False)
+        self.retranslate_ui()
+
+    def nav_title(self) -> str:
+        return _("Health")
+
+    def nav_icon(self) -> QIcon:
+        return QIcon(str(resources_dir() / "icons" / "nav-health.png"))
+
+    # -- checks --------------------------------------------------------------------
+    def run_checks(self) -> None:
+        dataset = self.session.current
+        if dataset is None or self.job is not None:
+            return
+
+        def job(progress, cancel):
+            from engine.cleaning.run import inspect_dataset
+
+            return inspect_dataset(dataset, progress, cancel)
+
+        self._checked_dataset = dataset
+        self.job = JobWorker(job, name="inspect")
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._checked)
+        self.job.failed.connect(self._failed)
+        self.job.cancelled.connect(self._cancelled)
+        self.status.setText(_("Checking the data…"))
+        self._set_running(True)
+        self.job.start()
+
+    def cancel(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def _end_job(self) -> None:
+        if self.job is not None:
+            self.job.wait()
+        self.job = None
+        self._set_running(False)
+
+    def _checked(self, findings) -> None:
+        self._end_job()
+        stale = self._checked_dataset is not self.session.current
+        self.session.set_findings(findings)
+        count = len(findings)
+        self.status.setText(_("No problems found.") if not count else
+                            ngettext("{n} finding.", "{n} findings.", count).format(n=i18n.format_number(count)))
+        if stale:  # the plan changed while the checks ran: check the new version
+            self.run_checks()
+
+    def _failed(self, message: str, details: str) -> None:
+        self._end_job()
+        self.status.setText(message)
+        show_error(self, message, details)
+
+    def _cancelled(self) -> None:
+        self._end_job()
+        self.status.setText(_("Cancelled."))
+
+    def _on_progress(self, done: int, total, message: str) -> None:
+        if total:
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+        else:
+            self.progress.setRange(0, 0)
+
+    def _set_running(self, running: bool) -> None:
+        has_data = self.session.current is not None
+        self.progress.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.check_button.setEnabled(has_data and not running)
+        self.apply_button.setEnabled(not running and bool(self._ticked()))
+        self.undo_button.setEnabled(not running and self.session.plan is not None and len(self.session.plan) > 0)
+        self.save_button.setEnabled(has_data and not running)
+        self.report_button.setEnabled(has_data and not running and bool(self.session.findings))
+
+    # -- findings ----------------------------------------------------------------
+    def _dataset_changed(self) -> None:
+        self._fill_findings()
+        self._fill_plan()
+        self._set_running(False)
+
+    def _plan_changed(self) -> None:
+        self._fill_plan()
+        self.run_checks()
+
+    def _fill_findings(self) -> None:
+        self.findings_list.clear()
+        for finding in self.session.findings:
+            item = QListWidgetItem(_dot(SEVERITY_COLOURS[finding.severity]), "")
+            item.setData(FINDING_ROLE, finding)
+            if finding.fix is not None:
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked)
+            self.findings_list.addItem(item)
+        self._retranslate_findings()
+        if self.findings_list.count():
+            self.findings_list.setCurrentRow(0)
+        else:
+            self._show_finding(None, None)
+        self._set_running(self.job is not None)
+
+    def _ticked(self) -> list:
+        return [self.findings_list.item(row).data(FINDING_ROLE) for row in range(self.findings_list.count())
+                if self.findings_list.item(row).checkState() == Qt.CheckState.Checked]
+
+    def apply_ticked(self) -> None:
+        ticked = self._ticked()
+        if ticked:
+            added = self.session.add_fixes(ticked)
+            self.status.setText(ngettext("{n} fix applied to a new version of the data.",
+                                         "{n} fixes applied to a new version of the data.", added)
+                                .format(n=i18n.format_number(added)))
+
+    def _show_finding(self, current, _previous) -> None:
+        finding = current.data(FINDING_ROLE) if current is not None else None
+        if finding is None:
+            self.title.setText(_("Run the checks to see what needs attention in this dataset.")
+                               if self.session.current is not None else _("Import data on the Data page first."))
+            self.explanation.clear()
+            self.fix_label.clear()
+            self.preview_model.set_frame(None)
+            return
+        self.title.setText(finding.title.text())
+        self.explanation.setText(finding.explanation.text())
+        self.fix_label.setText(_("Suggested fix:") + " " + finding.fix.description.text()
+                               if finding.fix else _("No automatic fix: review these rows yourself."))
+        self._show_preview(finding)
+
+    def _show_preview(self, finding) -> None:
+        import pandas as pd
+
+        rows = list(finding.preview)
+        if not rows and finding.row_ids and self.session.current is not None:
+            rows = self.session.current.rows(finding.row_ids[:50]).to_dict("records")
+        self.preview_model.set_frame(pd.DataFrame(rows) if rows else None)
+
+    def _fill_plan(self) -> None:
+        self.plan_list.clear()
+        plan = self.session.plan
+        for number, step in enumerate(plan or [], start=1):
+            self.plan_list.addItem(f"{i18n.format_number(number)}. {step.fix.description.text()}")
+        self._set_running(self.job is not None)
+
+    # -- output ----------------------------------------------------------------------
+    def choose_save_folder(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, _("Save cleaned data into"))
+        if folder:
+            self.save_cleaned(folder)
+
+    def save_cleaned(self, folder: str) -> None:
+        """The cleaned copy, its plan and its report; the original files stay untouched."""
+        from engine.atomic import write_atomic
+        from engine.dataset_io import save_dataset
+        from engine.jobs import UserError
+        from engine.report import write_report
+
+        dataset = self.session.current
+        try:
+            written = save_dataset(dataset, folder)
+            plan_json = self.session.plan.to_json()
+            write_atomic(Path(folder) / "cleaning-plan.json",
+                         json.dumps(plan_json, ensure_ascii=False, indent=2).encode("utf-8"))
+            write_report(dataset, self.session.findings, Path(folder) / "report.html")
+        except UserError as error:
+            show_error(self, error.message, error.details)
+            return
+        project = self.session.project
+        if project is not None and self.session.dataset_id is not None:
+            project.add_version(self.session.dataset_id, written, rows=len(dataset), plan=plan_json)
+        self.status.setText(_("Saved {name}.").format(name=written.name))
+
+    def choose_report_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _selected = QFileDialog.getSaveFileName(
+            self, _("Export report"), "taxon-report.html",
+            _("Web page") + " (*.html);;" + _("JSON file") + " (*.json)")
+        if path:
+            self.export_report(path)
+
+    def export_report(self, path: str) -> None:
+        from engine.jobs import UserError
+        from engine.report import write_report
+
+        try:
+            write_report(self.session.current, self.session.findings, path)
+        except UserError as error:
+            show_error(self, error.message, error.details)
+            return
+        self.status.setText(_("Saved {name}.").format(name=Path(path).name))
+
+    # -- text ------------------------------------------------------------------------
+    def _retranslate_findings(self) -> None:
+        for row in range(self.findings_list.count()):
+            item = self.findings_list.item(row)
+            finding = item.data(FINDING_ROLE)
+            count = ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
+            item.setText(f"{finding.title.text()} ({count})")
+
+    def retranslate_ui(self) -> None:
+        self.check_button.setText(_("Check data"))
+        self.apply_button.setText(_("Apply ticked fixes"))
+        self.undo_button.setText(_("Undo last fix"))
+        self.save_button.setText(_("Save cleaned data…"))
+        self.report_button.setText(_("Export report…"))
+        self.cancel_button.setText(_("Cancel"))
+        self.plan_heading.setText(_("Fixes applied (newest last)"))
+        self.summary.setText(_("Taxon looks for problems that make models worse: unreadable files, "
+                               "duplicates, conflicting or misspelled labels, rare classes, odd text. "
+                               "Tick the fixes you agree with; your original files are never changed."))
+        self._retranslate_findings()
+        self._fill_plan()
+        self._show_finding(self.findings_list.currentItem(), None)
