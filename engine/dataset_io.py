@@ -40,7 +40,7 @@ from engine.datasets import (
     resolve_image_paths,
 )
 from engine.files import JUNK_NAMES, is_hidden, iter_image_files
-from engine.i18n import N_, _
+from engine.i18n import N_, Nn_, _
 from engine.jobs import CancelToken, Progress, UserError, no_progress
 from engine.tables import TableRead, guess_columns, read_table, write_table
 
@@ -60,13 +60,11 @@ MSG_ONLY_LOOSE_IMAGES = N_(
     "The images in {path} are not sorted into classes. Put them in one sub-folder per class, "
     "named after the class (for example cats/ and dogs/), or use a table with a label column."
 )
-MSG_LOOSE_IMAGES_IGNORED = N_(
+MSG_LOOSE_IMAGES_IGNORED, MSG_LOOSE_IMAGES_IGNORED_PLURAL = Nn_(
     "{count} image directly inside the dataset folder was ignored: only images in class "
-    "sub-folders are used."
-)
-MSG_LOOSE_IMAGES_IGNORED_PLURAL = N_(
+    "sub-folders are used.",
     "{count} images directly inside the dataset folder were ignored: only images in class "
-    "sub-folders are used."
+    "sub-folders are used.",
 )
 MSG_EMPTY_CLASS = N_("The class folder {name} holds no images and was left out.")
 MSG_FOLDER_NOT_TEXT = N_(
@@ -81,11 +79,9 @@ MSG_CANNOT_GUESS_LABEL = N_(
     "Taxon could not tell which column holds the labels. Choose it from: {columns}."
 )
 MSG_SAME_COLUMN = N_("The item and label columns must be different (both are {column}).")
-MSG_UNKNOWN_SPLITS = N_(
-    "{count} row has a split value Taxon does not know ({values}); it is treated as unsplit."
-)
-MSG_UNKNOWN_SPLITS_PLURAL = N_(
-    "{count} rows have split values Taxon does not know ({values}); they are treated as unsplit."
+MSG_UNKNOWN_SPLITS, MSG_UNKNOWN_SPLITS_PLURAL = Nn_(
+    "{count} row has a split value Taxon does not know ({values}); it is treated as unsplit.",
+    "{count} rows have split values Taxon does not know ({values}); they are treated as unsplit.",
 )
 MSG_WOULD_OVERWRITE = N_(
     "Saving to {path} would overwrite the original data. Choose a different output folder."

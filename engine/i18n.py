@@ -18,10 +18,10 @@ import locale
 import logging
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.paths import translations_dir
 
@@ -231,3 +231,34 @@ def format_bytes(size: float) -> str:
         value /= 1024
         unit += 1
     return f"{format_number(value, 0 if unit == 0 else 1)} {units[unit]}"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A translatable sentence: an ``N_`` message id with named parameters.
+
+    ``plural`` and ``count`` make it an ``ngettext`` message.
+    """
+
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+    plural: str | None = None
+    count: int | None = None
+
+    def text(self) -> str:
+        template = _(self.msgid) if self.plural is None else ngettext(self.msgid, self.plural, self.count or 0)
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError, ValueError):  # a broken translation must not hide the message
+            source = self.msgid if self.plural is None or self.count == 1 else self.plural
+            return source.format(**self.params)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"msgid": self.msgid, "params": self.params}
+        if self.plural is not None:
+            data.update(plural=self.plural, count=self.count)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        return cls(data["msgid"], dict(data.get("params", {})), data.get("plural"), data.get("count"))

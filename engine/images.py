@@ -46,7 +46,7 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-#: Largest thumbnail side; small enough to ship across processes as PNG bytes.
+#: Largest thumbnail side; small enough to ship across processes as JPEG bytes.
 THUMBNAIL_SIZE = 128
 
 MSG_EMPTY = N_("The file {name} is empty.")
@@ -91,7 +91,7 @@ class DecodedImage:
     """What a worker process sends back: model input, a thumbnail, the real size."""
 
     pixels: np.ndarray  # (size, size, 3) uint8 RGB, centre-cropped
-    thumbnail_png: bytes  # PNG, longest side <= THUMBNAIL_SIZE
+    thumbnail_jpeg: bytes  # JPEG, longest side <= THUMBNAIL_SIZE (a few KB: thousands fit in memory)
     width: int  # original width, after EXIF orientation
     height: int  # original height, after EXIF orientation
 
@@ -134,10 +134,10 @@ def decode_for_model(
     resized = _resize_shorter_side(image, shorter)
     cropped = _center_crop(resized, size)
     buffer = io.BytesIO()
-    thumbnail.save(buffer, format="PNG", compress_level=3)
+    thumbnail.save(buffer, format="JPEG", quality=85)
     return DecodedImage(
         pixels=np.array(cropped, dtype=np.uint8),
-        thumbnail_png=buffer.getvalue(),
+        thumbnail_jpeg=buffer.getvalue(),
         width=width,
         height=height,
     )

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.i18n import N_, _
+from engine.i18n import N_, Message, _
 from engine.images import DecodedImage, decode_for_model
 from engine.jobs import CancelToken, Progress, UserError, no_progress
 
@@ -46,7 +46,6 @@ MSG_FINDING = N_("Looking for images…")
 MSG_CLASSIFYING = N_("Classifying images…")
 MSG_DECODER_CRASHED = N_("The image decoder crashed while reading {name}.")
 MSG_UNEXPECTED = N_("{name} could not be classified because of an unexpected error.")
-MSG_NO_MODEL_PACKAGES = N_("Cannot load the model in {path}: trained models are not supported yet.")
 
 #: Decode processes. Decoding a camera JPEG costs ~4x the CPU of the network,
 #: so on 2 cores two workers beside a 2-thread ONNX Runtime session (idle
@@ -66,14 +65,23 @@ class Prediction:
 
 @dataclass
 class ItemResult:
-    """One input's outcome: predictions, or a translated error message."""
+    """One input's outcome: predictions, or an error.
+
+    ``error`` is the message translated when the result was made (for the CLI's
+    output); ``error_message`` lets the GUI translate it again after a switch.
+    """
 
     input: str
     predictions: list[Prediction] = field(default_factory=list)
     error: str | None = None
-    thumbnail_png: bytes | None = None
+    thumbnail_jpeg: bytes | None = None
     width: int | None = None
     height: int | None = None
+    error_message: Message | None = None
+
+    @classmethod
+    def failed(cls, path: str, message: Message) -> ItemResult:
+        return cls(path, error=message.text(), error_message=message)
 
     def to_json(self) -> dict[str, Any]:
         """The command line's JSON shape: predictions or error, never both."""
@@ -111,16 +119,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def normalize_pixels(pixels: np.ndarray, config: PreprocessConfig) -> np.ndarray:
-    """uint8 NHWC -> normalised float32 NCHW (contiguous), as the networks expect."""
-    if pixels.ndim != 4 or pixels.shape[-1] != 3:
-        raise ValueError(f"expected (N, H, W, 3) pixels, got {pixels.shape}")
-    mean = np.asarray(config.mean, np.float32) * 255.0
-    scale = 1.0 / (np.asarray(config.std, np.float32) * 255.0)
-    batch = (pixels.astype(np.float32) - mean) * scale
-    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
-
-
 class Classifier(ABC):
     """A model that turns uint8 RGB pixels into class probabilities."""
 
@@ -135,9 +133,6 @@ class Classifier(ABC):
     @abstractmethod
     def predict_batch(self, pixels: np.ndarray) -> np.ndarray:
         """(N, H, W, 3) uint8 RGB -> (N, len(labels)) probabilities."""
-
-    def normalize(self, pixels: np.ndarray) -> np.ndarray:
-        return normalize_pixels(pixels, self.preprocess)
 
     def top_k(self, probabilities: np.ndarray, k: int) -> list[list[Prediction]]:
         """The k most likely labels of each row, best first."""
@@ -167,17 +162,6 @@ def load_builtin_classifier(
     from engine.backbones.efficientnet_lite0 import load_classifier as load_lite0
 
     return load_lite0(progress, cancel, backend)
-
-
-def load_classifier(
-    model: str | os.PathLike[str] | None = None,
-    progress: Progress | None = None,
-    cancel: CancelToken | None = None,
-) -> Classifier:
-    """The classifier in model package ``model``, or the built-in one when it is None."""
-    if model is None:
-        return load_builtin_classifier(progress, cancel)
-    raise UserError(MSG_NO_MODEL_PACKAGES, path=str(model))
 
 
 # --------------------------------------------------------------------------- decode pool
@@ -247,6 +231,18 @@ class DecodePool:
 
 _default_pool = DecodePool()
 atexit.register(_default_pool.close)
+
+
+def warm_up_decoders() -> None:
+    """Start the decode workers now (the GUI does it while it shows "loading the model").
+
+    Starting them forks a big process, which holds Python's lock for a moment:
+    better during the loading state than when the user drops the first photos.
+    """
+    executor = _default_pool.executor()
+    futures = [executor.submit(os.getpid) for _ in range(_default_pool.workers)]
+    for future in futures:
+        future.result()
 
 
 def close() -> None:
@@ -337,13 +333,13 @@ def classify_images(
 
 def _failure(path: str, error: BaseException) -> ItemResult:
     if isinstance(error, UserError):
-        return ItemResult(path, error=error.message)
+        return ItemResult.failed(path, error.as_message())
     name = os.path.basename(path) or path
     if isinstance(error, BrokenProcessPool):
         log.warning("Decoder worker crashed on %s", path)
-        return ItemResult(path, error=_(MSG_DECODER_CRASHED).format(name=name))
+        return ItemResult.failed(path, Message(MSG_DECODER_CRASHED, {"name": name}))
     log.error("Unexpected error decoding %s", path, exc_info=error)
-    return ItemResult(path, error=_(MSG_UNEXPECTED).format(name=name))
+    return ItemResult.failed(path, Message(MSG_UNEXPECTED, {"name": name}))
 
 
 def _classify_in_process(classifier, path, decode, top_k, tracker) -> None:
@@ -363,7 +359,7 @@ def _run_batch(classifier, items: list[tuple[int, str, DecodedImage]], top_k, tr
         tracker.emit(
             index,
             ItemResult(
-                path, predictions, None, decoded.thumbnail_png, decoded.width, decoded.height
+                path, predictions, None, decoded.thumbnail_jpeg, decoded.width, decoded.height
             ),
         )
 

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from engine.i18n import _
+from engine.i18n import Message, _
 
 
 class Progress(Protocol):
@@ -71,6 +71,10 @@ class UserError(Exception):
             return text.format(**self.params)
         except (KeyError, IndexError, ValueError):
             return self.msgid.format(**self.params)
+
+    def as_message(self) -> Message:
+        """The same text as a ``Message``, so a UI can translate it again after a switch."""
+        return Message(self.msgid, dict(self.params))
 
     def __str__(self) -> str:
         return self.message

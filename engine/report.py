@@ -137,10 +137,11 @@ def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime 
     for finding in findings:
         colour = _SEVERITY_COLOURS[finding.severity]
         count = ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
+        count_html = f" <small>({escape(count)})</small>" if finding.count else ""
         parts.append(
             f"<section class='finding' style='--c:{colour}'>"
             f"<h3><span class='badge'>{escape(severity_name(finding.severity))}</span> "
-            f"{escape(finding.title.text())} <small>({escape(count)})</small></h3>"
+            f"{escape(finding.title.text())}{count_html}</h3>"
             f"<p>{escape(finding.explanation.text())}</p>"
         )
         if finding.fix is not None:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from engine.cleaning.findings import Finding, Fix, Message
 from engine.datasets import ITEM, LABEL, ROW_ID, SPLIT, SPLITS, TEST, TRAIN, VALIDATION, Dataset
-from engine.i18n import N_
+from engine.i18n import N_, Nn_
 from engine.jobs import UserError
 
 #: Classes smaller than this may go entirely to training (too few rows to share).
@@ -31,15 +31,19 @@ MSG_BAD_FRACTIONS = N_(
     "The validation and test shares must each be between 0% and 100% and add up to less "
     "than 100% (they are {validation}% and {test}%)."
 )
-MSG_LEAK_TITLE = N_("{count} group of duplicates crosses the imported split")
-MSG_LEAK_TITLE_PLURAL = N_("{count} groups of duplicates cross the imported split")
+MSG_LEAK_TITLE, MSG_LEAK_TITLE_PLURAL = Nn_(
+    "{count} group of duplicates crosses the imported split",
+    "{count} groups of duplicates cross the imported split",
+)
 MSG_LEAK_EXPLANATION = N_(
     "The same or nearly the same item appears in more than one of the training, validation "
     "and test sets ({rows} rows). The model is then tested on items it has already seen, "
     "and its scores look better than they really are."
 )
-MSG_LEAK_FIX = N_("Drop {count} copy so that each group stays in one part of the split")
-MSG_LEAK_FIX_PLURAL = N_("Drop {count} copies so that each group stays in one part of the split")
+MSG_LEAK_FIX, MSG_LEAK_FIX_PLURAL = Nn_(
+    "Drop {count} copy so that each group stays in one part of the split",
+    "Drop {count} copies so that each group stays in one part of the split",
+)
 
 _MISSING_LABEL = "\0missing"  # a stratum of its own, so unlabelled rows are spread too
 _PREVIEW_GROUPS = 5

@@ -182,6 +182,7 @@ def to_arrow(values) -> pa.Array:
 _SLICE_ROWS = 100_000  # below this, one thread does it
 _EXECUTOR: ThreadPoolExecutor | None = None
 _EXECUTOR_LOCK = threading.Lock()
+_THREAD_PREFIX = "taxon-text"
 
 
 def _parallel(fn, array: pa.Array) -> list:
@@ -192,12 +193,12 @@ def _parallel(fn, array: pa.Array) -> list:
     """
     global _EXECUTOR
     workers = min(os.cpu_count() or 1, 8, max(1, len(array) // _SLICE_ROWS))
-    if workers == 1:
-        return [fn(array)]
+    if workers == 1 or threading.current_thread().name.startswith(_THREAD_PREFIX):
+        return [fn(array)]  # inside a worker already: nesting on one pool would deadlock
     with _EXECUTOR_LOCK:
         if _EXECUTOR is None:
             _EXECUTOR = ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8),
-                                           thread_name_prefix="taxon-text")
+                                           thread_name_prefix=_THREAD_PREFIX)
     bounds = np.linspace(0, len(array), workers + 1).astype(np.int64)
     return list(_EXECUTOR.map(lambda i: fn(array.slice(bounds[i], bounds[i + 1] - bounds[i])),
                               range(workers)))

@@ -41,3 +41,10 @@ def test_startup_sets_offline_switches_before_any_library_loads():
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                             env=env)
     assert result.returncode == 0, result.stderr
+
+
+def test_ruff_finds_nothing():
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run([str(ruff), "check", "engine", "ui", "tests", "bench", "tools", "main.py"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

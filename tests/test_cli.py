@@ -83,3 +83,52 @@ def test_classify_plain_output_all_good_exits_0_and_errors_go_to_stderr(tmp_path
     assert bad.returncode == 1
     errors = bad.stderr.strip().splitlines()
     assert sum("错误" in line for line in errors) == 2
+
+
+MESSY = "text,label\n" + "".join(
+    f"{text},{label}\n" for text, label in [
+        ("The team won the match", "sport"), ("She scored two goals", "sport"), ("The coach praised them", "sport"),
+        ("The soup was delicious", "food"), ("She baked fresh bread", "food"), ("We ordered pizza", "food"),
+        ("The soup was delicious", "food"), ("", "sport"), ("Great pasta", "Food"),
+    ])
+
+
+def test_inspect_lists_planted_problems_as_json(tmp_path):
+    import json
+
+    table = tmp_path / "messy.csv"
+    table.write_text(MESSY, encoding="utf-8")
+    result = run_cli("inspect", str(table), "--json", "--lang", "en", home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    kinds = {finding["kind"] for finding in json.loads(result.stdout)["findings"]}
+    assert {"text.empty", "text.exact_duplicates", "label.variants"} <= kinds
+
+
+def test_clean_writes_a_cleaned_copy_plan_and_report_and_leaves_the_original(tmp_path):
+    import json
+
+    table = tmp_path / "messy.csv"
+    table.write_text(MESSY, encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli("clean", str(table), "--out", str(out), "--json", "--lang", "en", home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert table.read_text(encoding="utf-8") == MESSY
+    cleaned = (out / "messy.csv").read_text(encoding="utf-8")
+    assert cleaned.count("The soup was delicious") == 1 and ",Food" not in cleaned
+    assert "\n,sport" not in cleaned
+    plan = json.loads((out / "cleaning-plan.json").read_text(encoding="utf-8"))
+    assert {step["finding_kind"] for step in plan["steps"]} >= {"text.empty", "text.exact_duplicates"}
+    assert "label.likely_errors" not in {step["finding_kind"] for step in plan["steps"]}
+    assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    replay = run_cli("clean", str(table), "--out", str(tmp_path / "again"), "--plan", str(out / "cleaning-plan.json"),
+                     home=tmp_path / "home")
+    assert replay.returncode == 0, replay.stderr
+    assert (tmp_path / "again" / "messy.csv").read_text(encoding="utf-8") == cleaned
+
+
+def test_an_unreadable_dataset_exits_non_zero_with_the_reason(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"")
+    result = run_cli("inspect", str(bad), "--lang", "en", home=tmp_path / "home")
+    assert result.returncode == 1
+    assert "bad.csv" in result.stderr and "Traceback" not in result.stderr

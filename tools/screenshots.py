@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TAXON_HOME", tempfile.mkdtemp(prefix="taxon-shots-"))
 
 from PIL import Image  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from engine import i18n  # noqa: E402
 from ui.app import build_window, create_application  # noqa: E402
@@ -45,6 +45,23 @@ def sample_folder() -> Path:
         china.crop((0, 0, 320, 240)).save(folder / "roof detail.jpg", quality=92)
     (folder / "scan-0042.jpg").write_bytes((images / "china.jpg").read_bytes()[:9000])
     return folder
+
+
+def sample_table() -> Path:
+    """A small multilingual review table with a few planted problems."""
+    rows = [
+        ("Great phone, the battery lasts two days", "positive"), ("Terrible screen, returned it", "negative"),
+        ("Works perfectly", "positive"), ("Stopped working after a week", "negative"),
+        ("手机很好用，电池很耐用", "positive"), ("屏幕太差了，已经退货", "negative"),
+        ("الهاتف رائع والبطارية تدوم طويلا", "positive"), ("الشاشة سيئة جدا", "negative"),
+        ("Muy buen teléfono", "positive"), ("No funciona bien", "negative"),
+        ("Works perfectly", "positive"), ("Great camera", "Positive"), ("", "negative"),
+        ("cafÃ© app crashes", "negative"), ("Fast delivery and good price", "positive"),
+        ("Broken on arrival", "negative"), ("Отличный телефон", "positive"), ("Ужасный экран", "negative"),
+    ]
+    path = Path(tempfile.mkdtemp(prefix="taxon-table-")) / "reviews.csv"
+    path.write_text("text,label\n" + "".join(f'"{t}",{label}\n' for t, label in rows), encoding="utf-8")
+    return path
 
 
 def wait(app: QApplication, condition, timeout: float = 300) -> None:
@@ -71,13 +88,22 @@ def main() -> int:
     page.add_inputs([str(folder)])
     wait(app, lambda: page.job is None and page.model.rowCount() == 5)
     page.table.selectRow(3)
+    data = window.findChild(QWidget, "dataPage")
+    health = window.findChild(QWidget, "healthPage")
+    data.import_path(str(sample_table()), {"task": "text", "item_column": "text", "label_column": "label"})
+    wait(app, lambda: data.job is None and window.session.current is not None)
+    health.run_checks()
+    wait(app, lambda: health.job is None and bool(window.session.findings))
+    health.findings_list.setCurrentRow(1)
     for code in args.languages:
         window.languages.switch(code, persist=False)
-        for _ in range(5):
-            app.processEvents()
-        path = OUT / f"classify-{code}.png"
-        window.grab().save(str(path))
-        print(path.relative_to(ROOT))
+        for name, widget in (("classify", page), ("data", data), ("health", health)):
+            window.show_page(widget)
+            for _ in range(5):
+                app.processEvents()
+            path = OUT / f"{name}-{code}.png"
+            window.grab().save(str(path))
+            print(path.relative_to(ROOT))
     window.close()
     return 0
 

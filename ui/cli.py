@@ -17,7 +17,7 @@ from typing import Any
 from engine import i18n
 from engine.about import app_version
 from engine.i18n import _
-from engine.jobs import CancelToken, Cancelled, UserError
+from engine.jobs import Cancelled, CancelToken, UserError
 from engine.logs import log_file_path, setup_logging
 
 log = logging.getLogger(__name__)
@@ -63,14 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     classify = commands.add_parser(
         "classify", parents=[common],
-        help=_("classify images with the built-in model or a trained one"),
+        help=_("classify images with the built-in ImageNet model"),
         description=_("Classify image files and folders (searched recursively)."),
     )
     classify.add_argument("paths", nargs="+", metavar=_("PATH"), help=_("image files or folders"))
     classify.add_argument("--top-k", type=int, default=5, metavar="K",
                           help=_("how many labels to show for each input (default: 5)"))
-    classify.add_argument("--model", metavar="DIR",
-                          help=_("a trained model package (default: the built-in ImageNet model)"))
     classify.set_defaults(handler=cmd_classify)
 
     dataset_options = argparse.ArgumentParser(add_help=False)
@@ -100,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clean.add_argument("--out", required=True, metavar=_("DIR"), help=_("the folder for the cleaned data"))
     clean.add_argument("--plan", metavar=_("FILE"),
-                       help=_("replay a cleaning plan saved by Taxon (default: apply every suggested fix)"))
+                       help=_("replay a cleaning plan saved by Taxon (default: apply the suggested fixes "
+                              "that need no review)"))
     clean.add_argument("--fix", action="append", metavar=_("KIND"),
                        help=_("apply only the suggested fixes of these finding kinds (repeatable)"))
     clean.set_defaults(handler=cmd_clean)
@@ -134,12 +133,12 @@ def run_job(fn, *args: Any, **kwargs: Any) -> Any:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from engine.inference import classify_images, load_classifier
     from engine.files import iter_image_files
+    from engine.inference import classify_images, load_builtin_classifier
 
     if args.top_k < 1:
         raise UserError(i18n.N_("--top-k must be at least 1."))
-    classifier = run_job(load_classifier, args.model)
+    classifier = run_job(load_builtin_classifier)
     paths = [str(path) for path in iter_image_files(args.paths)]
     try:
         results = run_job(classify_images, classifier, paths, top_k=args.top_k) if paths else []
@@ -181,7 +180,8 @@ def _print_findings(findings) -> None:
         print(_("No problems found."))
     for finding in findings:
         count = i18n.ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
-        print(f"[{severity_name(finding.severity)}] {finding.title.text()} ({count})  <{finding.kind}>")
+        suffix = f" ({count})" if finding.count else ""
+        print(f"[{severity_name(finding.severity)}] {finding.title.text()}{suffix}  <{finding.kind}>")
         print(f"    {finding.explanation.text()}")
         if finding.fix is not None:
             print("    " + _("Suggested fix:") + " " + finding.fix.description.text())
@@ -217,9 +217,12 @@ def cmd_clean(args: argparse.Namespace) -> int:
             raise UserError(i18n.N_("The cleaning plan {name} cannot be read."), str(error),
                             name=Path(args.plan).name) from error
     else:
+        from engine.cleaning.findings import REVIEW_BEFORE_FIXING
+
         plan = CleaningPlan()
         for finding in run_job(inspect_dataset, dataset):
-            if finding.fix is not None and (not args.fix or finding.kind in args.fix):
+            wanted = finding.kind in args.fix if args.fix else finding.kind not in REVIEW_BEFORE_FIXING
+            if finding.fix is not None and wanted:
                 plan.add_finding(finding)
     cleaned = plan.apply(dataset)
     out = Path(args.out)

@@ -26,7 +26,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal
 
 from engine.i18n import _
-from engine.jobs import CancelToken, Cancelled, Progress, UserError
+from engine.jobs import Cancelled, CancelToken, Progress, UserError
 from engine.logs import log_file_path
 
 log = logging.getLogger(__name__)

@@ -12,40 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from engine.i18n import _, ngettext
+from engine.i18n import Message
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 #: Fix kinds a CleaningPlan knows how to apply (see engine/cleaning/plan.py).
 FIX_KINDS = ("drop_rows", "keep_one", "merge_labels", "relabel", "normalize_text")
-
-
-@dataclass(frozen=True)
-class Message:
-    """A translatable sentence: an ``N_`` message id with named parameters.
-
-    ``plural`` and ``count`` make it an ``ngettext`` message.
-    """
-
-    msgid: str
-    params: dict[str, Any] = field(default_factory=dict)
-    plural: str | None = None
-    count: int | None = None
-
-    def text(self) -> str:
-        template = _(self.msgid) if self.plural is None else ngettext(self.msgid, self.plural, self.count or 0)
-        return template.format(**self.params)
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"msgid": self.msgid, "params": self.params}
-        if self.plural is not None:
-            data.update(plural=self.plural, count=self.count)
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Message:
-        return cls(data["msgid"], dict(data.get("params", {})), data.get("plural"), data.get("count"))
 
 
 @dataclass(frozen=True)
@@ -132,6 +105,14 @@ class Finding:
             preview=tuple(data.get("preview", ())),
             stats=dict(data.get("stats", {})),
         )
+
+
+#: Findings whose suggested fix is a judgement call (a model's guess, removing whole
+#: classes): ``clean`` applies them only when asked by name, and the GUI never
+#: ticks them for the user.
+REVIEW_BEFORE_FIXING = frozenset({
+    "label.likely_errors", "label.too_few", "label.imbalance", "text.unexpected_language",
+})
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -19,7 +19,7 @@ import pandas as pd
 from engine.cleaning.common import begin, label_codes, plural, preview_rows, row_ids_at
 from engine.cleaning.findings import Finding, Fix, Message
 from engine.datasets import Dataset
-from engine.i18n import N_
+from engine.i18n import N_, Nn_
 from engine.jobs import CancelToken, Progress, no_progress
 
 __all__ = ["LABEL_CHECKS", "label_key", "label_variants"]
@@ -93,12 +93,12 @@ def check_missing_labels(dataset: Dataset, progress: Progress = no_progress,
     ids = row_ids_at(dataset.frame, positions)
     return [Finding(
         kind="label.missing", severity="error",
-        title=plural(N_("{n} row has no label"), N_("{n} rows have no label"), n),
+        title=plural(*Nn_("{n} row has no label", "{n} rows have no label"), n),
         explanation=Message(N_("A model can only learn from labelled examples. Label these rows, "
                                "or remove them.")),
         row_ids=ids,
         fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(N_("Remove {n} row without a label"), N_("Remove {n} rows without a label"), n)),
+                plural(*Nn_("Remove {n} row without a label", "Remove {n} rows without a label"), n)),
         preview=preview_rows(dataset.frame, positions), stats={"rows": n},
     )]
 
@@ -120,16 +120,14 @@ def check_label_variants(dataset: Dataset, progress: Progress = no_progress,
                      "target_rows": counts[target]} for label, target in mapping.items())
     return [Finding(
         kind="label.variants", severity="warning",
-        title=plural(N_("{n} label looks like another spelling of a label"),
-                      N_("{n} labels look like other spellings of labels"), merges),
+        title=plural(*Nn_("{n} label looks like another spelling of a label", "{n} labels look like other spellings of labels"), merges),
         explanation=Message(N_("Labels that differ only in case, spaces, punctuation or by being "
                                "abbreviated are probably the same class, split in two. Each is "
                                "merged into its most frequent spelling: {merges}."),
                             {"merges": "; ".join(f"{a} → {b}" for a, b in list(mapping.items())[:8])}),
         row_ids=ids,
         fix=Fix("merge_labels", {"mapping": mapping},
-                plural(N_("Merge {n} label into its usual spelling"),
-                        N_("Merge {n} labels into their usual spellings"), merges)),
+                plural(*Nn_("Merge {n} label into its usual spelling", "Merge {n} labels into their usual spellings"), merges)),
         preview=preview, stats={"mapping": mapping, "rows": len(ids)},
     )]
 
@@ -175,16 +173,14 @@ def check_too_few(dataset: Dataset, progress: Progress = no_progress,
     listed = ", ".join(f"{label} ({n})" for label, n in sorted(small.items(), key=lambda i: i[1]))
     return [Finding(
         kind="label.too_few", severity="warning",
-        title=plural(N_("{n} class has fewer than {minimum} examples"),
-                      N_("{n} classes have fewer than {minimum} examples"), len(small),
+        title=plural(*Nn_("{n} class has fewer than {minimum} examples", "{n} classes have fewer than {minimum} examples"), len(small),
                       minimum=MIN_EXAMPLES),
         explanation=Message(N_("A class needs enough examples to be learned and to be tested "
                                "fairly. Add examples, merge it into a related class, or remove "
                                "it: {classes}."), {"classes": listed}),
         row_ids=ids,
         fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(N_("Remove the {n} row of these classes"),
-                        N_("Remove the {n} rows of these classes"), len(ids))),
+                plural(*Nn_("Remove the {n} row of these classes", "Remove the {n} rows of these classes"), len(ids))),
         preview=tuple({"label": label, "rows": n} for label, n in small.items()),
         stats={"counts": small, "minimum": MIN_EXAMPLES},
     )]

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.cleaning.common import label_codes, preview_rows
+from engine.cleaning.common import label_codes, plural, preview_rows
 from engine.cleaning.findings import Finding, Fix, Message
 from engine.datasets import ITEM, Dataset
-from engine.i18n import N_, _
+from engine.i18n import N_, Nn_, _
 from engine.jobs import CancelToken, Progress, no_progress
 
 __all__ = ["LabelErrorScores", "find_label_errors", "label_error_scores"]
@@ -143,15 +143,14 @@ def find_label_errors(dataset: Dataset, features: np.ndarray | None = None,
     n = len(ids)
     return [Finding(
         kind="label.likely_errors", severity="warning",
-        title=Message(N_("{n} row may have the wrong label"), {"n": n},
-                      plural=N_("{n} rows may have the wrong label"), count=n),
+        title=plural(*Nn_("{n} row may have the wrong label", "{n} rows may have the wrong label"), n),
         explanation=Message(N_("A model trained on the other rows confidently predicts a different "
                                "label for these rows. Check them, most doubtful first: some will be "
                                "labelling mistakes, some genuinely ambiguous examples.")),
         row_ids=tuple(ids),  # ranked: most likely error first
         fix=Fix("relabel", {"labels": {int(i): str(s) for i, s in zip(ids, suggested, strict=True)}},
-                Message(N_("Change {n} label to the suggested one"), {"n": n},
-                        plural=N_("Change {n} labels to the suggested ones"), count=n)),
+                plural(*Nn_("Change {n} label to the suggested one",
+                            "Change {n} labels to the suggested ones"), n)),
         preview=preview_rows(frame, where, limit=PREVIEW_ERRORS, suggested=suggested,
                              confidence=np.round(confidence, 3),
                              given_confidence=np.round(scores.self_confidence[ranked], 3)),

@@ -37,7 +37,7 @@ from engine.cleaning.common import begin, plural, preview_rows, row_ids_at
 from engine.cleaning.findings import Finding, Fix, Message
 from engine.cleaning.text_facts import text_facts
 from engine.datasets import Dataset
-from engine.i18n import N_
+from engine.i18n import N_, Nn_
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.textnorm import regex_mask
 
@@ -341,7 +341,7 @@ def check_language_mix(dataset: Dataset, progress: Progress = no_progress,
                               "others."), {"languages": top}))
     return [Finding(
         kind="text.language_mix", severity="info",
-        title=plural(N_("The texts are in {n} language"), N_("The texts are in {n} languages"),
+        title=plural(*Nn_("The texts are in {n} language", "The texts are in {n} languages"),
                       len(mix)),
         explanation=explanation, stats=dict(profile.counts),
     )]
@@ -369,12 +369,10 @@ def check_unexpected_language(dataset: Dataset, progress: Progress = no_progress
     found = pd.Series(profile.row_language[positions]).value_counts()
     return [Finding(
         kind="text.unexpected_language", severity="warning",
-        title=plural(N_("{n} text is in an unexpected language"),
-                      N_("{n} texts are in an unexpected language"), n),
+        title=plural(*Nn_("{n} text is in an unexpected language", "{n} texts are in an unexpected language"), n),
         explanation=explanation, row_ids=ids,
         fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(N_("Remove {n} row in an unexpected language"),
-                        N_("Remove {n} rows in an unexpected language"), n)),
+                plural(*Nn_("Remove {n} row in an unexpected language", "Remove {n} rows in an unexpected language"), n)),
         preview=preview_rows(dataset.frame, positions, language=profile.row_language[positions]),
         stats={"expected": list(profile.expected), "found": {str(k): int(v) for k, v in found.items()},
                "sampled": profile.sampled},

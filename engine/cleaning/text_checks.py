@@ -29,7 +29,7 @@ from engine.cleaning.languages import (
 )
 from engine.cleaning.text_facts import TextFacts, text_facts
 from engine.datasets import Dataset
-from engine.i18n import N_
+from engine.i18n import N_, Nn_
 from engine.jobs import CancelToken, Progress, no_progress
 from engine.textnorm import has_mojibake, normalize_text, visible
 
@@ -54,12 +54,12 @@ def check_empty(dataset: Dataset, progress: Progress = no_progress,
     ids = row_ids_at(dataset.frame, positions)
     return [Finding(
         kind="text.empty", severity="error",
-        title=plural(N_("{n} row has no text"), N_("{n} rows have no text"), n),
+        title=plural(*Nn_("{n} row has no text", "{n} rows have no text"), n),
         explanation=Message(N_("These rows are empty or hold only spaces or invisible "
                                "characters. A model cannot learn anything from them.")),
         row_ids=ids,
         fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(N_("Remove {n} row without text"), N_("Remove {n} rows without text"), n)),
+                plural(*Nn_("Remove {n} row without text", "Remove {n} rows without text"), n)),
         preview=preview_rows(dataset.frame, positions),
         stats={"rows": n},
     )]
@@ -90,11 +90,11 @@ def check_mojibake(dataset: Dataset, progress: Progress = no_progress,
     n = len(positions)
     return _repair_finding(
         dataset, positions, "text.mojibake", "warning",
-        plural(N_("{n} text has garbled characters"), N_("{n} texts have garbled characters"), n),
+        plural(*Nn_("{n} text has garbled characters", "{n} texts have garbled characters"), n),
         Message(N_("Sequences such as \"Ã©\" instead of \"é\" mean the text was saved in one "
                    "encoding and read in another. The garbled spelling makes the same word "
                    "look different to a model.")),
-        plural(N_("Repair the text of {n} row"), N_("Repair the text of {n} rows"), n))
+        plural(*Nn_("Repair the text of {n} row", "Repair the text of {n} rows"), n))
 
 
 def check_invisible_chars(dataset: Dataset, progress: Progress = no_progress,
@@ -106,12 +106,10 @@ def check_invisible_chars(dataset: Dataset, progress: Progress = no_progress,
     n = len(positions)
     return _repair_finding(
         dataset, positions, "text.invisible_chars", "warning",
-        plural(N_("{n} text contains invisible characters"),
-                N_("{n} texts contain invisible characters"), n),
+        plural(*Nn_("{n} text contains invisible characters", "{n} texts contain invisible characters"), n),
         Message(N_("Zero-width spaces, direction marks and control characters cannot be "
                    "seen, but they make identical texts differ and can confuse a model.")),
-        plural(N_("Remove the invisible characters from {n} row"),
-                N_("Remove the invisible characters from {n} rows"), n),
+        plural(*Nn_("Remove the invisible characters from {n} row", "Remove the invisible characters from {n} rows"), n),
         shown=visible)
 
 
@@ -124,12 +122,11 @@ def check_unnormalized(dataset: Dataset, progress: Progress = no_progress,
     n = len(positions)
     return _repair_finding(
         dataset, positions, "text.unnormalized", "info",
-        plural(N_("{n} text uses compatibility characters"),
-                N_("{n} texts use compatibility characters"), n),
+        plural(*Nn_("{n} text uses compatibility characters", "{n} texts use compatibility characters"), n),
         Message(N_("Full-width letters, ligatures such as \"ﬁ\" and similar variants look like "
                    "ordinary characters but are stored differently. Unicode normalisation "
                    "(NFKC) turns them into their ordinary form.")),
-        plural(N_("Normalise the text of {n} row"), N_("Normalise the text of {n} rows"), n))
+        plural(*Nn_("Normalise the text of {n} row", "Normalise the text of {n} rows"), n))
 
 
 def check_length_outliers(dataset: Dataset, progress: Progress = no_progress,
@@ -155,7 +152,7 @@ def check_length_outliers(dataset: Dataset, progress: Progress = no_progress,
     shown = np.concatenate([np.flatnonzero(short)[:3], np.flatnonzero(long)[:2]])
     return [Finding(
         kind="text.length_outliers", severity="warning" if n_short else "info",
-        title=plural(N_("{n} text has an unusual length"), N_("{n} texts have an unusual length"), n),
+        title=plural(*Nn_("{n} text has an unusual length", "{n} texts have an unusual length"), n),
         explanation=Message(N_("Very short texts (under {short_limit} characters): {short}. Very "
                                "long texts (over {long_limit} characters): {long}. Very short "
                                "texts rarely say enough to be classified; very long ones are "
@@ -164,8 +161,7 @@ def check_length_outliers(dataset: Dataset, progress: Progress = no_progress,
                              "long_limit": limit}),
         row_ids=ids,
         fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(N_("Remove {n} row of unusual length"),
-                        N_("Remove {n} rows of unusual length"), n)),
+                plural(*Nn_("Remove {n} row of unusual length", "Remove {n} rows of unusual length"), n)),
         preview=preview_rows(dataset.frame, shown, characters=lengths[shown]),
         stats={"short": n_short, "long": n_long, "long_limit": limit, "q1": float(q1),
                "q3": float(q3), "median": float(np.median(lengths[present]))},
@@ -190,8 +186,7 @@ def _duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.nda
         explanation=Message(explanation, {"groups": len(groups), "rows": rows}),
         row_ids=ids, groups=groups,
         fix=Fix("keep_one", {"groups": [list(g) for g in groups]},
-                plural(N_("Keep the first row of each group and remove {n} repeat"),
-                        N_("Keep the first row of each group and remove {n} repeats"), extra)),
+                plural(*Nn_("Keep the first row of each group and remove {n} repeat", "Keep the first row of each group and remove {n} repeats"), extra)),
         preview=shown, stats={"groups": len(groups), "rows": rows, "extra_rows": extra},
     )]
 
@@ -207,7 +202,7 @@ def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
     positions = usable[sizes[group] > 1]
     return _duplicate_finding(
         dataset, combined, positions, "text.exact_duplicates",
-        (N_("{n} row repeats an earlier row exactly"), N_("{n} rows repeat earlier rows exactly")),
+        Nn_("{n} row repeats an earlier row exactly", "{n} rows repeat earlier rows exactly"),
         N_("Identical text with the same label appears more than once ({groups} groups, "
            "{rows} rows). Repeats give those examples extra weight and can land in both the "
            "training and the test split, which makes results look better than they are."))
@@ -227,8 +222,7 @@ def check_normalized_duplicates(dataset: Dataset, progress: Progress = no_progre
     positions = usable[(sizes[group] > 1) & (spellings[group] > 1)]
     return _duplicate_finding(
         dataset, combined, positions, "text.normalized_duplicates",
-        (N_("{n} row repeats another row apart from case, spacing or punctuation"),
-         N_("{n} rows repeat other rows apart from case, spacing or punctuation")),
+        Nn_("{n} row repeats another row apart from case, spacing or punctuation", "{n} rows repeat other rows apart from case, spacing or punctuation"),
         N_("These texts differ only in upper and lower case, spaces, punctuation or invisible "
            "characters, and have the same label ({groups} groups, {rows} rows). A model sees "
            "them as the same example counted several times."))
@@ -260,8 +254,7 @@ def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
     no_majority = int(len(np.unique(group[~strict])))
     return [Finding(
         kind="text.conflicting_labels", severity="error",
-        title=plural(N_("{n} text appears with different labels"),
-                      N_("{n} texts appear with different labels"), len(groups)),
+        title=plural(*Nn_("{n} text appears with different labels", "{n} texts appear with different labels"), len(groups)),
         explanation=Message(N_("The same text (ignoring case, spacing and punctuation) is labelled "
                                "differently in {rows} rows. A model cannot be right about both, and "
                                "such contradictions usually mean labelling mistakes. The suggested "
@@ -271,8 +264,7 @@ def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
                             {"rows": len(ids), "no_majority": no_majority}),
         row_ids=ids, groups=groups,
         fix=Fix("drop_rows", {"row_ids": list(drop_ids)},
-                plural(N_("Remove {n} row with a contradicting label"),
-                        N_("Remove {n} rows with contradicting labels"), len(drop_ids))),
+                plural(*Nn_("Remove {n} row with a contradicting label", "Remove {n} rows with contradicting labels"), len(drop_ids))),
         preview=group_preview(dataset.frame, groups),
         stats={"groups": len(groups), "rows": len(ids), "rows_to_drop": len(drop_ids),
                "groups_without_majority": no_majority},

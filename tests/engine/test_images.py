@@ -351,8 +351,8 @@ def test_decode_for_model_crops_the_centre(tmp_path):
     assert tuple(decoded.pixels[112, 112]) == GREEN
     assert close_to(decoded.pixels[112, 2], BLUE, tolerance=5)
     assert close_to(decoded.pixels[2, 112], BLUE, tolerance=5)
-    with Image.open(io.BytesIO(decoded.thumbnail_png)) as thumb:
-        assert thumb.format == "PNG" and thumb.size == (128, 96)
+    with Image.open(io.BytesIO(decoded.thumbnail_jpeg)) as thumb:
+        assert thumb.format == "JPEG" and thumb.size == (128, 96)
 
 
 def test_decode_for_model_reports_oriented_size(tmp_path):
@@ -362,7 +362,7 @@ def test_decode_for_model_reports_oriented_size(tmp_path):
     decoded = decode_for_model(path)
     assert (decoded.width, decoded.height) == (3000, 4000)
     assert decoded.pixels.shape == (224, 224, 3)
-    with Image.open(io.BytesIO(decoded.thumbnail_png)) as thumb:
+    with Image.open(io.BytesIO(decoded.thumbnail_jpeg)) as thumb:
         assert thumb.size == (96, 128)
 
 

@@ -190,7 +190,7 @@ def test_a_folder_with_bad_files_reports_each_and_classifies_the_rest(builtin, m
     flower, china, corrupt, empty = results
     assert flower.error is None and flower.predictions[0].label == "daisy"
     assert {p.label for p in china.predictions} & CHINA_TOP5
-    assert flower.thumbnail_png.startswith(b"\x89PNG")
+    assert flower.thumbnail_jpeg.startswith(b"\xff\xd8")
     assert (flower.width, flower.height) == (640, 427)
     assert corrupt.error == _(MSG_CORRUPT).format(name="c_corrupt.jpg") and not corrupt.predictions
     assert empty.error == _(MSG_EMPTY).format(name="d_empty.jpg") and not empty.predictions

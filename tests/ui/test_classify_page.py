@@ -210,4 +210,5 @@ def test_results_and_status_follow_the_language(page, qtbot, window, mixed_folde
     qtbot.waitUntil(lambda: page.cancel_button.text() == "取消")
     assert page.model.headerData(COLUMN_LABEL, Qt.Orientation.Horizontal) == "标签"
     assert i18n.current_language() == "zh_CN"
-    assert "张图片已分类" in page.status.text() or "已分类" in page.status.text()
+    assert "已分类" in page.status.text()
+    assert page.proxy.index(0, COLUMN_LABEL).data() == "文件 empty.png 是空的。"

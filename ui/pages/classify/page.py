@@ -473,6 +473,8 @@ class ClassifyPage(Retranslatable, QWidget):
 
 def _load_model(progress, cancel):
     """Runs on a worker thread: importing numpy/onnxruntime here keeps start-up fast."""
-    from engine.inference import load_builtin_classifier
+    from engine.inference import load_builtin_classifier, warm_up_decoders
 
-    return load_builtin_classifier(progress, cancel)
+    classifier = load_builtin_classifier(progress, cancel)
+    warm_up_decoders()
+    return classifier

@@ -11,11 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
 from engine import i18n
-from engine.i18n import N_, _
+from engine.i18n import N_, Message, _
 
 if TYPE_CHECKING:
     from engine.inference import ItemResult
@@ -35,14 +41,20 @@ class ResultRow:
     label: str | None
     score: float | None
     predictions: list[tuple[str, float]] = field(default_factory=list)
-    error: str | None = None
+    error_message: Message | None = None
     thumbnail: bytes | None = None
 
     @classmethod
     def from_result(cls, result: ItemResult) -> ResultRow:
         predictions = [(p.label, float(p.score)) for p in result.predictions]
         best = predictions[0] if predictions else (None, None)
-        return cls(result.input, best[0], best[1], predictions, result.error, result.thumbnail_png)
+        message = result.error_message or (Message(result.error) if result.error else None)
+        return cls(result.input, best[0], best[1], predictions, message, result.thumbnail_jpeg)
+
+    @property
+    def error(self) -> str | None:
+        """Translated now, in whatever language the UI shows."""
+        return self.error_message.text() if self.error_message else None
 
     @property
     def name(self) -> str:

@@ -262,6 +262,10 @@ class DataPage(Retranslatable, QWidget):
         columns = [ITEM, LABEL, SOURCE_LINE] + ([SPLIT] if SPLIT in frame.columns else [])
         self.model.set_frame(frame, columns)
         self.model.retranslate(self._headers())
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, header.ResizeMode.Stretch)
+        for column in range(1, len(columns)):
+            header.setSectionResizeMode(column, header.ResizeMode.ResizeToContents)
         self.class_chart.set_data({str(k): int(v) for k, v in dataset.class_counts().items()},
                                   _("Examples per class"))
         rows, classes = len(dataset), int(dataset.labels.nunique())

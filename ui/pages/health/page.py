@@ -323,8 +323,11 @@ class HealthPage(Retranslatable, QWidget):
         for row in range(self.findings_list.count()):
             item = self.findings_list.item(row)
             finding = item.data(FINDING_ROLE)
-            count = ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
-            item.setText(f"{finding.title.text()} ({count})")
+            if finding.count:
+                count = ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
+                item.setText(f"{finding.title.text()} ({count})")
+            else:
+                item.setText(finding.title.text())
 
     def retranslate_ui(self) -> None:
         self.check_button.setText(_("Check data"))

@@ -1,0 +1,304 @@
+"""Checks on the files of an image dataset: unreadable, tiny or oddly shaped images,
+exact and near duplicates, and the same picture under different labels.
+
+Every check is ``check_x(dataset, progress, cancel) -> list[Finding]`` and returns
+``[]`` on clean data. They share one ``ImageFacts`` per frame (``image_facts``): the
+files are read and fingerprinted once, in worker processes, whichever check asks
+first, and the near-duplicate search runs once for the three checks that use it.
+Rows are compared by *content*: two rows naming the same file, or two identical
+files in different folders, are the same picture.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.cleaning.common import (
+    begin,
+    dense_groups,
+    distinct_per_group,
+    group_preview,
+    groups_at,
+    label_codes,
+    plural,
+    preview_rows,
+    row_ids_at,
+)
+from engine.cleaning.findings import Finding, Fix, Message
+from engine.cleaning.image_facts import MSG_CRASHED, ImageFacts, image_facts
+from engine.cleaning.label_checks import label_variants
+from engine.cleaning.near_duplicates import (
+    COLOUR_MAX,
+    COSINE_MIN,
+    DHASH_MAX,
+    PHASH_MAX,
+    components,
+)
+from engine.datasets import ROW_ID, Dataset
+from engine.i18n import N_, Nn_
+from engine.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_IMAGE, MSG_TOO_LARGE
+from engine.jobs import CancelToken, Progress, no_progress
+
+__all__ = ["IMAGE_CHECK_LIST", "ImageFacts", "image_facts"]
+
+#: Either side shorter than this (pixels) is "too small" to classify reliably.
+MIN_SIDE = 32
+#: Longer side over shorter side above this is an "extreme" aspect ratio.
+MAX_ASPECT = 4.0
+
+
+def _facts(dataset: Dataset, progress: Progress, cancel: CancelToken | None, message: str
+           ) -> tuple[ImageFacts, CancelToken]:
+    cancel = cancel or CancelToken()
+    begin(progress, cancel, message)
+    return image_facts(dataset, progress, cancel), cancel
+
+
+# ------------------------------------------------------------------ single-file problems
+
+
+def check_unreadable(dataset: Dataset, progress: Progress = no_progress,
+                     cancel: CancelToken | None = None) -> list[Finding]:
+    facts, cancel = _facts(dataset, progress, cancel, N_("Reading images…"))
+    positions = np.flatnonzero(~facts.readable)
+    if len(positions) == 0:
+        return []
+    n = len(positions)
+    reasons = facts.error[positions]
+    counts = {name: int(np.sum(reasons == msgid)) for name, msgid in (
+        ("corrupt", MSG_CORRUPT), ("empty", MSG_EMPTY), ("not_image", MSG_NOT_IMAGE),
+        ("too_large", MSG_TOO_LARGE), ("crashed", MSG_CRASHED))}
+    counts["other"] = n - sum(counts.values())
+    ids = row_ids_at(dataset.frame, positions)
+    shown = positions[:5]
+    return [Finding(
+        kind="image.unreadable", severity="error",
+        title=plural(*Nn_("{n} image cannot be opened", "{n} images cannot be opened"), n),
+        explanation=Message(N_("Taxon cannot read these files, so a model cannot learn from "
+                               "them. Damaged or incomplete: {corrupt}. Empty: {empty}. Not an "
+                               "image in a supported format: {not_image}. Too large to open "
+                               "safely: {too_large}. Crashed the image decoder: {crashed}. "
+                               "Missing or not readable: {other}. Removing the rows leaves the "
+                               "files themselves untouched."), counts),
+        row_ids=ids,
+        fix=Fix("drop_rows", {"row_ids": list(ids)},
+                plural(*Nn_("Remove {n} row whose image cannot be opened",
+                            "Remove {n} rows whose images cannot be opened"), n)),
+        preview=preview_rows(dataset.frame, shown,
+                             reason=[facts.error_text[i] for i in shown]),
+        stats={"rows": n, **counts},
+    )]
+
+
+def check_too_small(dataset: Dataset, progress: Progress = no_progress,
+                    cancel: CancelToken | None = None) -> list[Finding]:
+    facts, cancel = _facts(dataset, progress, cancel, N_("Checking image sizes…"))
+    small = facts.readable & (np.minimum(facts.width, facts.height) < MIN_SIDE)
+    positions = np.flatnonzero(small)
+    if len(positions) == 0:
+        return []
+    n = len(positions)
+    ids = row_ids_at(dataset.frame, positions)
+    return [Finding(
+        kind="image.too_small", severity="warning",
+        title=plural(*Nn_("{n} image is very small", "{n} images are very small"), n),
+        explanation=Message(N_("These images are narrower or lower than {min_side} pixels. The "
+                               "model enlarges every image to {input_side} pixels, so such a "
+                               "small one turns into a blur with little to learn from. They "
+                               "are often icons or thumbnails saved by mistake."),
+                            {"min_side": MIN_SIDE, "input_side": 224}),
+        row_ids=ids,
+        fix=Fix("drop_rows", {"row_ids": list(ids)},
+                plural(*Nn_("Remove {n} very small image", "Remove {n} very small images"), n)),
+        preview=preview_rows(dataset.frame, positions, width=facts.width[positions[:5]],
+                             height=facts.height[positions[:5]]),
+        stats={"rows": n, "min_side": MIN_SIDE},
+    )]
+
+
+def check_extreme_aspect(dataset: Dataset, progress: Progress = no_progress,
+                         cancel: CancelToken | None = None) -> list[Finding]:
+    facts, cancel = _facts(dataset, progress, cancel, N_("Checking image shapes…"))
+    longer = np.maximum(facts.width, facts.height).astype(np.float64)
+    shorter = np.maximum(np.minimum(facts.width, facts.height), 1).astype(np.float64)
+    positions = np.flatnonzero(facts.readable & (longer / shorter > MAX_ASPECT))
+    if len(positions) == 0:
+        return []
+    n = len(positions)
+    ids = row_ids_at(dataset.frame, positions)
+    return [Finding(
+        kind="image.extreme_aspect", severity="info",
+        title=plural(*Nn_("{n} image is very wide or very tall",
+                          "{n} images are very wide or very tall"), n),
+        explanation=Message(N_("The longer side of these images is more than {ratio} times the "
+                               "shorter one. The model looks at a square cut from the middle "
+                               "of each image, so most of such a picture is never seen. Check "
+                               "that they are what you meant to include (panoramas, banners, "
+                               "strips of several pictures)."), {"ratio": int(MAX_ASPECT)}),
+        row_ids=ids,
+        fix=Fix("drop_rows", {"row_ids": list(ids)},
+                plural(*Nn_("Remove {n} very wide or tall image",
+                            "Remove {n} very wide or tall images"), n)),
+        preview=preview_rows(dataset.frame, positions, width=facts.width[positions[:5]],
+                             height=facts.height[positions[:5]]),
+        stats={"rows": n, "max_aspect": MAX_ASPECT},
+    )]
+
+
+# ------------------------------------------------------------------ duplicates and conflicts
+
+
+def _duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndarray,
+                       kind: str, title: tuple[str, str], explanation: str,
+                       stats: dict | None = None) -> list[Finding]:
+    if len(positions) == 0:
+        return []
+    groups = groups_at(dataset.frame, group_of, positions)
+    rows = len(positions)
+    extra = rows - len(groups)
+    ids = row_ids_at(dataset.frame, positions)
+    return [Finding(
+        kind=kind, severity="warning",
+        title=plural(*title, extra),
+        explanation=Message(explanation, {"groups": len(groups), "rows": rows}),
+        row_ids=ids, groups=groups,
+        fix=Fix("keep_one", {"groups": [list(g) for g in groups]},
+                plural(*Nn_("Keep the first image of each group and remove {n} copy",
+                            "Keep the first image of each group and remove {n} copies"), extra)),
+        preview=group_preview(dataset.frame, groups),
+        stats={"groups": len(groups), "rows": rows, "extra_rows": extra, **(stats or {})},
+    )]
+
+
+def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
+                           cancel: CancelToken | None = None) -> list[Finding]:
+    facts, cancel = _facts(dataset, progress, cancel, N_("Looking for identical images…"))
+    labels, names, _missing = label_codes(dataset.frame)
+    usable = np.flatnonzero(facts.readable)
+    combined = facts.digest * (len(names) + 1) + (labels + 1)
+    group, sizes = dense_groups(combined[usable])
+    positions = usable[sizes[group] > 1]
+    return _duplicate_finding(
+        dataset, combined, positions, "image.exact_duplicates",
+        Nn_("{n} image is an exact copy of another", "{n} images are exact copies of others"),
+        N_("The same file content appears more than once with the same label ({groups} groups, "
+           "{rows} rows), under the same or different file names. Copies give those pictures "
+           "extra weight and can land in both the training and the test split, which makes "
+           "results look better than they are."))
+
+
+def check_near_duplicates(dataset: Dataset, progress: Progress = no_progress,
+                          cancel: CancelToken | None = None) -> list[Finding]:
+    """Same label, nearly the same picture (resized, re-saved, slightly cropped), not
+    byte-identical. Identical files count once here: each group lists one row per
+    distinct content, its oldest, so this fix and the exact-copy fix never clash."""
+    facts, cancel = _facts(dataset, progress, cancel, N_("Looking for near-identical images…"))
+    pairs, search = facts.near_pairs(cancel)
+    if len(pairs) == 0:
+        return []
+    frame = dataset.frame
+    labels, names, _missing = label_codes(frame)
+    usable = np.flatnonzero(facts.readable)
+    # One node per (content, label), numbered 0..g-1; its representative is its oldest row.
+    node, _sizes = dense_groups(facts.digest[usable] * (len(names) + 1) + (labels[usable] + 1))
+    order = np.lexsort((frame[ROW_ID].to_numpy()[usable], node))
+    first = usable[order[np.r_[True, np.diff(node[order]) != 0]]]  # row of node k, k = 0..g-1
+    nodes = pd.DataFrame({"content": facts.digest[first], "label": labels[first],
+                          "node": np.arange(len(first))})
+    # Pairs are of content codes; link the nodes that share a label across a pair.
+    edges = pd.DataFrame({"a": pairs[:, 0], "b": pairs[:, 1]})
+    edges = edges.merge(nodes, left_on="a", right_on="content")
+    edges = edges.merge(nodes, left_on=["b", "label"], right_on=["content", "label"],
+                        suffixes=("", "_b"))
+    if edges.empty:
+        return []
+    component = components(len(first), edges[["node", "node_b"]].to_numpy(dtype=np.int64))
+    linked = np.bincount(component)[component] > 1
+    group_of = np.full(len(frame), -1, dtype=np.int64)
+    group_of[first] = component
+    return _duplicate_finding(
+        dataset, group_of, np.sort(first[linked]), "image.near_duplicates",
+        Nn_("{n} image is nearly the same as another", "{n} images are nearly the same as others"),
+        N_("These pictures have the same label and look the same apart from size, "
+           "compression or a slight crop ({groups} groups, {rows} rows). Near copies give a "
+           "picture extra weight and, split between training and testing, make results look "
+           "better than they are."),
+        {"phash_max": PHASH_MAX, "dhash_max": DHASH_MAX, "colour_max": COLOUR_MAX,
+         "cosine_min": COSINE_MIN, **search})
+
+
+def _merged_labels(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    """Label codes with spelling variants merged ("Cat " counts as "cat"): a picture is
+    only contradictory over genuinely different labels (``label.variants`` has the rest)."""
+    labels, names, _missing = label_codes(frame)
+    counts = np.bincount(labels[labels >= 0], minlength=len(names))
+    mapping = label_variants(dict(zip(names, counts.tolist(), strict=True)))
+    if not mapping:
+        return labels, names
+    code = {name: i for i, name in enumerate(names)}
+    remap = np.arange(len(names))
+    for spelling, canonical in mapping.items():
+        remap[code[spelling]] = code[canonical]
+    return np.where(labels >= 0, remap[np.maximum(labels, 0)], -1), names
+
+
+def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
+                             cancel: CancelToken | None = None) -> list[Finding]:
+    """The same or a nearly identical picture under different labels. The fix keeps the
+    label a strict majority of the group's rows agree on and drops the other rows;
+    with no strict majority there is nothing to go by, so the whole group goes."""
+    facts, cancel = _facts(dataset, progress, cancel,
+                           N_("Looking for images with contradictory labels…"))
+    pairs, _search = facts.near_pairs(cancel)
+    frame = dataset.frame
+    labels, names = _merged_labels(frame)
+    contents = len(facts.representatives)
+    same_picture = components(contents, pairs)  # near-identical contents share a number
+    usable = np.flatnonzero(facts.readable & (labels >= 0))
+    key = np.full(len(frame), -1, dtype=np.int64)
+    key[usable] = same_picture[facts.digest[usable]]
+    group, sizes = dense_groups(key[usable])
+    conflicted = distinct_per_group(group, labels[usable])[group] > 1
+    positions, group = usable[conflicted], group[conflicted]
+    if len(positions) == 0:
+        return []
+    pair, pair_sizes = dense_groups(group * (len(names) + 1) + labels[positions])
+    biggest = np.zeros(int(group.max()) + 1, dtype=np.int64)
+    np.maximum.at(biggest, group, pair_sizes[pair])
+    strict = biggest[group] * 2 > sizes[group]
+    keep = strict & (pair_sizes[pair] == biggest[group])
+    groups = groups_at(frame, key, positions)
+    ids, drop_ids = row_ids_at(frame, positions), row_ids_at(frame, positions[~keep])
+    no_majority = int(len(np.unique(group[~strict])))
+    return [Finding(
+        kind="image.conflicting_labels", severity="error",
+        title=plural(*Nn_("{n} picture appears with different labels",
+                          "{n} pictures appear with different labels"), len(groups)),
+        explanation=Message(N_("The same picture, or a copy of it that is only resized, "
+                               "re-compressed or slightly cropped, is labelled differently in "
+                               "{rows} rows. A model cannot be right about both, and such "
+                               "contradictions usually mean labelling mistakes. The suggested "
+                               "fix keeps the label most of a group's rows agree on and removes "
+                               "the others; where no label has a majority ({no_majority} "
+                               "groups) it removes the whole group."),
+                            {"rows": len(ids), "no_majority": no_majority}),
+        row_ids=ids, groups=groups,
+        fix=Fix("drop_rows", {"row_ids": list(drop_ids)},
+                plural(*Nn_("Remove {n} row with a contradicting label",
+                            "Remove {n} rows with contradicting labels"), len(drop_ids))),
+        preview=group_preview(frame, groups),
+        stats={"groups": len(groups), "rows": len(ids), "rows_to_drop": len(drop_ids),
+               "groups_without_majority": no_majority},
+    )]
+
+
+#: ``(finding kind, check)`` in the order they run; ``engine.cleaning.run`` registers them.
+IMAGE_CHECK_LIST = [
+    ("image.unreadable", check_unreadable),
+    ("image.too_small", check_too_small),
+    ("image.extreme_aspect", check_extreme_aspect),
+    ("image.exact_duplicates", check_exact_duplicates),
+    ("image.near_duplicates", check_near_duplicates),
+    ("image.conflicting_labels", check_conflicting_labels),
+]

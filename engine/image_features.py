@@ -1,0 +1,320 @@
+"""Image embeddings from the built-in EfficientNet-Lite0, cached on disk.
+
+The data checks (near duplicates, likely label errors) and the fast trainer all
+need one 1280-wide feature vector per image, and computing them is the slow part
+(decoding plus the network). So features are cached in
+``user_cache_dir()/features/<backbone>-<weights sha>-v<format>/``, keyed by the
+file's *content* hash: a renamed, moved or copied file is not computed again, an
+edited one is. Shards are pairs of ``.npy`` files (keys, float32 features) written
+atomically, one per wave of new images, and merged when they become many.
+
+Pixels come from ``engine.images.decode_for_model`` with the backbone's own
+preprocessing, exactly as classifying does, so features computed here match
+features computed at prediction time. Decoding runs in worker processes
+(``engine.image_pool``); the network runs here, through an ONNX Runtime export of
+the feature extractor when possible (verified against PyTorch like the
+classifier's export), else PyTorch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.atomic import write_atomic
+from engine.i18n import N_, _
+from engine.image_pool import digest_files, map_files, recall_digest, remember_digests
+from engine.images import ImageReadError, decode_for_model
+from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.paths import user_cache_dir
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FEATURE_DIM", "cache_folder", "cached_features", "feature_backbone_id",
+           "image_features"]
+
+FEATURE_DIM = 1280
+CACHE_FORMAT = 1
+#: The ONNX export of the feature extractor (the classifier's export has the head).
+EXPORT_SUFFIX = "features"
+#: Images per forward pass, and images decoded per wave (bounds memory to ~40 MB).
+BATCH_SIZE = 16
+WAVE_SIZE = 256
+#: Merge the shards when there are more than this many.
+MAX_SHARDS = 32
+
+MSG_HASHING = N_("Checking image files…")
+MSG_PREPARING = N_("Preparing the image model…")
+MSG_COMPUTING = N_("Computing image features…")
+
+UNDECODABLE = "undecodable"
+#: Content hashes that failed to decode this session: not tried again.
+_undecodable: set[str] = set()
+_runner_lock = threading.Lock()
+_runners: dict[str, Any] = {}
+_cache_lock = threading.Lock()
+
+
+def feature_backbone_id() -> str:
+    """Backbone id + weights hash: what the cached features depend on."""
+    from engine.backbones.efficientnet_lite0 import BACKBONE_ID, weights_sha256
+
+    return f"{BACKBONE_ID}-{weights_sha256()[:16]}"
+
+
+def cache_folder() -> Path:
+    folder = user_cache_dir() / "features" / f"{feature_backbone_id()}-v{CACHE_FORMAT}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+# --------------------------------------------------------------------------- the disk cache
+
+
+def _shards(folder: Path) -> list[Path]:
+    """Complete shards (the keys file is written last), oldest first."""
+    return sorted(folder.glob("*.keys.npy"))
+
+
+def _features_file(keys_file: Path) -> Path:
+    return keys_file.with_name(keys_file.name.replace(".keys.npy", ".f32.npy"))
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _write_shard(folder: Path, keys: np.ndarray, features: np.ndarray) -> None:
+    stem = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+    write_atomic(folder / f"{stem}.f32.npy", _npy_bytes(features.astype(np.float32)))
+    write_atomic(folder / f"{stem}.keys.npy", _npy_bytes(keys.astype("S32")))
+
+
+def _lookup(folder: Path, digests: list[str | None]) -> np.ndarray:
+    """Cached features of ``digests`` (NaN rows where missing)."""
+    import pandas as pd
+
+    out = np.full((len(digests), FEATURE_DIM), np.nan, dtype=np.float32)
+    wanted = pd.Index([d.encode("ascii") if d else b"" for d in digests])
+    for shard in reversed(_shards(folder)):  # newest first: a re-computed entry wins
+        missing = np.flatnonzero(np.isnan(out[:, 0]) & (wanted != b""))
+        if len(missing) == 0:
+            break
+        try:
+            keys = pd.Index(np.load(shard, allow_pickle=False))
+            rows = keys.get_indexer(wanted[missing])
+            hit = rows >= 0
+            if hit.any():
+                values = np.load(_features_file(shard), mmap_mode="r", allow_pickle=False)
+                out[missing[hit]] = values[rows[hit]]
+        except (OSError, ValueError):  # merged away by another process, or damaged
+            log.debug("Skipping feature shard %s", shard, exc_info=True)
+    return out
+
+
+def _compact(folder: Path) -> None:
+    """Merge all shards into one once there are more than ``MAX_SHARDS``."""
+    shards = _shards(folder)
+    if len(shards) <= MAX_SHARDS:
+        return
+    keys, values = [], []
+    for shard in shards:
+        try:
+            keys.append(np.load(shard, allow_pickle=False))
+            values.append(np.load(_features_file(shard), allow_pickle=False))
+        except (OSError, ValueError):
+            continue
+    if not keys:
+        return
+    all_keys = np.concatenate(keys)[::-1]  # newest first, so unique keeps the newest
+    all_values = np.concatenate(values)[::-1]
+    _unique, first = np.unique(all_keys, return_index=True)
+    _write_shard(folder, all_keys[first], all_values[first])
+    for shard in shards:
+        for path in (shard, _features_file(shard)):
+            path.unlink(missing_ok=True)
+
+
+def _store(folder: Path, digests: list[str], features: np.ndarray) -> None:
+    if not digests:
+        return
+    with _cache_lock:
+        try:
+            _write_shard(folder, np.array(digests, dtype="S32"), features)
+            _compact(folder)
+        except OSError:  # a full or read-only cache folder only costs speed
+            log.warning("Cannot write the feature cache in %s", folder, exc_info=True)
+
+
+def cached_features(digests: Sequence[str | None]) -> np.ndarray:
+    """Features already cached for these content hashes (NaN rows where none), without
+    computing anything; all NaN when the built-in model is not installed."""
+    out_shape = (len(digests), FEATURE_DIM)
+    try:
+        folder = cache_folder()
+    except (UserError, OSError):
+        return np.full(out_shape, np.nan, dtype=np.float32)
+    return _lookup(folder, list(digests))
+
+
+# --------------------------------------------------------------------------- the network
+
+
+def _load_runner(backend: str | None, cancel: CancelToken):
+    """ONNX Runtime on a verified export of the feature extractor, else PyTorch."""
+    from engine.backbones import efficientnet_lite0 as lite0
+    from engine.backbones import onnx_runtime as rt
+
+    choice = rt.requested_backend(backend)
+    model = None
+    if choice != "torch" and rt.onnxruntime_available():
+        sha = lite0.weights_sha256()
+        name = f"{lite0.BACKBONE_ID}-{EXPORT_SUFFIX}"
+        cached = rt.find_cached(name, sha)
+        if cached is None:
+            model = rt.with_normalization(lite0.load_feature_extractor(), lite0.MEAN, lite0.STD)
+            cancel.raise_if_cancelled()
+            metadata = {"preprocess": lite0.preprocess_config(), "features": FEATURE_DIM}
+            cached = rt.export_verified(name, sha, model, lite0.parity_samples(), metadata, cancel)
+        if cached:
+            try:
+                return rt.OrtRunner(cached.path)
+            except Exception:  # a damaged export: PyTorch now, a new export next time
+                log.warning("Cannot use the ONNX export %s", cached.path, exc_info=True)
+                cached.path.unlink(missing_ok=True)
+    if choice == "onnx":
+        raise UserError(lite0.MSG_ONNX_UNAVAILABLE)
+    if model is None:
+        model = rt.with_normalization(lite0.load_feature_extractor(), lite0.MEAN, lite0.STD)
+    return rt.TorchRunner(model)
+
+
+def _runner(backend: str | None, cancel: CancelToken):
+    """The feature network, loaded once per backend and kept (loading takes seconds)."""
+    from engine.backbones import onnx_runtime as rt
+
+    choice = rt.requested_backend(backend)
+    with _runner_lock:
+        if choice not in _runners:
+            _runners[choice] = _load_runner(choice, cancel)
+        return _runners[choice]
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def decode_files(paths: list[str]) -> list[np.ndarray | str | None]:
+    """Model pixels (224×224×3 uint8) of each file; ``UNDECODABLE`` when the file is not
+    a usable image (the same bytes always fail), None after an unexpected error (a
+    worker task; the reason is the checks' business, not the features')."""
+    from engine.backbones.efficientnet_lite0 import INPUT_SIZE, RESIZE_SHORTER
+
+    out: list[np.ndarray | str | None] = []
+    for path in paths:
+        try:
+            out.append(decode_for_model(path, INPUT_SIZE, RESIZE_SHORTER).pixels)
+        except ImageReadError:
+            out.append(UNDECODABLE)
+        except Exception:
+            log.warning("Cannot decode %s for features", path, exc_info=True)
+            out.append(None)
+    return out
+
+
+def _no_pixels(path: str) -> None:
+    return None
+
+
+def _digests(paths: list[str], progress: Progress, cancel: CancelToken) -> list[str | None]:
+    """Content hash of each file (remembered ones are not read again); threads suffice,
+    hashing releases the GIL and never runs a decoder."""
+    out: list[str | None] = [recall_digest(path) for path in paths]
+    todo = [i for i, digest in enumerate(out) if digest is None]
+    if not todo:
+        return out
+    chunks = [todo[i:i + 64] for i in range(0, len(todo), 64)]
+    with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as threads:
+        futures = [threads.submit(digest_files, [paths[i] for i in chunk]) for chunk in chunks]
+        done = 0
+        for chunk, future in zip(chunks, futures, strict=True):
+            while True:
+                try:
+                    results = future.result(timeout=0.2)
+                    break
+                except TimeoutError:
+                    if cancel.cancelled:
+                        for other in futures:
+                            other.cancel()
+                    cancel.raise_if_cancelled()
+            remember_digests(results)
+            for index, (_key, digest) in zip(chunk, results, strict=True):
+                out[index] = digest
+            done += len(chunk)
+            progress(done, len(todo), _(MSG_HASHING))
+    return out
+
+
+def image_features(paths: Sequence[str | os.PathLike[str]], progress: Progress = no_progress,
+                   cancel: CancelToken | None = None, *, backend: str | None = None
+                   ) -> np.ndarray:
+    """(len(paths), 1280) float32 pooled features of the built-in image model.
+
+    Rows of files that cannot be read or decoded are NaN. Cached features are
+    reused (by content hash); new ones are computed in waves (decode in worker
+    processes, then the network in batches) and cached wave by wave, so a
+    cancelled run keeps what it finished. ``backend``: "auto", "onnx" or "torch"
+    (default: ``TAXON_INFERENCE_BACKEND``, else auto).
+    """
+    cancel = cancel or CancelToken()
+    names = [os.fspath(path) for path in paths]
+    digests = _digests(names, progress, cancel)
+    folder = cache_folder()
+    out = _lookup(folder, digests)
+    todo = [i for i, digest in enumerate(digests)
+            if digest is not None and digest not in _undecodable and np.isnan(out[i, 0])]
+    if not todo:
+        progress(len(names), len(names), _(MSG_COMPUTING))
+        return out
+    # Identical files are computed once.
+    first_of: dict[str, int] = {}
+    for i in todo:
+        first_of.setdefault(digests[i], i)  # type: ignore[arg-type]
+    unique = list(first_of.values())
+    progress(0, len(unique), _(MSG_PREPARING))
+    runner = _runner(backend, cancel)
+    for start in range(0, len(unique), WAVE_SIZE):
+        wave = unique[start:start + WAVE_SIZE]
+
+        def report(done: int, total: int | None, message: str, _base: int = start) -> None:
+            progress(_base + done, len(unique), message)
+
+        pixels = map_files(decode_files, [names[i] for i in wave], report, cancel,
+                           MSG_COMPUTING, _no_pixels)
+        good = [i for i, p in zip(wave, pixels, strict=True) if isinstance(p, np.ndarray)]
+        stack = [p for p in pixels if isinstance(p, np.ndarray)]
+        _undecodable.update(digests[i] for i, p in zip(wave, pixels, strict=True)  # type: ignore[misc]
+                            if isinstance(p, str))
+        computed = np.zeros((len(good), FEATURE_DIM), dtype=np.float32)
+        for first in range(0, len(good), BATCH_SIZE):
+            cancel.raise_if_cancelled()
+            batch = np.stack(stack[first:first + BATCH_SIZE])
+            computed[first:first + len(batch)] = np.asarray(runner(batch), dtype=np.float32)
+        out[good] = computed
+        _store(folder, [digests[i] for i in good], computed)  # type: ignore[misc]
+    for i in todo:  # copies of a file computed above
+        out[i] = out[first_of[digests[i]]]  # type: ignore[index]
+    progress(len(unique), len(unique), _(MSG_COMPUTING))
+    return out
