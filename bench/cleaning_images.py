@@ -199,7 +199,7 @@ def time_features(paths: list[str], folder: str) -> list[str]:
     """Cold and cached feature extraction per backend (fresh cache folder each)."""
     from engine import image_features
 
-    lines = ["| backend | first run (incl. model load/export) | img/s | cached run |",
+    lines = ["| backend | first call (model load or export, 16 images) | img/s | cached call |",
              "| --- | ---: | ---: | ---: |"]
     for backend in ("onnx", "torch"):
         os.environ["TAXON_HOME"] = os.path.join(folder, f"home-{backend}")
@@ -215,6 +215,30 @@ def time_features(paths: list[str], folder: str) -> list[str]:
         cached = time.perf_counter() - start
         lines.append(f"| {backend} | {load:.1f} s | {rate:.1f} | {cached * 1000:.0f} ms "
                      f"({len(paths)} images) |")
+    return lines
+
+
+def cosine_calibration(originals: list[str], folder: str) -> list[str]:
+    """Cosine similarity of the built-in model's features: copies against their
+    originals, and distinct pictures against each other (uses the cache filled above)."""
+    from engine import image_features
+
+    n = len(originals)
+    sub = os.path.join(folder, "cosine")
+    os.makedirs(sub, exist_ok=True)
+    copies = [make_copy((100_000 + i, i, sub)) for i in range(n)]
+    features = image_features.image_features(originals + copies)
+    unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+    planted = np.sum(unit[:n] * unit[n:], axis=1)
+    distinct = (unit[:n] @ unit[:n].T)[np.triu_indices(n, 1)]
+    lines = ["| pairs | count | min | 1st percentile | median | max |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, values in [(f"copy vs original ({kind})", planted[k::3]) for k, kind
+                         in enumerate(("resized", "recompressed", "cropped"))] + [
+                         ("distinct pictures", distinct)]:
+        lines.append(f"| {name} | {len(values)} | {values.min():.3f} | "
+                     f"{np.percentile(values, 1):.3f} | {np.median(values):.3f} | "
+                     f"{values.max():.3f} |")
     return lines
 
 
@@ -254,6 +278,8 @@ def main() -> None:
         if features:
             print(f"\nFeatures on {features} pictures:")
             print("\n".join(time_features(originals[:features], folder)))
+            print("\nCosine similarity of features:")
+            print("\n".join(cosine_calibration(originals[:features], folder)))
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, numpy {np.__version__}")
 

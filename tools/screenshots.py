@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TAXON_HOME", tempfile.mkdtemp(prefix="taxon-shots-"))
 
 from PIL import Image  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine import i18n  # noqa: E402
 from ui.app import build_window, create_application  # noqa: E402
@@ -83,13 +83,13 @@ def main() -> int:
     window = build_window(args.languages[0])
     window.resize(1180, 760)
     window.show()
-    page = window.pages.widget(0)
+    page = window.page("classifyPage")
     wait(app, lambda: page.model_ready and window.device_info is not None)
     page.add_inputs([str(folder)])
     wait(app, lambda: page.job is None and page.model.rowCount() == 5)
     page.table.selectRow(3)
-    data = window.findChild(QWidget, "dataPage")
-    health = window.findChild(QWidget, "healthPage")
+    data = window.page("dataPage")
+    health = window.page("healthPage")
     data.import_path(str(sample_table()), {"task": "text", "item_column": "text", "label_column": "label"})
     wait(app, lambda: data.job is None and window.session.current is not None)
     health.run_checks()

@@ -1,7 +1,8 @@
 """The main window: navigation between pages, menus, and the status bar.
 
-Pages are plain widgets with ``nav_title()`` and ``nav_icon()``; only pages that
-work are added. Heavy work (importing torch to name the compute device, warming
+Pages are widget classes with static ``nav_title()`` and ``nav_icon()`` and a
+``page_id``; only pages that work are listed. The first page is built at once,
+the others when first shown, so start-up pays only for what is on screen. Heavy work (importing torch to name the compute device, warming
 up models) starts after the first paint, so the window appears at once.
 """
 
@@ -37,6 +38,8 @@ from ui.settings import GEOMETRY_KEY, app_settings, device_preference
 from ui.worker import JobWorker, running_workers
 
 EXIT_AFTER_PAINT_ENV = "TAXON_EXIT_AFTER_PAINT"
+#: Libraries that must load after the first paint, on a worker thread or on demand.
+HEAVY_MODULES = ("torch", "onnxruntime", "transformers", "timm", "numpy", "pandas", "sklearn")
 
 
 def app_icon() -> QIcon:
@@ -67,7 +70,7 @@ class MainWindow(Retranslatable, QMainWindow):
         self.nav.setFixedWidth(190)
         self.nav.setSpacing(2)
         self.pages = QStackedWidget()
-        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._show_row)
         central = QWidget()
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -75,8 +78,11 @@ class MainWindow(Retranslatable, QMainWindow):
         layout.addWidget(self.nav)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
-        for factory in page_factories:
-            self.add_page(factory(self))
+        self._factories = list(page_factories)
+        for _factory in self._factories:
+            self.pages.addWidget(QWidget())  # replaced by the real page when first shown
+            QListWidgetItem(self.nav)
+        self._built: dict[int, QWidget] = {}
         self.nav.setCurrentRow(0)
 
         self.device_label = QLabel()
@@ -97,20 +103,38 @@ class MainWindow(Retranslatable, QMainWindow):
             self.resize(1100, 720)
 
     # -- pages -------------------------------------------------------------
-    def add_page(self, page: QWidget) -> None:
-        self.pages.addWidget(page)
-        QListWidgetItem(self.nav)
-        self._retranslate_nav()
+    def _show_row(self, row: int) -> None:
+        if row >= 0:
+            self.pages.setCurrentWidget(self.page_at(row))
+
+    def page_at(self, row: int) -> QWidget:
+        """The page in navigation row ``row``, built on first use."""
+        if row not in self._built:
+            page = self._factories[row](self)
+            placeholder = self.pages.widget(row)
+            self.pages.insertWidget(row, page)
+            self.pages.removeWidget(placeholder)
+            placeholder.deleteLater()
+            self._built[row] = page
+        return self._built[row]
+
+    def page(self, page_id: str) -> QWidget:
+        for row, factory in enumerate(self._factories):
+            if factory.page_id == page_id:
+                return self.page_at(row)
+        raise KeyError(page_id)
+
+    def built_pages(self) -> list[QWidget]:
+        return [self._built[row] for row in sorted(self._built)]
 
     def show_page(self, page: QWidget) -> None:
-        self.nav.setCurrentRow(self.pages.indexOf(page))
+        self.nav.setCurrentRow(next(row for row, built in self._built.items() if built is page))
 
     def _retranslate_nav(self) -> None:
-        for row in range(self.pages.count()):
-            page = self.pages.widget(row)
+        for row, factory in enumerate(self._factories):
             item = self.nav.item(row)
-            item.setText(page.nav_title())
-            item.setIcon(page.nav_icon())
+            item.setText(factory.nav_title())
+            item.setIcon(factory.nav_icon())
 
     # -- menus -------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -198,9 +222,7 @@ class MainWindow(Retranslatable, QMainWindow):
         remember_project(project.folder)
         self.session.set_project(project)
         if project.datasets:
-            data_page = self.findChild(QWidget, "dataPage")
-            if data_page is not None:
-                data_page.open_project_dataset(project.datasets[-1].id)
+            self.page("dataPage").open_project_dataset(project.datasets[-1].id)
         return True
 
     def _fill_recent(self) -> None:
@@ -273,13 +295,14 @@ class MainWindow(Retranslatable, QMainWindow):
 
     def _after_first_paint(self) -> None:
         if os.environ.get(EXIT_AFTER_PAINT_ENV):
-            print(json.dumps({"painted_at": time.time(), "torch_imported": "torch" in sys.modules}),
-                  flush=True)
+            heavy = [name for name in HEAVY_MODULES if name in sys.modules]
+            print(json.dumps({"painted_at": time.time(), "torch_imported": "torch" in sys.modules,
+                              "heavy_imported": heavy}), flush=True)
             QTimer.singleShot(0, self.close)
             return
         self.detect_device()
-        for row in range(self.pages.count()):
-            warm_up = getattr(self.pages.widget(row), "warm_up", None)
+        for page in self.built_pages():
+            warm_up = getattr(page, "warm_up", None)
             if warm_up is not None:
                 warm_up()
 
@@ -309,8 +332,8 @@ class MainWindow(Retranslatable, QMainWindow):
         for worker in running_workers():
             worker.wait(5_000)
         self.session.autosave()
-        for row in range(self.pages.count()):
-            shutdown = getattr(self.pages.widget(row), "shutdown", None)
+        for page in self.built_pages():
+            shutdown = getattr(page, "shutdown", None)
             if shutdown is not None:
                 shutdown()
         super().closeEvent(event)

@@ -31,7 +31,7 @@ MODEL_TIMEOUT_MS = 240_000
 
 @pytest.fixture
 def page(window, qtbot) -> ClassifyPage:
-    page = window.pages.widget(0)
+    page = window.page("classifyPage")
     assert isinstance(page, ClassifyPage)
     qtbot.waitUntil(lambda: page.model_ready, timeout=MODEL_TIMEOUT_MS)
     return page

@@ -50,11 +50,10 @@ def image_folder(tmp_path) -> Path:
 
 
 def page(window, name: str):
-    for row in range(window.pages.count()):
-        if window.pages.widget(row).objectName() == name:
-            window.nav.setCurrentRow(row)
-            return window.pages.widget(row)
-    raise AssertionError(name)
+    widget = window.page(name)
+    window.show_page(widget)
+    assert window.pages.currentWidget() is widget
+    return widget
 
 
 def import_table(window, qtbot, path: Path):

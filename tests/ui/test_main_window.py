@@ -44,7 +44,7 @@ def test_language_menu_lists_languages_by_their_own_names(window):
 
 def test_switching_languages_live_changes_every_visible_string(window, qtbot):
     qtbot.waitUntil(lambda: window.device_info is not None, timeout=60_000)
-    pages = [window.pages.widget(row) for row in range(window.pages.count())]
+    pages = window.built_pages()
     qtbot.waitUntil(lambda: all(getattr(page, "model_ready", True) for page in pages), timeout=240_000)
     english = visible_texts(window) - UNTRANSLATED_OK
     assert len(english) >= 8
@@ -128,10 +128,18 @@ def test_view_log_shows_the_log_file(window, qtbot):
     dialog.reject()
 
 
-def test_window_paints_before_torch_is_imported(tmp_path):
+def test_pages_are_built_when_first_shown(window, qtbot):
+    assert [page.page_id for page in window.built_pages()] == ["classifyPage"]
+    window.nav.setCurrentRow(2)
+    assert window.pages.currentWidget().objectName() == "healthPage"
+    assert len(window.built_pages()) == 2 and window.nav.item(2).text() == "Health"
+
+
+def test_window_paints_before_heavy_libraries_are_imported(tmp_path):
     env = dict(os.environ, TAXON_EXIT_AFTER_PAINT="1", TAXON_HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen")
     result = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["torch_imported"] is False
+    assert report["heavy_imported"] == []

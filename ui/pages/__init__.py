@@ -1,9 +1,42 @@
-"""The pages of the main window, in navigation order. Only pages that work are listed."""
+"""The pages of the main window, in navigation order. Only pages that work are listed.
+
+Each entry names its page class by module, so a page's code is imported only
+when the page is first shown; the navigation needs just the title and icon.
+"""
 
 from __future__ import annotations
 
-from ui.pages.classify.page import ClassifyPage
-from ui.pages.data.page import DataPage
-from ui.pages.health.page import HealthPage
+import importlib
+from dataclasses import dataclass
 
-PAGE_FACTORIES: list = [ClassifyPage, DataPage, HealthPage]
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QWidget
+
+from engine.i18n import N_, _
+from engine.paths import resources_dir
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    page_id: str
+    title: str  # an N_ message id
+    icon: str  # a file in resources/icons
+    module: str
+    class_name: str
+
+    def nav_title(self) -> str:
+        return _(self.title)
+
+    def nav_icon(self) -> QIcon:
+        return QIcon(str(resources_dir() / "icons" / self.icon))
+
+    def __call__(self, window) -> QWidget:
+        page_class = getattr(importlib.import_module(self.module), self.class_name)
+        return page_class(window)
+
+
+PAGE_FACTORIES: list[PageSpec] = [
+    PageSpec("classifyPage", N_("Classify"), "nav-classify.png", "ui.pages.classify.page", "ClassifyPage"),
+    PageSpec("dataPage", N_("Data"), "nav-data.png", "ui.pages.data.page", "DataPage"),
+    PageSpec("healthPage", N_("Health"), "nav-health.png", "ui.pages.health.page", "HealthPage"),
+]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QIcon, QImage, QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,7 +39,7 @@ from engine import i18n
 from engine.export import export_results_csv, export_results_json
 from engine.i18n import _, ngettext
 from engine.jobs import UserError
-from engine.paths import resources_dir, user_cache_dir
+from engine.paths import user_cache_dir
 from ui.errors import show_error
 from ui.pages.classify.results_model import (
     COLUMN_CONFIDENCE,
@@ -185,11 +185,7 @@ class ClassifyPage(Retranslatable, QWidget):
         self._set_running(False)
 
     # -- navigation ----------------------------------------------------------
-    def nav_title(self) -> str:
-        return _("Classify")
-
-    def nav_icon(self) -> QIcon:
-        return QIcon(str(resources_dir() / "icons" / "nav-classify.png"))
+    page_id = "classifyPage"
 
     def retranslate_ui(self) -> None:
         self.model_label.setText(_("Model:"))

@@ -5,8 +5,12 @@ A million-row table scrolls smoothly because no widget or item exists per cell.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _MAX_CELL = 300
 
@@ -15,27 +19,30 @@ class FrameModel(QAbstractTableModel):
     def __init__(self, frame: pd.DataFrame | None = None, headers: dict[str, str] | None = None,
                  parent=None) -> None:
         super().__init__(parent)
-        self._frame = frame if frame is not None else pd.DataFrame()
+        self._frame = frame
         self._columns: list = []
+        self._arrays: list = []
         self.headers = headers or {}
-        self._cache_column = None
-        self.set_frame(self._frame)
+        if frame is not None:
+            self.set_frame(frame)
 
     def set_frame(self, frame: pd.DataFrame | None, columns: list | None = None) -> None:
         self.beginResetModel()
-        self._frame = frame if frame is not None else pd.DataFrame()
-        self._columns = list(columns) if columns is not None else list(self._frame.columns)
-        # Column arrays are taken once; a cell read is then a plain array lookup.
-        self._arrays = [self._frame[column].to_numpy(dtype=object, na_value=None)
-                        for column in self._columns]
+        self._frame = frame
+        if frame is None:
+            self._columns, self._arrays = [], []
+        else:
+            self._columns = list(columns) if columns is not None else list(frame.columns)
+            # Column arrays are taken once; a cell read is then a plain array lookup.
+            self._arrays = [frame[column].to_numpy(dtype=object, na_value=None) for column in self._columns]
         self.endResetModel()
 
     @property
-    def frame(self) -> pd.DataFrame:
+    def frame(self) -> pd.DataFrame | None:
         return self._frame
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._frame)
+        return 0 if parent.isValid() or self._frame is None else len(self._frame)
 
     def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self._columns)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QIcon
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -25,9 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import i18n
-from engine.datasets import ITEM, LABEL, SOURCE_LINE, SPLIT
 from engine.i18n import _, ngettext
-from engine.paths import resources_dir
 from ui.errors import show_error
 from ui.pages.classify.widgets import local_paths
 from ui.pages.data.charts import BarChart
@@ -117,11 +115,7 @@ class DataPage(Retranslatable, QWidget):
         self.refresh()
         self._refresh_project()
 
-    def nav_title(self) -> str:
-        return _("Data")
-
-    def nav_icon(self) -> QIcon:
-        return QIcon(str(resources_dir() / "icons" / "nav-data.png"))
+    page_id = "dataPage"
 
     # -- importing ----------------------------------------------------------------
     def choose_folder(self) -> None:
@@ -258,6 +252,13 @@ class DataPage(Retranslatable, QWidget):
                                    "of texts or image paths with their labels."))
             self.warnings.setVisible(False)
             return
+        from engine.datasets import (  # pandas loads with the first dataset
+            ITEM,
+            LABEL,
+            SOURCE_LINE,
+            SPLIT,
+        )
+
         frame = dataset.frame
         columns = [ITEM, LABEL, SOURCE_LINE] + ([SPLIT] if SPLIT in frame.columns else [])
         self.model.set_frame(frame, columns)
@@ -295,6 +296,8 @@ class DataPage(Retranslatable, QWidget):
                                      _("Languages"))
 
     def _headers(self) -> dict[str, str]:
+        from engine.datasets import ITEM, LABEL, SOURCE_LINE, SPLIT
+
         dataset = self.session.current
         item = _("Image") if dataset is not None and dataset.task == "image" else _("Text")
         return {ITEM: item, LABEL: _("Label"), SOURCE_LINE: _("Line"), SPLIT: _("Split")}

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 
 from engine import i18n
 from engine.i18n import _, ngettext
-from engine.paths import resources_dir
 from ui.errors import show_error
 from ui.pages.data.frame_model import FrameModel
 from ui.retranslate import Retranslatable
@@ -126,12 +125,9 @@ class HealthPage(Retranslatable, QWidget):
         self.session.findings_changed.connect(self._fill_findings)
         self._set_running(False)
         self.retranslate_ui()
+        self._dataset_changed()  # built after data may already be loaded
 
-    def nav_title(self) -> str:
-        return _("Health")
-
-    def nav_icon(self) -> QIcon:
-        return QIcon(str(resources_dir() / "icons" / "nav-health.png"))
+    page_id = "healthPage"
 
     # -- checks --------------------------------------------------------------------
     def run_checks(self) -> None:
