@@ -32,8 +32,9 @@ __all__ = ["COLOUR_MAX", "COSINE_MIN", "DHASH_MAX", "EMBEDDING_MAX_ITEMS", "PHAS
            "near_pairs"]
 
 #: Calibrated on generated photos (docs/performance.md): resized and JPEG-40 copies
-#: stay within 2 bits, crops of up to 5 % within 10 for 97.5 % of images, while
-#: distinct images are ≥ 8 apart in only one pair in 200,000.
+#: stay within 2 bits, copies cropped by up to 5 % within 10 for 99 % of pictures;
+#: distinct pictures come this close by chance in ~1 pair in 200,000, which the
+#: dHash and colour confirmations below remove.
 PHASH_MAX = 10
 #: dHash is noisier on flat images (a JPEG-40 copy can differ by 20 of 64 bits), so it
 #: only vetoes pairs that are clearly different.
@@ -44,7 +45,7 @@ COLOUR_MAX = 20.0
 #: Cosine similarity of the built-in model's features that counts as the same picture.
 COSINE_MIN = 0.95
 #: Above this many distinct images, the exact embedding search is skipped (it is
-#: quadratic: 10,000 images take a few seconds on a laptop CPU).
+#: quadratic: 10,000 images take about a second on two laptop cores).
 EMBEDDING_MAX_ITEMS = 10_000
 _BITS = 64
 _PROBE_BLOCK = 2_000_000  # probes handled at once (bounds memory)

@@ -6,7 +6,7 @@ cached analysis of the texts, so order barely matters); progress is the share of
 checks done, with the model-training label-error check weighted as several, and
 cancellation is honoured between checks and inside the long ones.
 
-Image checks plug in through ``IMAGE_CHECKS``: append ``(kind, check)`` pairs,
+Image checks come from ``engine.cleaning.image_checks`` as ``(kind, check)`` pairs,
 where ``check(dataset, progress, cancel) -> list[Finding]``.
 """
 
@@ -17,18 +17,19 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from engine.cleaning.findings import Finding, sort_findings
+from engine.cleaning.image_checks import IMAGE_CHECK_LIST
 from engine.cleaning.label_checks import LABEL_CHECKS
 from engine.cleaning.label_errors import find_label_errors
 from engine.cleaning.text_checks import TEXT_CHECKS
-from engine.datasets import Dataset
+from engine.datasets import SPLIT, Dataset
 from engine.jobs import CancelToken, Progress, no_progress
 
 __all__ = ["IMAGE_CHECKS", "LABEL_ERRORS", "Check", "applicable_checks", "inspect_dataset"]
 
 Check = Callable[[Dataset, Progress, CancelToken], list[Finding]]
 
-#: Checks for image datasets, ``(finding kind, check)``; filled by the image checks module.
-IMAGE_CHECKS: list[tuple[str, Check]] = []
+#: Checks for image datasets, ``(finding kind, check)``.
+IMAGE_CHECKS: list[tuple[str, Check]] = list(IMAGE_CHECK_LIST)
 LABEL_ERRORS = "label.likely_errors"
 #: Relative cost of the label-error check in the progress bar (it trains K models).
 _LABEL_ERROR_WEIGHT = 8
@@ -73,5 +74,10 @@ def inspect_dataset(dataset: Dataset, progress: Progress = no_progress,
 
         findings.extend(functions[kind](dataset, report, cancel))
         done += weight * 100
+    if checks is None and SPLIT in dataset.frame.columns:
+        # An imported split leaks when a duplicate group straddles it; groups come from above.
+        from engine.splits import check_split_leakage, groups_from_findings
+
+        findings.extend(check_split_leakage(dataset, groups_from_findings(findings, dataset.frame)))
     progress(total, total, "")
     return sort_findings(findings)

@@ -271,3 +271,18 @@ def test_unknown_split_values_are_unsplit_with_a_warning(tmp_path):
     assert data.frame[SPLIT].isna().tolist() == [False, True, True]
     assert [w.text() for w in data.warnings] == [
         "1 row has a split value Taxon does not know (holdout); it is treated as unsplit."]
+
+
+def test_inspecting_a_dataset_with_a_leaky_imported_split_reports_it(tmp_path):
+    from engine.cleaning.run import inspect_dataset
+    from engine.dataset_io import load_dataset
+
+    rows = [("The match ended in a draw", "sport", "train"), ("The match ended in a draw", "sport", "test"),
+            ("She baked bread", "food", "train"), ("We grilled fish", "food", "test"),
+            ("He scored a goal", "sport", "train"), ("Soup for dinner", "food", "train")]
+    table = tmp_path / "split.csv"
+    table.write_text("text,label,split\n" + "".join(f"{t},{lab},{s}\n" for t, lab, s in rows), encoding="utf-8")
+    dataset = load_dataset(table, "text")
+    leak = [f for f in inspect_dataset(dataset) if f.kind == "split.leakage"]
+    assert len(leak) == 1 and leak[0].severity == "error"
+    assert sorted(leak[0].groups[0]) == [0, 1]

@@ -147,3 +147,20 @@ def test_projects_remember_datasets_and_plans(window, qtbot, messy_csv, tmp_path
     qtbot.waitUntil(lambda: window.session.current is not None and data.job is None, timeout=20_000)
     assert len(window.session.current) == 26 and len(window.session.plan) == 1
     assert Project.open(folder).datasets[0].source.encoding == "gb18030"
+
+
+def test_image_findings_show_thumbnails(window, qtbot, image_folder):
+    broken = image_folder / "dog" / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    data = page(window, "dataPage")
+    data.import_path(str(image_folder))
+    qtbot.waitUntil(lambda: window.session.current is not None and data.job is None, timeout=20_000)
+    health = page(window, "healthPage")
+    health.check_button.click()
+    qtbot.waitUntil(lambda: health.job is None and bool(window.session.findings), timeout=120_000)
+    row = next(r for r in range(health.findings_list.count())
+               if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind == "image.unreadable")
+    health.findings_list.setCurrentRow(row)
+    qtbot.waitUntil(lambda: health.thumbnails.count() == 1, timeout=10_000)
+    assert health.thumbnails.isVisibleTo(health) and not health.preview.isVisibleTo(health)
+    assert health.thumbnails.item(0).text().strip("\u2068\u2069") == "broken.png"

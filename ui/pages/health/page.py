@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -35,7 +35,23 @@ from ui.session import Session
 from ui.worker import JobWorker
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
+THUMB = 96
+MAX_THUMBNAILS = 24
 SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#b35900", "info": "#2f6fba"}
+
+
+def _thumbnail_bytes(path: str) -> bytes | None:
+    import io
+
+    from engine.images import load_rgb, make_thumbnail
+
+    try:
+        image = make_thumbnail(load_rgb(path, target_min_side=THUMB), THUMB)
+    except Exception:  # unreadable images are what some findings are about
+        return None
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
 
 
 def _dot(colour: str) -> QIcon:
@@ -86,6 +102,13 @@ class HealthPage(Retranslatable, QWidget):
         self.preview_model = FrameModel()
         self.preview = QTableView()
         self.preview.setModel(self.preview_model)
+        self.thumbnails = QListWidget()
+        self.thumbnails.setObjectName("findingThumbnails")
+        self.thumbnails.setViewMode(QListWidget.ViewMode.IconMode)
+        self.thumbnails.setIconSize(QSize(THUMB, THUMB))
+        self.thumbnails.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.thumbnails.setWordWrap(True)
+        self._thumb_job: JobWorker | None = None
         self.plan_heading = QLabel()
         self.plan_heading.setStyleSheet("font-weight: 600;")
         self.plan_list = QListWidget()
@@ -95,6 +118,7 @@ class HealthPage(Retranslatable, QWidget):
         for widget in (self.title, self.explanation, self.fix_label):
             detail_layout.addWidget(widget)
         detail_layout.addWidget(self.preview, 1)
+        detail_layout.addWidget(self.thumbnails, 1)
         detail_layout.addWidget(self.plan_heading)
         detail_layout.addWidget(self.plan_list)
         splitter = QSplitter()
@@ -252,10 +276,55 @@ class HealthPage(Retranslatable, QWidget):
     def _show_preview(self, finding) -> None:
         import pandas as pd
 
+        dataset = self.session.current
+        is_image = dataset is not None and dataset.task == "image"
+        self.thumbnails.setVisible(is_image)
+        self.preview.setVisible(not is_image)
+        if is_image:
+            self._load_thumbnails(finding)
+            return
         rows = list(finding.preview)
         if not rows and finding.row_ids and self.session.current is not None:
             rows = self.session.current.rows(finding.row_ids[:50]).to_dict("records")
         self.preview_model.set_frame(pd.DataFrame(rows) if rows else None)
+
+    def _load_thumbnails(self, finding) -> None:
+        """Thumbnails of the affected images, decoded off the UI thread (broken ones marked)."""
+        from engine.datasets import ITEM
+
+        self.thumbnails.clear()
+        if self._thumb_job is not None:
+            self._thumb_job.cancel()
+            self._thumb_job.wait()
+        frame = self.session.original.frame
+        paths = frame[frame["row_id"].isin(list(finding.row_ids[:MAX_THUMBNAILS]))][ITEM].astype(str).tolist()
+
+        def job(progress, cancel):
+            thumbnails = []
+            for done, path in enumerate(paths):
+                cancel.raise_if_cancelled()
+                progress(done, len(paths), "")
+                thumbnails.append((path, _thumbnail_bytes(path)))
+            return thumbnails
+
+        worker = JobWorker(job, name="thumbnails")
+        worker.finished.connect(lambda items: self._show_thumbnails(items, worker))
+        self._thumb_job = worker
+        worker.start()
+
+    def _show_thumbnails(self, items, worker: JobWorker) -> None:
+        worker.wait()
+        if worker is not self._thumb_job:  # a newer selection replaced this one
+            return
+        self._thumb_job = None
+        for path, data in items:
+            pixmap = QPixmap()
+            if data:
+                pixmap.loadFromData(data)
+            item = QListWidgetItem(QIcon(pixmap) if not pixmap.isNull() else _dot("#999999"),
+                                   "\u2068" + Path(path).name + "\u2069")
+            item.setToolTip(path)
+            self.thumbnails.addItem(item)
 
     def _fill_plan(self) -> None:
         self.plan_list.clear()
