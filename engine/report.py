@@ -101,6 +101,8 @@ def _preview_html(dataset: Dataset, finding: Finding) -> str:
 
 def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime | None = None) -> str:
     created = created or datetime.now()
+    heading, classes_heading, findings_heading = _("Data health report"), _("Classes"), _("Findings")
+    languages_heading, nothing_found, fix_heading = _("Languages"), _("No problems found."), _("Suggested fix:")
     direction = "rtl" if i18n.is_rtl() else "ltr"
     counts = {str(k): int(v) for k, v in dataset.class_counts().items()}
     total = len(dataset)
@@ -109,7 +111,7 @@ def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime 
     parts = [
         f"<!DOCTYPE html><html lang='{escape(i18n.current_language().replace('_', '-'))}' dir='{direction}'>",
         "<head><meta charset='utf-8'>",
-        f"<title>{escape(_('Data health report'))} — {escape(dataset.name)}</title>",
+        f"<title>{escape(heading)} — {escape(dataset.name)}</title>",
         "<style>body{font-family:system-ui,'Noto Sans','Noto Sans CJK SC','Noto Sans Arabic',sans-serif;"
         "max-width:980px;margin:2em auto;padding:0 1em;color:#1d1d1f}"
         ".finding{border-inline-start:5px solid var(--c);padding:.3em 1em;margin:1.2em 0;background:#f6f7f9}"
@@ -120,20 +122,20 @@ def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime 
         "figcaption{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
         ".broken{width:96px;height:96px;background:#eee;display:flex;align-items:center;justify-content:center}"
         "</style></head><body>",
-        f"<h1>{escape(_('Data health report'))}</h1>",
+        f"<h1>{escape(heading)}</h1>",
         f"<p><b><bdi>{escape(dataset.name)}</bdi></b> — <bdi>{escape(dataset.source.path)}</bdi><br>{escape(summary)}<br>",
         escape(_("Made by Taxon {version} on {date}.").format(version=app_version(),
                                                           date=i18n.format_datetime(created))),
         "</p>",
-        f"<h2>{escape(_('Classes'))}</h2>",
+        f"<h2>{escape(classes_heading)}</h2>",
         bar_chart_svg(counts),
     ]
     languages = language_mix(findings)
     if languages:
-        parts += [f"<h2>{escape(_('Languages'))}</h2>", bar_chart_svg(languages)]
-    parts.append(f"<h2>{escape(_('Findings'))}</h2>")
+        parts += [f"<h2>{escape(languages_heading)}</h2>", bar_chart_svg(languages)]
+    parts.append(f"<h2>{escape(findings_heading)}</h2>")
     if not findings:
-        parts.append(f"<p>{escape(_('No problems found.'))}</p>")
+        parts.append(f"<p>{escape(nothing_found)}</p>")
     for finding in findings:
         colour = _SEVERITY_COLOURS[finding.severity]
         count = ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
@@ -145,7 +147,7 @@ def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime 
             f"<p>{escape(finding.explanation.text())}</p>"
         )
         if finding.fix is not None:
-            parts.append(f"<p><b>{escape(_('Suggested fix:'))}</b> {escape(finding.fix.description.text())}</p>")
+            parts.append(f"<p><b>{escape(fix_heading)}</b> {escape(finding.fix.description.text())}</p>")
         parts.append(_preview_html(dataset, finding))
         parts.append("</section>")
     parts.append("</body></html>")

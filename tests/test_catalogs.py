@@ -74,3 +74,16 @@ def test_qt_ships_its_own_translation_for_every_language(code):
     from ui.language import qt_translations_path
 
     assert (Path(qt_translations_path()) / f"qtbase_{code}.qm").exists()
+
+
+def test_no_translation_call_hides_inside_an_f_string():
+    """The extractor cannot see ``_()`` inside f-string braces: such text never gets translated."""
+    pattern = re.compile(r"""\bf(["']).*?\{[^}]*\b(_|ngettext|pgettext)\(""")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("engine", "ui")
+        for path in (ROOT / folder).rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if pattern.search(line)
+    ]
+    assert not offenders, offenders

@@ -15,7 +15,7 @@ from ui.worker import unexpected_error_text
 log = logging.getLogger(__name__)
 
 
-def show_error(parent: QWidget | None, message: str, details: str = "") -> None:
+def show_error(parent: QWidget | None, message: str, details: str = ""):
     """A modal message; ``details`` (library text, log path) is tucked behind a button."""
     from PySide6.QtWidgets import QMessageBox  # its enums cost ~5 ms: not before first paint
 
@@ -26,7 +26,9 @@ def show_error(parent: QWidget | None, message: str, details: str = "") -> None:
     if details:
         box.setDetailedText(details)
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    box.exec()
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()  # window-modal but not blocking: background jobs and repaints go on
+    return box
 
 
 class _Relay(QObject):

@@ -126,6 +126,8 @@ def find_label_errors(dataset: Dataset, features: np.ndarray | None = None,
             return []
         texts = frame[ITEM].astype("string").fillna("").str.strip()
         usable &= (texts != "").to_numpy()
+    else:  # unreadable images have NaN features: they are reported by their own check
+        usable &= np.isfinite(np.asarray(features, dtype=np.float32)).all(axis=1)
     counts = np.bincount(codes[usable], minlength=len(_names)) if usable.any() else np.zeros(0)
     usable &= np.isin(codes, np.flatnonzero(counts >= 2))
     positions = np.flatnonzero(usable)

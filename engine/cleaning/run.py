@@ -45,8 +45,19 @@ def _check_functions(dataset: Dataset, features: np.ndarray | None) -> dict[str,
     functions: dict[str, Check] = dict(TEXT_CHECKS) if dataset.task == "text" else dict(IMAGE_CHECKS)
     functions.update(LABEL_CHECKS)
     functions[LABEL_ERRORS] = lambda data, progress, cancel: find_label_errors(
-        data, features, progress, cancel)
+        data, _features_for(data, features, progress, cancel), progress, cancel)
     return functions
+
+
+def _features_for(dataset: Dataset, features: np.ndarray | None, progress: Progress,
+                  cancel: CancelToken) -> np.ndarray | None:
+    """Images need the built-in model's features for the label-error model (cached on disk)."""
+    if features is not None or dataset.task != "image":
+        return features
+    from engine.datasets import ITEM
+    from engine.image_features import image_features
+
+    return image_features(dataset.frame[ITEM].astype(str).tolist(), progress, cancel)
 
 
 def inspect_dataset(dataset: Dataset, progress: Progress = no_progress,

@@ -154,8 +154,10 @@ def test_inspect_dataset_selected_checks_and_images():
     findings = inspect_dataset(data, checks=["text.empty", "label.missing"])
     assert [f.kind for f in findings] == ["text.empty"]
     image = image_dataset(["cat"] * 30 + ["dog"] * 2)
-    assert applicable_checks(image) == [*label_checks.LABEL_CHECKS, LABEL_ERRORS]
-    assert {f.kind for f in inspect_dataset(image)} == {"label.imbalance", "label.too_few"}
+    assert applicable_checks(image) == [*(kind for kind, _ in IMAGE_CHECKS), *label_checks.LABEL_CHECKS,
+                                        LABEL_ERRORS]
+    assert {f.kind for f in inspect_dataset(image, checks=label_checks.LABEL_CHECKS)} == {
+        "label.imbalance", "label.too_few"}
 
 
 def test_image_checks_hook(monkeypatch):
@@ -164,7 +166,7 @@ def test_image_checks_hook(monkeypatch):
     def check_blurry(data, progress, cancel):
         return [Finding("image.blurry", "info", Message("blurry"), Message("blurry"))]
 
-    monkeypatch.setattr("engine.cleaning.run.IMAGE_CHECKS", [*IMAGE_CHECKS, ("image.blurry", check_blurry)])
+    monkeypatch.setattr("engine.cleaning.run.IMAGE_CHECKS", [("image.blurry", check_blurry)])
     kinds = [f.kind for f in inspect_dataset(image_dataset(["cat"] * 20 + ["dog"] * 20))]
     assert kinds == ["image.blurry"]
 
@@ -179,3 +181,24 @@ def test_inspect_dataset_cancels():
 
     with pytest.raises(Cancelled):
         inspect_dataset(data, progress, token)
+
+
+def test_label_errors_skip_rows_whose_features_are_missing():
+    import numpy as np
+    import pandas as pd
+
+    from engine.cleaning.label_errors import find_label_errors
+    from engine.datasets import Dataset, DatasetSource, make_frame
+
+    rng = np.random.default_rng(0)
+    labels = ["a"] * 20 + ["b"] * 20
+    features = np.vstack([rng.normal(0, 1, (20, 8)), rng.normal(6, 1, (20, 8))]).astype(np.float32)
+    features[3] = np.nan
+    features[25, 0] = 6.0  # clean otherwise
+    labels[30] = "a"  # a planted flip in class b's cluster
+    frame = make_frame([f"/img/{i}.png" for i in range(40)], labels)
+    dataset = Dataset("image", frame, DatasetSource("folder", "/img"))
+    findings = find_label_errors(dataset, features)
+    assert findings and findings[0].row_ids[0] == 30
+    assert 3 not in findings[0].row_ids
+    assert isinstance(frame, pd.DataFrame)
