@@ -171,6 +171,11 @@ def check_too_few(dataset: Dataset, progress: Progress = no_progress,
     positions = np.flatnonzero(np.isin(codes, members))
     ids = row_ids_at(dataset.frame, positions)
     listed = ", ".join(f"{label} ({n})" for label, n in sorted(small.items(), key=lambda i: i[1]))
+    # Removing the small classes only helps when at least two classes would remain.
+    removable = len(merged) - len(small) >= 2
+    fix = Fix("drop_rows", {"row_ids": list(ids)},
+              plural(*Nn_("Remove the {n} row of these classes", "Remove the {n} rows of these classes"),
+                     len(ids))) if removable else None
     return [Finding(
         kind="label.too_few", severity="warning",
         title=plural(*Nn_("{n} class has fewer than {minimum} examples", "{n} classes have fewer than {minimum} examples"), len(small),
@@ -179,8 +184,7 @@ def check_too_few(dataset: Dataset, progress: Progress = no_progress,
                                "fairly. Add examples, merge it into a related class, or remove "
                                "it: {classes}."), {"classes": listed}),
         row_ids=ids,
-        fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(*Nn_("Remove the {n} row of these classes", "Remove the {n} rows of these classes"), len(ids))),
+        fix=fix,
         preview=tuple({"label": label, "rows": n} for label, n in small.items()),
         stats={"counts": small, "minimum": MIN_EXAMPLES},
     )]

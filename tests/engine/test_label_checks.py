@@ -202,3 +202,12 @@ def test_label_errors_skip_rows_whose_features_are_missing():
     assert findings and findings[0].row_ids[0] == 30
     assert 3 not in findings[0].row_ids
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_too_few_offers_no_removal_that_would_leave_under_two_classes():
+    from engine.cleaning.label_checks import check_too_few
+
+    only_small = check_too_few(image_dataset(["cat"] * 5 + ["dog"] * 4))
+    assert only_small and only_small[0].fix is None
+    mixed = check_too_few(image_dataset(["cat"] * 20 + ["dog"] * 20 + ["fox"] * 3))
+    assert mixed[0].fix is not None and len(mixed[0].fix.params["row_ids"]) == 3

@@ -40,6 +40,18 @@ MAX_THUMBNAILS = 24
 SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#b35900", "info": "#2f6fba"}
 
 
+def preview_headers(task: str) -> dict[str, str]:
+    """Column titles for the preview rows that checks attach to their findings."""
+    return {
+        "item": _("Image") if task == "image" else _("Text"), "label": _("Label"), "source_line": _("Line"),
+        "rows": _("Rows"), "group": _("Group"), "suggested": _("Suggested label"),
+        "confidence": _("Confidence"), "given_confidence": _("Confidence in the given label"),
+        "before": _("Before"), "after": _("After"), "reason": _("Problem"), "language": _("Language"),
+        "characters": _("Characters"), "width": _("Width"), "height": _("Height"),
+        "merge_into": _("Merge into"), "split": _("Split"),
+    }
+
+
 def _thumbnail_bytes(path: str) -> bytes | None:
     import io
 
@@ -188,11 +200,14 @@ class HealthPage(Retranslatable, QWidget):
         self._end_job()
         stale = self._checked_dataset is not self.session.current
         self.session.set_findings(findings)
-        count = len(findings)
-        self.status.setText(_("No problems found.") if not count else
-                            ngettext("{n} finding.", "{n} findings.", count).format(n=i18n.format_number(count)))
+        self._show_count()
         if stale:  # the plan changed while the checks ran: check the new version
             self.run_checks()
+
+    def _show_count(self) -> None:
+        count = len(self.session.findings)
+        self.status.setText(_("No problems found.") if not count else
+                            ngettext("{n} finding.", "{n} findings.", count).format(n=i18n.format_number(count)))
 
     def _failed(self, message: str, details: str) -> None:
         self._end_job()
@@ -286,7 +301,10 @@ class HealthPage(Retranslatable, QWidget):
         rows = list(finding.preview)
         if not rows and finding.row_ids and self.session.current is not None:
             rows = self.session.current.rows(finding.row_ids[:50]).to_dict("records")
-        self.preview_model.set_frame(pd.DataFrame(rows) if rows else None)
+        table = pd.DataFrame(rows) if rows else None
+        self.preview_model.set_frame(table, None if table is None else
+                                     [column for column in table.columns if column != "row_id"])
+        self.preview_model.retranslate(preview_headers(dataset.task if dataset is not None else "text"))
 
     def _load_thumbnails(self, finding) -> None:
         """Thumbnails of the affected images, decoded off the UI thread (broken ones marked)."""
@@ -408,3 +426,5 @@ class HealthPage(Retranslatable, QWidget):
         self._retranslate_findings()
         self._fill_plan()
         self._show_finding(self.findings_list.currentItem(), None)
+        if self.job is None and self._checked_dataset is not None:
+            self._show_count()
