@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -41,6 +40,7 @@ from engine.i18n import _, ngettext
 from engine.jobs import UserError
 from engine.paths import user_cache_dir
 from ui.errors import show_error
+from ui.job_bar import JobBar
 from ui.pages.classify.results_model import (
     COLUMN_CONFIDENCE,
     COLUMN_FILE,
@@ -164,24 +164,16 @@ class ClassifyPage(Retranslatable, QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
 
-        self.progress = QProgressBar()
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(12)
-        self.status = QLabel()
+        self.bar = JobBar(self.cancel)
+        self.status, self.progress, self.cancel_button = self.bar.status, self.bar.progress, self.bar.cancel_button
         self.status.setObjectName("classifyStatus")
-        self.cancel_button = QPushButton()
-        self.cancel_button.clicked.connect(self.cancel)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        bottom.addWidget(self.progress, 1)
-        bottom.addWidget(self.cancel_button)
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.drop_zone)
         layout.addLayout(tools)
         layout.addWidget(splitter, 1)
-        layout.addLayout(bottom)
+        layout.addWidget(self.bar)
         self._set_running(False)
 
     # -- navigation ----------------------------------------------------------
@@ -199,7 +191,6 @@ class ClassifyPage(Retranslatable, QWidget):
         self.export_csv_action.setText(_("Export as CSV…"))
         self.export_json_action.setText(_("Export as JSON…"))
         self.clear_button.setText(_("Clear"))
-        self.cancel_button.setText(_("Cancel"))
         self.model.retranslate()
         self._update_model_status()
         self._update_status()
@@ -331,11 +322,9 @@ class ClassifyPage(Retranslatable, QWidget):
             self.cancel_button.setEnabled(False)
 
     def _on_progress(self, done: int, total, message: str) -> None:
+        self.bar.show_progress(done, total)
         if not total:
-            self.progress.setRange(0, 0)
             return
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
         self._progress = (done, total)
         self._update_status()
 
@@ -378,12 +367,9 @@ class ClassifyPage(Retranslatable, QWidget):
                 )
 
     def _set_running(self, running: bool) -> None:
-        self.progress.setVisible(running)
-        self.cancel_button.setVisible(running)
-        self.cancel_button.setEnabled(running)
+        self.bar.set_running(running)
         if running:
             self._progress = (0, 0)
-            self.progress.setRange(0, 0)
 
     def _update_status(self) -> None:
         if self.job is not None:

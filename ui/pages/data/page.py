@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from engine import i18n
 from engine.i18n import _, ngettext
 from ui.errors import show_error
+from ui.job_bar import JobBar
 from ui.pages.classify.widgets import local_paths
 from ui.pages.data.charts import BarChart
 from ui.pages.data.frame_model import FrameModel
@@ -88,23 +88,15 @@ class DataPage(Retranslatable, QWidget):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
 
-        self.progress = QProgressBar()
-        self.progress.setMaximumHeight(12)
-        self.progress.setTextVisible(False)
-        self.cancel_button = QPushButton()
-        self.cancel_button.clicked.connect(self.cancel)
-        self.status = QLabel()
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        bottom.addWidget(self.progress, 1)
-        bottom.addWidget(self.cancel_button)
+        self.bar = JobBar(self.cancel)
+        self.status, self.progress, self.cancel_button = self.bar.status, self.bar.progress, self.bar.cancel_button
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.summary)
         layout.addWidget(self.warnings)
         layout.addWidget(splitter, 1)
-        layout.addLayout(bottom)
+        layout.addWidget(self.bar)
         self._set_running(False)
 
         self.session.dataset_changed.connect(self.refresh)
@@ -185,17 +177,12 @@ class DataPage(Retranslatable, QWidget):
         self.status.setText(_("Cancelled."))
 
     def _on_progress(self, done: int, total, message: str) -> None:
-        if total:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-        else:
-            self.progress.setRange(0, 0)
+        self.bar.show_progress(done, total)
         if message:
             self.status.setText(message)
 
     def _set_running(self, running: bool) -> None:
-        self.progress.setVisible(running)
-        self.cancel_button.setVisible(running)
+        self.bar.set_running(running)
         self.import_folder_button.setEnabled(not running)
         self.import_table_button.setEnabled(not running)
 
@@ -306,7 +293,6 @@ class DataPage(Retranslatable, QWidget):
         self.import_folder_button.setText(_("Import image folder…"))
         self.import_table_button.setText(_("Import table…"))
         self.dataset_label.setText(_("Dataset:"))
-        self.cancel_button.setText(_("Cancel"))
         self.refresh()
 
 

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableView,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 from engine import i18n
 from engine.i18n import _, ngettext
 from ui.errors import show_error
+from ui.job_bar import JobBar
 from ui.pages.data.frame_model import FrameModel
 from ui.retranslate import Retranslatable
 from ui.session import Session
@@ -139,22 +139,14 @@ class HealthPage(Retranslatable, QWidget):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
 
-        self.progress = QProgressBar()
-        self.progress.setMaximumHeight(12)
-        self.progress.setTextVisible(False)
-        self.cancel_button = QPushButton()
-        self.cancel_button.clicked.connect(self.cancel)
-        self.status = QLabel()
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        bottom.addWidget(self.progress, 1)
-        bottom.addWidget(self.cancel_button)
+        self.bar = JobBar(self.cancel)
+        self.status, self.progress, self.cancel_button = self.bar.status, self.bar.progress, self.bar.cancel_button
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.summary)
         layout.addWidget(splitter, 1)
-        layout.addLayout(bottom)
+        layout.addWidget(self.bar)
 
         self.session.dataset_changed.connect(self._dataset_changed)
         self.session.plan_changed.connect(self._plan_changed)
@@ -219,16 +211,11 @@ class HealthPage(Retranslatable, QWidget):
         self.status.setText(_("Cancelled."))
 
     def _on_progress(self, done: int, total, message: str) -> None:
-        if total:
-            self.progress.setRange(0, total)
-            self.progress.setValue(done)
-        else:
-            self.progress.setRange(0, 0)
+        self.bar.show_progress(done, total)
 
     def _set_running(self, running: bool) -> None:
         has_data = self.session.current is not None
-        self.progress.setVisible(running)
-        self.cancel_button.setVisible(running)
+        self.bar.set_running(running)
         self.check_button.setEnabled(has_data and not running)
         self.apply_button.setEnabled(not running and bool(self._ticked()))
         self.undo_button.setEnabled(not running and self.session.plan is not None and len(self.session.plan) > 0)
@@ -418,7 +405,6 @@ class HealthPage(Retranslatable, QWidget):
         self.undo_button.setText(_("Undo last fix"))
         self.save_button.setText(_("Save cleaned data…"))
         self.report_button.setText(_("Export report…"))
-        self.cancel_button.setText(_("Cancel"))
         self.plan_heading.setText(_("Fixes applied (newest last)"))
         self.summary.setText(_("Taxon looks for problems that make models worse: unreadable files, "
                                "duplicates, conflicting or misspelled labels, rare classes, odd text. "
