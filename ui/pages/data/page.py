@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from engine import i18n
 from engine.i18n import _, ngettext
-from ui.errors import show_error
 from ui.job_bar import JobBar
 from ui.pages.classify.widgets import local_paths
 from ui.pages.data.charts import BarChart
@@ -43,7 +42,6 @@ class DataPage(Retranslatable, QWidget):
         self.setObjectName("dataPage")
         self.window_ = window
         self.session: Session = window.session
-        self.job: JobWorker | None = None
         self.setAcceptDrops(True)
 
         self.import_folder_button = QPushButton()
@@ -88,7 +86,8 @@ class DataPage(Retranslatable, QWidget):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
 
-        self.bar = JobBar(self.cancel)
+        self.bar = JobBar()
+        self.bar.running_changed.connect(self._set_running)
         self.status, self.progress, self.cancel_button = self.bar.status, self.bar.progress, self.bar.cancel_button
 
         layout = QVBoxLayout(self)
@@ -97,7 +96,6 @@ class DataPage(Retranslatable, QWidget):
         layout.addWidget(self.warnings)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.bar)
-        self._set_running(False)
 
         self.session.dataset_changed.connect(self.refresh)
         self.session.plan_changed.connect(self.refresh)
@@ -139,50 +137,20 @@ class DataPage(Retranslatable, QWidget):
             return
         self.load(lambda progress, cancel: _load(target, options, progress, cancel))
 
+    @property
+    def job(self) -> JobWorker | None:
+        return self.bar.worker
+
     def load(self, job, dataset_id: str | None = None, plan_json: dict | None = None) -> None:
-        if self.job is not None:
-            return
-        self.job = JobWorker(job, name="load-dataset")
-        self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(lambda dataset: self._loaded(dataset, dataset_id, plan_json))
-        self.job.failed.connect(self._failed)
-        self.job.cancelled.connect(self._cancelled)
-        self._set_running(True)
-        self.status.setText(_("Reading the data…"))
-        self.job.start()
-
-    def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-
-    def _finish_job(self) -> None:
-        if self.job is not None:
-            self.job.wait()
-        self.job = None
-        self._set_running(False)
+        self.bar.run(JobWorker(job, name="load-dataset"),
+                     lambda dataset: self._loaded(dataset, dataset_id, plan_json), _("Reading the data…"))
 
     def _loaded(self, dataset, dataset_id, plan_json) -> None:
-        self._finish_job()
         self.status.setText("")
         self.session.set_dataset(dataset, dataset_id, plan_json)
         self._refresh_project()
 
-    def _failed(self, message: str, details: str) -> None:
-        self._finish_job()
-        self.status.setText(message)
-        show_error(self, message, details)
-
-    def _cancelled(self) -> None:
-        self._finish_job()
-        self.status.setText(_("Cancelled."))
-
-    def _on_progress(self, done: int, total, message: str) -> None:
-        self.bar.show_progress(done, total)
-        if message:
-            self.status.setText(message)
-
     def _set_running(self, running: bool) -> None:
-        self.bar.set_running(running)
         self.import_folder_button.setEnabled(not running)
         self.import_table_button.setEnabled(not running)
 

@@ -77,7 +77,6 @@ class HealthPage(Retranslatable, QWidget):
         super().__init__()
         self.setObjectName("healthPage")
         self.session: Session = window.session
-        self.job: JobWorker | None = None
         self._checked_dataset = None
 
         self.check_button = QPushButton()
@@ -139,7 +138,8 @@ class HealthPage(Retranslatable, QWidget):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
 
-        self.bar = JobBar(self.cancel)
+        self.bar = JobBar()
+        self.bar.running_changed.connect(self._set_running)
         self.status, self.progress, self.cancel_button = self.bar.status, self.bar.progress, self.bar.cancel_button
 
         layout = QVBoxLayout(self)
@@ -169,27 +169,13 @@ class HealthPage(Retranslatable, QWidget):
             return inspect_dataset(dataset, progress, cancel)
 
         self._checked_dataset = dataset
-        self.job = JobWorker(job, name="inspect")
-        self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(self._checked)
-        self.job.failed.connect(self._failed)
-        self.job.cancelled.connect(self._cancelled)
-        self.status.setText(_("Checking the data…"))
-        self._set_running(True)
-        self.job.start()
+        self.bar.run(JobWorker(job, name="inspect"), self._checked, _("Checking the data…"))
 
-    def cancel(self) -> None:
-        if self.job is not None:
-            self.job.cancel()
-
-    def _end_job(self) -> None:
-        if self.job is not None:
-            self.job.wait()
-        self.job = None
-        self._set_running(False)
+    @property
+    def job(self) -> JobWorker | None:
+        return self.bar.worker
 
     def _checked(self, findings) -> None:
-        self._end_job()
         stale = self._checked_dataset is not self.session.current
         self.session.set_findings(findings)
         self._show_count()
@@ -201,21 +187,8 @@ class HealthPage(Retranslatable, QWidget):
         self.status.setText(_("No problems found.") if not count else
                             ngettext("{n} finding.", "{n} findings.", count).format(n=i18n.format_number(count)))
 
-    def _failed(self, message: str, details: str) -> None:
-        self._end_job()
-        self.status.setText(message)
-        show_error(self, message, details)
-
-    def _cancelled(self) -> None:
-        self._end_job()
-        self.status.setText(_("Cancelled."))
-
-    def _on_progress(self, done: int, total, message: str) -> None:
-        self.bar.show_progress(done, total)
-
     def _set_running(self, running: bool) -> None:
         has_data = self.session.current is not None
-        self.bar.set_running(running)
         self.check_button.setEnabled(has_data and not running)
         self.apply_button.setEnabled(not running and bool(self._ticked()))
         self.undo_button.setEnabled(not running and self.session.plan is not None and len(self.session.plan) > 0)
