@@ -17,8 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from engine.cleaning.findings import Message
-from engine.datasets import ITEM, LABEL, ROW_ID, SOURCE_LINE
+from engine.cleaning.findings import Finding, Fix, Message
+from engine.datasets import ITEM, LABEL, ROW_ID, SOURCE_LINE, Dataset
 from engine.i18n import _
 from engine.jobs import CancelToken, Progress
 
@@ -171,3 +171,23 @@ def group_preview(frame: pd.DataFrame, groups, limit: int = 3, rows_per_group: i
         positions = positions[np.argsort([wanted.index(i) for i in ids[positions]])]
         out.extend(dict(row, group=number) for row in preview_rows(frame, positions))
     return tuple(out)
+
+
+def duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndarray, kind: str,
+                      title: tuple[str, str], explanation: str, fix_text: tuple[str, str],
+                      stats: dict | None = None) -> list[Finding]:
+    """One "keep one of each group" finding for rows that share a group id (text or image)."""
+    if len(positions) == 0:
+        return []
+    groups = groups_at(dataset.frame, group_of, positions)
+    rows = len(positions)
+    extra = rows - len(groups)
+    return [Finding(
+        kind=kind, severity="warning",
+        title=plural(*title, extra),
+        explanation=Message(explanation, {"groups": len(groups), "rows": rows}),
+        row_ids=row_ids_at(dataset.frame, positions), groups=groups,
+        fix=Fix("keep_one", {"groups": [list(g) for g in groups]}, plural(*fix_text, extra)),
+        preview=group_preview(dataset.frame, groups),
+        stats={"groups": len(groups), "rows": rows, "extra_rows": extra, **(stats or {})},
+    )]

@@ -18,6 +18,7 @@ from engine.cleaning.common import (
     begin,
     dense_groups,
     distinct_per_group,
+    duplicate_finding,
     group_preview,
     groups_at,
     label_codes,
@@ -149,26 +150,8 @@ def check_extreme_aspect(dataset: Dataset, progress: Progress = no_progress,
 # ------------------------------------------------------------------ duplicates and conflicts
 
 
-def _duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndarray,
-                       kind: str, title: tuple[str, str], explanation: str,
-                       stats: dict | None = None) -> list[Finding]:
-    if len(positions) == 0:
-        return []
-    groups = groups_at(dataset.frame, group_of, positions)
-    rows = len(positions)
-    extra = rows - len(groups)
-    ids = row_ids_at(dataset.frame, positions)
-    return [Finding(
-        kind=kind, severity="warning",
-        title=plural(*title, extra),
-        explanation=Message(explanation, {"groups": len(groups), "rows": rows}),
-        row_ids=ids, groups=groups,
-        fix=Fix("keep_one", {"groups": [list(g) for g in groups]},
-                plural(*Nn_("Keep the first image of each group and remove {n} copy",
-                            "Keep the first image of each group and remove {n} copies"), extra)),
-        preview=group_preview(dataset.frame, groups),
-        stats={"groups": len(groups), "rows": rows, "extra_rows": extra, **(stats or {})},
-    )]
+_KEEP_FIRST_IMAGE = Nn_("Keep the first image of each group and remove {n} copy",
+                        "Keep the first image of each group and remove {n} copies")
 
 
 def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
@@ -179,13 +162,14 @@ def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
     combined = facts.digest * (len(names) + 1) + (labels + 1)
     group, sizes = dense_groups(combined[usable])
     positions = usable[sizes[group] > 1]
-    return _duplicate_finding(
+    return duplicate_finding(
         dataset, combined, positions, "image.exact_duplicates",
         Nn_("{n} image is an exact copy of another", "{n} images are exact copies of others"),
         N_("The same file content appears more than once with the same label ({groups} groups, "
            "{rows} rows), under the same or different file names. Copies give those pictures "
            "extra weight and can land in both the training and the test split, which makes "
-           "results look better than they are."))
+           "results look better than they are."),
+        _KEEP_FIRST_IMAGE)
 
 
 def check_near_duplicates(dataset: Dataset, progress: Progress = no_progress,
@@ -217,13 +201,14 @@ def check_near_duplicates(dataset: Dataset, progress: Progress = no_progress,
     linked = np.bincount(component)[component] > 1
     group_of = np.full(len(frame), -1, dtype=np.int64)
     group_of[first] = component
-    return _duplicate_finding(
+    return duplicate_finding(
         dataset, group_of, np.sort(first[linked]), "image.near_duplicates",
         Nn_("{n} image is nearly the same as another", "{n} images are nearly the same as others"),
         N_("These pictures have the same label and look the same apart from size, "
            "compression or a slight crop ({groups} groups, {rows} rows). Near copies give a "
            "picture extra weight and, split between training and testing, make results look "
            "better than they are."),
+        _KEEP_FIRST_IMAGE,
         {"phash_max": PHASH_MAX, "dhash_max": DHASH_MAX, "colour_max": COLOUR_MAX,
          "cosine_min": COSINE_MIN, **search})
 

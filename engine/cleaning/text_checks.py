@@ -15,6 +15,7 @@ from engine.cleaning.common import (
     begin,
     dense_groups,
     distinct_per_group,
+    duplicate_finding,
     group_preview,
     groups_at,
     plural,
@@ -171,24 +172,8 @@ def check_length_outliers(dataset: Dataset, progress: Progress = no_progress,
 # ------------------------------------------------------------------ duplicates and conflicts
 
 
-def _duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndarray, kind: str,
-                       title: tuple[str, str], explanation: str) -> list[Finding]:
-    if len(positions) == 0:
-        return []
-    groups = groups_at(dataset.frame, group_of, positions)
-    rows = len(positions)
-    extra = rows - len(groups)
-    ids = row_ids_at(dataset.frame, positions)
-    shown = group_preview(dataset.frame, groups)
-    return [Finding(
-        kind=kind, severity="warning",
-        title=plural(*title, extra),
-        explanation=Message(explanation, {"groups": len(groups), "rows": rows}),
-        row_ids=ids, groups=groups,
-        fix=Fix("keep_one", {"groups": [list(g) for g in groups]},
-                plural(*Nn_("Keep the first row of each group and remove {n} repeat", "Keep the first row of each group and remove {n} repeats"), extra)),
-        preview=shown, stats={"groups": len(groups), "rows": rows, "extra_rows": extra},
-    )]
+_KEEP_FIRST_ROW = Nn_("Keep the first row of each group and remove {n} repeat",
+                      "Keep the first row of each group and remove {n} repeats")
 
 
 def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
@@ -200,12 +185,13 @@ def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
     combined = facts.spellings * (len(facts.label_names) + 1) + (facts.labels + 1)
     group, sizes = dense_groups(combined[usable])
     positions = usable[sizes[group] > 1]
-    return _duplicate_finding(
+    return duplicate_finding(
         dataset, combined, positions, "text.exact_duplicates",
         Nn_("{n} row repeats an earlier row exactly", "{n} rows repeat earlier rows exactly"),
         N_("Identical text with the same label appears more than once ({groups} groups, "
            "{rows} rows). Repeats give those examples extra weight and can land in both the "
-           "training and the test split, which makes results look better than they are."))
+           "training and the test split, which makes results look better than they are."),
+        _KEEP_FIRST_ROW)
 
 
 def check_normalized_duplicates(dataset: Dataset, progress: Progress = no_progress,
@@ -220,12 +206,13 @@ def check_normalized_duplicates(dataset: Dataset, progress: Progress = no_progre
     group, sizes = dense_groups(combined[usable])
     spellings = distinct_per_group(group, facts.spellings[usable])  # -1 only in 1-row groups
     positions = usable[(sizes[group] > 1) & (spellings[group] > 1)]
-    return _duplicate_finding(
+    return duplicate_finding(
         dataset, combined, positions, "text.normalized_duplicates",
         Nn_("{n} row repeats another row apart from case, spacing or punctuation", "{n} rows repeat other rows apart from case, spacing or punctuation"),
         N_("These texts differ only in upper and lower case, spaces, punctuation or invisible "
            "characters, and have the same label ({groups} groups, {rows} rows). A model sees "
-           "them as the same example counted several times."))
+           "them as the same example counted several times."),
+        _KEEP_FIRST_ROW)
 
 
 def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
