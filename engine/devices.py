@@ -19,10 +19,11 @@ class DeviceInfo:
     kind: str  # "cuda", "mps" or "cpu"
     name: str
     memory_bytes: int | None  # total memory of a GPU; None for the CPU
+    index: int = 0  # which GPU (one process per GPU under torchrun)
 
     @property
     def torch_device(self) -> str:
-        return "cuda:0" if self.kind == "cuda" else self.kind
+        return f"cuda:{self.index}" if self.kind == "cuda" else self.kind
 
 
 def _cpu_name() -> str:

@@ -176,30 +176,14 @@ def cached_features(digests: Sequence[str | None]) -> np.ndarray:
 def _load_runner(backend: str | None, cancel: CancelToken):
     """ONNX Runtime on a verified export of the feature extractor, else PyTorch."""
     from engine.backbones import efficientnet_lite0 as lite0
-    from engine.backbones import onnx_runtime as rt
+    from engine.backbones.image_runner import load_image_runner
 
-    choice = rt.requested_backend(backend)
-    model = None
-    if choice != "torch" and rt.onnxruntime_available():
-        sha = lite0.weights_sha256()
-        name = f"{lite0.BACKBONE_ID}-{EXPORT_SUFFIX}"
-        cached = rt.find_cached(name, sha)
-        if cached is None:
-            model = rt.with_normalization(lite0.load_feature_extractor(), lite0.MEAN, lite0.STD)
-            cancel.raise_if_cancelled()
-            metadata = {"preprocess": lite0.preprocess_config(), "features": FEATURE_DIM}
-            cached = rt.export_verified(name, sha, model, lite0.parity_samples(), metadata, cancel)
-        if cached:
-            try:
-                return rt.OrtRunner(cached.path)
-            except Exception:  # a damaged export: PyTorch now, a new export next time
-                log.warning("Cannot use the ONNX export %s", cached.path, exc_info=True)
-                cached.path.unlink(missing_ok=True)
-    if choice == "onnx":
-        raise UserError(lite0.MSG_ONNX_UNAVAILABLE)
-    if model is None:
-        model = rt.with_normalization(lite0.load_feature_extractor(), lite0.MEAN, lite0.STD)
-    return rt.TorchRunner(model)
+    runner, _metadata = load_image_runner(
+        f"{lite0.BACKBONE_ID}-{EXPORT_SUFFIX}", lite0.weights_sha256(),
+        lite0.load_feature_extractor,
+        {"preprocess": lite0.preprocess_config(), "features": FEATURE_DIM},
+        lite0.MEAN, lite0.STD, cancel=cancel, backend=backend)
+    return runner
 
 
 def _runner(backend: str | None, cancel: CancelToken):

@@ -164,6 +164,30 @@ def load_builtin_classifier(
     return load_lite0(progress, cancel, backend)
 
 
+def load_classifier(
+    model: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    backend: str | None = None,
+) -> Classifier:
+    """The built-in model (``model`` None) or a trained model package, validated first.
+
+    Image packages take the same ONNX Runtime path as the built-in model.
+    """
+    if model is None:
+        return load_builtin_classifier(progress, cancel, backend)
+    from engine.modelpack import load_package
+
+    package = load_package(model)
+    if package.task == "image":
+        from engine.backbones.trained_image import load_package_classifier
+
+        return load_package_classifier(package, progress, cancel, backend)
+    from engine.text_models import load_text_classifier
+
+    return load_text_classifier(package, progress, cancel)
+
+
 # --------------------------------------------------------------------------- decode pool
 
 

@@ -63,10 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     classify = commands.add_parser(
         "classify", parents=[common],
-        help=_("classify images with the built-in ImageNet model"),
+        help=_("classify images with the built-in ImageNet model or a trained model"),
         description=_("Classify image files and folders (searched recursively)."),
     )
     classify.add_argument("paths", nargs="+", metavar=_("PATH"), help=_("image files or folders"))
+    classify.add_argument("--model", metavar=_("DIR"),
+                          help=_("a trained model package (default: the built-in ImageNet model)"))
     classify.add_argument("--top-k", type=int, default=5, metavar="K",
                           help=_("how many labels to show for each input (default: 5)"))
     classify.set_defaults(handler=cmd_classify)
@@ -103,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--fix", action="append", metavar=_("KIND"),
                        help=_("apply only the suggested fixes of these finding kinds (repeatable)"))
     clean.set_defaults(handler=cmd_clean)
+
+    from ui.cli_train import add_commands
+
+    add_commands(commands, common, dataset_options)
     return parser
 
 
@@ -134,11 +140,11 @@ def run_job(fn, *args: Any, **kwargs: Any) -> Any:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from engine.files import iter_image_files
-    from engine.inference import classify_images, load_builtin_classifier
+    from engine.inference import classify_images, load_classifier
 
     if args.top_k < 1:
         raise UserError(i18n.N_("--top-k must be at least 1."))
-    classifier = run_job(load_builtin_classifier)
+    classifier = run_job(load_classifier, args.model)
     paths = [str(path) for path in iter_image_files(args.paths)]
     try:
         results = run_job(classify_images, classifier, paths, top_k=args.top_k) if paths else []

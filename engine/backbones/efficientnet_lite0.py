@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.i18n import N_, _
+from engine.i18n import N_
 from engine.images import ImageReadError, decode_for_model
 from engine.inference import Classifier, PreprocessConfig, softmax
-from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.jobs import CancelToken, Progress, UserError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -63,9 +63,6 @@ INTERPOLATION = "bicubic"
 #: ImageNet names whose first synonym is shared by two classes.
 _DISAMBIGUATED = {134: "crane (bird)", 517: "crane (machine)", 639: "maillot (tank suit)"}
 
-MSG_LOADING = N_("Loading the image model…")
-MSG_OPTIMISING = N_("Preparing the image model for this computer (first use only)…")
-MSG_ONNX_UNAVAILABLE = N_("The fast inference engine (ONNX Runtime) cannot be used.")
 
 _hash_lock = threading.Lock()
 _hash_cache: dict[tuple[str, int, int], str] = {}
@@ -239,14 +236,15 @@ def parity_samples() -> np.ndarray:
 # --------------------------------------------------------------------------- the classifier
 
 
-class BuiltinImageNetClassifier(Classifier):
-    """EfficientNet-Lite0 on ImageNet-1k, via ONNX Runtime or PyTorch (``backend``)."""
+class ImageModelClassifier(Classifier):
+    """An image network behind a pixels -> logits runner (ONNX Runtime or PyTorch)."""
 
-    def __init__(self, runner: Callable[[np.ndarray], np.ndarray], labels: list[str]) -> None:
+    def __init__(self, runner: Callable[[np.ndarray], np.ndarray], labels: list[str],
+                 name: str = DISPLAY_NAME, preprocess: dict[str, Any] | None = None) -> None:
         self.runner = runner
-        self.name = DISPLAY_NAME
+        self.name = name
         self.labels = list(labels)
-        self.preprocess = PreprocessConfig.from_dict(preprocess_config())
+        self.preprocess = PreprocessConfig.from_dict(preprocess or preprocess_config())
         self.backend = getattr(runner, "backend", "unknown")
         # PyTorch is ~4x slower per image: smaller batches keep cancel prompt.
         self.batch_size = 16 if self.backend == "onnxruntime" else 8
@@ -262,61 +260,38 @@ class BuiltinImageNetClassifier(Classifier):
         self.runner = _closed_runner
 
 
+#: The built-in classifier is the generic one with ImageNet's labels.
+BuiltinImageNetClassifier = ImageModelClassifier
+
+
 def _closed_runner(batch: np.ndarray) -> np.ndarray:
     raise RuntimeError("classifier is closed")
+
+
+def _check_sidecar_labels(metadata: dict[str, Any]) -> None:
+    labels = metadata.get("labels")
+    if (not isinstance(labels, list) or len(labels) != NUM_CLASSES
+            or not all(isinstance(x, str) for x in labels)):
+        raise ValueError("the sidecar's labels are damaged")
 
 
 def load_classifier(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
     backend: str | None = None,
-) -> BuiltinImageNetClassifier:
+) -> ImageModelClassifier:
     """The built-in classifier; exports and caches the ONNX model on first use.
 
     ``backend`` is "auto" (ONNX Runtime, else PyTorch), "onnx" or "torch";
     without it ``TAXON_INFERENCE_BACKEND`` decides. A cached export loads
-    without importing torch, which keeps a one-photo classify fast.
+    without importing torch (the labels come from its sidecar), which keeps a
+    one-photo classify fast.
     """
-    from engine.backbones import onnx_runtime as rt
+    from engine.backbones.image_runner import load_image_runner
 
-    progress = progress or no_progress
-    cancel = cancel or CancelToken()
-    choice = rt.requested_backend(backend)
-    progress(0, None, _(MSG_LOADING))
-    model = None
-    if choice != "torch" and not rt.onnxruntime_available():
-        _onnx_unavailable(choice, "onnxruntime is not installed")
-    elif choice != "torch":
-        sha = weights_sha256()
-        cached = rt.find_cached(BACKBONE_ID, sha)
-        if cached is None:
-            cancel.raise_if_cancelled()
-            progress(0, None, _(MSG_OPTIMISING))
-            model = rt.with_normalization(load_model(), MEAN, STD)
-            metadata = {"labels": class_names(), "preprocess": preprocess_config()}
-            cancel.raise_if_cancelled()
-            cached = rt.export_verified(BACKBONE_ID, sha, model, parity_samples(), metadata, cancel)
-        if cached:
-            try:
-                labels = cached.metadata["labels"]
-                if len(labels) != NUM_CLASSES or not all(isinstance(x, str) for x in labels):
-                    raise ValueError("the sidecar's labels are damaged")
-                return BuiltinImageNetClassifier(rt.OrtRunner(cached.path), labels)
-            except Exception as error:  # a damaged cache: PyTorch now, a new export next time
-                log.warning("Cannot use the ONNX export %s", cached.path, exc_info=True)
-                cached.path.unlink(missing_ok=True)
-                _onnx_unavailable(choice, f"{type(error).__name__}: {error}")
-        else:
-            _onnx_unavailable(choice, "the export failed its parity check")
-    cancel.raise_if_cancelled()
-    if model is None:
-        model = rt.with_normalization(load_model(), MEAN, STD)
-    runner = rt.TorchRunner(model)
-    return BuiltinImageNetClassifier(runner, class_names())
-
-
-def _onnx_unavailable(choice: str, reason: str) -> None:
-    """Log the fallback to PyTorch, or raise when ONNX Runtime was asked for explicitly."""
-    if choice == "onnx":
-        raise UserError(MSG_ONNX_UNAVAILABLE, details=reason)
-    log.info("Using PyTorch for inference: %s", reason)
+    runner, metadata = load_image_runner(
+        BACKBONE_ID, weights_sha256(), load_model,
+        lambda: {"labels": class_names(), "preprocess": preprocess_config()},
+        MEAN, STD, progress, cancel, backend, check_metadata=_check_sidecar_labels)
+    labels = metadata["labels"] if "labels" in metadata else class_names()
+    return ImageModelClassifier(runner, labels)

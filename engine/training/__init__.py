@@ -1,0 +1,132 @@
+"""Training: from a dataset to a saved, evaluated model package.
+
+``train(dataset, out_dir, config, progress, cancel)`` is the one entry point the
+GUI, the CLI, the self-test and the benchmark call. It picks the device, splits
+the data, resumes from a checkpoint of the same run when one exists (same data,
+same settings: the fingerprint), trains, evaluates the best epoch on the
+validation rows, writes the package (rank 0 only under torchrun) and removes the
+checkpoints once the package is safely on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.datasets import Dataset
+from engine.jobs import CancelToken, Progress, no_progress
+from engine.training import distributed
+from engine.training.checkpoint import CheckpointStore
+from engine.training.config import (
+    DEFAULT_MODE,
+    TrainConfig,
+    TrainControls,
+    TrainEvent,
+    TrainResult,
+)
+from engine.training.data import Prepared, prepare
+from engine.training.faults import Faults
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TrainConfig", "TrainControls", "TrainEvent", "TrainResult", "checkpoint_store",
+           "default_config", "train"]
+
+#: Settings that do not change the result, so a run may resume with other values.
+_NOT_FINGERPRINTED = ("device", "workers")
+
+
+def default_config(task: str) -> TrainConfig:
+    return TrainConfig(mode=DEFAULT_MODE[task])
+
+
+def fingerprint(task: str, prepared: Prepared, config: TrainConfig) -> str:
+    """Identifies a run: the same data, split and settings give the same fingerprint."""
+    settings = {k: v for k, v in config.to_json().items() if k not in _NOT_FINGERPRINTED}
+    digest = hashlib.sha256(json.dumps({"task": task, "settings": settings, "labels": prepared.labels},
+                                       sort_keys=True).encode("utf-8"))
+    for items, targets in ((prepared.train_items, prepared.train_y), (prepared.val_items, prepared.val_y)):
+        for item, target in zip(items, targets.tolist(), strict=True):
+            digest.update(f"{item}\0{target}\n".encode("utf-8", "surrogatepass"))
+        digest.update(b"\1")
+    return digest.hexdigest()
+
+
+def checkpoint_store(run_fingerprint: str) -> CheckpointStore:
+    from engine.paths import user_data_dir
+
+    return CheckpointStore(user_data_dir() / "runs" / run_fingerprint[:20], run_fingerprint)
+
+
+def _device(config: TrainConfig, world: distributed.World):
+    from engine.devices import configure_cpu_threads, select_device
+
+    device = select_device(config.device)
+    if device.kind == "cuda" and world.distributed:
+        import torch
+
+        torch.cuda.set_device(world.local_rank)
+        device = dataclasses.replace(device, index=world.local_rank)
+    if device.kind == "cpu":
+        configure_cpu_threads()
+    return device
+
+
+def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = None,
+          progress: Progress = no_progress, cancel: CancelToken | None = None, *,
+          controls: TrainControls | None = None,
+          on_event: Callable[[TrainEvent], None] | None = None,
+          faults: Faults | None = None, resume: bool = True, name: str | None = None) -> TrainResult:
+    """Train a model on ``dataset`` and save it as a package in ``out_dir``."""
+    from engine.evaluation import Evaluation
+    from engine.training.package import write_model
+
+    cancel = cancel or CancelToken()
+    config = (config or default_config(dataset.task)).resolved()
+    config.check()
+    world = distributed.world_from_env()
+    device = _device(config, world)
+    distributed.init(world, device.kind)
+    try:
+        prepared = prepare(dataset, validation_fraction=config.validation_fraction, seed=config.seed)
+        run_id = fingerprint(dataset.task, prepared, config)
+        store = checkpoint_store(run_id)
+        if not resume:
+            store.clear()
+        prepared, outcome, tensors, kind, backbone, preprocess, extra = _train_task(
+            dataset.task, prepared, config, device, store, progress, cancel, controls, on_event, faults)
+        evaluation = Evaluation(prepared.labels, prepared.val_items, prepared.val_y,
+                                outcome.best_probs, skipped=prepared.skipped)
+        package = Path(out_dir).resolve()
+        if world.main:
+            write_model(package, name=name or package.name, task=dataset.task, kind=kind,
+                        labels=prepared.labels, tensors=tensors, evaluation=evaluation,
+                        config=dataclasses.replace(config, batch_size=outcome.batch_size),
+                        data=prepared.summary(dataset.task, dataset.name), backbone=backbone,
+                        preprocess=preprocess, history=outcome.history,
+                        best_epoch=outcome.best_epoch, device=device.torch_device,
+                        extra_files=extra)
+            store.clear()
+        distributed.barrier(world)
+    finally:
+        distributed.shutdown(world)
+    return TrainResult(package, evaluation.summary(), outcome.history, outcome.best_epoch,
+                       outcome.resumed_from, [note.text() for note in outcome.notes])
+
+
+def _train_task(task, prepared, config, device, store, progress, cancel, controls, on_event, faults):
+    if task == "image":
+        from engine.backbones.efficientnet_lite0 import preprocess_config
+        from engine.training.image import KINDS, image_backbone
+
+        kind, trainer = KINDS[config.mode]
+        prepared, outcome, tensors = trainer(prepared, config, device, store, progress, cancel,
+                                             controls, on_event, faults)
+        return prepared, outcome, tensors, kind, image_backbone(), preprocess_config(), None
+    from engine.training.text import train_text
+
+    return train_text(prepared, config, device, store, progress, cancel, controls, on_event, faults)

@@ -1,0 +1,120 @@
+"""From a ``Dataset`` to what a trainer needs: classes, a train/validation split,
+class weights, and a summary for the model card.
+
+The split comes from ``engine.splits`` (stratified, group-aware: identical
+items never sit on both sides). A ``split`` column the user supplied wins:
+their validation rows are used as given and their test rows are kept out of
+training altogether.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.datasets import ITEM, LABEL, SPLIT, TRAIN, VALIDATION, Dataset
+from engine.i18n import N_
+from engine.jobs import UserError
+
+MSG_TOO_FEW_CLASSES = N_("Training needs at least two classes with examples; this dataset has {n}.")
+MSG_TOO_FEW_ROWS = N_("Training needs at least two examples of some class to check the model on; "
+                      "add more examples.")
+MSG_NOTHING_LEFT = N_("None of the examples could be read, so there is nothing to train on.")
+
+
+@dataclass
+class Prepared:
+    """The rows a run trains and validates on (items are paths or texts)."""
+
+    labels: list[str]
+    train_items: list[str]
+    train_y: np.ndarray
+    val_items: list[str]
+    val_y: np.ndarray
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
+
+    def summary(self, task: str, dataset_name: str) -> dict[str, Any]:
+        """What the model card and the manifest say about the data."""
+        train_counts = Counter(self.labels[i] for i in self.train_y)
+        val_counts = Counter(self.labels[i] for i in self.val_y)
+        return {
+            "name": dataset_name, "task": task,
+            "train_examples": len(self.train_items), "validation_examples": len(self.val_items),
+            "skipped_examples": len(self.skipped),
+            "classes": {label: {"train": train_counts.get(label, 0),
+                                "validation": val_counts.get(label, 0)} for label in self.labels},
+        }
+
+    def keep(self, train_mask: np.ndarray, val_mask: np.ndarray, reasons: dict[str, str]) -> Prepared:
+        """A copy without the rows whose mask is False (unreadable items), noting why."""
+        skipped = list(self.skipped)
+        for items, mask in ((self.train_items, train_mask), (self.val_items, val_mask)):
+            skipped += [(item, reasons.get(item, "")) for item, ok in zip(items, mask, strict=True)
+                        if not ok]
+        kept = Prepared(self.labels,
+                        [i for i, ok in zip(self.train_items, train_mask, strict=True) if ok],
+                        self.train_y[train_mask],
+                        [i for i, ok in zip(self.val_items, val_mask, strict=True) if ok],
+                        self.val_y[val_mask], skipped)
+        kept.check()
+        return kept
+
+    def check(self) -> None:
+        if not self.train_items and not self.val_items:
+            raise UserError(MSG_NOTHING_LEFT)
+        if len(set(self.train_y.tolist())) < 2:
+            raise UserError(MSG_TOO_FEW_CLASSES, n=len(set(self.train_y.tolist())))
+        if not self.val_items:
+            raise UserError(MSG_TOO_FEW_ROWS)
+
+
+def group_keys(dataset: Dataset) -> pd.Series | None:
+    """Rows that must stay on one side of the split: identical texts (case and spacing
+    ignored). Image datasets group identical files by content in the trainer."""
+    if dataset.task != "text":
+        return None
+    text = dataset.frame[ITEM].astype("string").str.casefold().str.split().str.join(" ")
+    return text.where(text.notna(), None)
+
+
+def prepare(dataset: Dataset, *, validation_fraction: float, seed: int,
+            groups: pd.Series | None = None) -> Prepared:
+    from engine.splits import split_dataset
+
+    frame = dataset.frame
+    frame = frame[frame[ITEM].notna() & frame[LABEL].notna()]
+    frame = frame[frame[LABEL].astype("string").str.strip() != ""]
+    labels = sorted(frame[LABEL].astype(str).unique().tolist())
+    if len(labels) < 2:
+        raise UserError(MSG_TOO_FEW_CLASSES, n=len(labels))
+    given = frame[SPLIT] if SPLIT in frame.columns else None
+    if given is not None and (given == VALIDATION).any() and (given == TRAIN).any():
+        split = given.fillna(TRAIN)
+    else:
+        subset = Dataset(dataset.task, frame, dataset.source, dataset.name)
+        group_series = groups.loc[frame.index] if groups is not None else group_keys(subset)
+        split = split_dataset(subset, validation=validation_fraction, test=0.0,
+                              groups=group_series, seed=seed)
+    index = {label: i for i, label in enumerate(labels)}
+    codes = frame[LABEL].astype(str).map(index).to_numpy(dtype=np.int64)
+    items = frame[ITEM].astype(str).tolist()
+    is_train = (split == TRAIN).to_numpy()
+    is_val = (split == VALIDATION).to_numpy()  # user-given test rows: neither
+    prepared = Prepared(labels,
+                        [item for item, t in zip(items, is_train, strict=True) if t], codes[is_train],
+                        [item for item, v in zip(items, is_val, strict=True) if v], codes[is_val])
+    prepared.check()
+    return prepared
+
+
+def class_weights(train_y: np.ndarray, num_classes: int) -> np.ndarray:
+    """Inverse-frequency weights, normalised to mean 1 (absent classes get 0)."""
+    counts = np.bincount(train_y, minlength=num_classes).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / num_classes, 0.0)
+    present = weights > 0
+    weights[present] /= weights[present].mean()
+    return weights.astype(np.float32)

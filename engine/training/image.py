@@ -1,0 +1,165 @@
+"""Image trainers: fast (a linear head on cached frozen features) and fine-tune.
+
+Fast mode is the default because it is seconds, not minutes: features of the
+built-in EfficientNet-Lite0 are computed once per file content (cached on
+disk, shared with the data checks) and only a 1280 x classes head is trained.
+Fine-tune trains the whole network, or only its top stages, on augmented
+pixels; on CUDA with mixed precision, channels-last and pinned memory.
+Both hand their model and data to the shared loop (``engine.training.loop``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from engine.backbones import efficientnet_lite0 as lite0
+from engine.backbones.trained_image import KIND_FINETUNED, KIND_LINEAR, new_network
+from engine.devices import DeviceInfo
+from engine.i18n import N_, _
+from engine.jobs import CancelToken, Progress
+from engine.training.checkpoint import CheckpointStore
+from engine.training.config import TrainConfig, TrainControls
+from engine.training.data import Prepared, class_weights
+from engine.training.loop import LoopOutcome, LoopSpec, run_loop
+
+log = logging.getLogger(__name__)
+
+MSG_UNREADABLE = N_("This image could not be read.")
+MSG_CHECKING = N_("Checking images…")
+#: Fine-tune with train_blocks="top" trains these (the last stages, the head conv, the classifier).
+TOP_PREFIXES = ("blocks.5.", "blocks.6.", "conv_head.", "bn2.", "classifier.")
+
+
+def image_backbone() -> dict[str, Any]:
+    return {"id": lite0.BACKBONE_ID, "name": lite0.DISPLAY_NAME, "weights_sha256": lite0.weights_sha256()}
+
+
+# --------------------------------------------------------------------------- fast
+
+
+def fast_features(prepared: Prepared, progress: Progress, cancel: CancelToken) -> tuple[Prepared, np.ndarray, np.ndarray]:
+    """Features of every row (cached by content); rows whose file cannot be read are dropped."""
+    from engine.image_features import image_features
+
+    features = image_features(prepared.train_items + prepared.val_items, progress, cancel)
+    readable = ~np.isnan(features[:, 0])
+    n_train = len(prepared.train_items)
+    reasons = {item: _(MSG_UNREADABLE) for item, ok in
+               zip(prepared.train_items + prepared.val_items, readable, strict=True) if not ok}
+    kept = prepared.keep(readable[:n_train], readable[n_train:], reasons)
+    return kept, features[:n_train][readable[:n_train]], features[n_train:][readable[n_train:]]
+
+
+def train_fast(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
+               store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
+               controls: TrainControls | None, on_event, faults=None) -> tuple[Prepared, LoopOutcome, dict[str, Any]]:
+    import torch
+
+    prepared, train_x, val_x = fast_features(prepared, progress, cancel)
+    torch.manual_seed(config.seed)
+    head = torch.nn.Linear(train_x.shape[1], len(prepared.labels))
+    inputs = {"train": torch.from_numpy(train_x), "validation": torch.from_numpy(val_x)}
+    targets = {"train": torch.from_numpy(prepared.train_y), "validation": torch.from_numpy(prepared.val_y)}
+
+    def batches(split: str, order: list[int], batch_size: int, epoch: int):
+        index = torch.tensor(order, dtype=torch.long)
+        for start in range(0, len(order), batch_size):
+            rows = index[start:start + batch_size]
+            yield inputs[split][rows], targets[split][rows]
+
+    spec = LoopSpec(head, list(head.parameters()), batches, prepared.train_y, prepared.val_y,
+                    len(prepared.labels), torch.device("cpu"), _weights(prepared, config))
+    outcome = run_loop(spec, config, store, progress, cancel, controls, on_event, faults)
+    tensors = {"classifier.weight": outcome.best_state["weight"],
+               "classifier.bias": outcome.best_state["bias"]}
+    return prepared, outcome, tensors
+
+
+def _weights(prepared: Prepared, config: TrainConfig):
+    import torch
+
+    if not config.class_weighting:
+        return None
+    return torch.from_numpy(class_weights(prepared.train_y, len(prepared.labels)))
+
+
+# --------------------------------------------------------------------------- fine-tune
+
+
+def readable_images(prepared: Prepared, progress: Progress, cancel: CancelToken) -> Prepared:
+    """Drop files that cannot be opened before a long run starts (header check, fast)."""
+    from PIL import Image
+
+    items = prepared.train_items + prepared.val_items
+    ok = np.ones(len(items), dtype=bool)
+    reasons: dict[str, str] = {}
+    for index, path in enumerate(items):
+        if index % 64 == 0:
+            cancel.raise_if_cancelled()
+            progress(index, len(items), _(MSG_CHECKING))
+        try:
+            with Image.open(path) as image:
+                image.verify()
+        except Exception:  # noqa: BLE001 - any failure means "cannot be read"
+            ok[index] = False
+            reasons[path] = _(MSG_UNREADABLE)
+    n_train = len(prepared.train_items)
+    return prepared.keep(ok[:n_train], ok[n_train:], reasons)
+
+
+def amp_dtype(config: TrainConfig, device: DeviceInfo):
+    import torch
+
+    if device.kind != "cuda" or config.precision == "fp32":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def train_finetune(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
+                   store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
+                   controls: TrainControls | None, on_event, faults=None) -> tuple[Prepared, LoopOutcome, dict[str, Any]]:
+    import torch
+
+    from engine.training.image_data import PictureBatches, PictureSet, default_workers
+
+    prepared = readable_images(prepared, progress, cancel)
+    torch.manual_seed(config.seed)
+    target = torch.device(device.torch_device)
+    model = new_network(len(prepared.labels))
+    trainable = _choose_trainable(model, config.train_blocks)
+    model.to(target)
+    if device.kind == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    workers = config.workers if config.workers is not None else default_workers(device.kind)
+    batches = PictureBatches(PictureSet(prepared.train_items, prepared.train_y, True, config),
+                             PictureSet(prepared.val_items, prepared.val_y, False, config),
+                             workers, pin=device.kind == "cuda", seed=config.seed)
+    weights = _weights(prepared, config)
+    spec = LoopSpec(model, trainable, batches, prepared.train_y, prepared.val_y, len(prepared.labels),
+                    target, weights.to(target) if weights is not None else None,
+                    amp_dtype(config, device), channels_last=device.kind == "cuda")
+    try:
+        outcome = run_loop(spec, config, store, progress, cancel, controls, on_event, faults)
+    finally:
+        batches.close()
+        del model, spec
+        if device.kind == "cuda":
+            torch.cuda.empty_cache()
+    return prepared, outcome, outcome.best_state
+
+
+def _choose_trainable(model, train_blocks: str) -> list[Any]:
+    if train_blocks == "all":
+        return [p for p in model.parameters()]
+    trainable = []
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(name.startswith(TOP_PREFIXES))
+        if parameter.requires_grad:
+            trainable.append(parameter)
+    return trainable
+
+
+KINDS = {"fast": (KIND_LINEAR, train_fast), "finetune": (KIND_FINETUNED, train_finetune)}

@@ -1,0 +1,80 @@
+"""Turning a finished run into a model package with a model card a person can read.
+
+The card is written in the UI language at training time: it is for the people
+who will use the model, so it says what data it saw, how it was trained, how
+well it did on examples it never trained on, and what it must not be used for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.i18n import _, format_number, format_percent
+from engine.modelpack import save_package
+from engine.training.config import MODE_NAMES, TrainConfig
+
+
+def write_model(out_dir: str | Path, *, name: str, task: str, kind: str, labels: list[str],
+                tensors: dict[str, Any], evaluation: Any, config: TrainConfig,
+                data: dict[str, Any], backbone: dict[str, Any], preprocess: dict[str, Any] | None,
+                history: list[dict[str, Any]], best_epoch: int, device: str,
+                extra_files: dict[str, bytes] | None = None) -> Path:
+    """Save the package; ``evaluation`` is an ``engine.evaluation.Evaluation`` on validation rows."""
+    metrics = evaluation.summary()
+    manifest = {
+        "name": name, "task": task, "kind": kind, "labels": labels, "backbone": backbone,
+        "preprocess": preprocess, "metrics": metrics,
+        "training": {**config.to_json(), "best_epoch": best_epoch, "epochs_run": len(history),
+                     "device": device, "history": history},
+        "data": data,
+    }
+    card = model_card(manifest)
+    return save_package(out_dir, manifest=manifest, tensors=tensors, evaluation=evaluation.to_json(),
+                        extra_files=extra_files, card=card)
+
+
+def model_card(manifest: dict[str, Any]) -> str:
+    training, data, metrics = manifest["training"], manifest["data"], manifest["metrics"]
+    lines = [f"# {manifest['name']}", ""]
+    lines += [
+        _("A Taxon model that sorts {task} into {n} classes.").format(
+            task=_("images") if manifest["task"] == "image" else _("texts"), n=len(manifest["labels"])),
+        "",
+        "## " + _("Data"), "",
+        _("Trained on {train} examples and checked on {validation} examples it never trained on "
+          "(from “{dataset}”).").format(train=format_number(data["train_examples"]),
+                                         validation=format_number(data["validation_examples"]),
+                                         dataset=data["name"]),
+    ]
+    if data.get("skipped_examples"):
+        lines += ["", _("{n} examples could not be read and were left out.").format(
+            n=format_number(data["skipped_examples"]))]
+    lines += ["", f"| {_('Class')} | {_('Training')} | {_('Validation')} |", "|---|---:|---:|"]
+    for label, counts in data["classes"].items():
+        lines.append(f"| {label} | {format_number(counts['train'])} | "
+                     f"{format_number(counts['validation'])} |")
+    lines += [
+        "", "## " + _("Training"), "",
+        f"- {_('Mode')}: {_(MODE_NAMES.get(training['mode'], training['mode']))}",
+        f"- {_('Starting point')}: {manifest['backbone'].get('name', manifest['backbone'].get('id', ''))}",
+        f"- {_('Epochs')}: {format_number(training['epochs_run'])} "
+        f"({_('best')}: {format_number(training['best_epoch'])})",
+        f"- {_('Learning rate')}: {training['learning_rate']:g}; {_('batch size')}: "
+        f"{format_number(training['batch_size'])}; {_('seed')}: {training['seed']}",
+        f"- {_('Device')}: {training['device']}",
+        "", "## " + _("How well it works"), "",
+        _("On the validation examples: accuracy {accuracy}, macro-F1 {f1}, expected calibration "
+          "error {ece}.").format(accuracy=format_percent(metrics["accuracy"]),
+                                 f1=format_percent(metrics["macro_f1"]),
+                                 ece=format_percent(metrics["ece"])),
+        "", "## " + _("Intended use"), "",
+        _("Sorting new items that look like the training data into the classes above."),
+        "", "## " + _("Limits"), "",
+        _("The model only knows these classes: anything else still gets one of them. It can be "
+          "wrong, most often on items unlike its training data, and it repeats any bias or error "
+          "in that data. Check its answers before acting on them, and do not use it alone for "
+          "decisions about people."),
+        "",
+    ]
+    return "\n".join(lines)
