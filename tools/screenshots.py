@@ -2,7 +2,9 @@
 
 Runs offscreen (``QT_QPA_PLATFORM=offscreen``) with the system's Noto fonts; the
 Classify page shows real results for photos shipped with scikit-learn plus a
-damaged file, so the screenshots show labels, confidence bars and an error.
+damaged file, so the screenshots show labels, confidence bars and an error. The
+Evaluate page shows a model trained here (fast mode) on scikit-learn's digits,
+its confusion tab open on the largest mistake cell.
 
     python tools/screenshots.py [--languages en zh_CN ar]
 """
@@ -64,6 +66,30 @@ def sample_table() -> Path:
     return path
 
 
+def trained_digits_model() -> Path:
+    """A real model package: the trainer's fast mode on scikit-learn's handwritten digits."""
+    from engine.dataset_io import load_image_folder
+    from engine.training import TrainConfig, train
+    from tests.digits import write_digits
+
+    root = Path(tempfile.mkdtemp(prefix="taxon-digits-"))
+    dataset = load_image_folder(write_digits(root / "digits", per_class=30))
+    return train(dataset, root / "digits model", TrainConfig(mode="fast", epochs=30, seed=0),
+                 name="Digits").package
+
+
+def show_worst_cell(app: QApplication, page) -> None:
+    """Open the Evaluate page's confusion tab on its largest mistake cell, thumbnails loaded."""
+    import numpy as np
+
+    page.tabs.setCurrentIndex(1)
+    matrix = page.evaluation.confusion()
+    np.fill_diagonal(matrix, -1)
+    true_index, pred_index = np.unravel_index(int(matrix.argmax()), matrix.shape)
+    page.show_cell(int(true_index), int(pred_index))
+    wait(app, lambda: not page.cell_examples.loading)
+
+
 def wait(app: QApplication, condition, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -80,6 +106,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     app = create_application(["taxon-screenshots"])
     folder = sample_folder()
+    model = trained_digits_model()
     window = build_window(args.languages[0])
     window.resize(1180, 760)
     window.show()
@@ -95,9 +122,14 @@ def main() -> int:
     health.run_checks()
     wait(app, lambda: health.job is None and bool(window.session.findings))
     health.findings_list.setCurrentRow(1)
+    evaluate = window.page("evaluatePage")
+    evaluate.open_model(str(model))
+    wait(app, lambda: evaluate.job is None and evaluate.evaluation is not None)
+    show_worst_cell(app, evaluate)
     for code in args.languages:
         window.languages.switch(code, persist=False)
-        for name, widget in (("classify", page), ("data", data), ("health", health)):
+        for name, widget in (("classify", page), ("data", data), ("health", health),
+                             ("evaluate", evaluate)):
             window.show_page(widget)
             for _ in range(5):
                 app.processEvents()

@@ -15,9 +15,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from engine.jobs import UserError
 
 if TYPE_CHECKING:
-    from engine.cleaning.findings import Finding
+    from engine.cleaning.findings import Finding, Fix
     from engine.cleaning.plan import CleaningPlan
     from engine.datasets import Dataset
+    from engine.i18n import Message
     from engine.project import Project
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class Session(QObject):
     dataset_changed = Signal()  # a new original dataset (or none)
     plan_changed = Signal()  # the plan, and so the cleaned dataset, changed
     findings_changed = Signal()
+    models_changed = Signal()  # a model was trained (or its list changed)
     autosave_failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -39,6 +41,7 @@ class Session(QObject):
         self.plan: CleaningPlan | None = None
         self.cleaned: Dataset | None = None
         self.findings: list[Finding] = []
+        self._trained: list[tuple[str, str]] = []  # (folder, name) trained in this session
         self._autosave = QTimer(self, interval=AUTOSAVE_MS)
         self._autosave.timeout.connect(self.autosave)
         self._autosave.start()
@@ -58,6 +61,25 @@ class Session(QObject):
         except UserError as error:
             log.warning("Autosave failed: %s", error.details)
             self.autosave_failed.emit(error.message)
+
+    # -- models ----------------------------------------------------------------
+    def add_model(self, path) -> None:
+        """A freshly trained package: into the project (if one is open) and the choosers."""
+        from pathlib import Path
+
+        from engine.modelpack import load_package
+
+        package = load_package(path)
+        folder = str(Path(package.path).resolve())
+        if self.project is not None and all(
+                str(Path(entry.path).resolve()) != folder for entry in self.project.models):
+            self.project.add_model(package.name, folder)
+            self.autosave()
+        self._trained = [(p, n) for p, n in self._trained if p != folder] + [(folder, package.name)]
+        self.models_changed.emit()
+
+    def trained_models(self) -> list[tuple[str, str]]:
+        return list(self._trained)
 
     # -- dataset ---------------------------------------------------------------
     def set_dataset(self, dataset: Dataset | None, dataset_id: str | None = None,
@@ -89,6 +111,19 @@ class Session(QObject):
         if added:
             self._plan_edited()
         return added
+
+    def add_fix(self, fix: Fix, finding_kind: str = "", note: Message | None = None) -> bool:
+        """Add one fix made outside the checks (a corrected label, an added image) to the plan.
+
+        Like ticked findings it goes through the plan, so it is used by the next
+        training, undoable on the Health page and saved with the project.
+        Returns False when no dataset is open.
+        """
+        if self.plan is None or self.original is None:
+            return False
+        self.plan.add(fix, finding_kind, note)
+        self._plan_edited()
+        return True
 
     def undo(self) -> None:
         if self.plan is not None and self.plan.undo() is not None:

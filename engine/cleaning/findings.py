@@ -18,7 +18,7 @@ Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 #: Fix kinds a CleaningPlan knows how to apply (see engine/cleaning/plan.py).
-FIX_KINDS = ("drop_rows", "keep_one", "merge_labels", "relabel", "normalize_text")
+FIX_KINDS = ("drop_rows", "keep_one", "merge_labels", "relabel", "normalize_text", "add_rows")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Fix:
     - ``merge_labels``: ``{"mapping": {"old label": "new label", ...}}``
     - ``relabel``: ``{"labels": {row_id: "new label", ...}}``
     - ``normalize_text``: ``{"row_ids": [...]}`` (ftfy repair, control/zero-width removal, NFKC)
+    - ``add_rows``: ``{"rows": [{"item": path or text, "label": "label"}, ...]}`` (new rows)
     """
 
     kind: str

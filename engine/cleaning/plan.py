@@ -13,7 +13,13 @@ Step kinds (``Fix.kind``):
   ids in ascending order, so that is the oldest one) and remove the others;
 - ``merge_labels``: rename labels by the mapping (whole-label matches only);
 - ``relabel``: set the label of individual rows;
-- ``normalize_text``: repair and tidy the text of the listed rows (text datasets).
+- ``normalize_text``: repair and tidy the text of the listed rows (text datasets);
+- ``add_rows``: append new rows (an image classified elsewhere, with the label the
+  user gave it). Their ``row_id``s count up from ``ADDED_ROW_BASE`` (or past the
+  original's largest id) in the order the plan adds them, so a replay gives every
+  added row the same id again and later steps (a relabel, a drop) can refer to it;
+  they never collide with the original's rows, even ones an earlier step dropped.
+  ``source_line`` is empty: the row is in no file of the user's.
 """
 
 from __future__ import annotations
@@ -31,9 +37,12 @@ from engine.i18n import N_
 from engine.jobs import CancelToken, Progress, UserError, no_progress
 from engine.textnorm import normalize_series
 
-__all__ = ["CleaningPlan", "PlanStep", "PLAN_VERSION"]
+__all__ = ["CleaningPlan", "PlanStep", "PLAN_VERSION", "ADDED_ROW_BASE"]
 
 PLAN_VERSION = 1
+#: First row id of rows a plan adds: far above any table's row count, so the ids of
+#: added rows stay the same when the user's file grows a few rows.
+ADDED_ROW_BASE = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,30 @@ def _normalize(frame: pd.DataFrame, row_ids, task: str) -> pd.DataFrame:
     return frame
 
 
+def _add_rows(frame: pd.DataFrame, rows: list, first_id: int) -> pd.DataFrame:
+    for row in rows:
+        if not (isinstance(row, dict) and isinstance(row.get("item"), str) and row["item"]
+                and isinstance(row.get("label"), str) and row["label"]):
+            raise ValueError(f"add_rows needs an item and a label in every row, not {row!r}")
+    if not rows:
+        return frame
+    count = len(rows)
+    added = {}
+    for column in frame.columns:
+        if column == ROW_ID:
+            added[column] = pd.Series(np.arange(first_id, first_id + count), dtype="int64")
+        elif column in (ITEM, LABEL):
+            added[column] = pd.Series([row[column] for row in rows], dtype=frame[column].dtype)
+        else:
+            added[column] = pd.Series([pd.NA] * count, dtype=frame[column].dtype)
+    return pd.concat([frame, pd.DataFrame(added)], ignore_index=True)
+
+
+def _first_added_id(frame: pd.DataFrame) -> int:
+    largest = int(frame[ROW_ID].max()) if len(frame) else -1
+    return max(ADDED_ROW_BASE, largest + 1)
+
+
 class CleaningPlan:
     """An ordered list of ``PlanStep``s; see the module docstring for what each does."""
 
@@ -136,6 +169,7 @@ class CleaningPlan:
               cancel: CancelToken | None = None) -> Dataset:
         """A new dataset with every step applied in order; ``dataset`` is not changed."""
         frame = dataset.frame
+        next_added_id = _first_added_id(frame)
         for number, step in enumerate(self._steps):
             if cancel is not None:
                 cancel.raise_if_cancelled()
@@ -152,23 +186,34 @@ class CleaningPlan:
                 frame = _relabel(frame, params["labels"])
             elif kind == "normalize_text":
                 frame = _normalize(frame, params["row_ids"], dataset.task)
+            elif kind == "add_rows":
+                frame = _add_rows(frame, list(params["rows"]), next_added_id)
+                next_added_id += len(params["rows"])
             else:  # Fix validates kinds; this guards a FIX_KINDS addition without code here
                 raise ValueError(f"cannot apply fix kind {kind!r}")
         progress(len(self._steps), len(self._steps), "")
         return dataset.with_frame(frame.copy() if frame is dataset.frame else frame)
 
     def summary(self, dataset: Dataset) -> dict[str, int]:
-        """What applying the plan to ``dataset`` changes, counted on the result."""
+        """What applying the plan to ``dataset`` changes, counted on the result.
+
+        ``rows_added`` is there only when the plan adds rows (``add_rows``).
+        """
         after = self.apply(dataset).frame
-        before = dataset.frame.set_index(ROW_ID).loc[after[ROW_ID].to_numpy()]
+        original = after[ROW_ID].isin(dataset.frame[ROW_ID]).to_numpy()
+        kept = after[original]
+        before = dataset.frame.set_index(ROW_ID).loc[kept[ROW_ID].to_numpy()]
         label_changed = before[LABEL].astype("string").fillna("\0") != \
-            after[LABEL].astype("string").fillna("\0").to_numpy()
+            kept[LABEL].astype("string").fillna("\0").to_numpy()
         item_changed = before[ITEM].astype("string").fillna("\0") != \
-            after[ITEM].astype("string").fillna("\0").to_numpy()
-        return {"steps": len(self._steps), "rows_before": len(dataset.frame),
-                "rows_after": len(after), "rows_dropped": len(dataset.frame) - len(after),
-                "labels_changed": int(label_changed.sum()),
-                "texts_normalized": int(item_changed.sum()) if dataset.task == "text" else 0}
+            kept[ITEM].astype("string").fillna("\0").to_numpy()
+        summary = {"steps": len(self._steps), "rows_before": len(dataset.frame),
+                   "rows_after": len(after), "rows_dropped": len(dataset.frame) - len(kept),
+                   "labels_changed": int(label_changed.sum()),
+                   "texts_normalized": int(item_changed.sum()) if dataset.task == "text" else 0}
+        if any(step.fix.kind == "add_rows" for step in self._steps):
+            summary["rows_added"] = int((~original).sum())
+        return summary
 
     def to_json(self) -> dict[str, Any]:
         return {"version": PLAN_VERSION, "steps": [step.to_json() for step in self._steps]}

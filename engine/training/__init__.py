@@ -100,7 +100,8 @@ def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = No
         prepared, outcome, tensors, kind, backbone, preprocess, extra = _train_task(
             dataset.task, prepared, config, device, store, progress, cancel, controls, on_event, faults)
         evaluation = Evaluation(prepared.labels, prepared.val_items, prepared.val_y,
-                                outcome.best_probs, skipped=prepared.skipped)
+                                outcome.best_probs, skipped=prepared.skipped,
+                                row_ids=prepared.val_rows)
         package = Path(out_dir).resolve()
         if world.main:
             write_model(package, name=name or package.name, task=dataset.task, kind=kind,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.datasets import ITEM, LABEL, SPLIT, TRAIN, VALIDATION, Dataset
+from engine.datasets import ITEM, LABEL, ROW_ID, SPLIT, TRAIN, VALIDATION, Dataset
 from engine.i18n import N_
 from engine.jobs import UserError
 
@@ -36,6 +36,7 @@ class Prepared:
     val_items: list[str]
     val_y: np.ndarray
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
+    val_rows: np.ndarray | None = None  # dataset row ids of the validation items
 
     def summary(self, task: str, dataset_name: str) -> dict[str, Any]:
         """What the model card and the manifest say about the data."""
@@ -59,7 +60,8 @@ class Prepared:
                         [i for i, ok in zip(self.train_items, train_mask, strict=True) if ok],
                         self.train_y[train_mask],
                         [i for i, ok in zip(self.val_items, val_mask, strict=True) if ok],
-                        self.val_y[val_mask], skipped)
+                        self.val_y[val_mask], skipped,
+                        None if self.val_rows is None else self.val_rows[val_mask])
         kept.check()
         return kept
 
@@ -106,7 +108,8 @@ def prepare(dataset: Dataset, *, validation_fraction: float, seed: int,
     is_val = (split == VALIDATION).to_numpy()  # user-given test rows: neither
     prepared = Prepared(labels,
                         [item for item, t in zip(items, is_train, strict=True) if t], codes[is_train],
-                        [item for item, v in zip(items, is_val, strict=True) if v], codes[is_val])
+                        [item for item, v in zip(items, is_val, strict=True) if v], codes[is_val],
+                        val_rows=frame[ROW_ID].to_numpy(dtype=np.int64)[is_val])
     prepared.check()
     return prepared
 

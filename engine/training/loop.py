@@ -291,6 +291,20 @@ class _Run:
 
     # -- the whole run ---------------------------------------------------------
     def run(self) -> LoopOutcome:
+        # Cancel and pause also act inside a forward pass: a CPU fine-tuning step can
+        # take seconds, and a user who presses Cancel expects it to stop now.
+        hooks = [module.register_forward_pre_hook(self._between_layers)
+                 for name, module in self.spec.model.named_modules() if name and name.count(".") <= 1]
+        try:
+            return self._run()
+        finally:
+            for hook in hooks:
+                hook.remove()
+
+    def _between_layers(self, _module, _inputs) -> None:
+        self.cancel.raise_if_cancelled()
+
+    def _run(self) -> LoopOutcome:
         self.resume()
         while self.epoch < self.config.epochs and self.bad_epochs < self.config.patience:
             loss, accuracy = self.train_epoch_with_backoff()

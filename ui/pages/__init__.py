@@ -39,4 +39,6 @@ PAGE_FACTORIES: list[PageSpec] = [
     PageSpec("classifyPage", N_("Classify"), "nav-classify.png", "ui.pages.classify.page", "ClassifyPage"),
     PageSpec("dataPage", N_("Data"), "nav-data.png", "ui.pages.data.page", "DataPage"),
     PageSpec("healthPage", N_("Health"), "nav-health.png", "ui.pages.health.page", "HealthPage"),
+    PageSpec("trainPage", N_("Train"), "nav-train.png", "ui.pages.train.page", "TrainPage"),
+    PageSpec("evaluatePage", N_("Evaluate"), "nav-evaluate.png", "ui.pages.evaluate.page", "EvaluatePage"),
 ]

@@ -41,6 +41,7 @@ from engine.jobs import UserError
 from engine.paths import user_cache_dir
 from ui.errors import show_error
 from ui.job_bar import JobBar
+from ui.pages.classify.model_choice import BUILTIN, OPEN, ModelChooser
 from ui.pages.classify.results_model import (
     COLUMN_CONFIDENCE,
     COLUMN_FILE,
@@ -68,7 +69,9 @@ class ClassifyPage(Retranslatable, QWidget):
     def __init__(self, window: QWidget | None = None) -> None:
         super().__init__()
         self.setObjectName("classifyPage")
+        self.session = getattr(window, "session", None)
         self.classifier = None
+        self.model_key = BUILTIN
         self._loader: JobWorker | None = None
         self._load_error: str | None = None
         self.job: JobWorker | None = None
@@ -84,13 +87,19 @@ class ClassifyPage(Retranslatable, QWidget):
         self._flush_timer.timeout.connect(self._flush)
 
         self._build()
+        from ui.pages.classify.add_to_dataset import install as install_add_to_dataset
+
+        self.add_to_dataset = install_add_to_dataset(self, window)  # "Add to dataset…"
         self.retranslate_ui()
 
     # -- layout ------------------------------------------------------------
     def _build(self) -> None:
         self.model_label = QLabel()
-        self.model_combo = QComboBox()
-        self.model_combo.addItem("", "builtin")
+        self.model_combo = ModelChooser(self.session)
+        self.model_combo.activated.connect(self._model_chosen)
+        if self.session is not None:
+            self.session.project_changed.connect(self.model_combo.refresh)
+            self.session.models_changed.connect(self.model_combo.refresh)
         self.model_status = QLabel()
         self.model_status.setObjectName("modelStatus")
         top = QHBoxLayout()
@@ -181,7 +190,7 @@ class ClassifyPage(Retranslatable, QWidget):
 
     def retranslate_ui(self) -> None:
         self.model_label.setText(_("Model:"))
-        self.model_combo.setItemText(0, _("Built-in: ImageNet (1,000 everyday objects)"))
+        self.model_combo.refresh()
         self.filter_edit.setPlaceholderText(_("Filter by label or file name…"))
         for index, (_key, text) in enumerate(SHOW_CHOICES):
             self.show_combo.setItemText(index, _(text))
@@ -202,7 +211,9 @@ class ClassifyPage(Retranslatable, QWidget):
         if self.classifier is not None or self._loader is not None:
             return
         self._load_error = None
-        self._loader = JobWorker(_load_model, name="load-model")
+        key = self.model_key
+        self._loader = JobWorker(lambda progress, cancel: _load_model(key, progress, cancel),
+                                 name="load-model")
         self._loader.progress.connect(lambda _d, _t, message: self.model_status.setText(message))
         self._loader.finished.connect(self._model_ready)
         self._loader.failed.connect(self._model_failed)
@@ -213,14 +224,43 @@ class ClassifyPage(Retranslatable, QWidget):
     def model_ready(self) -> bool:
         return self.classifier is not None
 
+    def _model_chosen(self, _index: int) -> None:
+        key = self.model_combo.currentData()
+        if key == OPEN:
+            key = self.model_combo.ask_for_folder()
+        if key:
+            self.use_model(key)
+        else:
+            self.model_combo.refresh()
+
+    def use_model(self, key: str) -> None:
+        """Classify with the built-in model ("builtin") or the package in folder ``key``."""
+        if self.job is not None or self._loader is not None:
+            self.model_combo.refresh()  # not while classifying or loading: the choice snaps back
+            self.status.setText(_("Wait until the current work ends to change the model."))
+            return
+        if key == self.model_key and self.classifier is not None:
+            return
+        if self.classifier is not None:
+            self.classifier.close()
+            self.classifier = None
+        self.model_key = key
+        self.model_combo.current_key = key
+        self.model_combo.refresh()
+        self.warm_up()
+
     def _model_ready(self, classifier) -> None:
         self.classifier = classifier
         self._loader = None
+        self.model_combo.remember(self.model_key, classifier.name)
         self._update_model_status()
         self._start_next()
 
     def _model_failed(self, message: str, details: str) -> None:
         self._loader = None
+        if self.model_key != BUILTIN:  # a bad package: back to the built-in model next time
+            self.model_key = self.model_combo.current_key = BUILTIN
+            self.model_combo.refresh()
         self._load_error = message
         self.pending.clear()
         self._update_model_status()
@@ -453,10 +493,10 @@ class ClassifyPage(Retranslatable, QWidget):
             close_decode_workers()
 
 
-def _load_model(progress, cancel):
+def _load_model(key: str, progress, cancel):
     """Runs on a worker thread: importing numpy/onnxruntime here keeps start-up fast."""
-    from engine.inference import load_builtin_classifier, warm_up_decoders
+    from engine.inference import load_classifier, warm_up_decoders
 
-    classifier = load_builtin_classifier(progress, cancel)
+    classifier = load_classifier(None if key == BUILTIN else key, progress, cancel)
     warm_up_decoders()
     return classifier

@@ -1,0 +1,61 @@
+"""The Classify page's model chooser: the built-in model, the project's trained models,
+models trained or opened this session, and "Open a trained model…".
+
+Entries hold the package folder as data ("builtin" for the ImageNet model), so
+the page only ever asks "which folder?"; names are re-read on each refresh.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
+
+from engine.i18n import _
+
+BUILTIN = "builtin"
+OPEN = "open"
+
+
+class ModelChooser(QComboBox):
+    def __init__(self, session, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelChooser")
+        self.session = session
+        self.opened: dict[str, str] = {}  # folder -> name, opened with "Open a trained model…"
+        self.current_key = BUILTIN
+        self.refresh()
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(folder, name) of every trained model the user can pick."""
+        seen: dict[str, str] = {}
+        if self.session is not None:
+            project = self.session.project
+            for entry in (project.models if project is not None else []):
+                seen.setdefault(str(Path(entry.path).resolve()), entry.name)
+            for path, name in self.session.trained_models():
+                seen.setdefault(str(Path(path).resolve()), name)
+        for key, name in self.opened.items():
+            seen.setdefault(key, name)
+        return list(seen.items())
+
+    def refresh(self) -> None:
+        self.blockSignals(True)
+        self.clear()
+        self.addItem(_("Built-in: ImageNet (1,000 everyday objects)"), BUILTIN)
+        for key, name in self.choices():
+            self.addItem(_("Trained: {name}").format(name=name), key)
+            self.setItemData(self.count() - 1, key, 3)  # tooltip: the folder
+        self.addItem(_("Open a trained model…"), OPEN)
+        self.setCurrentIndex(max(0, self.findData(self.current_key)))
+        self.blockSignals(False)
+
+    def ask_for_folder(self) -> str | None:
+        folder = QFileDialog.getExistingDirectory(self, _("Open a trained model"))
+        return str(Path(folder).resolve()) if folder else None
+
+    def remember(self, key: str, name: str) -> None:
+        if key != BUILTIN and key not in dict(self.choices()):
+            self.opened[key] = name
+        self.current_key = key
+        self.refresh()

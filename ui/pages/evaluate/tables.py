@@ -1,0 +1,202 @@
+"""Numbers of an evaluation: headline metric cards, the per-class table, the comparison table.
+
+Values are kept as numbers (the sort role) and formatted only for display, in
+the UI locale, so a language switch or a sort never parses text back.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import i18n
+from engine.evaluation import ClassReport
+from engine.i18n import N_, _
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+PER_CLASS_HEADERS = (N_("Class"), N_("Precision"), N_("Recall"), N_("F1"), N_("Examples"))
+WEAK = QColor("#b3261e")
+#: F1 below this marks a class as weak (red), so the eye finds it in a long table.
+WEAK_F1 = 0.5
+
+
+class PerClassModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.reports: list[ClassReport] = []
+
+    def set_reports(self, reports: list[ClassReport]) -> None:
+        self.beginResetModel()
+        self.reports = list(reports)
+        self.endResetModel()
+
+    def retranslate(self) -> None:
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(PER_CLASS_HEADERS) - 1)
+        if self.reports:
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self.reports) - 1, len(PER_CLASS_HEADERS) - 1))
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.reports)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(PER_CLASS_HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return _(PER_CLASS_HEADERS[section])
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        report = self.reports[index.row()]
+        values = (report.label, report.precision, report.recall, report.f1, report.support)
+        value = values[index.column()]
+        if role == SORT_ROLE:
+            return value.casefold() if isinstance(value, str) else value
+        if role == Qt.ItemDataRole.DisplayRole:
+            if index.column() == 0:
+                return value
+            if index.column() == 4:
+                return i18n.format_number(value)
+            return i18n.format_percent(value, 1)
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 0:
+            return int(Qt.AlignmentFlag.AlignTrailing | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 3 and report.support \
+                and report.f1 < WEAK_F1:
+            return QBrush(WEAK)
+        return None
+
+
+class SortProxy(QSortFilterProxyModel):
+    def __init__(self, source, parent=None) -> None:
+        super().__init__(parent)
+        self.setSourceModel(source)
+        self.setSortRole(SORT_ROLE)
+
+
+def per_class_view(proxy: SortProxy) -> QTableView:
+    """The per-class table, sorted by F1 so the weakest classes come first."""
+    view = QTableView()
+    view.setObjectName("perClassTable")
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    return view
+
+
+class ModelCombo(QComboBox):
+    """The models one can pick (data: the package path), then "Open model…" (data: ``OPEN``)."""
+
+    OPEN = "\0open"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("evaluateModelCombo")
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+
+    def set_models(self, choices: list[tuple[str, str]], current: str) -> None:
+        self.blockSignals(True)
+        self.clear()
+        for key, name in choices:
+            self.addItem(name, key)
+            self.setItemData(self.count() - 1, key, Qt.ItemDataRole.ToolTipRole)
+        if not self.count():
+            self.addItem("", "")
+        self.insertSeparator(self.count())
+        self.addItem("", self.OPEN)
+        self.setCurrentIndex(max(self.findData(current), 0))
+        self.blockSignals(False)
+        self.retranslate_ui()
+
+    def retranslate_ui(self) -> None:
+        if self.count() and not self.itemData(0):
+            self.setItemText(0, _("No trained model yet"))
+        self.setItemText(self.findData(self.OPEN), _("Open model…"))
+
+
+class MetricCard(QFrame):
+    """A big number with a caption, and a tooltip that says what the number means."""
+
+    def __init__(self, object_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(object_name)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.caption = QLabel()
+        self.caption.setStyleSheet("color: #5f6b7a;")
+        self.caption.setWordWrap(True)
+        self.value = QLabel("—")
+        font = self.value.font()
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        font.setBold(True)
+        self.value.setFont(font)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+
+
+class MetricCards(QWidget):
+    """Accuracy, macro-F1, calibration error and the number of examples counted."""
+
+    KEYS = ("accuracy", "macro_f1", "ece", "count")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cards = {key: MetricCard(f"metric_{key}") for key in self.KEYS}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for card in self.cards.values():
+            layout.addWidget(card, 1)
+        self.summary: dict | None = None
+        self.retranslate_ui()
+
+    def set_summary(self, summary: dict | None) -> None:
+        self.summary = summary
+        self.retranslate_ui()
+
+    def text(self, key: str) -> str:
+        return self.cards[key].value.text()
+
+    def retranslate_ui(self) -> None:
+        captions = {"accuracy": _("Accuracy"), "macro_f1": _("Macro-F1"),
+                    "ece": _("Calibration error (ECE)"), "count": _("Examples counted")}
+        tips = {"accuracy": _("Share of examples whose most likely label is the right one."),
+                "macro_f1": _("F1 averaged over the classes, each class counting the same: "
+                              "low when a small class is poorly recognised."),
+                "ece": _("How far the model's confidence is from how often it is right "
+                         "(0 is perfect)."),
+                "count": _("Examples the numbers are based on.")}
+        for key, card in self.cards.items():
+            card.caption.setText(captions[key])
+            card.setToolTip(tips[key])
+            card.value.setText(format_metric(key, self.summary[key]) if self.summary else "—")
+
+
+def format_metric(key: str, value: float | int) -> str:
+    if key == "count":
+        return i18n.format_number(int(value))
+    return i18n.format_percent(float(value), 1)
+
+
+def format_delta(key: str, value: float) -> str:
+    """A signed difference: "+2.5%" (percentage points for rates), "−3" for counts."""
+    text = format_metric(key, abs(value))
+    if not value:
+        return text
+    return ("+" if value > 0 else "\u2212") + text

@@ -1,0 +1,163 @@
+"""The training settings form: mode, epochs, device and the fine-tune options.
+
+Fields left at "Automatic" use the mode's defaults (``TrainConfig.resolved``),
+so a first-time user only picks a mode and presses Train.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.i18n import _
+from engine.training.config import MODE_NAMES, TrainConfig
+from ui.retranslate import Retranslatable
+from ui.settings import device_preference
+
+IMAGE_MODES = ("fast", "finetune")
+
+
+def _auto_spin(maximum: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(0, maximum)  # 0 shows the "Automatic" special text
+    return spin
+
+
+class TrainForm(Retranslatable, QWidget):
+    preview_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("modelName")
+        self.mode_combo = QComboBox()
+        for mode in IMAGE_MODES:
+            self.mode_combo.addItem("", mode)
+        self.mode_combo.currentIndexChanged.connect(self._mode_changed)
+        self.mode_hint = QLabel()
+        self.mode_hint.setWordWrap(True)
+        self.mode_hint.setStyleSheet("color: #555;")
+        self.epochs_spin = _auto_spin(1000)
+        self.batch_spin = _auto_spin(4096)
+        self.rate_spin = QDoubleSpinBox()
+        self.rate_spin.setDecimals(5)
+        self.rate_spin.setRange(0.0, 1.0)
+        self.rate_spin.setSingleStep(0.0005)
+        self.device_combo = QComboBox()
+        for device in ("auto", "cpu", "cuda", "mps"):
+            self.device_combo.addItem("", device)
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(device_preference())))
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+
+        self.general = QGroupBox()
+        general = QFormLayout(self.general)
+        self.labels = {key: QLabel() for key in ("name", "mode", "epochs", "batch", "rate",
+                                                 "device", "seed", "blocks")}
+        general.addRow(self.labels["name"], self.name_edit)
+        general.addRow(self.labels["mode"], self.mode_combo)
+        general.addRow(self.mode_hint)
+        general.addRow(self.labels["epochs"], self.epochs_spin)
+        general.addRow(self.labels["batch"], self.batch_spin)
+        general.addRow(self.labels["rate"], self.rate_spin)
+        general.addRow(self.labels["device"], self.device_combo)
+        general.addRow(self.labels["seed"], self.seed_spin)
+
+        self.finetune = QGroupBox()
+        self.blocks_combo = QComboBox()
+        self.blocks_combo.addItem("", "all")
+        self.blocks_combo.addItem("", "top")
+        self.weighting_check = QCheckBox()
+        self.weighting_check.setChecked(True)
+        self.crop_check, self.flip_check, self.color_check = QCheckBox(), QCheckBox(), QCheckBox()
+        for check in (self.crop_check, self.flip_check, self.color_check):
+            check.setChecked(True)
+        self.preview_button = QPushButton()
+        self.preview_button.clicked.connect(self.preview_requested)
+        finetune = QFormLayout(self.finetune)
+        finetune.addRow(self.labels["blocks"], self.blocks_combo)
+        finetune.addRow(self.weighting_check)
+        augment = QHBoxLayout()
+        for check in (self.crop_check, self.flip_check, self.color_check):
+            augment.addWidget(check)
+        augment.addStretch(1)
+        finetune.addRow(augment)
+        finetune.addRow(self.preview_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.general)
+        layout.addWidget(self.finetune)
+        layout.addStretch(1)
+        self.retranslate_ui()
+        self._mode_changed()
+
+    @property
+    def mode(self) -> str:
+        return self.mode_combo.currentData()
+
+    def _mode_changed(self) -> None:
+        self.finetune.setVisible(self.mode == "finetune")
+        self._retranslate_hint()
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            mode=self.mode,
+            epochs=self.epochs_spin.value() or None,
+            batch_size=self.batch_spin.value() or None,
+            learning_rate=self.rate_spin.value() or None,
+            device=self.device_combo.currentData(),
+            seed=self.seed_spin.value(),
+            train_blocks=self.blocks_combo.currentData(),
+            class_weighting=self.weighting_check.isChecked(),
+            augment_crop=self.crop_check.isChecked(),
+            augment_flip=self.flip_check.isChecked(),
+            augment_color=self.color_check.isChecked(),
+        )
+
+    def _retranslate_hint(self) -> None:
+        self.mode_hint.setText(
+            _("Seconds for a thousand images: the built-in model's features stay as they are and "
+              "only the last layer learns your classes. A good first try.")
+            if self.mode == "fast" else
+            _("Trains the network itself on your pictures. Slower (minutes to hours; a GPU helps a "
+              "lot), often more accurate on pictures unlike everyday photos."))
+
+    def retranslate_ui(self) -> None:
+        self.general.setTitle(_("Training settings"))
+        self.finetune.setTitle(_("Fine-tuning"))
+        texts = {"name": _("Model name"), "mode": _("Mode"), "epochs": _("Epochs (at most)"),
+                 "batch": _("Batch size"), "rate": _("Learning rate"), "device": _("Device"),
+                 "seed": _("Random seed"), "blocks": _("Layers to train")}
+        for key, label in self.labels.items():
+            label.setText(texts[key])
+        for index, mode in enumerate(IMAGE_MODES):
+            self.mode_combo.setItemText(index, _(MODE_NAMES[mode]))
+        for spin in (self.epochs_spin, self.batch_spin):
+            spin.setSpecialValueText(_("Automatic"))
+        self.rate_spin.setSpecialValueText(_("Automatic"))
+        for index, text in enumerate((_("Automatic (GPU when available)"), _("CPU"),
+                                      _("NVIDIA GPU (CUDA)"), _("Apple GPU (MPS)"))):
+            self.device_combo.setItemText(index, text)
+        self.blocks_combo.setItemText(0, _("The whole network"))
+        self.blocks_combo.setItemText(1, _("Only the top layers (faster)"))
+        self.weighting_check.setText(_("Balance rare classes (class weights)"))
+        self.crop_check.setText(_("Random crops"))
+        self.flip_check.setText(_("Mirror images"))
+        self.color_check.setText(_("Colour changes"))
+        self.preview_button.setText(_("Preview augmented images…"))
+        self.name_edit.setPlaceholderText(_("e.g. Leaf diseases"))
+        self._retranslate_hint()

@@ -1,0 +1,321 @@
+"""The Train page: pick a mode, press Train, watch the charts, pause, cancel, resume.
+
+The run is one engine job (``engine.training.train``) on a ``JobWorker``; its
+events come back through the worker's ``report`` signal and feed the charts and
+the status line (epoch, speed, time left, GPU memory). Cancel stops at the next
+step (a forward pass checks too) and keeps the last epoch's checkpoint: pressing
+Train again with the same data and settings continues from there. The finished
+model is added to the project and offered to the Evaluate and Classify pages.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import i18n
+from engine.i18n import _, ngettext
+from engine.training.config import TrainControls
+from ui.errors import show_error
+from ui.job_bar import JobBar
+from ui.pages.train.charts import TrainingCharts
+from ui.pages.train.form import TrainForm
+from ui.retranslate import Retranslatable
+from ui.session import Session
+from ui.worker import JobWorker
+
+
+def _slug(name: str) -> str:
+    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]+', "-", name).strip(" .-")
+    return cleaned[:80] or "model"
+
+
+def unique_folder(parent: Path, name: str) -> Path:
+    folder, counter = parent / _slug(name), 2
+    while folder.exists():
+        folder = parent / f"{_slug(name)}-{counter}"
+        counter += 1
+    return folder
+
+
+class TrainPage(Retranslatable, QWidget):
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.setObjectName("trainPage")
+        self.window_ = window
+        self.session: Session = window.session
+        self.controls = TrainControls()
+        self.worker: JobWorker | None = None
+        self.device_text = ""
+        self.last_result = None
+        self.last_event = None
+        self.preview = None
+
+        self.dataset_label = QLabel()
+        self.dataset_label.setObjectName("trainDataset")
+        self.dataset_label.setWordWrap(True)
+        self.form = TrainForm()
+        self.form.preview_requested.connect(self.show_preview)
+        self.train_button = QPushButton()
+        self.train_button.setObjectName("trainButton")
+        self.train_button.clicked.connect(self.start)
+        self.pause_button = QPushButton()
+        self.pause_button.setObjectName("pauseButton")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.pause_button)
+        buttons.addStretch(1)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.dataset_label)
+        left_layout.addWidget(self.form)
+        left_layout.addLayout(buttons)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(left)
+        scroll.setMinimumWidth(340)
+
+        self.charts = TrainingCharts()
+        self.status = QLabel()
+        self.status.setObjectName("trainStatus")
+        self.status.setWordWrap(True)
+        self.result_label = QLabel()
+        self.result_label.setObjectName("trainResult")
+        self.result_label.setWordWrap(True)
+        self.notes = QListWidget()
+        self.notes.setMaximumHeight(90)
+        self.evaluate_button = QPushButton()
+        self.evaluate_button.clicked.connect(self.open_evaluation)
+        self.classify_button = QPushButton()
+        self.classify_button.clicked.connect(self.open_classify)
+        after = QHBoxLayout()
+        after.addWidget(self.result_label, 1)
+        after.addWidget(self.evaluate_button)
+        after.addWidget(self.classify_button)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.charts, 1)
+        right_layout.addWidget(self.status)
+        right_layout.addLayout(after)
+        right_layout.addWidget(self.notes)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        self.job_bar = JobBar(on_cancel=self.cancel)
+        self.job_bar.running_changed.connect(self._running_changed)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.job_bar)
+
+        self.session.dataset_changed.connect(self._dataset_changed)
+        self.session.plan_changed.connect(self._dataset_changed)
+        self._running_changed(False)
+        self.retranslate_ui()
+
+    # -- the run --------------------------------------------------------------------
+    def output_folder(self, name: str) -> Path:
+        from engine.paths import user_data_dir
+
+        project = self.session.project
+        parent = project.folder / "models" if project is not None else user_data_dir() / "models"
+        return unique_folder(parent, name)
+
+    def default_name(self) -> str:
+        dataset = self.session.current
+        base = dataset.name if dataset is not None else _("Model")
+        return f"{base} {datetime.now():%Y-%m-%d %H.%M}"
+
+    def start(self) -> None:
+        dataset = self.session.current
+        if dataset is None or self.worker is not None:
+            return
+        config = self.form.config()
+        name = self.form.name_edit.text().strip() or self.default_name()
+        out = self.output_folder(name)
+        self.controls = controls = TrainControls()
+        self.charts.clear()
+        self.notes.clear()
+        self.result_label.clear()
+        self.last_result = None
+
+        def job(progress, cancel):
+            from engine.devices import select_device
+            from engine.training import train
+
+            worker.report_fn(select_device(config.device))
+            return train(dataset, out, config, progress, cancel, controls=controls,
+                         on_event=worker.report_fn, name=name)
+
+        worker = JobWorker(job, "train", self)
+        worker.report.connect(self._on_report)
+        self.worker = worker
+        self.job_bar.run(worker, self._finished, _("Preparing the training data…"))
+        worker.failed.connect(self._ended)
+        worker.cancelled.connect(self._cancelled)
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.controls.resume()  # a paused run must wake up to stop
+            self.worker.cancel()
+
+    def toggle_pause(self) -> None:
+        if self.controls.paused:
+            self.controls.resume()
+        else:
+            self.controls.pause()
+        self._retranslate_pause()
+        self._show_status()
+
+    def _finished(self, result) -> None:
+        self.worker = None
+        self.last_result = result
+        self.charts.set_history(result.history)
+        self.session.add_model(result.package)
+        self._show_result()
+        self.evaluate_button.setEnabled(True)
+        self.classify_button.setEnabled(True)
+
+    def _ended(self, *_args) -> None:
+        self.worker = None
+
+    def _cancelled(self) -> None:
+        self.worker = None
+        self.job_bar.status.setText(_("Cancelled. Press Train to continue from the last "
+                                      "completed epoch."))
+
+    # -- events from the run ----------------------------------------------------------
+    def _on_report(self, event) -> None:
+        from engine.devices import DeviceInfo, describe
+
+        if isinstance(event, DeviceInfo):
+            self.device_text = describe(event)
+        elif event.kind == "step" and event.loss is not None:
+            self.charts.add_step(event.epoch - 1 + event.step / max(1, event.steps), event.loss)
+        elif event.kind == "epoch":
+            self.charts.add_epoch(event.epoch, event.val_loss, event.accuracy, event.val_accuracy)
+        elif event.kind == "note" and event.note is not None:
+            self.notes.addItem(event.note.text())
+            self.notes.scrollToBottom()
+        if getattr(event, "kind", "") in ("step", "epoch"):
+            self.last_event = event
+        self._show_status()
+
+    def _show_status(self) -> None:
+        event = self.last_event
+        parts = [self.device_text] if self.device_text else []
+        if event is not None and self.worker is not None:
+            parts.append(_("Epoch {epoch} of {epochs}").format(
+                epoch=i18n.format_number(event.epoch), epochs=i18n.format_number(event.epochs)))
+            if event.items_per_s:
+                parts.append(_("{n} images/s").format(n=i18n.format_number(event.items_per_s, 0)))
+            if event.eta_s is not None and not self.controls.paused:
+                parts.append(_("{time} left").format(time=i18n.format_duration(event.eta_s)))
+            if event.gpu_memory_bytes:
+                parts.append(_("GPU memory: {size}").format(size=i18n.format_bytes(event.gpu_memory_bytes)))
+        if self.controls.paused and self.worker is not None:
+            parts.append(_("Paused"))
+        self.status.setText(" · ".join(parts))
+
+    def _show_result(self) -> None:
+        result = self.last_result
+        if result is None:
+            return
+        metrics = result.metrics
+        self.result_label.setText(
+            _("Saved “{name}”: validation accuracy {accuracy}, macro-F1 {f1} (best epoch: {epoch}).")
+            .format(name=result.package.name, accuracy=i18n.format_percent(metrics["accuracy"], 1),
+                    f1=i18n.format_percent(metrics["macro_f1"], 1),
+                    epoch=i18n.format_number(result.best_epoch or 0)))
+
+    # -- other pages ------------------------------------------------------------------
+    def open_evaluation(self) -> None:
+        if self.last_result is None:
+            return
+        page = self.window_.page("evaluatePage")
+        if hasattr(page, "open_model"):
+            page.open_model(str(self.last_result.package))
+        self.window_.show_page(page)
+
+    def open_classify(self) -> None:
+        if self.last_result is None:
+            return
+        page = self.window_.page("classifyPage")
+        page.use_model(str(self.last_result.package))
+        self.window_.show_page(page)
+
+    def show_preview(self) -> None:
+        from ui.pages.train.preview import AugmentationPreview
+
+        dataset = self.session.current
+        if dataset is None or dataset.task != "image" or dataset.frame.empty:
+            show_error(self, _("Open an image dataset on the Data page first."))
+            return
+        self.preview = AugmentationPreview(str(dataset.frame["item"].iloc[0]), self.form.config(), self)
+        self.preview.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.preview.open()
+
+    # -- state --------------------------------------------------------------------------
+    def _dataset_changed(self) -> None:
+        self._running_changed(self.worker is not None)
+        self._retranslate_dataset()
+
+    def _running_changed(self, running: bool) -> None:
+        dataset = self.session.current
+        usable = dataset is not None and dataset.task == "image"
+        self.train_button.setEnabled(usable and not running)
+        self.form.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        if not running:
+            self.controls.resume()
+        self.evaluate_button.setEnabled(self.last_result is not None and not running)
+        self.classify_button.setEnabled(self.last_result is not None and not running)
+        self._retranslate_pause()
+
+    def _retranslate_pause(self) -> None:
+        self.pause_button.setText(_("Resume") if self.controls.paused else _("Pause"))
+
+    def _retranslate_dataset(self) -> None:
+        dataset = self.session.current
+        if dataset is None:
+            self.dataset_label.setText(_("Open a dataset on the Data page to train a model on it."))
+        elif dataset.task != "image":
+            self.dataset_label.setText(_("This is a text dataset. Text models are trained the "
+                                         "same way once text training is available."))
+        else:
+            rows = len(dataset.frame)
+            classes = dataset.frame["label"].nunique()
+            self.dataset_label.setText(
+                ngettext("Dataset “{name}”: {rows} image in {classes} classes.",
+                         "Dataset “{name}”: {rows} images in {classes} classes.", rows).format(
+                    name=dataset.name, rows=i18n.format_number(rows),
+                    classes=i18n.format_number(classes)))
+
+    def retranslate_ui(self) -> None:
+        self.train_button.setText(_("Train"))
+        self.evaluate_button.setText(_("Evaluate this model"))
+        self.classify_button.setText(_("Classify with it"))
+        self._retranslate_pause()
+        self._retranslate_dataset()
+        self._show_status()
+        self._show_result()
+
+    def shutdown(self) -> None:
+        self.cancel()
+        if self.worker is not None:
+            self.worker.wait(30_000)
