@@ -1,0 +1,340 @@
+"""Text embeddings from the built-in multilingual-e5-small, cached on disk.
+
+The text checks and the fast text trainer need one 384-wide vector per text,
+and the network is the slow part, so vectors are cached in
+``user_cache_dir()/text-features/<model id>-v<format>/`` keyed by the SHA-256 of
+the text: the same sentence in another file, row or project is not computed
+again. The model id carries the converted weights' hash, so vectors from other
+weights are never served. Shards are pairs of ``.npy`` files (keys, float32
+vectors) written atomically, one per wave of new texts, so a cancelled run
+keeps what it finished; they are merged when they become many.
+
+The recipe is e5's: ``"query: "`` before each text, at most 512 tokens
+(longer texts are truncated), mean pooling over real tokens, L2 normalisation.
+Texts are sorted by token count before batching, so a batch pads to similar
+lengths; that, not a different network, is where the speed comes from.
+
+torch and transformers are imported inside the functions: importing this
+module must stay cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.atomic import write_atomic
+from engine.backbones.e5 import MSG_BROKEN, e5_folder, model_id, verify_folder
+from engine.i18n import N_, _
+from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.paths import user_cache_dir
+
+log = logging.getLogger(__name__)
+
+__all__ = ["FEATURE_DIM", "TextEncoder", "cache_folder", "release_encoders", "text_features"]
+
+FEATURE_DIM = 384
+MAX_TOKENS = 512
+PREFIX = "query: "
+CACHE_FORMAT = 1
+#: Texts computed (and cached) per wave: what a cancel can lose at most.
+WAVE_SIZE = 1024
+#: On the CPU a batch holds at most this many tokens (padding included), so that a
+#: batch of long texts still finishes, and can be cancelled, within about a second.
+CPU_TOKEN_BUDGET = 4096
+#: Texts tokenised per call (a cancel point between calls).
+TOKENIZE_CHUNK = 2048
+MAX_SHARDS = 32
+
+MSG_PREPARING = N_("Loading the multilingual text model…")
+MSG_EMBEDDING = N_("Reading the texts with the language model…")
+
+_encoders_lock = threading.Lock()
+_encoders: dict[tuple[str, str], TextEncoder] = {}
+_cache_lock = threading.Lock()
+
+
+def _clean(text: Any) -> str:
+    """A str the tokenizer accepts (lone surrogates from a bad decode become U+FFFD)."""
+    text = "" if text is None else str(text)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+class TextEncoder:
+    """multilingual-e5-small on one torch device: texts in, unit vectors out."""
+
+    def __init__(self, folder: Path | None = None, device: str = "cpu",
+                 progress: Progress = no_progress, cancel: CancelToken | None = None) -> None:
+        cancel = cancel or CancelToken()
+        if folder is None:
+            folder = e5_folder(progress, cancel)
+        elif not verify_folder(Path(folder)):
+            raise UserError(MSG_BROKEN, details=f"checksum mismatch in {folder}")
+        self.folder = Path(folder)
+        progress(0, None, _(MSG_PREPARING))
+        cancel.raise_if_cancelled()
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        self.device = torch.device(_torch_device(device))
+        self.tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
+        cancel.raise_if_cancelled()
+        bar = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # its own bar on stderr would cut through the CLI's
+        try:
+            model = AutoModel.from_pretrained(self.folder, local_files_only=True)
+        finally:
+            if bar:
+                hf_logging.enable_progress_bar()
+        self.model = model.to(self.device).eval()
+        self.pad_id = int(self.tokenizer.pad_token_id)
+        self._job = threading.local()
+        for layer in self.model.encoder.layer:
+            layer.register_forward_pre_hook(self._between_layers)
+
+    def _between_layers(self, *_args: Any) -> None:
+        """Cancel and a progress heartbeat inside a batch: a batch of long texts on a
+        slow CPU takes seconds, one layer a twelfth of that."""
+        job = getattr(self._job, "state", None)
+        if job is None:
+            return
+        progress, cancel, done, total, last = job
+        cancel.raise_if_cancelled()
+        now = time.monotonic()
+        if now - last >= 0.5:
+            self._job.state = (progress, cancel, done, total, now)
+            progress(done, total, _(MSG_EMBEDDING))
+
+    def tokenize(self, texts: Sequence[str], cancel: CancelToken | None = None
+                 ) -> list[list[int]]:
+        """Token ids of ``"query: " + text``, with ``<s>``/``</s>``, at most 512."""
+        out: list[list[int]] = []
+        for start in range(0, len(texts), TOKENIZE_CHUNK):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            chunk = [PREFIX + _clean(text) for text in texts[start:start + TOKENIZE_CHUNK]]
+            out.extend(self.tokenizer(chunk, truncation=True, max_length=MAX_TOKENS)["input_ids"])
+        return out
+
+    def _batches(self, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+        """Index batches, longest texts first, each padded to similar lengths."""
+        order = np.argsort(-lengths, kind="stable")
+        budget = CPU_TOKEN_BUDGET if self.device.type == "cpu" else None
+        batches, start = [], 0
+        while start < len(order):
+            size = batch_size
+            if budget is not None:
+                size = max(1, min(batch_size, budget // max(1, int(lengths[order[start]]))))
+            batches.append(order[start:start + size])
+            start += size
+        return batches
+
+    def _forward(self, ids: list[list[int]]) -> np.ndarray:
+        """One padded batch through the network: mean-pooled, L2-normalised vectors."""
+        import torch
+
+        width = max(len(row) for row in ids)
+        batch = np.full((len(ids), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for row, tokens in enumerate(ids):
+            batch[row, :len(tokens)] = tokens
+            mask[row, :len(tokens)] = 1
+        input_ids = torch.from_numpy(batch).to(self.device)
+        attention = torch.from_numpy(mask).to(self.device)
+        with torch.inference_mode():
+            hidden = self.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
+            weights = attention.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        return pooled.float().cpu().numpy()
+
+    def encode(self, texts: Sequence[str], progress: Progress = no_progress,
+               cancel: CancelToken | None = None, batch_size: int = 32) -> np.ndarray:
+        """(len(texts), 384) float32 unit vectors, in the order of ``texts``."""
+        cancel = cancel or CancelToken()
+        out = np.zeros((len(texts), FEATURE_DIM), dtype=np.float32)
+        if not len(texts):
+            return out
+        ids = self.tokenize(list(texts), cancel)
+        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+        done = 0
+        try:
+            for batch in self._batches(lengths, max(1, int(batch_size))):
+                cancel.raise_if_cancelled()
+                self._job.state = (progress, cancel, done, len(texts), time.monotonic())
+                out[batch] = self._forward([ids[i] for i in batch])
+                done += len(batch)
+                progress(done, len(texts), _(MSG_EMBEDDING))
+        finally:
+            self._job.state = None
+        return out
+
+
+def _torch_device(device: str) -> str:
+    from engine.devices import DEVICE_CHOICES, select_device
+
+    if device in DEVICE_CHOICES:
+        return select_device(device).torch_device
+    return device
+
+
+def _encoder(folder: Path, device: str, progress: Progress, cancel: CancelToken) -> TextEncoder:
+    """The encoder for ``folder`` on ``device``, loaded once and kept (loading takes seconds)."""
+    key = (str(folder), _torch_device(device))
+    with _encoders_lock:
+        if key not in _encoders:
+            _encoders[key] = TextEncoder(folder, key[1], progress, cancel)
+        return _encoders[key]
+
+
+def release_encoders() -> None:
+    """Forget the loaded encoders (frees ~0.5 GB each once no one else holds them)."""
+    with _encoders_lock:
+        _encoders.clear()
+
+
+# --------------------------------------------------------------------------- the disk cache
+
+
+def cache_folder(folder: Path) -> Path:
+    """Where vectors of the model in ``folder`` are cached."""
+    path = user_cache_dir() / "text-features" / f"{model_id(folder)}-v{CACHE_FORMAT}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _shards(folder: Path) -> list[Path]:
+    """Complete shards (the keys file is written last), oldest first."""
+    return sorted(folder.glob("*.keys.npy"))
+
+
+def _vectors_file(keys_file: Path) -> Path:
+    return keys_file.with_name(keys_file.name.replace(".keys.npy", ".f32.npy"))
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _write_shard(folder: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
+    stem = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+    write_atomic(folder / f"{stem}.f32.npy", _npy_bytes(vectors.astype(np.float32)))
+    write_atomic(folder / f"{stem}.keys.npy", _npy_bytes(keys.astype("S64")))
+
+
+def _lookup(folder: Path, keys: list[bytes]) -> np.ndarray:
+    """Cached vectors of ``keys`` (NaN rows where missing); newest shard wins."""
+    import pandas as pd
+
+    out = np.full((len(keys), FEATURE_DIM), np.nan, dtype=np.float32)
+    wanted = pd.Index(keys)
+    for shard in reversed(_shards(folder)):
+        missing = np.flatnonzero(np.isnan(out[:, 0]))
+        if len(missing) == 0:
+            break
+        try:
+            rows = pd.Index(np.load(shard, allow_pickle=False)).get_indexer(wanted[missing])
+            hit = rows >= 0
+            if hit.any():
+                vectors = np.load(_vectors_file(shard), mmap_mode="r", allow_pickle=False)
+                out[missing[hit]] = vectors[rows[hit]]
+        except (OSError, ValueError):  # merged away by another process, or damaged
+            log.debug("Skipping text feature shard %s", shard, exc_info=True)
+    return out
+
+
+def _compact(folder: Path) -> None:
+    """Merge all shards into one once there are more than ``MAX_SHARDS``."""
+    shards = _shards(folder)
+    if len(shards) <= MAX_SHARDS:
+        return
+    keys, vectors = [], []
+    for shard in shards:
+        try:
+            keys.append(np.load(shard, allow_pickle=False))
+            vectors.append(np.load(_vectors_file(shard), allow_pickle=False))
+        except (OSError, ValueError):
+            continue
+    if keys:
+        all_keys, all_vectors = np.concatenate(keys)[::-1], np.concatenate(vectors)[::-1]
+        _unique, first = np.unique(all_keys, return_index=True)  # the newest of each key
+        _write_shard(folder, all_keys[first], all_vectors[first])
+    for shard in shards:
+        for path in (shard, _vectors_file(shard)):
+            path.unlink(missing_ok=True)
+
+
+def _store(folder: Path, keys: list[bytes], vectors: np.ndarray) -> None:
+    with _cache_lock:
+        try:
+            _write_shard(folder, np.array(keys, dtype="S64"), vectors)
+            _compact(folder)
+        except OSError:  # a full or read-only cache folder only costs speed
+            log.warning("Cannot write the text feature cache in %s", folder, exc_info=True)
+
+
+def _text_keys(texts: Sequence[Any], cancel: CancelToken) -> list[bytes]:
+    keys = []
+    for index, text in enumerate(texts):
+        if index % 20000 == 0:
+            cancel.raise_if_cancelled()
+        data = _clean(text).encode("utf-8")
+        keys.append(hashlib.sha256(data).hexdigest().encode("ascii"))
+    return keys
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def text_features(texts: Sequence[str], progress: Progress = no_progress,
+                  cancel: CancelToken | None = None, *, folder: Path | None = None,
+                  device: str = "auto", batch_size: int = 32) -> np.ndarray:
+    """(len(texts), 384) float32 e5 vectors (unit length), cached by text.
+
+    ``folder``: a converted e5 folder (default: the built-in one, converted on
+    first use). Identical texts are computed once; new ones in waves that are
+    cached as they finish, so a cancelled run keeps its finished waves.
+    """
+    cancel = cancel or CancelToken()
+    texts = list(texts)
+    if folder is None:
+        folder = e5_folder(progress, cancel)
+    keys = _text_keys(texts, cancel)
+    store = cache_folder(Path(folder))
+    out = _lookup(store, keys)
+    first_of: dict[bytes, int] = {}
+    for index in np.flatnonzero(np.isnan(out[:, 0])):
+        first_of.setdefault(keys[index], int(index))
+    unique = list(first_of.values())
+    if unique:
+        progress(0, len(unique), _(MSG_PREPARING))
+        encoder = _encoder(Path(folder), device, progress, cancel)
+        for start in range(0, len(unique), WAVE_SIZE):
+            wave = unique[start:start + WAVE_SIZE]
+
+            def report(done: int, total: int | None, message: str, _base: int = start) -> None:
+                progress(_base + done, len(unique), message)
+
+            vectors = encoder.encode([texts[i] for i in wave], report, cancel, batch_size)
+            out[wave] = vectors
+            _store(store, [keys[i] for i in wave], vectors)
+        for index in np.flatnonzero(np.isnan(out[:, 0])):  # copies of a text computed above
+            out[index] = out[first_of[keys[index]]]
+    progress(len(texts), len(texts), _(MSG_EMBEDDING))
+    return out
