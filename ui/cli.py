@@ -64,9 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     classify = commands.add_parser(
         "classify", parents=[common],
         help=_("classify images with the built-in ImageNet model or a trained model"),
-        description=_("Classify image files and folders (searched recursively)."),
+        description=_("Classify image files and folders (searched recursively), or texts with a "
+                      "text model."),
     )
-    classify.add_argument("paths", nargs="+", metavar=_("PATH"), help=_("image files or folders"))
+    classify.add_argument("paths", nargs="*", metavar=_("PATH"),
+                          help=_("image files or folders; for a text model, .txt files or tables"))
+    classify.add_argument("--text", action="append", default=[], metavar=_("TEXT"),
+                          help=_("a text to classify with a text model (repeatable)"))
+    classify.add_argument("--text-file", action="append", default=[], metavar=_("FILE"),
+                          help=_("a text file to classify as one document (repeatable)"))
+    classify.add_argument("--column", metavar=_("COLUMN"),
+                          help=_("classify this column of each table given as PATH"))
     classify.add_argument("--model", metavar=_("DIR"),
                           help=_("a trained model package (default: the built-in ImageNet model)"))
     classify.add_argument("--top-k", type=int, default=5, metavar="K",
@@ -145,6 +153,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise UserError(i18n.N_("--top-k must be at least 1."))
     classifier = run_job(load_classifier, args.model)
+    if classifier.task == "text":
+        try:
+            return classify_texts_command(args, classifier)
+        finally:
+            classifier.close()
+    if args.text or args.text_file or args.column:
+        classifier.close()
+        raise UserError(i18n.N_("--text, --text-file and --column need a text model (--model)."))
     paths = [str(path) for path in iter_image_files(args.paths)]
     try:
         results = run_job(classify_images, classifier, paths, top_k=args.top_k) if paths else []
@@ -168,6 +184,30 @@ def cmd_classify(args: argparse.Namespace) -> int:
         print(_("No images found."), file=sys.stderr)
         return EXIT_SOME_FAILED
     return EXIT_SOME_FAILED if any(row.get("error") for row in rows) else EXIT_OK
+
+
+def classify_texts_command(args: argparse.Namespace, classifier) -> int:
+    from engine.text_inputs import classify_texts, gather
+
+    inputs = gather(args.text, list(args.text_file) + list(args.paths), args.column)
+    if not inputs:
+        print(_("Nothing to classify: give --text, --text-file or a table with --column."),
+              file=sys.stderr)
+        return EXIT_USAGE
+    results = run_job(classify_texts, classifier, inputs, top_k=args.top_k)
+    rows = [result.to_json() for result in results]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for row in rows:
+            if "error" in row:
+                print(_("{input}: error: {message}").format(input=row["input"], message=row["error"]),
+                      file=sys.stderr)
+            else:
+                best = row["predictions"][0]
+                print(f"{row['input']}\t{best['label']}\t{i18n.format_percent(best['score'], 1)}"
+                      f"\t{row['language']}")
+    return EXIT_SOME_FAILED if any("error" in row for row in rows) else EXIT_OK
 
 
 def _load(args: argparse.Namespace):

@@ -18,7 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.datasets import Dataset
-from engine.jobs import CancelToken, Progress, no_progress
+from engine.i18n import N_
+from engine.jobs import CancelToken, Progress, UserError, no_progress
 from engine.training import distributed
 from engine.training.checkpoint import CheckpointStore
 from engine.training.config import (
@@ -32,6 +33,7 @@ from engine.training.data import Prepared, prepare
 from engine.training.faults import Faults
 
 log = logging.getLogger(__name__)
+MSG_NOT_FOR_IMAGES = N_("This training mode is not available for images.")
 
 __all__ = ["TrainConfig", "TrainControls", "TrainEvent", "TrainResult", "checkpoint_store",
            "default_config", "train"]
@@ -86,7 +88,7 @@ def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = No
     from engine.training.package import write_model
 
     cancel = cancel or CancelToken()
-    config = (config or default_config(dataset.task)).resolved()
+    config = (config or default_config(dataset.task)).resolved(dataset.task)
     config.check()
     world = distributed.world_from_env()
     device = _device(config, world)
@@ -124,6 +126,8 @@ def _train_task(task, prepared, config, device, store, progress, cancel, control
         from engine.backbones.efficientnet_lite0 import preprocess_config
         from engine.training.image import KINDS, image_backbone
 
+        if config.mode not in KINDS:
+            raise UserError(MSG_NOT_FOR_IMAGES, details=config.mode)
         kind, trainer = KINDS[config.mode]
         prepared, outcome, tensors = trainer(prepared, config, device, store, progress, cancel,
                                              controls, on_event, faults)

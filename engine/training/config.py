@@ -51,14 +51,16 @@ class TrainConfig:
     workers: int | None = None  # DataLoader worker processes (fine-tune)
     backbone: str | None = None  # a local Hugging Face folder instead of the built-in model
 
-    def resolved(self) -> TrainConfig:
-        """A copy with every mode default filled in."""
+    def resolved(self, task: str = "image") -> TrainConfig:
+        """A copy with every mode default filled in (transformers fine-tune gently)."""
         defaults = {
             "fast": {"epochs": 100, "batch_size": 32, "learning_rate": 1e-2, "patience": 10,
                      "label_smoothing": 0.0},
-            "finetune": {"epochs": 10, "batch_size": 32, "learning_rate": 1e-3, "patience": 3,
+            "finetune": {"epochs": 10 if task == "image" else 4,
+                         "batch_size": 32 if task == "image" else 16,
+                         "learning_rate": 1e-3 if task == "image" else 5e-5, "patience": 3,
                          "label_smoothing": 0.1},
-            "instant": {"epochs": 1, "batch_size": 1, "learning_rate": 0.0, "patience": 1,
+            "instant": {"epochs": 15, "batch_size": 0, "learning_rate": 0.0, "patience": 3,
                         "label_smoothing": 0.0},
         }[self.mode]
         values = {name: getattr(self, name) for name in defaults}

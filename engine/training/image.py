@@ -22,7 +22,8 @@ from engine.i18n import N_, _
 from engine.jobs import CancelToken, Progress
 from engine.training.checkpoint import CheckpointStore
 from engine.training.config import TrainConfig, TrainControls
-from engine.training.data import Prepared, class_weights
+from engine.training.data import Prepared
+from engine.training.head import loss_weights
 from engine.training.loop import LoopOutcome, LoopSpec, run_loop
 
 log = logging.getLogger(__name__)
@@ -56,34 +57,12 @@ def fast_features(prepared: Prepared, progress: Progress, cancel: CancelToken) -
 def train_fast(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
                store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
                controls: TrainControls | None, on_event, faults=None) -> tuple[Prepared, LoopOutcome, dict[str, Any]]:
-    import torch
+    from engine.training.head import train_head
 
     prepared, train_x, val_x = fast_features(prepared, progress, cancel)
-    torch.manual_seed(config.seed)
-    head = torch.nn.Linear(train_x.shape[1], len(prepared.labels))
-    inputs = {"train": torch.from_numpy(train_x), "validation": torch.from_numpy(val_x)}
-    targets = {"train": torch.from_numpy(prepared.train_y), "validation": torch.from_numpy(prepared.val_y)}
-
-    def batches(split: str, order: list[int], batch_size: int, epoch: int):
-        index = torch.tensor(order, dtype=torch.long)
-        for start in range(0, len(order), batch_size):
-            rows = index[start:start + batch_size]
-            yield inputs[split][rows], targets[split][rows]
-
-    spec = LoopSpec(head, list(head.parameters()), batches, prepared.train_y, prepared.val_y,
-                    len(prepared.labels), torch.device("cpu"), _weights(prepared, config))
-    outcome = run_loop(spec, config, store, progress, cancel, controls, on_event, faults)
-    tensors = {"classifier.weight": outcome.best_state["weight"],
-               "classifier.bias": outcome.best_state["bias"]}
+    outcome, tensors = train_head(prepared, train_x, val_x, config, store, progress, cancel,
+                                  controls, on_event, faults)
     return prepared, outcome, tensors
-
-
-def _weights(prepared: Prepared, config: TrainConfig):
-    import torch
-
-    if not config.class_weighting:
-        return None
-    return torch.from_numpy(class_weights(prepared.train_y, len(prepared.labels)))
 
 
 # --------------------------------------------------------------------------- fine-tune
@@ -137,7 +116,7 @@ def train_finetune(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
     batches = PictureBatches(PictureSet(prepared.train_items, prepared.train_y, True, config),
                              PictureSet(prepared.val_items, prepared.val_y, False, config),
                              workers, pin=device.kind == "cuda", seed=config.seed)
-    weights = _weights(prepared, config)
+    weights = loss_weights(prepared, config)
     spec = LoopSpec(model, trainable, batches, prepared.train_y, prepared.val_y, len(prepared.labels),
                     target, weights.to(target) if weights is not None else None,
                     amp_dtype(config, device), channels_last=device.kind == "cuda")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.i18n import _, format_number, format_percent
+from engine.i18n import _, format_number, format_percent, ngettext
 from engine.modelpack import save_package
 from engine.training.config import MODE_NAMES, TrainConfig
 
@@ -48,21 +48,26 @@ def model_card(manifest: dict[str, Any]) -> str:
                                          dataset=data["name"]),
     ]
     if data.get("skipped_examples"):
-        lines += ["", _("{n} examples could not be read and were left out.").format(
-            n=format_number(data["skipped_examples"]))]
-    lines += ["", f"| {_('Class')} | {_('Training')} | {_('Validation')} |", "|---|---:|---:|"]
+        skipped = int(data["skipped_examples"])
+        lines += ["", ngettext("{n} example could not be read and was left out.",
+                               "{n} examples could not be read and were left out.",
+                               skipped).format(n=format_number(skipped))]
+    lines += ["", "| {} | {} | {} |".format(_("Class"), _("Training"), _("Validation")),
+              "|---|---:|---:|"]
     for label, counts in data["classes"].items():
-        lines.append(f"| {label} | {format_number(counts['train'])} | "
-                     f"{format_number(counts['validation'])} |")
+        lines.append("| {} | {} | {} |".format(label, format_number(counts["train"]),
+                                               format_number(counts["validation"])))
+    backbone = manifest["backbone"]
     lines += [
         "", "## " + _("Training"), "",
-        f"- {_('Mode')}: {_(MODE_NAMES.get(training['mode'], training['mode']))}",
-        f"- {_('Starting point')}: {manifest['backbone'].get('name', manifest['backbone'].get('id', ''))}",
-        f"- {_('Epochs')}: {format_number(training['epochs_run'])} "
-        f"({_('best')}: {format_number(training['best_epoch'])})",
-        f"- {_('Learning rate')}: {training['learning_rate']:g}; {_('batch size')}: "
-        f"{format_number(training['batch_size'])}; {_('seed')}: {training['seed']}",
-        f"- {_('Device')}: {training['device']}",
+        "- " + _("Mode: {mode}").format(mode=_(MODE_NAMES.get(training["mode"], training["mode"]))),
+        "- " + _("Starting point: {name}").format(name=backbone.get("name", backbone.get("id", ""))),
+        "- " + _("Epochs: {epochs} (best: {best})").format(
+            epochs=format_number(training["epochs_run"]), best=format_number(training["best_epoch"])),
+        "- " + _("Learning rate: {rate}; batch size: {batch}; seed: {seed}").format(
+            rate=f"{training['learning_rate']:g}", batch=format_number(training["batch_size"]),
+            seed=training["seed"]),
+        "- " + _("Device: {device}").format(device=training["device"]),
         "", "## " + _("How well it works"), "",
         _("On the validation examples: accuracy {accuracy}, macro-F1 {f1}, expected calibration "
           "error {ece}.").format(accuracy=format_percent(metrics["accuracy"]),

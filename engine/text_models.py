@@ -1,0 +1,211 @@
+"""Text model packages as classifiers, with the words that pushed each decision.
+
+``TextClassifier.predict_texts(texts) -> probabilities`` for the three kinds:
+``text-instant`` (TF-IDF char n-grams rebuilt from the saved vocabulary and idf,
+no pickle), ``text-linear`` (encoder vectors + head) and ``text-finetuned``
+(a sequence classifier rebuilt from its saved config, weights from safetensors).
+
+``explain(text)`` splits the text into words (single characters for scripts
+without spaces), removes each in turn and measures how much the predicted
+class's probability falls: occlusion. For the instant model that is exactly the
+linear weights of the n-grams the word brings; for transformers it is the
+model's own sensitivity. Positive weight = pushed towards the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from engine.i18n import N_
+from engine.inference import Classifier
+from engine.jobs import CancelToken, Progress, UserError, no_progress
+
+if TYPE_CHECKING:
+    from engine.modelpack import ModelPackage
+
+MSG_WRONG_KIND = N_("The model “{name}” is of a kind this version of Taxon cannot use.")
+MAX_EXPLAINED_SEGMENTS = 64
+#: Scripts written without spaces: each character is its own segment.
+_NO_SPACES = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u1780-\u17ff]")
+_WORD = re.compile(r"\w+(?:['’-]\w+)*", re.UNICODE)
+
+
+@dataclass
+class Segment:
+    start: int
+    end: int
+    weight: float = 0.0
+
+
+def segments(text: str) -> list[Segment]:
+    """Words, and single characters of Chinese, Japanese, Thai, Khmer."""
+    out: list[Segment] = []
+    for match in _WORD.finditer(text):
+        start, word = match.start(), match.group()
+        if _NO_SPACES.search(word):
+            run = start
+            for offset, char in enumerate(word):
+                if _NO_SPACES.match(char):
+                    if run < start + offset:
+                        out.append(Segment(run, start + offset))
+                    out.append(Segment(start + offset, start + offset + 1))
+                    run = start + offset + 1
+            if run < match.end():
+                out.append(Segment(run, match.end()))
+        else:
+            out.append(Segment(start, match.end()))
+    return out
+
+
+class TextClassifier(Classifier):
+    task = "text"
+    backend = "pytorch"
+    batch_size = 32
+
+    def __init__(self, name: str, labels: list[str], predict) -> None:
+        self.name, self.labels = name, list(labels)
+        self._predict = predict
+        self._lock = threading.Lock()
+
+    def predict_texts(self, texts: list[str], progress: Progress = no_progress,
+                      cancel: CancelToken | None = None) -> np.ndarray:
+        """(len(texts), len(labels)) probabilities."""
+        cancel = cancel or CancelToken()
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(texts), 256):
+            cancel.raise_if_cancelled()
+            with self._lock:
+                out[start:start + 256] = self._predict(list(texts[start:start + 256]))
+            progress(min(len(texts), start + 256), len(texts), "")
+        return out
+
+    def predict_batch(self, pixels: np.ndarray) -> np.ndarray:
+        raise TypeError("a text model classifies texts, not pixels")
+
+    def explain(self, text: str) -> list[Segment]:
+        """Each segment's push towards the predicted class (occlusion, see the module doc)."""
+        parts = segments(text)
+        if not parts:
+            return parts
+        shown = parts[:MAX_EXPLAINED_SEGMENTS]
+        variants = [text] + [text[:s.start] + text[s.end:] for s in shown]
+        probs = self.predict_texts(variants)
+        predicted = int(probs[0].argmax())
+        for part, row in zip(shown, probs[1:], strict=True):
+            part.weight = float(probs[0, predicted] - row[predicted])
+        return parts
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def _instant(package: ModelPackage):
+    from scipy import sparse  # noqa: F401 - scikit-learn's vectorizer needs it
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from engine.training.text import linear_probabilities
+
+    tensors = {k: v.numpy() for k, v in package.tensors().items()}
+    try:
+        terms = json.loads((package.path / "vocabulary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UserError(N_("The model “{path}” is damaged and cannot be used."), str(error),
+                        path=str(package.path)) from error
+    settings = package.manifest.get("preprocess") or {}
+    vec = TfidfVectorizer(analyzer=settings.get("analyzer", "char_wb"),
+                          ngram_range=tuple(settings.get("ngram_range", (1, 4))),
+                          lowercase=bool(settings.get("lowercase", True)),
+                          sublinear_tf=bool(settings.get("sublinear_tf", True)),
+                          vocabulary={term: i for i, term in enumerate(terms)}, dtype=np.float32)
+    vec.idf_ = tensors["idf"]
+    coef, intercept = tensors["coef"], tensors["intercept"]
+
+    def predict(texts: list[str]) -> np.ndarray:
+        scores = vec.transform(texts) @ coef.T + intercept
+        return linear_probabilities(np.asarray(scores).reshape(len(texts), -1))
+
+    return predict
+
+
+def _encoder_folder(package: ModelPackage):
+    from pathlib import Path
+
+    backbone = package.manifest.get("backbone") or {}
+    if backbone.get("kind") == "local":
+        from engine.backbones.local_folder import inspect_folder
+
+        folder = inspect_folder(backbone["path"], "text")
+        if folder.id != backbone.get("id"):
+            raise UserError(N_("The model “{name}” needs the model folder “{path}”, which has "
+                               "changed since it was trained."), name=package.name,
+                            path=backbone["path"])
+        return Path(folder.path)
+    from engine.backbones import e5
+
+    folder = e5.e5_folder()
+    if e5.model_id(folder) != backbone.get("id"):
+        raise UserError(N_("The model “{name}” was trained on a different version of the built-in "
+                           "text model, so it cannot be used with this version of Taxon."),
+                        name=package.name)
+    return folder
+
+
+def _linear(package: ModelPackage, device: str):
+    import torch
+
+    from engine.text_features import _encoder
+
+    tensors = package.tensors()
+    weight, bias = tensors["classifier.weight"], tensors["classifier.bias"]
+    encoder = _encoder(_encoder_folder(package), device, no_progress, CancelToken())
+
+    def predict(texts: list[str]) -> np.ndarray:
+        vectors = torch.from_numpy(encoder.encode(texts))
+        return torch.softmax(vectors @ weight.T + bias, dim=1).numpy()
+
+    return predict
+
+
+def _finetuned(package: ModelPackage, device: str):
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    from engine.text_features import _torch_device
+
+    config = AutoConfig.from_pretrained(package.path, local_files_only=True, trust_remote_code=False)
+    model = AutoModelForSequenceClassification.from_config(config)
+    try:
+        model.load_state_dict(package.tensors(), strict=True)
+    except RuntimeError as error:
+        raise UserError(N_("The model “{path}” is damaged and cannot be used."), str(error)[:2000],
+                        path=str(package.path)) from error
+    target = torch.device(_torch_device(device))
+    model = model.to(target).eval()
+    tokenizer = AutoTokenizer.from_pretrained(package.path, local_files_only=True)
+    settings = package.manifest.get("preprocess") or {}
+    prefix, limit = settings.get("prefix", ""), int(settings.get("max_tokens", 256))
+
+    def predict(texts: list[str]) -> np.ndarray:
+        batch = tokenizer([prefix + t for t in texts], truncation=True, max_length=limit,
+                          padding=True, return_tensors="pt").to(target)
+        with torch.inference_mode():
+            return torch.softmax(model(**batch).logits.float(), dim=1).cpu().numpy()
+
+    return predict
+
+
+def load_text_classifier(package: ModelPackage, progress: Progress | None = None,
+                         cancel: CancelToken | None = None, device: str = "auto") -> TextClassifier:
+    progress = progress or no_progress
+    progress(0, None, "")
+    builders = {"text-instant": lambda: _instant(package), "text-linear": lambda: _linear(package, device),
+                "text-finetuned": lambda: _finetuned(package, device)}
+    if package.kind not in builders:
+        raise UserError(MSG_WRONG_KIND, details=f"kind={package.kind!r}", name=package.name)
+    return TextClassifier(package.name, package.labels, builders[package.kind]())
