@@ -104,3 +104,28 @@ def test_arabic_mirrors_the_page_and_localises_the_status(page, window, qtbot):
     assert page.train_button.text() == i18n._("Train") != "Train"
     assert any("\u0660" <= ch <= "\u0669" for ch in page.result_label.text())  # Arabic-Indic digits
     switch(window, qtbot, "en")
+
+
+def test_a_text_dataset_offers_the_text_modes_and_trains_instantly(window, qtbot, tmp_path):
+    import pandas as pd
+
+    from tests.engine.test_text_training import FOOD, SPORT
+
+    settle(window, qtbot)
+    table = tmp_path / "topics.csv"
+    pd.DataFrame([(t, "sport") for t in SPORT] + [(t, "food") for t in FOOD],
+                 columns=["text", "label"]).to_csv(table, index=False)
+    window.session.set_dataset(load_dataset(str(table)))
+    page = window.page("trainPage")
+    window.show_page(page)
+    modes = [page.form.mode_combo.itemData(i) for i in range(page.form.mode_combo.count())]
+    assert modes == ["instant", "fast", "finetune"]
+    assert "24 texts in 2 classes" in page.dataset_label.text()
+    page.form.mode_combo.setCurrentIndex(0)
+    page.form.mode_combo.setCurrentIndex(modes.index("finetune"))
+    assert page.form.weighting_check.isVisibleTo(page) and not page.form.flip_check.isVisibleTo(page)
+    page.form.mode_combo.setCurrentIndex(0)
+    qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.worker is None and page.last_result is not None,
+                    timeout=TRAIN_TIMEOUT_MS)
+    assert page.charts.epochs and "Saved" in page.result_label.text()

@@ -27,7 +27,7 @@ from engine.training.config import MODE_NAMES, TrainConfig
 from ui.retranslate import Retranslatable
 from ui.settings import device_preference
 
-IMAGE_MODES = ("fast", "finetune")
+MODES = {"image": ("fast", "finetune"), "text": ("instant", "fast", "finetune")}
 
 
 def _auto_spin(maximum: int) -> QSpinBox:
@@ -43,8 +43,9 @@ class TrainForm(Retranslatable, QWidget):
         super().__init__(parent)
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("modelName")
+        self.task = "image"
         self.mode_combo = QComboBox()
-        for mode in IMAGE_MODES:
+        for mode in MODES[self.task]:
             self.mode_combo.addItem("", mode)
         self.mode_combo.currentIndexChanged.connect(self._mode_changed)
         self.mode_hint = QLabel()
@@ -109,8 +110,24 @@ class TrainForm(Retranslatable, QWidget):
     def mode(self) -> str:
         return self.mode_combo.currentData()
 
+    def set_task(self, task: str) -> None:
+        """Offer the modes of ``task`` ("image" or "text"), keeping the mode when it exists."""
+        if task == self.task:
+            return
+        self.task, mode = task, self.mode
+        self.mode_combo.blockSignals(True)
+        self.mode_combo.clear()
+        for name in MODES[task]:
+            self.mode_combo.addItem(_(MODE_NAMES[name]), name)
+        self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(mode)))
+        self.mode_combo.blockSignals(False)
+        self._mode_changed()
+
     def _mode_changed(self) -> None:
         self.finetune.setVisible(self.mode == "finetune")
+        for widget in (self.blocks_combo, self.labels["blocks"], self.crop_check, self.flip_check,
+                       self.color_check, self.preview_button):
+            widget.setVisible(self.task == "image")
         self._retranslate_hint()
 
     def config(self) -> TrainConfig:
@@ -129,12 +146,23 @@ class TrainForm(Retranslatable, QWidget):
         )
 
     def _retranslate_hint(self) -> None:
-        self.mode_hint.setText(
-            _("Seconds for a thousand images: the built-in model's features stay as they are and "
-              "only the last layer learns your classes. A good first try.")
-            if self.mode == "fast" else
-            _("Trains the network itself on your pictures. Slower (minutes to hours; a GPU helps a "
-              "lot), often more accurate on pictures unlike everyday photos."))
+        hints = {
+            ("image", "fast"): _("Seconds for a thousand images: the built-in model's features stay "
+                                 "as they are and only the last layer learns your classes. A good "
+                                 "first try."),
+            ("image", "finetune"): _("Trains the network itself on your pictures. Slower (minutes "
+                                     "to hours; a GPU helps a lot), often more accurate on pictures "
+                                     "unlike everyday photos."),
+            ("text", "instant"): _("Seconds, even for 100,000 rows: learns which letter patterns "
+                                   "mark each class. Works in any script, but only in the languages "
+                                   "of your examples."),
+            ("text", "fast"): _("Reads the texts with a multilingual language model and learns your "
+                                "classes on top: a model trained on English examples also "
+                                "classifies Spanish, Chinese or Arabic."),
+            ("text", "finetune"): _("Trains the multilingual language model itself. Slow without a "
+                                    "GPU; usually the most accurate."),
+        }
+        self.mode_hint.setText(hints[(self.task, self.mode)])
 
     def retranslate_ui(self) -> None:
         self.general.setTitle(_("Training settings"))
@@ -144,7 +172,7 @@ class TrainForm(Retranslatable, QWidget):
                  "seed": _("Random seed"), "blocks": _("Layers to train")}
         for key, label in self.labels.items():
             label.setText(texts[key])
-        for index, mode in enumerate(IMAGE_MODES):
+        for index, mode in enumerate(MODES[self.task]):
             self.mode_combo.setItemText(index, _(MODE_NAMES[mode]))
         for spin in (self.epochs_spin, self.batch_spin):
             spin.setSpecialValueText(_("Automatic"))

@@ -223,7 +223,8 @@ class TrainPage(Retranslatable, QWidget):
             parts.append(_("Epoch {epoch} of {epochs}").format(
                 epoch=i18n.format_number(event.epoch), epochs=i18n.format_number(event.epochs)))
             if event.items_per_s:
-                parts.append(_("{n} images/s").format(n=i18n.format_number(event.items_per_s, 0)))
+                unit = (_("{n} images/s") if self.form.task == "image" else _("{n} texts/s"))
+                parts.append(unit.format(n=i18n.format_number(event.items_per_s, 0)))
             if event.eta_s is not None and not self.controls.paused:
                 parts.append(_("{time} left").format(time=i18n.format_duration(event.eta_s)))
             if event.gpu_memory_bytes:
@@ -277,7 +278,9 @@ class TrainPage(Retranslatable, QWidget):
 
     def _running_changed(self, running: bool) -> None:
         dataset = self.session.current
-        usable = dataset is not None and dataset.task == "image"
+        usable = dataset is not None
+        if dataset is not None:
+            self.form.set_task(dataset.task)
         self.train_button.setEnabled(usable and not running)
         self.form.setEnabled(not running)
         self.pause_button.setEnabled(running)
@@ -294,17 +297,16 @@ class TrainPage(Retranslatable, QWidget):
         dataset = self.session.current
         if dataset is None:
             self.dataset_label.setText(_("Open a dataset on the Data page to train a model on it."))
-        elif dataset.task != "image":
-            self.dataset_label.setText(_("This is a text dataset. Text models are trained the "
-                                         "same way once text training is available."))
         else:
             rows = len(dataset.frame)
             classes = dataset.frame["label"].nunique()
-            self.dataset_label.setText(
-                ngettext("Dataset “{name}”: {rows} image in {classes} classes.",
-                         "Dataset “{name}”: {rows} images in {classes} classes.", rows).format(
-                    name=dataset.name, rows=i18n.format_number(rows),
-                    classes=i18n.format_number(classes)))
+            text = (ngettext("Dataset “{name}”: {rows} image in {classes} classes.",
+                             "Dataset “{name}”: {rows} images in {classes} classes.", rows)
+                    if dataset.task == "image" else
+                    ngettext("Dataset “{name}”: {rows} text in {classes} classes.",
+                             "Dataset “{name}”: {rows} texts in {classes} classes.", rows))
+            self.dataset_label.setText(text.format(name=dataset.name, rows=i18n.format_number(rows),
+                                                   classes=i18n.format_number(classes)))
 
     def retranslate_ui(self) -> None:
         self.train_button.setText(_("Train"))
