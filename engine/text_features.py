@@ -1,4 +1,4 @@
-"""Text embeddings from the built-in multilingual-e5-small, cached on disk.
+"""Text embeddings from the built-in multilingual-e5-small (or a local model), cached on disk.
 
 The text checks and the fast text trainer need one 384-wide vector per text,
 and the network is the slow part, so vectors are cached in
@@ -13,6 +13,12 @@ The recipe is e5's: ``"query: "`` before each text, at most 512 tokens
 (longer texts are truncated), mean pooling over real tokens, L2 normalisation.
 Texts are sorted by token count before batching, so a batch pads to similar
 lengths; that, not a different network, is where the speed comes from.
+
+Any other folder is a local Hugging Face model the user picked: it is validated
+by ``engine.backbones.local_folder.inspect_folder`` (no custom code, no
+pickles), read without a prefix, mean-pooled and L2-normalised the same way,
+and cached under its ``LocalModel.id`` (model type + weights hash) with its own
+width.
 
 torch and transformers are imported inside the functions: importing this
 module must stay cheap.
@@ -33,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from engine.atomic import write_atomic
-from engine.backbones.e5 import MSG_BROKEN, e5_folder, model_id, verify_folder
+from engine.backbones.e5 import MANIFEST, MSG_BROKEN, e5_folder, model_id, verify_folder
 from engine.i18n import N_, _
 from engine.jobs import CancelToken, Progress, UserError, no_progress
 from engine.paths import user_cache_dir
@@ -73,17 +79,30 @@ def _clean(text: Any) -> str:
     return text
 
 
+def is_e5_folder(folder: Path) -> bool:
+    """A converted e5 folder carries Taxon's checksum manifest; any other is a local model."""
+    return (Path(folder) / MANIFEST).is_file()
+
+
 class TextEncoder:
-    """multilingual-e5-small on one torch device: texts in, unit vectors out."""
+    """multilingual-e5-small (or a validated local model) on one torch device: texts in,
+    unit vectors out."""
 
     def __init__(self, folder: Path | None = None, device: str = "cpu",
                  progress: Progress = no_progress, cancel: CancelToken | None = None) -> None:
         cancel = cancel or CancelToken()
+        self.local = None  # the LocalModel of a folder that is not e5
         if folder is None:
             folder = e5_folder(progress, cancel)
+        elif not is_e5_folder(Path(folder)):
+            from engine.backbones.local_folder import inspect_folder
+
+            self.local = inspect_folder(folder, "text", progress, cancel)
+            folder = self.local.path
         elif not verify_folder(Path(folder)):
             raise UserError(MSG_BROKEN, details=f"checksum mismatch in {folder}")
         self.folder = Path(folder)
+        self.prefix = PREFIX if self.local is None else ""
         progress(0, None, _(MSG_PREPARING))
         cancel.raise_if_cancelled()
         import torch
@@ -91,19 +110,31 @@ class TextEncoder:
         from transformers.utils import logging as hf_logging
 
         self.device = torch.device(_torch_device(device))
-        self.tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
-        cancel.raise_if_cancelled()
-        bar = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()  # its own bar on stderr would cut through the CLI's
-        try:
-            model = AutoModel.from_pretrained(self.folder, local_files_only=True)
-        finally:
-            if bar:
-                hf_logging.enable_progress_bar()
+        if self.local is not None:
+            from engine.backbones.local_folder import load_text_model
+
+            self.tokenizer, model = load_text_model(self.local, cancel)
+        else:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
+            cancel.raise_if_cancelled()
+            bar = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # its own bar on stderr would cut through the CLI's
+            try:
+                model = AutoModel.from_pretrained(self.folder, local_files_only=True)
+            finally:
+                if bar:
+                    hf_logging.enable_progress_bar()
         self.model = model.to(self.device).eval()
-        self.pad_id = int(self.tokenizer.pad_token_id)
+        self.dim = FEATURE_DIM if self.local is None else int(self.model.config.hidden_size)
+        self.max_tokens = MAX_TOKENS
+        if self.local is not None:
+            from engine.backbones.local_folder import token_limit
+
+            self.max_tokens = token_limit(self.model.config, self.tokenizer, MAX_TOKENS)
+        pad = self.tokenizer.pad_token_id
+        self.pad_id = int(pad) if pad is not None else 0
         self._job = threading.local()
-        for layer in self.model.encoder.layer:
+        for layer in _layers(self.model):
             layer.register_forward_pre_hook(self._between_layers)
 
     def _between_layers(self, *_args: Any) -> None:
@@ -121,13 +152,15 @@ class TextEncoder:
 
     def tokenize(self, texts: Sequence[str], cancel: CancelToken | None = None
                  ) -> list[list[int]]:
-        """Token ids of ``"query: " + text``, with ``<s>``/``</s>``, at most 512."""
+        """Token ids of ``"query: " + text`` (e5; a local model gets no prefix), with
+        ``<s>``/``</s>``, at most 512."""
         out: list[list[int]] = []
         for start in range(0, len(texts), TOKENIZE_CHUNK):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            chunk = [PREFIX + _clean(text) for text in texts[start:start + TOKENIZE_CHUNK]]
-            out.extend(self.tokenizer(chunk, truncation=True, max_length=MAX_TOKENS)["input_ids"])
+            chunk = [self.prefix + _clean(text) for text in texts[start:start + TOKENIZE_CHUNK]]
+            out.extend(self.tokenizer(chunk, truncation=True,
+                                      max_length=self.max_tokens)["input_ids"])
         return out
 
     def _batches(self, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -164,9 +197,10 @@ class TextEncoder:
 
     def encode(self, texts: Sequence[str], progress: Progress = no_progress,
                cancel: CancelToken | None = None, batch_size: int = 32) -> np.ndarray:
-        """(len(texts), 384) float32 unit vectors, in the order of ``texts``."""
+        """(len(texts), 384) float32 unit vectors (a local model: its hidden size), in the
+        order of ``texts``."""
         cancel = cancel or CancelToken()
-        out = np.zeros((len(texts), FEATURE_DIM), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not len(texts):
             return out
         ids = self.tokenize(list(texts), cancel)
@@ -184,6 +218,19 @@ class TextEncoder:
         return out
 
 
+def _layers(model: Any) -> list[Any]:
+    """The encoder's transformer blocks, where cancel is checked during a forward pass."""
+    encoder = getattr(model, "encoder", None)
+    if encoder is not None and hasattr(encoder, "layer"):
+        return list(encoder.layer)
+    import torch
+
+    for module in model.modules():  # DistilBERT's transformer.layer, others' layers
+        if isinstance(module, torch.nn.ModuleList) and len(module) > 0:
+            return list(module)
+    return []
+
+
 def _torch_device(device: str) -> str:
     from engine.devices import DEVICE_CHOICES, select_device
 
@@ -193,8 +240,11 @@ def _torch_device(device: str) -> str:
 
 
 def _encoder(folder: Path, device: str, progress: Progress, cancel: CancelToken) -> TextEncoder:
-    """The encoder for ``folder`` on ``device``, loaded once and kept (loading takes seconds)."""
-    key = (str(folder), _torch_device(device))
+    """The encoder for ``folder`` on ``device``, loaded once and kept (loading takes seconds).
+    A local folder whose weights changed on disk is loaded again."""
+    key: tuple[str, ...] = (str(folder), _torch_device(device))
+    if not is_e5_folder(folder):
+        key += (_model_key(folder, progress, cancel)[0],)
     with _encoders_lock:
         if key not in _encoders:
             _encoders[key] = TextEncoder(folder, key[1], progress, cancel)
@@ -210,11 +260,27 @@ def release_encoders() -> None:
 # --------------------------------------------------------------------------- the disk cache
 
 
-def cache_folder(folder: Path) -> Path:
-    """Where vectors of the model in ``folder`` are cached."""
-    path = user_cache_dir() / "text-features" / f"{model_id(folder)}-v{CACHE_FORMAT}"
+def _model_key(folder: Path, progress: Progress = no_progress,
+               cancel: CancelToken | None = None) -> tuple[str, int]:
+    """(cache id, vector width) of the model in ``folder``: e5's model id and 384, or a
+    validated local folder's ``LocalModel.id`` and hidden size."""
+    if is_e5_folder(folder):
+        return model_id(folder), FEATURE_DIM
+    from engine.backbones.local_folder import hidden_size, inspect_folder
+
+    local = inspect_folder(folder, "text", progress, cancel)
+    return local.id, hidden_size(local)
+
+
+def _cache_path(cache_id: str) -> Path:
+    path = user_cache_dir() / "text-features" / f"{cache_id}-v{CACHE_FORMAT}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_folder(folder: Path) -> Path:
+    """Where vectors of the model in ``folder`` are cached."""
+    return _cache_path(_model_key(Path(folder))[0])
 
 
 def _shards(folder: Path) -> list[Path]:
@@ -238,11 +304,11 @@ def _write_shard(folder: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
     write_atomic(folder / f"{stem}.keys.npy", _npy_bytes(keys.astype("S64")))
 
 
-def _lookup(folder: Path, keys: list[bytes]) -> np.ndarray:
+def _lookup(folder: Path, keys: list[bytes], dim: int = FEATURE_DIM) -> np.ndarray:
     """Cached vectors of ``keys`` (NaN rows where missing); newest shard wins."""
     import pandas as pd
 
-    out = np.full((len(keys), FEATURE_DIM), np.nan, dtype=np.float32)
+    out = np.full((len(keys), dim), np.nan, dtype=np.float32)
     wanted = pd.Index(keys)
     for shard in reversed(_shards(folder)):
         missing = np.flatnonzero(np.isnan(out[:, 0]))
@@ -308,16 +374,19 @@ def text_features(texts: Sequence[str], progress: Progress = no_progress,
     """(len(texts), 384) float32 e5 vectors (unit length), cached by text.
 
     ``folder``: a converted e5 folder (default: the built-in one, converted on
-    first use). Identical texts are computed once; new ones in waves that are
-    cached as they finish, so a cancelled run keeps its finished waves.
+    first use), or a local Hugging Face text model folder (validated; vectors
+    as wide as its hidden size). Identical texts are computed once; new ones in
+    waves that are cached as they finish, so a cancelled run keeps its finished
+    waves.
     """
     cancel = cancel or CancelToken()
     texts = list(texts)
     if folder is None:
         folder = e5_folder(progress, cancel)
     keys = _text_keys(texts, cancel)
-    store = cache_folder(Path(folder))
-    out = _lookup(store, keys)
+    cache_id, dim = _model_key(Path(folder), progress, cancel)
+    store = _cache_path(cache_id)
+    out = _lookup(store, keys, dim)
     first_of: dict[bytes, int] = {}
     for index in np.flatnonzero(np.isnan(out[:, 0])):
         first_of.setdefault(keys[index], int(index))

@@ -44,6 +44,9 @@ def add_commands(commands, common: argparse.ArgumentParser,
                        help=_("fine-tune the whole network or only its top blocks"))
     train.add_argument("--no-augment", action="store_true",
                        help=_("fine-tune without crops, flips and colour changes"))
+    train.add_argument("--backbone", metavar=_("DIR"),
+                       help=_("start from a local Hugging Face model folder instead of the "
+                              "built-in model (safetensors weights only)"))
     train.add_argument("--restart", action="store_true",
                        help=_("ignore a checkpoint of an interrupted run and start again"))
     train.add_argument("--name", help=_("the model's name (default: the folder's name)"))
@@ -101,7 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {
         "mode": args.mode, "epochs": args.epochs, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "device": args.device, "seed": args.seed,
-        "train_blocks": args.train_blocks}
+        "train_blocks": args.train_blocks, "backbone": args.backbone}
     for key, value in overrides.items():
         if value is not None:
             setattr(config, key, value)

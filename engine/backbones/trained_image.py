@@ -7,6 +7,8 @@ Two kinds of package:
 Both become a timm ``tf_efficientnet_lite0`` with as many outputs as labels, and
 go through ``load_image_runner``: ONNX Runtime export keyed by the package's
 weights hash, parity-checked, else PyTorch.
+Packages trained on a local Hugging Face folder (``image-hf-linear``,
+``image-hf-finetuned``) are loaded by ``engine.backbones.hf_image``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ if TYPE_CHECKING:
 KIND_LINEAR = "image-linear"
 KIND_FINETUNED = "image-finetuned"
 KINDS = (KIND_LINEAR, KIND_FINETUNED)
+#: Trained on a local Hugging Face folder: a head on it, or the whole network fine-tuned.
+KIND_HF_LINEAR = "image-hf-linear"
+KIND_HF_FINETUNED = "image-hf-finetuned"
+HF_KINDS = (KIND_HF_LINEAR, KIND_HF_FINETUNED)
 HEAD_WEIGHT, HEAD_BIAS = "classifier.weight", "classifier.bias"
 
 MSG_OTHER_BACKBONE = N_("The model “{name}” was trained on a different version of the built-in "
@@ -79,6 +85,10 @@ def load_package_classifier(package: ModelPackage, progress: Progress | None = N
     """A ``Classifier`` for an image package, ONNX Runtime accelerated when possible."""
     from engine.backbones.image_runner import load_image_runner
 
+    if package.kind in HF_KINDS:
+        from engine.backbones.hf_image import load_hf_classifier
+
+        return load_hf_classifier(package, progress, cancel)
     check_backbone(package)
     preprocess: dict[str, Any] = package.manifest.get("preprocess") or lite0.preprocess_config()
     mean = tuple(float(v) for v in preprocess.get("mean", lite0.MEAN))

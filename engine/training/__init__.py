@@ -18,8 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.datasets import Dataset
-from engine.i18n import N_
-from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.jobs import CancelToken, Progress, no_progress
 from engine.training import distributed
 from engine.training.checkpoint import CheckpointStore
 from engine.training.config import (
@@ -33,7 +32,6 @@ from engine.training.data import Prepared, prepare
 from engine.training.faults import Faults
 
 log = logging.getLogger(__name__)
-MSG_NOT_FOR_IMAGES = N_("This training mode is not available for images.")
 
 __all__ = ["TrainConfig", "TrainControls", "TrainEvent", "TrainResult", "checkpoint_store",
            "default_config", "train"]
@@ -47,8 +45,13 @@ def default_config(task: str) -> TrainConfig:
 
 
 def fingerprint(task: str, prepared: Prepared, config: TrainConfig) -> str:
-    """Identifies a run: the same data, split and settings give the same fingerprint."""
+    """Identifies a run: the same data, split, settings and starting weights give the same
+    fingerprint (a local backbone folder counts by its weights' hash, not its path)."""
     settings = {k: v for k, v in config.to_json().items() if k not in _NOT_FINGERPRINTED}
+    if config.backbone:
+        from engine.backbones.local_folder import inspect_folder
+
+        settings["backbone"] = inspect_folder(config.backbone, task).id
     digest = hashlib.sha256(json.dumps({"task": task, "settings": settings, "labels": prepared.labels},
                                        sort_keys=True).encode("utf-8"))
     for items, targets in ((prepared.train_items, prepared.train_y), (prepared.val_items, prepared.val_y)):
@@ -123,15 +126,9 @@ def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = No
 
 def _train_task(task, prepared, config, device, store, progress, cancel, controls, on_event, faults):
     if task == "image":
-        from engine.backbones.efficientnet_lite0 import preprocess_config
-        from engine.training.image import KINDS, image_backbone
+        from engine.training.image import train_image
 
-        if config.mode not in KINDS:
-            raise UserError(MSG_NOT_FOR_IMAGES, details=config.mode)
-        kind, trainer = KINDS[config.mode]
-        prepared, outcome, tensors = trainer(prepared, config, device, store, progress, cancel,
-                                             controls, on_event, faults)
-        return prepared, outcome, tensors, kind, image_backbone(), preprocess_config(), None
+        return train_image(prepared, config, device, store, progress, cancel, controls, on_event, faults)
     from engine.training.text import train_text
 
     return train_text(prepared, config, device, store, progress, cancel, controls, on_event, faults)

@@ -58,7 +58,9 @@ class TrainConfig:
                      "label_smoothing": 0.0},
             "finetune": {"epochs": 10 if task == "image" else 4,
                          "batch_size": 32 if task == "image" else 16,
-                         "learning_rate": 1e-3 if task == "image" else 5e-5, "patience": 3,
+                         # EfficientNet takes 1e-3; transformers (text, local ViTs) need far less
+                         "learning_rate": 1e-3 if task == "image" and not self.backbone else 5e-5,
+                         "patience": 3,
                          "label_smoothing": 0.1},
             "instant": {"epochs": 15, "batch_size": 0, "learning_rate": 0.0, "patience": 3,
                         "label_smoothing": 0.0},

@@ -24,6 +24,7 @@ MSG_TOO_FEW_CLASSES = N_("Training needs at least two classes with examples; thi
 MSG_TOO_FEW_ROWS = N_("Training needs at least two examples of some class to check the model on; "
                       "add more examples.")
 MSG_NOTHING_LEFT = N_("None of the examples could be read, so there is nothing to train on.")
+LANGUAGE_SAMPLE = 20_000  # training texts whose language the manifest's summary counts
 
 
 @dataclass
@@ -48,6 +49,7 @@ class Prepared:
             "skipped_examples": len(self.skipped),
             "classes": {label: {"train": train_counts.get(label, 0),
                                 "validation": val_counts.get(label, 0)} for label in self.labels},
+            **({"languages": training_languages(self.train_items)} if task == "text" else {}),
         }
 
     def keep(self, train_mask: np.ndarray, val_mask: np.ndarray, reasons: dict[str, str]) -> Prepared:
@@ -72,6 +74,23 @@ class Prepared:
             raise UserError(MSG_TOO_FEW_CLASSES, n=len(set(self.train_y.tolist())))
         if not self.val_items:
             raise UserError(MSG_TOO_FEW_ROWS)
+
+
+def training_languages(texts: list[str]) -> dict[str, int]:
+    """How many training texts are in each language, most common first.
+
+    Kept in the manifest so the Classify page can show "trained on English,
+    classifying Chinese" (cross-lingual use) without the training data. At most
+    ``LANGUAGE_SAMPLE`` evenly spaced texts are detected (~25 µs each); texts with
+    no letters to judge by are left out.
+    """
+    from engine.cleaning.languages import MACRO_LANGUAGES, UNDETERMINED, detect_languages
+
+    if len(texts) > LANGUAGE_SAMPLE:
+        texts = [texts[int(i)] for i in np.linspace(0, len(texts) - 1, LANGUAGE_SAMPLE)]
+    codes = (MACRO_LANGUAGES.get(code, code) for code in detect_languages(texts))
+    counts = Counter(code for code in codes if code != UNDETERMINED)
+    return dict(counts.most_common())
 
 
 def group_keys(dataset: Dataset) -> pd.Series | None:

@@ -19,7 +19,7 @@ from engine.backbones import efficientnet_lite0 as lite0
 from engine.backbones.trained_image import KIND_FINETUNED, KIND_LINEAR, new_network
 from engine.devices import DeviceInfo
 from engine.i18n import N_, _
-from engine.jobs import CancelToken, Progress
+from engine.jobs import CancelToken, Progress, UserError
 from engine.training.checkpoint import CheckpointStore
 from engine.training.config import TrainConfig, TrainControls
 from engine.training.data import Prepared
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 MSG_UNREADABLE = N_("This image could not be read.")
 MSG_CHECKING = N_("Checking images…")
+MSG_NOT_FOR_IMAGES = N_("This training mode is not available for images.")
 #: Fine-tune with train_blocks="top" trains these (the last stages, the head conv, the classifier).
 TOP_PREFIXES = ("blocks.5.", "blocks.6.", "conv_head.", "bn2.", "classifier.")
 
@@ -41,11 +42,16 @@ def image_backbone() -> dict[str, Any]:
 # --------------------------------------------------------------------------- fast
 
 
-def fast_features(prepared: Prepared, progress: Progress, cancel: CancelToken) -> tuple[Prepared, np.ndarray, np.ndarray]:
-    """Features of every row (cached by content); rows whose file cannot be read are dropped."""
+def fast_features(prepared: Prepared, progress: Progress, cancel: CancelToken,
+                  compute=None) -> tuple[Prepared, np.ndarray, np.ndarray]:
+    """Features of every row (cached by content); rows whose file cannot be read are dropped.
+
+    ``compute(paths, progress, cancel)``: the feature function (default: the built-in model's).
+    """
     from engine.image_features import image_features
 
-    features = image_features(prepared.train_items + prepared.val_items, progress, cancel)
+    compute = compute or image_features
+    features = compute(prepared.train_items + prepared.val_items, progress, cancel)
     readable = ~np.isnan(features[:, 0])
     n_train = len(prepared.train_items)
     reasons = {item: _(MSG_UNREADABLE) for item, ok in
@@ -56,10 +62,11 @@ def fast_features(prepared: Prepared, progress: Progress, cancel: CancelToken) -
 
 def train_fast(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
                store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
-               controls: TrainControls | None, on_event, faults=None) -> tuple[Prepared, LoopOutcome, dict[str, Any]]:
+               controls: TrainControls | None, on_event, faults=None,
+               compute=None) -> tuple[Prepared, LoopOutcome, dict[str, Any]]:
     from engine.training.head import train_head
 
-    prepared, train_x, val_x = fast_features(prepared, progress, cancel)
+    prepared, train_x, val_x = fast_features(prepared, progress, cancel, compute)
     outcome, tensors = train_head(prepared, train_x, val_x, config, store, progress, cancel,
                                   controls, on_event, faults)
     return prepared, outcome, tensors
@@ -142,3 +149,21 @@ def _choose_trainable(model, train_blocks: str) -> list[Any]:
 
 
 KINDS = {"fast": (KIND_LINEAR, train_fast), "finetune": (KIND_FINETUNED, train_finetune)}
+
+
+def train_image(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
+                store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
+                controls: TrainControls | None, on_event, faults=None):
+    """(prepared, outcome, tensors, kind, backbone, preprocess, extra files) for ``train``:
+    the built-in model, or the local Hugging Face folder in ``config.backbone``."""
+    if config.mode not in KINDS:
+        raise UserError(MSG_NOT_FOR_IMAGES, details=config.mode)
+    if config.backbone:
+        from engine.training.image_hf import train_hf
+
+        return train_hf(prepared, config, device, store, progress, cancel, controls, on_event,
+                        faults)
+    kind, trainer = KINDS[config.mode]
+    prepared, outcome, tensors = trainer(prepared, config, device, store, progress, cancel,
+                                         controls, on_event, faults)
+    return prepared, outcome, tensors, kind, image_backbone(), lite0.preprocess_config(), None

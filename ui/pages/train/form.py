@@ -1,13 +1,17 @@
-"""The training settings form: mode, epochs, device and the fine-tune options.
+"""The training settings form: mode, starting point, epochs, device and the fine-tune options.
 
 Fields left at "Automatic" use the mode's defaults (``TrainConfig.resolved``),
-so a first-time user only picks a mode and presses Train.
+so a first-time user only picks a mode and presses Train. The starting point is
+the built-in model or a local Hugging Face folder, validated when it is chosen
+(``engine.backbones.local_folder.inspect_folder``) so that a hostile or broken
+folder is refused before a run starts.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -23,7 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.i18n import _
+from engine.jobs import UserError
 from engine.training.config import MODE_NAMES, TrainConfig
+from ui.errors import show_error
 from ui.retranslate import Retranslatable
 from ui.settings import device_preference
 
@@ -51,6 +57,17 @@ class TrainForm(Retranslatable, QWidget):
         self.mode_hint = QLabel()
         self.mode_hint.setWordWrap(True)
         self.mode_hint.setStyleSheet("color: #555;")
+        self.backbone_combo = QComboBox()
+        self.backbone_combo.setObjectName("backboneCombo")
+        self.backbone_combo.addItem("", None)
+        self.backbone_button = QPushButton()
+        self.backbone_button.clicked.connect(self.choose_backbone)
+        backbone_row = QHBoxLayout()
+        backbone_row.addWidget(self.backbone_combo, 1)
+        backbone_row.addWidget(self.backbone_button)
+        self.backbone_row = QWidget()
+        self.backbone_row.setLayout(backbone_row)
+        backbone_row.setContentsMargins(0, 0, 0, 0)
         self.epochs_spin = _auto_spin(1000)
         self.batch_spin = _auto_spin(4096)
         self.rate_spin = QDoubleSpinBox()
@@ -67,10 +84,11 @@ class TrainForm(Retranslatable, QWidget):
         self.general = QGroupBox()
         general = QFormLayout(self.general)
         self.labels = {key: QLabel() for key in ("name", "mode", "epochs", "batch", "rate",
-                                                 "device", "seed", "blocks")}
+                                                 "device", "seed", "blocks", "backbone")}
         general.addRow(self.labels["name"], self.name_edit)
         general.addRow(self.labels["mode"], self.mode_combo)
         general.addRow(self.mode_hint)
+        general.addRow(self.labels["backbone"], self.backbone_row)
         general.addRow(self.labels["epochs"], self.epochs_spin)
         general.addRow(self.labels["batch"], self.batch_spin)
         general.addRow(self.labels["rate"], self.rate_spin)
@@ -121,10 +139,41 @@ class TrainForm(Retranslatable, QWidget):
             self.mode_combo.addItem(_(MODE_NAMES[name]), name)
         self.mode_combo.setCurrentIndex(max(0, self.mode_combo.findData(mode)))
         self.mode_combo.blockSignals(False)
+        while self.backbone_combo.count() > 1:  # a folder was checked for the other task
+            self.backbone_combo.removeItem(1)
         self._mode_changed()
+
+    def choose_backbone(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        folder = QFileDialog.getExistingDirectory(self, _("Choose a Hugging Face model folder"))
+        if folder:
+            self.set_backbone(folder)
+
+    def set_backbone(self, folder: str) -> bool:
+        """Check ``folder`` for the current task and make it the starting point; a folder
+        Taxon must refuse (custom code, pickled weights...) shows why and changes nothing."""
+        from engine.backbones.local_folder import inspect_folder
+
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # hashing large weights
+        try:
+            model = inspect_folder(folder, self.task)
+        except UserError as error:
+            show_error(self, error.message, error.details)
+            return False
+        finally:
+            QApplication.restoreOverrideCursor()
+        while self.backbone_combo.count() > 1:
+            self.backbone_combo.removeItem(1)
+        self.backbone_combo.addItem(model.name, str(model.path))
+        self.backbone_combo.setItemData(1, str(model.path), Qt.ItemDataRole.ToolTipRole)
+        self.backbone_combo.setCurrentIndex(1)
+        return True
 
     def _mode_changed(self) -> None:
         self.finetune.setVisible(self.mode == "finetune")
+        for widget in (self.labels["backbone"], self.backbone_row):
+            widget.setVisible(self.mode != "instant")
         for widget in (self.blocks_combo, self.labels["blocks"], self.crop_check, self.flip_check,
                        self.color_check, self.preview_button):
             widget.setVisible(self.task == "image")
@@ -143,6 +192,7 @@ class TrainForm(Retranslatable, QWidget):
             augment_crop=self.crop_check.isChecked(),
             augment_flip=self.flip_check.isChecked(),
             augment_color=self.color_check.isChecked(),
+            backbone=self.backbone_combo.currentData() if self.mode != "instant" else None,
         )
 
     def _retranslate_hint(self) -> None:
@@ -169,7 +219,8 @@ class TrainForm(Retranslatable, QWidget):
         self.finetune.setTitle(_("Fine-tuning"))
         texts = {"name": _("Model name"), "mode": _("Mode"), "epochs": _("Epochs (at most)"),
                  "batch": _("Batch size"), "rate": _("Learning rate"), "device": _("Device"),
-                 "seed": _("Random seed"), "blocks": _("Layers to train")}
+                 "seed": _("Random seed"), "blocks": _("Layers to train"),
+                 "backbone": _("Starting point")}
         for key, label in self.labels.items():
             label.setText(texts[key])
         for index, mode in enumerate(MODES[self.task]):
@@ -180,6 +231,8 @@ class TrainForm(Retranslatable, QWidget):
         for index, text in enumerate((_("Automatic (GPU when available)"), _("CPU"),
                                       _("NVIDIA GPU (CUDA)"), _("Apple GPU (MPS)"))):
             self.device_combo.setItemText(index, text)
+        self.backbone_combo.setItemText(0, _("Built-in model"))
+        self.backbone_button.setText(_("Choose a folder…"))
         self.blocks_combo.setItemText(0, _("The whole network"))
         self.blocks_combo.setItemText(1, _("Only the top layers (faster)"))
         self.weighting_check.setText(_("Balance rare classes (class weights)"))

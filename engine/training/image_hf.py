@@ -1,0 +1,222 @@
+"""Training image models on a local Hugging Face folder (``TrainConfig.backbone``).
+
+- **Fast**: the folder's pooled features (``engine.backbones.hf_image``, cached
+  per model and file content) and a linear head, trained exactly like the
+  built-in model's head; the package (``image-hf-linear``) holds the head and
+  points at the folder by path and weights hash.
+- **Fine-tune**: ``AutoModelForImageClassification`` from the folder with a new
+  head of the run's classes, trained through the shared loop on pixels decoded
+  and normalised as the folder's image processor says (augmented like the
+  built-in fine-tune). The package (``image-hf-finetuned``) holds the whole
+  state dict with ``config.json`` and ``preprocessor_config.json``, so it works
+  without the original folder.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from engine.backbones.hf_image import hf_image_features, image_settings
+from engine.backbones.local_folder import (
+    LOAD_ERRORS,
+    PROCESSOR,
+    LocalModel,
+    inspect_folder,
+    load_failed,
+    quiet_transformers,
+)
+from engine.backbones.trained_image import KIND_HF_FINETUNED, KIND_HF_LINEAR
+from engine.devices import DeviceInfo
+from engine.jobs import CancelToken, Progress, UserError
+from engine.training.checkpoint import CheckpointStore
+from engine.training.config import TrainConfig, TrainControls
+from engine.training.data import Prepared
+from engine.training.image import MSG_NOT_FOR_IMAGES, amp_dtype, readable_images, train_fast
+from engine.training.image_data import IGNORE, PictureBatches, PictureSet, default_workers
+
+#: Of the network's largest stack of blocks, "top" fine-tuning trains this last fraction.
+TOP_FRACTION = 0.25
+
+
+def backbone_info(model: LocalModel) -> dict[str, Any]:
+    """What the manifest says about the starting point (and how a head finds it again)."""
+    return {"id": model.id, "name": model.name, "kind": "local", "path": str(model.path),
+            "weights_sha256": model.weights_sha256, "model_type": model.model_type}
+
+
+# --------------------------------------------------------------------------- pixels
+
+
+class HFPictureSet(PictureSet):
+    """``PictureSet`` at the folder's picture size, normalised as its image processor says."""
+
+    def __init__(self, items: list[str], labels: np.ndarray, train: bool, config: TrainConfig,
+                 settings: dict[str, Any]) -> None:
+        super().__init__(items, labels, train, config)
+        self.settings = dict(settings)
+
+    def transform(self):
+        if self._transform is None:
+            from torchvision.transforms import v2
+
+            size, shorter = self.settings["size"], self.settings["resize_shorter"]
+            steps: list[Any] = []
+            if self.train and self.crop:
+                steps.append(v2.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True))
+            else:
+                steps += [v2.Resize(shorter, antialias=True), v2.CenterCrop(size)]
+            if self.train and self.flip:
+                steps.append(v2.RandomHorizontalFlip())
+            if self.train and self.color:
+                steps.append(v2.ColorJitter(0.3, 0.3, 0.3, 0.03))
+            self._transform = v2.Compose(steps)
+        return self._transform
+
+    def pixels(self, index: int) -> np.ndarray:
+        import torch
+
+        from engine.images import decode_for_model, load_rgb
+
+        path = self.items[index]
+        size, shorter = self.settings["size"], self.settings["resize_shorter"]
+        if not self.train:
+            return decode_for_model(path, size, shorter).pixels
+        image = load_rgb(path, shorter)
+        tensor = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
+        return self.transform()(tensor).permute(1, 2, 0).numpy()
+
+    def __getitem__(self, index: int):
+        from engine.backbones.hf_image import to_pixel_values
+
+        side = self.settings["size"]
+        try:
+            pixels = self.pixels(index)
+            label = int(self.labels[index])
+        except Exception:  # noqa: BLE001 - a file that broke since the pre-check
+            pixels = np.zeros((side, side, 3), np.uint8)
+            label = IGNORE
+        return to_pixel_values(pixels[None], self.settings)[0], label
+
+
+# --------------------------------------------------------------------------- fine-tune
+
+
+def _classification_network(model: LocalModel, labels: list[str]):
+    from transformers import AutoModelForImageClassification
+
+    try:
+        with quiet_transformers():
+            return AutoModelForImageClassification.from_pretrained(
+                model.path, num_labels=len(labels), ignore_mismatched_sizes=True,
+                id2label=dict(enumerate(labels)), label2id={k: i for i, k in enumerate(labels)},
+                use_safetensors=True, local_files_only=True, trust_remote_code=False)
+    except LOAD_ERRORS as error:
+        raise load_failed(model.path, error) from error
+
+
+def _logits_module(network):
+    """The network as ``pixels -> logits``, the shape the loop calls."""
+    import torch
+
+    class Logits(torch.nn.Module):
+        def __init__(self, inner) -> None:
+            super().__init__()
+            self.network = inner
+
+        def forward(self, pixel_values):
+            return self.network(pixel_values=pixel_values).logits
+
+    return Logits(network)
+
+
+def choose_trainable(module, train_blocks: str) -> list[Any]:
+    """Every parameter ("all"), or ("top") the last quarter of the largest stack of blocks
+    and everything after it (final norm, pooler, classifier)."""
+    import torch
+
+    named = list(module.named_parameters())
+    if train_blocks == "all":
+        return [parameter for _name, parameter in named]
+    stacks = [(name, len(child)) for name, child in module.named_modules()
+              if isinstance(child, torch.nn.ModuleList) and len(child) > 0]
+    if not stacks:
+        return [parameter for _name, parameter in named]
+    prefix, count = max(stacks, key=lambda item: item[1])
+    first_top = count - max(1, int(count * TOP_FRACTION))
+    last_in_stack = max(i for i, (name, _p) in enumerate(named) if name.startswith(prefix + "."))
+    trainable = []
+    for index, (name, parameter) in enumerate(named):
+        block = name[len(prefix) + 1:].split(".", 1)[0] if name.startswith(prefix + ".") else None
+        keep = index > last_in_stack or (block is not None and block.isdigit()
+                                         and int(block) >= first_top)
+        parameter.requires_grad_(keep)
+        if keep:
+            trainable.append(parameter)
+    return trainable
+
+
+def train_hf_finetune(prepared: Prepared, model: LocalModel, config: TrainConfig,
+                      device: DeviceInfo, store: CheckpointStore | None, progress: Progress,
+                      cancel: CancelToken, controls: TrainControls | None, on_event, faults=None):
+    import torch
+
+    from engine.training.head import loss_weights
+    from engine.training.loop import LoopSpec, run_loop
+
+    prepared = readable_images(prepared, progress, cancel)
+    settings = image_settings(model)
+    torch.manual_seed(config.seed)
+    network = _classification_network(model, prepared.labels)
+    target = torch.device(device.torch_device)
+    module = _logits_module(network)
+    trainable = choose_trainable(module, config.train_blocks)
+    module.to(target)
+    workers = config.workers if config.workers is not None else default_workers(device.kind)
+    batches = PictureBatches(
+        HFPictureSet(prepared.train_items, prepared.train_y, True, config, settings),
+        HFPictureSet(prepared.val_items, prepared.val_y, False, config, settings),
+        workers, pin=device.kind == "cuda", seed=config.seed)
+    weights = loss_weights(prepared, config)
+    spec = LoopSpec(module, trainable, batches, prepared.train_y, prepared.val_y,
+                    len(prepared.labels), target,
+                    weights.to(target) if weights is not None else None, amp_dtype(config, device))
+    try:
+        outcome = run_loop(spec, config, store, progress, cancel, controls, on_event, faults)
+    finally:
+        batches.close()
+        del module, spec
+        if device.kind == "cuda":
+            torch.cuda.empty_cache()
+    tensors = {name[len("network."):]: value for name, value in outcome.best_state.items()}
+    extra = {"config.json": network.config.to_json_string().encode("utf-8"),
+             PROCESSOR: (model.path / PROCESSOR).read_bytes()}
+    return prepared, outcome, tensors, settings, extra
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def train_hf(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
+             store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
+             controls: TrainControls | None, on_event, faults=None):
+    """(prepared, outcome, tensors, kind, backbone, preprocess, extra files) for ``train``."""
+    model = inspect_folder(config.backbone, "image", progress, cancel)
+    if config.mode == "fast":
+        compute = functools.partial(_features, str(model.path), device.torch_device)
+        prepared, outcome, tensors = train_fast(prepared, config, device, store, progress, cancel,
+                                                controls, on_event, faults, compute=compute)
+        settings = image_settings(model)  # the processor only: cached features need no network
+        return prepared, outcome, tensors, KIND_HF_LINEAR, backbone_info(model), settings, None
+    if config.mode == "finetune":
+        prepared, outcome, tensors, settings, extra = train_hf_finetune(
+            prepared, model, config, device, store, progress, cancel, controls, on_event, faults)
+        return prepared, outcome, tensors, KIND_HF_FINETUNED, backbone_info(model), settings, extra
+    raise UserError(MSG_NOT_FOR_IMAGES, details=config.mode)
+
+
+def _features(folder: str, device: str, paths, progress, cancel) -> np.ndarray:
+    return hf_image_features(folder, paths, progress, cancel, device=device)
+
