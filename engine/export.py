@@ -137,3 +137,39 @@ def _json_record(row: Row) -> dict[str, Any]:
         ],
         "error": text(row.get("error")),
     }
+
+
+# --------------------------------------------------------------------------- text results
+
+#: Text results carry the text and its language too; fixed English column names.
+TEXT_CSV_COLUMNS = ("input", "text", "language", "label", "score", "top5", "error")
+
+
+def text_results_csv_bytes(rows: Iterable[Row]) -> bytes:
+    """The CSV's exact bytes (UTF-8 with BOM, CRLF), every text cell defused."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(TEXT_CSV_COLUMNS)
+    for row in rows:
+        score = _clean_score(row.get("score"))
+        writer.writerow([_text_cell(row.get(key)) for key in ("input", "text", "language", "label")]
+                        + ["" if score is None else repr(score),
+                           _text_cell(format_top(row.get("top") or [])), _text_cell(row.get("error"))])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def text_results_json_bytes(rows: Iterable[Row]) -> bytes:
+    """A JSON list, one object per input; always valid JSON (no NaN)."""
+    records = [{
+        "input": row.get("input"), "text": row.get("text"), "language": row.get("language"),
+        "label": row.get("label"), "score": _clean_score(row.get("score")),
+        "top": [{"label": item.get("label"), "score": _clean_score(item.get("score"))}
+                for item in (row.get("top") or [])],
+        "error": row.get("error"),
+    } for row in rows]
+    return (json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
+
+
+def export_text_results(rows: Iterable[Row], path: str | os.PathLike[str], kind: str) -> None:
+    """Save text results as ``kind`` ("csv" or "json"); a failure is a UserError."""
+    _save(path, text_results_csv_bytes(rows) if kind == "csv" else text_results_json_bytes(rows))

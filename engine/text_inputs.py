@@ -24,6 +24,7 @@ MSG_TOO_BIG = N_("The file is larger than 5 MB; classify a shorter text.")
 MSG_UNREADABLE = N_("The file cannot be read: {reason}")
 MSG_NO_COLUMN = N_("The table has no column “{column}”. Its columns: {columns}")
 MSG_ROW = N_("{name}, row {row}")
+MSG_NOT_TEXT = N_("The file is not plain text (it looks like a program, picture or other binary file).")
 
 
 @dataclass
@@ -49,7 +50,7 @@ class TextResult:
 
 
 def read_text_file(path: str | os.PathLike[str]) -> TextInput:
-    from engine.tables_detect import detect_encoding
+    from engine.tables_detect import MSG_BINARY, detect_encoding
 
     name = os.fspath(path)
     try:
@@ -59,7 +60,8 @@ def read_text_file(path: str | os.PathLike[str]) -> TextInput:
         encoding = detect_encoding(data, Path(name).name)
         return TextInput(name, data.decode(encoding).lstrip("\ufeff"))
     except UserError as error:
-        return TextInput(name, error=error.as_message())
+        binary = error.msgid == MSG_BINARY
+        return TextInput(name, error=Message(MSG_NOT_TEXT) if binary else error.as_message())
     except (OSError, UnicodeDecodeError, LookupError) as error:
         return TextInput(name, error=Message(MSG_UNREADABLE, {"reason": str(error)}))
 

@@ -4,7 +4,10 @@ Runs offscreen (``QT_QPA_PLATFORM=offscreen``) with the system's Noto fonts; the
 Classify page shows real results for photos shipped with scikit-learn plus a
 damaged file, so the screenshots show labels, confidence bars and an error. The
 Evaluate page shows a model trained here (fast mode) on scikit-learn's digits,
-its confusion tab open on the largest mistake cell.
+its confusion tab open on the largest mistake cell. The text Classify view
+(``classify-text-<lang>.png``) shows a text model trained here (fast mode) on a
+small English and Spanish table classifying Chinese, Arabic, Russian and Spanish
+texts, with the words that pushed one decision highlighted.
 
     python tools/screenshots.py [--languages en zh_CN ar]
 """
@@ -78,6 +81,48 @@ def trained_digits_model() -> Path:
                  name="Digits").package
 
 
+TOPICS = {
+    "sport": ["The team won the football match", "She scored a goal in the final",
+              "The tennis player served an ace", "Our basketball coach trains us hard",
+              "He runs a marathon every year", "The referee gave a red card",
+              "The swimmer broke the world record", "Fans cheered in the stadium",
+              "El equipo ganó el partido", "La jugadora marcó un gol"],
+    "food": ["I cooked pasta with tomato sauce", "This soup needs more salt",
+             "We baked bread this morning", "The restaurant serves fresh fish",
+             "She likes chocolate cake", "Add garlic and onions to the pan",
+             "The chef grilled the vegetables", "Fry the eggs in butter",
+             "Cocinamos arroz con verduras", "Me gusta la tarta de chocolate"],
+}
+#: Typed into the text view, one per line: none of these languages but Spanish was trained on.
+TEXTS = ["球队在决赛中赢得了比赛", "我们做了巧克力蛋糕", "فاز الفريق بالمباراة النهائية",
+         "طبخنا الأرز مع الخضار والثوم", "Вратарь отбил пенальти в финале", "El pan recién horneado"]
+
+
+def trained_text_model() -> Path:
+    """A real text package: fast mode (the multilingual encoder) on English and Spanish."""
+    from engine.dataset_io import load_dataset
+    from engine.training import TrainConfig, train
+
+    root = Path(tempfile.mkdtemp(prefix="taxon-topics-"))
+    rows = "".join(f'"{text}",{label}\n' for label, texts in TOPICS.items() for text in texts)
+    (root / "topics.csv").write_text("text,label\n" + rows, encoding="utf-8")
+    return train(load_dataset(str(root / "topics.csv")), root / "topics model",
+                 TrainConfig(mode="fast", epochs=30, seed=0), name="Topics").package
+
+
+def show_text_results(app: QApplication, page, model: Path) -> None:
+    """Switch the Classify page to the text model, classify ``TEXTS``, explain the Arabic one."""
+    panel = page.text_panel
+    page.use_model(str(model))
+    wait(app, lambda: page.model_ready and page.text_mode and panel.idle)
+    panel.per_line.setChecked(True)
+    panel.text_box.setPlainText("\n".join(TEXTS))
+    panel.classify_typed()
+    wait(app, lambda: panel.idle and panel.model.rowCount() == len(TEXTS))
+    panel.select_row(panel.model.rows[3])
+    wait(app, lambda: panel.idle)
+
+
 def show_worst_cell(app: QApplication, page) -> None:
     """Open the Evaluate page's confusion tab on its largest mistake cell, thumbnails loaded."""
     import numpy as np
@@ -107,6 +152,7 @@ def main() -> int:
     app = create_application(["taxon-screenshots"])
     folder = sample_folder()
     model = trained_digits_model()
+    text_model = trained_text_model()
     window = build_window(args.languages[0])
     window.resize(1180, 760)
     window.show()
@@ -136,6 +182,15 @@ def main() -> int:
             path = OUT / f"{name}-{code}.png"
             window.grab().save(str(path))
             print(path.relative_to(ROOT))
+    show_text_results(app, page, text_model)
+    window.show_page(page)
+    for code in args.languages:
+        window.languages.switch(code, persist=False)
+        for _ in range(5):
+            app.processEvents()
+        path = OUT / f"classify-text-{code}.png"
+        window.grab().save(str(path))
+        print(path.relative_to(ROOT))
     window.close()
     return 0
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -52,6 +53,7 @@ from ui.pages.classify.results_model import (
     ResultsFilter,
     ResultsModel,
 )
+from ui.pages.classify.text_panel import TextPanel
 from ui.pages.classify.widgets import ConfidenceDelegate, DetailPanel, DropZone
 from ui.retranslate import Retranslatable
 from ui.worker import JobWorker
@@ -177,11 +179,20 @@ class ClassifyPage(Retranslatable, QWidget):
         self.status, self.progress, self.cancel_button = self.bar.status, self.bar.progress, self.bar.cancel_button
         self.status.setObjectName("classifyStatus")
 
+        self.image_view = QWidget()  # images; a text model shows the text panel instead
+        image_layout = QVBoxLayout(self.image_view)
+        image_layout.setContentsMargins(0, 0, 0, 0)
+        image_layout.addWidget(self.drop_zone)
+        image_layout.addLayout(tools)
+        image_layout.addWidget(splitter, 1)
+        self.text_panel = TextPanel(self.bar, self.export)
+        self.modes = QStackedWidget()
+        self.modes.addWidget(self.image_view)
+        self.modes.addWidget(self.text_panel)
+
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.drop_zone)
-        layout.addLayout(tools)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.modes, 1)
         layout.addWidget(self.bar)
         self._set_running(False)
 
@@ -235,13 +246,14 @@ class ClassifyPage(Retranslatable, QWidget):
 
     def use_model(self, key: str) -> None:
         """Classify with the built-in model ("builtin") or the package in folder ``key``."""
-        if self.job is not None or self._loader is not None:
+        if self.job is not None or self._loader is not None or self.text_panel.busy:
             self.model_combo.refresh()  # not while classifying or loading: the choice snaps back
             self.status.setText(_("Wait until the current work ends to change the model."))
             return
         if key == self.model_key and self.classifier is not None:
             return
         if self.classifier is not None:
+            self.text_panel.set_classifier(None, None)
             self.classifier.close()
             self.classifier = None
         self.model_key = key
@@ -253,8 +265,23 @@ class ClassifyPage(Retranslatable, QWidget):
         self.classifier = classifier
         self._loader = None
         self.model_combo.remember(self.model_key, classifier.name)
+        self._show_mode()
         self._update_model_status()
         self._start_next()
+
+    @property
+    def text_mode(self) -> bool:
+        return self.modes.currentWidget() is self.text_panel
+
+    def _show_mode(self) -> None:
+        """The text view for a text model, the image view otherwise."""
+        text = getattr(self.classifier, "task", "image") == "text"
+        self.modes.setCurrentWidget(self.text_panel if text else self.image_view)
+        self.text_panel.set_classifier(self.classifier if text else None,
+                                       self.model_key if text else None)
+        if not text:
+            self.text_panel.cancel()  # texts queued for a text model that did not load
+        self._update_status()
 
     def _model_failed(self, message: str, details: str) -> None:
         self._loader = None
@@ -263,6 +290,7 @@ class ClassifyPage(Retranslatable, QWidget):
             self.model_combo.refresh()
         self._load_error = message
         self.pending.clear()
+        self._show_mode()
         self._update_model_status()
         show_error(self, message, details)
 
@@ -278,6 +306,9 @@ class ClassifyPage(Retranslatable, QWidget):
     def add_inputs(self, paths: list[str]) -> None:
         paths = [str(path) for path in paths if str(path)]
         if not paths:
+            return
+        if self.text_mode:
+            self.text_panel.add_paths(paths)
             return
         self.pending.extend(paths)
         if self.classifier is None:
@@ -303,6 +334,9 @@ class ClassifyPage(Retranslatable, QWidget):
         self.add_inputs([str(path)])
 
     def paste(self) -> None:
+        if self.text_mode:
+            self.text_panel.paste()
+            return
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None:
             return
@@ -334,6 +368,10 @@ class ClassifyPage(Retranslatable, QWidget):
     def _start_next(self) -> None:
         if self.job is not None or self.classifier is None or not self.pending:
             return
+        if self.text_mode:  # dropped while a text model was loading
+            paths, self.pending = self.pending, []
+            self.text_panel.add_paths(paths)
+            return
         paths, self.pending = self.pending, []
         classifier = self.classifier
 
@@ -357,6 +395,7 @@ class ClassifyPage(Retranslatable, QWidget):
 
     def cancel(self) -> None:
         self.pending.clear()
+        self.text_panel.cancel()
         if self.job is not None:
             self.job.cancel()
             self.cancel_button.setEnabled(False)
@@ -412,6 +451,9 @@ class ClassifyPage(Retranslatable, QWidget):
             self._progress = (0, 0)
 
     def _update_status(self) -> None:
+        if self.text_mode:
+            self.text_panel.update_status()
+            return
         if self.job is not None:
             done, total = getattr(self, "_progress", (0, 0))
             if not total:
@@ -461,7 +503,7 @@ class ClassifyPage(Retranslatable, QWidget):
         self._update_status()
 
     def export(self, kind: str) -> None:
-        if not self.model.rows:
+        if not (self.text_panel.model.rows if self.text_mode else self.model.rows):
             self.status.setText(_("There are no results to export yet."))
             return
         from PySide6.QtWidgets import QFileDialog
@@ -476,7 +518,10 @@ class ClassifyPage(Retranslatable, QWidget):
     def export_to(self, path: str, kind: str) -> None:
         rows = [row.to_export() for row in self.model.rows]
         try:
-            (export_results_csv if kind == "csv" else export_results_json)(rows, path)
+            if self.text_mode:
+                self.text_panel.export_to(path, kind)
+            else:
+                (export_results_csv if kind == "csv" else export_results_json)(rows, path)
         except UserError as error:
             show_error(self, error.message, error.details)
             return
@@ -484,6 +529,7 @@ class ClassifyPage(Retranslatable, QWidget):
 
     def shutdown(self) -> None:
         """Stop the decode worker processes and free the model (the window is closing)."""
+        self.text_panel.shutdown()
         if self.classifier is not None:
             self.classifier.close()
             self.classifier = None

@@ -1,0 +1,177 @@
+"""The Qt model over text classification results: one row per text, sortable.
+
+Rows hold the text and its predictions; names, errors and language names are
+translated when painted, so they follow a language switch. The confidence
+column is drawn by the image view's ``ConfidenceDelegate`` (it reads ``score``
+through ``ROW_ROLE``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush
+
+from engine import i18n
+from engine.i18n import N_, Message, _
+from ui.pages.classify.results_model import ERROR_COLOR, ROW_ROLE, SORT_ROLE
+from ui.pages.classify.text_languages import language_label
+
+if TYPE_CHECKING:
+    from engine.text_inputs import TextResult
+    from engine.text_models import Segment
+
+COLUMN_SOURCE, COLUMN_TEXT, COLUMN_LABEL, COLUMN_CONFIDENCE, COLUMN_LANGUAGE = range(5)
+HEADERS = (N_("Source"), N_("Text"), N_("Label"), N_("Confidence"), N_("Language"))
+_FIRST_LINE = 200
+_TOOLTIP = 600
+ISOLATE, END_ISOLATE = "\u2068", "\u2069"  # FSI … PDI: the text keeps its own direction
+
+
+def isolate(text: str) -> str:
+    return ISOLATE + text + END_ISOLATE
+
+
+@dataclass
+class TextRow:
+    order: int
+    name: str
+    text: str = ""
+    predictions: list[tuple[str, float]] = field(default_factory=list)
+    language: str = ""
+    error_message: Message | None = None
+    name_message: Message | None = None  # typed texts: "Text 3", translated when shown
+    segments: list[Segment] | None = None  # the explanation, once computed
+
+    @classmethod
+    def from_result(cls, order: int, result: TextResult, name_message: Message | None = None
+                    ) -> TextRow:
+        return cls(order, result.input, result.text, list(result.predictions), result.language,
+                   result.error, name_message)
+
+    @property
+    def label(self) -> str | None:
+        return self.predictions[0][0] if self.predictions and self.error_message is None else None
+
+    @property
+    def score(self) -> float | None:
+        return self.predictions[0][1] if self.predictions and self.error_message is None else None
+
+    @property
+    def error(self) -> str | None:
+        return self.error_message.text() if self.error_message is not None else None
+
+    @property
+    def display_name(self) -> str:
+        """"Text 3", "reviews.csv, row 12": numbers in the UI's digits, in the UI language."""
+        message = self.name_message
+        if message is None:
+            return self.name
+        params = {key: i18n.format_number(value) if isinstance(value, int) else value
+                  for key, value in message.params.items()}
+        return Message(message.msgid, params).text()
+
+    @property
+    def path(self) -> str:  # what the image detail panel and filters call it
+        return self.display_name
+
+    @property
+    def first_line(self) -> str:
+        line = next((part.strip() for part in self.text.splitlines() if part.strip()), "")
+        return line if len(line) <= _FIRST_LINE else line[:_FIRST_LINE] + "…"
+
+    def to_export(self) -> dict[str, Any]:
+        return {"input": self.display_name, "text": self.text if self.error is None else None,
+                "language": self.language or None, "label": self.label, "score": self.score,
+                "top": [{"label": label, "score": score} for label, score in self.predictions]
+                if self.error is None else [],
+                "error": self.error}
+
+
+class TextResultsModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[TextRow] = []
+
+    def add_rows(self, rows: list[TextRow]) -> None:
+        if not rows:
+            return
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self.rows.extend(rows)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.rows.clear()
+        self.endResetModel()
+
+    def languages(self) -> list[str]:
+        """The language code of every classified text (for the language line)."""
+        return [row.language for row in self.rows if row.error_message is None and row.language]
+
+    # -- Qt model interface ----------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return _(HEADERS[section])
+        return None
+
+    def retranslate(self) -> None:
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(HEADERS) - 1)
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(HEADERS) - 1))
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        column = index.column()
+        if role == ROW_ROLE:
+            return row
+        if role == SORT_ROLE:
+            return self._sort_key(row, column)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == COLUMN_TEXT and row.text:
+                text = row.text if len(row.text) <= _TOOLTIP else row.text[:_TOOLTIP] + "…"
+                return isolate(text)
+            if column == COLUMN_SOURCE:
+                return isolate(row.display_name)
+            return row.error
+        if role == Qt.ItemDataRole.ForegroundRole and column == COLUMN_LABEL and row.error:
+            return QBrush(ERROR_COLOR)
+        return None
+
+    def _display(self, row: TextRow, column: int) -> str | None:
+        if column == COLUMN_SOURCE:
+            return isolate(row.display_name)
+        if column == COLUMN_TEXT:
+            return isolate(row.first_line) if row.error is None else ""
+        if column == COLUMN_LABEL:
+            return row.error if row.error else row.label
+        if column == COLUMN_CONFIDENCE and row.score is not None:
+            return i18n.format_percent(row.score, 1)
+        if column == COLUMN_LANGUAGE and row.error is None:
+            return language_label(row.language)
+        return None
+
+    @staticmethod
+    def _sort_key(row: TextRow, column: int):
+        if column == COLUMN_CONFIDENCE:
+            return -1.0 if row.score is None else row.score
+        if column == COLUMN_LABEL:
+            return (row.label or "\uffff").casefold()
+        if column == COLUMN_TEXT:
+            return row.first_line.casefold()
+        if column == COLUMN_LANGUAGE:
+            return language_label(row.language).casefold() if row.error is None else "\uffff"
+        return row.order
