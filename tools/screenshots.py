@@ -135,6 +135,25 @@ def show_worst_cell(app: QApplication, page) -> None:
     wait(app, lambda: not page.cell_examples.loading)
 
 
+def training_in_progress(app: QApplication, window):
+    """The Train page mid-run on the digits: charts filling, then paused for the pictures."""
+    from engine.dataset_io import load_image_folder
+    from tests.digits import write_digits
+
+    root = Path(tempfile.mkdtemp(prefix="taxon-train-shots-"))
+    window.session.set_dataset(load_image_folder(write_digits(root / "digits", per_class=40)))
+    page = window.page("trainPage")
+    window.show_page(page)
+    page.form.name_edit.setText("Digits")
+    page.form.epochs_spin.setValue(80)
+    os.environ["TAXON_FAULTS"] = "slow@0.02"  # slow enough to catch the run in the middle
+    page.start()
+    wait(app, lambda: len(page.charts.epochs) >= 25)
+    page.toggle_pause()
+    del os.environ["TAXON_FAULTS"]
+    return page
+
+
 def wait(app: QApplication, condition, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -191,6 +210,16 @@ def main() -> int:
         path = OUT / f"classify-text-{code}.png"
         window.grab().save(str(path))
         print(path.relative_to(ROOT))
+    train = training_in_progress(app, window)
+    for code in args.languages:
+        window.languages.switch(code, persist=False)
+        for _ in range(5):
+            app.processEvents()
+        path = OUT / f"train-{code}.png"
+        window.grab().save(str(path))
+        print(path.relative_to(ROOT))
+    train.cancel()
+    wait(app, lambda: train.worker is None)
     window.close()
     return 0
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ from engine.training.faults import Faults
 log = logging.getLogger(__name__)
 
 EVENT_INTERVAL_S = 0.25
+#: Up to this many parameters a model trains on one CPU thread (heads: 1280 x classes).
+SMALL_MODEL_PARAMETERS = 1_000_000
 MSG_EPOCH = N_("Training: epoch {epoch} of {epochs}")
 MSG_DIVERGED = N_("Training stopped at step {step}: the loss became {loss}. The learning rate "
                   "is probably too high for this data. The last good checkpoint was kept.")
@@ -261,8 +264,8 @@ class _Run:
         remaining = (epochs - self.epoch - 1) * steps + (steps - step)
         eta = remaining * self.batch_size * self.world.size / self.rate if self.rate else None
         done = self.epoch * steps + step
-        self.progress(done, epochs * steps, Message(MSG_EPOCH, {"epoch": self.epoch + 1,
-                                                              "epochs": epochs}).text())
+        self.progress(done, epochs * steps, Message(MSG_EPOCH, {
+            "epoch": format_number(self.epoch + 1), "epochs": format_number(epochs)}).text())
         self.on_event(TrainEvent(
             "step", epoch=self.epoch + 1, epochs=epochs, step=step, steps=steps,
             global_step=self.global_step, loss=loss, accuracy=accuracy, items_per_s=self.rate,
@@ -296,7 +299,8 @@ class _Run:
         hooks = [module.register_forward_pre_hook(self._between_layers)
                  for name, module in self.spec.model.named_modules() if name and name.count(".") <= 1]
         try:
-            return self._run()
+            with _cpu_threads_for(self.spec):
+                return self._run()
         finally:
             for hook in hooks:
                 hook.remove()
@@ -369,6 +373,29 @@ class _Run:
         self.optimizer.load_state_dict(snapshot["optimizer"])
         torch.set_rng_state(snapshot["rng"])
         self.global_step = snapshot["global_step"]
+
+
+@contextmanager
+def _cpu_threads_for(spec: LoopSpec) -> Iterator[None]:
+    """One intra-op thread while a small model trains on the CPU, then the caller's setting.
+
+    A linear head's ops take microseconds; handing each to a second OpenMP thread
+    costs more than it saves, and far more when another program holds a core (the
+    fast-mode head trained 15x slower with two threads on a busy 2-core machine;
+    see docs/performance.md, "Training").
+    """
+    import torch
+
+    small = sum(p.numel() for p in spec.model.parameters()) <= SMALL_MODEL_PARAMETERS
+    if spec.device.type != "cpu" or not small or torch.get_num_threads() == 1:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _to_cpu(value: Any) -> Any:

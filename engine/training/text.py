@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.i18n import N_, _
+from engine.i18n import N_, _, format_number
 from engine.jobs import CancelToken, Progress, UserError
 from engine.training.config import TrainConfig, TrainEvent
 from engine.training.data import Prepared, class_weights
@@ -124,7 +124,8 @@ def train_instant(prepared: Prepared, config: TrainConfig, progress: Progress, c
             best = (model.coef_.astype(np.float32).copy(), model.intercept_.astype(np.float32).copy(), epoch)
         else:
             bad += 1
-        progress(epoch, epochs, _(MSG_INSTANT).format(epoch=epoch, epochs=epochs))
+        progress(epoch, epochs, _(MSG_INSTANT).format(epoch=format_number(epoch),
+                                                      epochs=format_number(epochs)))
         on_event(TrainEvent("epoch", epoch=epoch, epochs=epochs, loss=record["loss"],
                             accuracy=record["accuracy"], val_loss=record["val_loss"],
                             val_accuracy=record["val_accuracy"], best_epoch=best[2]))

@@ -9,6 +9,7 @@ and numbers on the axes follow the UI language's digits via ``tickStrings``.
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from engine import i18n
@@ -35,6 +36,8 @@ def _plot() -> pg.PlotWidget:
     for axis in ("bottom", "left"):
         plot.getAxis(axis).setTextPen("#333")
         plot.getAxis(axis).setPen("#888")
+    # Time runs left to right in every language: a mirrored chart would read backwards.
+    plot.setLayoutDirection(Qt.LayoutDirection.LeftToRight)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     return plot

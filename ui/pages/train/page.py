@@ -59,7 +59,7 @@ class TrainPage(Retranslatable, QWidget):
         self.session: Session = window.session
         self.controls = TrainControls()
         self.worker: JobWorker | None = None
-        self.device_text = ""
+        self.device = None  # the DeviceInfo of the running job, described in the UI language
         self.last_result = None
         self.last_event = None
         self.preview = None
@@ -201,10 +201,10 @@ class TrainPage(Retranslatable, QWidget):
 
     # -- events from the run ----------------------------------------------------------
     def _on_report(self, event) -> None:
-        from engine.devices import DeviceInfo, describe
+        from engine.devices import DeviceInfo
 
         if isinstance(event, DeviceInfo):
-            self.device_text = describe(event)
+            self.device = event
         elif event.kind == "step" and event.loss is not None:
             self.charts.add_step(event.epoch - 1 + event.step / max(1, event.steps), event.loss)
         elif event.kind == "epoch":
@@ -217,8 +217,10 @@ class TrainPage(Retranslatable, QWidget):
         self._show_status()
 
     def _show_status(self) -> None:
+        from engine.devices import describe
+
         event = self.last_event
-        parts = [self.device_text] if self.device_text else []
+        parts = [describe(self.device)] if self.device is not None else []
         if event is not None and self.worker is not None:
             parts.append(_("Epoch {epoch} of {epochs}").format(
                 epoch=i18n.format_number(event.epoch), epochs=i18n.format_number(event.epochs)))
@@ -309,6 +311,12 @@ class TrainPage(Retranslatable, QWidget):
                                                    classes=i18n.format_number(classes)))
 
     def retranslate_ui(self) -> None:
+        if self.worker is not None and self.last_event is not None:  # the bar's text came from the job
+            from engine.training.loop import MSG_EPOCH
+
+            self.job_bar.status.setText(_(MSG_EPOCH).format(
+                epoch=i18n.format_number(self.last_event.epoch),
+                epochs=i18n.format_number(self.last_event.epochs)))
         self.train_button.setText(_("Train"))
         self.evaluate_button.setText(_("Evaluate this model"))
         self.classify_button.setText(_("Classify with it"))
