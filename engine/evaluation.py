@@ -41,7 +41,10 @@ MSG_EVALUATING = N_("Evaluating the model…")
 MSG_NO_LABEL = N_("This row has no label.")
 MSG_UNKNOWN_LABEL = N_("The model does not know the label {label}.")
 MSG_NOT_CLASSIFIED = N_("This image was not classified.")
-MSG_TASK_MISMATCH = N_("This is a {model} model and cannot be evaluated on a {data} dataset.")
+MSG_TASK_MISMATCH = {
+    "image": N_("This is an image model: it cannot be evaluated on a text dataset."),
+    "text": N_("This is a text model: it cannot be evaluated on an image dataset."),
+}
 MSG_NO_ROWS = N_("No row of this dataset has a label the model knows, so there is nothing to "
                  "evaluate.")
 
@@ -287,7 +290,7 @@ def evaluate_classifier(classifier, dataset, progress: Progress | None = None,
     cancel = cancel or CancelToken()
     task = getattr(classifier, "task", "image")
     if task != dataset.task:
-        raise UserError(MSG_TASK_MISMATCH, model=task, data=dataset.task)
+        raise UserError(MSG_TASK_MISMATCH[task], details=f"model {task}, dataset {dataset.task}")
     labels = list(classifier.labels)
     index_of = {label: index for index, label in enumerate(labels)}
     frame = dataset.frame
