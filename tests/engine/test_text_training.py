@@ -128,3 +128,27 @@ def test_cli_classifies_text_typed_from_files_and_from_a_table_column(instant_mo
     assert [row["input"] for row in rows] == ["Text 1", str(tmp_path / "doc.txt"),
                                               "inbox.csv, row 2", "inbox.csv, row 3"]
     assert all(len(row["predictions"]) == 1 and "language" in row for row in rows)
+
+
+def test_finetune_a_local_transformer_folder_and_use_its_self_contained_package(english, tmp_path):
+    import shutil
+
+    from engine.backbones.local_folder import tiny_text_model
+
+    folder = tiny_text_model(tmp_path / "tiny-bert", SPORT + FOOD)
+    events = []
+    result = train(english, tmp_path / "model", TrainConfig(mode="finetune", backbone=str(folder),
+                                                           epochs=3, batch_size=8, seed=1,
+                                                           learning_rate=1e-3),
+                   on_event=events.append)
+    package = load_package(result.package)
+    assert package.kind == "text-finetuned" and package.manifest["backbone"]["kind"] == "local"
+    assert {"config.json", "tokenizer.json"} <= {p.name for p in package.path.iterdir()}
+    assert [e.epoch for e in events if e.kind == "epoch"] == [1, 2, 3][:len(result.history)]
+    shutil.rmtree(folder)  # the package carries its network and tokenizer
+    classifier = load_classifier(result.package)
+    probs = classifier.predict_texts(["The team won", "Bake the bread"])
+    assert probs.shape == (2, 2)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    evaluation = package.evaluation()
+    np.testing.assert_allclose(classifier.predict_texts(evaluation.items), evaluation.probs, atol=1e-4)
