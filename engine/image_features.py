@@ -21,8 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from engine.atomic import write_atomic
 from engine.i18n import N_, _
 from engine.image_pool import digest_files, map_files, recall_digest, remember_digests
 from engine.images import ImageReadError, decode_for_model
 from engine.jobs import CancelToken, Progress, UserError, no_progress
 from engine.paths import user_cache_dir
+from engine.vector_cache import VectorCache
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +47,6 @@ EXPORT_SUFFIX = "features"
 #: Images per forward pass, and images decoded per wave (bounds memory to ~40 MB).
 BATCH_SIZE = 16
 WAVE_SIZE = 256
-#: Merge the shards when there are more than this many.
-MAX_SHARDS = 32
 
 MSG_HASHING = N_("Checking image files…")
 MSG_PREPARING = N_("Preparing the image model…")
@@ -61,7 +57,6 @@ UNDECODABLE = "undecodable"
 _undecodable: set[str] = set()
 _runner_lock = threading.Lock()
 _runners: dict[str, Any] = {}
-_cache_lock = threading.Lock()
 
 
 def feature_backbone_id() -> str:
@@ -80,85 +75,6 @@ def cache_folder() -> Path:
 # --------------------------------------------------------------------------- the disk cache
 
 
-def _shards(folder: Path) -> list[Path]:
-    """Complete shards (the keys file is written last), oldest first."""
-    return sorted(folder.glob("*.keys.npy"))
-
-
-def _features_file(keys_file: Path) -> Path:
-    return keys_file.with_name(keys_file.name.replace(".keys.npy", ".f32.npy"))
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _write_shard(folder: Path, keys: np.ndarray, features: np.ndarray) -> None:
-    stem = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
-    write_atomic(folder / f"{stem}.f32.npy", _npy_bytes(features.astype(np.float32)))
-    write_atomic(folder / f"{stem}.keys.npy", _npy_bytes(keys.astype("S32")))
-
-
-def _lookup(folder: Path, digests: list[str | None]) -> np.ndarray:
-    """Cached features of ``digests`` (NaN rows where missing)."""
-    import pandas as pd
-
-    out = np.full((len(digests), FEATURE_DIM), np.nan, dtype=np.float32)
-    wanted = pd.Index([d.encode("ascii") if d else b"" for d in digests])
-    for shard in reversed(_shards(folder)):  # newest first: a re-computed entry wins
-        missing = np.flatnonzero(np.isnan(out[:, 0]) & (wanted != b""))
-        if len(missing) == 0:
-            break
-        try:
-            keys = pd.Index(np.load(shard, allow_pickle=False))
-            rows = keys.get_indexer(wanted[missing])
-            hit = rows >= 0
-            if hit.any():
-                values = np.load(_features_file(shard), mmap_mode="r", allow_pickle=False)
-                out[missing[hit]] = values[rows[hit]]
-        except (OSError, ValueError):  # merged away by another process, or damaged
-            log.debug("Skipping feature shard %s", shard, exc_info=True)
-    return out
-
-
-def _compact(folder: Path) -> None:
-    """Merge all shards into one once there are more than ``MAX_SHARDS``."""
-    shards = _shards(folder)
-    if len(shards) <= MAX_SHARDS:
-        return
-    keys, values = [], []
-    for shard in shards:
-        try:
-            keys.append(np.load(shard, allow_pickle=False))
-            values.append(np.load(_features_file(shard), allow_pickle=False))
-        except (OSError, ValueError):
-            continue
-    if not keys:
-        return
-    all_keys = np.concatenate(keys)[::-1]  # newest first, so unique keeps the newest
-    all_values = np.concatenate(values)[::-1]
-    _unique, first = np.unique(all_keys, return_index=True)
-    _write_shard(folder, all_keys[first], all_values[first])
-    for shard in shards:
-        for path in (shard, _features_file(shard)):
-            path.unlink(missing_ok=True)
-
-
-def _store(folder: Path, digests: list[str], features: np.ndarray) -> None:
-    if not digests:
-        return
-    with _cache_lock:
-        try:
-            _write_shard(folder, np.array(digests, dtype="S32"), features)
-            _compact(folder)
-        except OSError:  # a full or read-only cache folder only costs speed
-            log.warning("Cannot write the feature cache in %s", folder, exc_info=True)
-
-
 def cached_features(digests: Sequence[str | None]) -> np.ndarray:
     """Features already cached for these content hashes (NaN rows where none), without
     computing anything; all NaN when the built-in model is not installed."""
@@ -167,7 +83,7 @@ def cached_features(digests: Sequence[str | None]) -> np.ndarray:
         folder = cache_folder()
     except (UserError, OSError):
         return np.full(out_shape, np.nan, dtype=np.float32)
-    return _lookup(folder, list(digests))
+    return VectorCache(folder, FEATURE_DIM).lookup(list(digests))
 
 
 # --------------------------------------------------------------------------- the network
@@ -266,7 +182,8 @@ def image_features(paths: Sequence[str | os.PathLike[str]], progress: Progress =
     names = [os.fspath(path) for path in paths]
     digests = _digests(names, progress, cancel)
     folder = cache_folder()
-    out = _lookup(folder, digests)
+    cache = VectorCache(folder, FEATURE_DIM)
+    out = cache.lookup(digests)
     todo = [i for i, digest in enumerate(digests)
             if digest is not None and digest not in _undecodable and np.isnan(out[i, 0])]
     if not todo:
@@ -297,7 +214,7 @@ def image_features(paths: Sequence[str | os.PathLike[str]], progress: Progress =
             batch = np.stack(stack[first:first + BATCH_SIZE])
             computed[first:first + len(batch)] = np.asarray(runner(batch), dtype=np.float32)
         out[good] = computed
-        _store(folder, [digests[i] for i in good], computed)  # type: ignore[misc]
+        cache.store([digests[i] for i in good], computed)  # type: ignore[misc]
     for i in todo:  # copies of a file computed above
         out[i] = out[first_of[digests[i]]]  # type: ignore[index]
     progress(len(unique), len(unique), _(MSG_COMPUTING))

@@ -27,22 +27,20 @@ module must stay cheap.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engine.atomic import write_atomic
 from engine.backbones.e5 import MANIFEST, MSG_BROKEN, e5_folder, model_id, verify_folder
 from engine.i18n import N_, _
 from engine.jobs import CancelToken, Progress, UserError, no_progress
 from engine.paths import user_cache_dir
+from engine.vector_cache import VectorCache
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +57,12 @@ WAVE_SIZE = 1024
 CPU_TOKEN_BUDGET = 4096
 #: Texts tokenised per call (a cancel point between calls).
 TOKENIZE_CHUNK = 2048
-MAX_SHARDS = 32
 
 MSG_PREPARING = N_("Loading the multilingual text model…")
 MSG_EMBEDDING = N_("Reading the texts with the language model…")
 
 _encoders_lock = threading.Lock()
 _encoders: dict[tuple[str, str], TextEncoder] = {}
-_cache_lock = threading.Lock()
 
 
 def _clean(text: Any) -> str:
@@ -283,78 +279,6 @@ def cache_folder(folder: Path) -> Path:
     return _cache_path(_model_key(Path(folder))[0])
 
 
-def _shards(folder: Path) -> list[Path]:
-    """Complete shards (the keys file is written last), oldest first."""
-    return sorted(folder.glob("*.keys.npy"))
-
-
-def _vectors_file(keys_file: Path) -> Path:
-    return keys_file.with_name(keys_file.name.replace(".keys.npy", ".f32.npy"))
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
-
-
-def _write_shard(folder: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
-    stem = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
-    write_atomic(folder / f"{stem}.f32.npy", _npy_bytes(vectors.astype(np.float32)))
-    write_atomic(folder / f"{stem}.keys.npy", _npy_bytes(keys.astype("S64")))
-
-
-def _lookup(folder: Path, keys: list[bytes], dim: int = FEATURE_DIM) -> np.ndarray:
-    """Cached vectors of ``keys`` (NaN rows where missing); newest shard wins."""
-    import pandas as pd
-
-    out = np.full((len(keys), dim), np.nan, dtype=np.float32)
-    wanted = pd.Index(keys)
-    for shard in reversed(_shards(folder)):
-        missing = np.flatnonzero(np.isnan(out[:, 0]))
-        if len(missing) == 0:
-            break
-        try:
-            rows = pd.Index(np.load(shard, allow_pickle=False)).get_indexer(wanted[missing])
-            hit = rows >= 0
-            if hit.any():
-                vectors = np.load(_vectors_file(shard), mmap_mode="r", allow_pickle=False)
-                out[missing[hit]] = vectors[rows[hit]]
-        except (OSError, ValueError):  # merged away by another process, or damaged
-            log.debug("Skipping text feature shard %s", shard, exc_info=True)
-    return out
-
-
-def _compact(folder: Path) -> None:
-    """Merge all shards into one once there are more than ``MAX_SHARDS``."""
-    shards = _shards(folder)
-    if len(shards) <= MAX_SHARDS:
-        return
-    keys, vectors = [], []
-    for shard in shards:
-        try:
-            keys.append(np.load(shard, allow_pickle=False))
-            vectors.append(np.load(_vectors_file(shard), allow_pickle=False))
-        except (OSError, ValueError):
-            continue
-    if keys:
-        all_keys, all_vectors = np.concatenate(keys)[::-1], np.concatenate(vectors)[::-1]
-        _unique, first = np.unique(all_keys, return_index=True)  # the newest of each key
-        _write_shard(folder, all_keys[first], all_vectors[first])
-    for shard in shards:
-        for path in (shard, _vectors_file(shard)):
-            path.unlink(missing_ok=True)
-
-
-def _store(folder: Path, keys: list[bytes], vectors: np.ndarray) -> None:
-    with _cache_lock:
-        try:
-            _write_shard(folder, np.array(keys, dtype="S64"), vectors)
-            _compact(folder)
-        except OSError:  # a full or read-only cache folder only costs speed
-            log.warning("Cannot write the text feature cache in %s", folder, exc_info=True)
-
-
 def _text_keys(texts: Sequence[Any], cancel: CancelToken) -> list[bytes]:
     keys = []
     for index, text in enumerate(texts):
@@ -386,7 +310,8 @@ def text_features(texts: Sequence[str], progress: Progress = no_progress,
     keys = _text_keys(texts, cancel)
     cache_id, dim = _model_key(Path(folder), progress, cancel)
     store = _cache_path(cache_id)
-    out = _lookup(store, keys, dim)
+    cache = VectorCache(store, dim)
+    out = cache.lookup(keys)
     first_of: dict[bytes, int] = {}
     for index in np.flatnonzero(np.isnan(out[:, 0])):
         first_of.setdefault(keys[index], int(index))
@@ -402,7 +327,7 @@ def text_features(texts: Sequence[str], progress: Progress = no_progress,
 
             vectors = encoder.encode([texts[i] for i in wave], report, cancel, batch_size)
             out[wave] = vectors
-            _store(store, [keys[i] for i in wave], vectors)
+            cache.store([keys[i] for i in wave], vectors)
         for index in np.flatnonzero(np.isnan(out[:, 0])):  # copies of a text computed above
             out[index] = out[first_of[keys[index]]]
     progress(len(texts), len(texts), _(MSG_EMBEDDING))

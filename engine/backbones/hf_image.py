@@ -43,6 +43,7 @@ from engine.i18n import N_, _
 from engine.image_features import _digests
 from engine.inference import Classifier, PreprocessConfig, softmax
 from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.vector_cache import VectorCache
 
 if TYPE_CHECKING:
     from engine.modelpack import ModelPackage
@@ -66,7 +67,6 @@ MSG_BACKBONE_CHANGED = N_("The model “{name}” was trained on the local model
 
 _backbones_lock = threading.Lock()
 _backbones: dict[tuple[str, str], ImageBackbone] = {}
-_cache_lock = threading.Lock()
 
 
 # --------------------------------------------------------------------------- the backbone
@@ -222,45 +222,6 @@ def cache_folder(model: LocalModel) -> Path:
     return folder
 
 
-def _lookup(folder: Path, digests: list[str | None]) -> dict[int, np.ndarray]:
-    """{row: cached vector} for the rows whose content hash is cached (newest shard wins)."""
-    from engine.image_features import _features_file
-
-    found: dict[int, np.ndarray] = {}
-    wanted: dict[bytes, list[int]] = {}
-    for row, digest in enumerate(digests):
-        if digest:
-            wanted.setdefault(digest.encode("ascii"), []).append(row)
-    for shard in sorted(folder.glob("*.keys.npy"), reverse=True):
-        if not wanted:
-            break
-        try:
-            keys = np.load(shard, allow_pickle=False)
-            hits = [(i, key) for i, key in enumerate(keys.tolist()) if key in wanted]
-            if hits:
-                vectors = np.load(_features_file(shard), mmap_mode="r", allow_pickle=False)
-                for i, key in hits:
-                    for row in wanted.pop(key, []):
-                        found[row] = np.array(vectors[i], dtype=np.float32)
-        except (OSError, ValueError):  # merged away by another process, or damaged
-            log.debug("Skipping feature shard %s", shard, exc_info=True)
-    return found
-
-
-def _store(folder: Path, keys: list[str], vectors: np.ndarray) -> None:
-    """Add a shard (the built-in features' format); merge when many. Failing costs only speed."""
-    from engine.image_features import _compact, _write_shard
-
-    if not keys:
-        return
-    with _cache_lock:
-        try:
-            _write_shard(folder, np.array(keys, dtype="S32"), vectors)
-            _compact(folder)
-        except (OSError, ValueError):
-            log.warning("Cannot write the feature cache in %s", folder, exc_info=True)
-
-
 # --------------------------------------------------------------------------- the job
 
 
@@ -291,7 +252,10 @@ def hf_image_features(folder: str | os.PathLike[str], paths: Sequence[str | os.P
     names = [os.fspath(path) for path in paths]
     digests = _digests(names, progress, cancel)  # threaded, remembered per (path, size, mtime)
     store = cache_folder(model)
-    found = _lookup(store, digests)
+    stored = VectorCache.stored_width(store)
+    cached = VectorCache(store, stored).lookup(digests) if stored else None
+    found = {row: cached[row] for row in range(len(digests))
+             if cached is not None and not np.isnan(cached[row, 0])}
     first_of: dict[str, int] = {}
     for row, digest in enumerate(digests):
         if digest is not None and row not in found:
@@ -322,7 +286,7 @@ def hf_image_features(folder: str | os.PathLike[str], paths: Sequence[str | os.P
                     good += rows
             computed = np.concatenate(vectors) if vectors else np.zeros((0, width), np.float32)
             found.update(zip(good, computed, strict=True))
-            _store(store, [digests[row] for row in good], computed)  # type: ignore[misc]
+            VectorCache(store, width).store([digests[row] for row in good], computed)  # type: ignore[misc]
     if not width and names:  # nothing cached and nothing readable: the width still matters
         width = shared_backbone(model, device).width
     out = np.full((len(names), width), np.nan, dtype=np.float32)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from engine import text_features as tf
+from engine import vector_cache
 from engine.backbones import e5
 from engine.jobs import Cancelled, CancelToken
 from engine.text_features import TextEncoder, text_features
@@ -112,7 +113,7 @@ def test_cache_returns_identical_vectors_without_recomputing(e5_dir, fresh_cache
 
 
 def test_merged_shards_keep_every_vector(e5_dir, fresh_cache, monkeypatch):
-    monkeypatch.setattr(tf, "MAX_SHARDS", 2)
+    monkeypatch.setattr(vector_cache, "MAX_SHARDS", 2)
     monkeypatch.setattr(tf, "WAVE_SIZE", 2)
     first = text_features(TEXTS, folder=e5_dir, device="cpu")  # 4 waves, so merged
     assert len(list(tf.cache_folder(e5_dir).glob("*.keys.npy"))) <= 2
