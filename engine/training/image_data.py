@@ -36,8 +36,10 @@ def _start_method() -> str:
 class PictureSet:
     """A torch-style dataset of (CHW float tensor, label) pairs; picklable for workers."""
 
-    def __init__(self, items: list[str], labels: np.ndarray, train: bool, config: TrainConfig) -> None:
+    def __init__(self, items: list[str], labels: np.ndarray, train: bool, config: TrainConfig,
+                 size: int = lite0.INPUT_SIZE, shorter: int = lite0.RESIZE_SHORTER) -> None:
         self.items, self.labels, self.train = list(items), np.asarray(labels), train
+        self.size, self.shorter = size, shorter
         self.crop, self.flip, self.color = config.augment_crop, config.augment_flip, config.augment_color
         self._transform = None
 
@@ -48,12 +50,11 @@ class PictureSet:
         if self._transform is None:
             from torchvision.transforms import v2
 
-            size = lite0.INPUT_SIZE
             steps: list[Any] = []
             if self.train and self.crop:
-                steps.append(v2.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True))
+                steps.append(v2.RandomResizedCrop(self.size, scale=(0.35, 1.0), antialias=True))
             else:
-                steps += [v2.Resize(lite0.RESIZE_SHORTER, antialias=True), v2.CenterCrop(size)]
+                steps += [v2.Resize(self.shorter, antialias=True), v2.CenterCrop(self.size)]
             if self.train and self.flip:
                 steps.append(v2.RandomHorizontalFlip())
             if self.train and self.color:
@@ -69,8 +70,8 @@ class PictureSet:
 
         path = self.items[index]
         if not self.train:
-            return decode_for_model(path, lite0.INPUT_SIZE, lite0.RESIZE_SHORTER).pixels
-        image = load_rgb(path, lite0.RESIZE_SHORTER)
+            return decode_for_model(path, self.size, self.shorter).pixels
+        image = load_rgb(path, self.shorter)
         tensor = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
         return self.transform()(tensor).permute(1, 2, 0).numpy()
 
@@ -81,7 +82,7 @@ class PictureSet:
             pixels = self.pixels(index)
             label = int(self.labels[index])
         except Exception:  # noqa: BLE001 - a file that broke since the pre-check
-            pixels = np.zeros((lite0.INPUT_SIZE, lite0.INPUT_SIZE, 3), np.uint8)
+            pixels = np.zeros((self.size, self.size, 3), np.uint8)
             label = IGNORE
         tensor = torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float()
         tensor = tensor / 127.5 - 1.0  # mean = std = 0.5, as the built-in preprocessing

@@ -55,38 +55,8 @@ class HFPictureSet(PictureSet):
 
     def __init__(self, items: list[str], labels: np.ndarray, train: bool, config: TrainConfig,
                  settings: dict[str, Any]) -> None:
-        super().__init__(items, labels, train, config)
+        super().__init__(items, labels, train, config, settings["size"], settings["resize_shorter"])
         self.settings = dict(settings)
-
-    def transform(self):
-        if self._transform is None:
-            from torchvision.transforms import v2
-
-            size, shorter = self.settings["size"], self.settings["resize_shorter"]
-            steps: list[Any] = []
-            if self.train and self.crop:
-                steps.append(v2.RandomResizedCrop(size, scale=(0.35, 1.0), antialias=True))
-            else:
-                steps += [v2.Resize(shorter, antialias=True), v2.CenterCrop(size)]
-            if self.train and self.flip:
-                steps.append(v2.RandomHorizontalFlip())
-            if self.train and self.color:
-                steps.append(v2.ColorJitter(0.3, 0.3, 0.3, 0.03))
-            self._transform = v2.Compose(steps)
-        return self._transform
-
-    def pixels(self, index: int) -> np.ndarray:
-        import torch
-
-        from engine.images import decode_for_model, load_rgb
-
-        path = self.items[index]
-        size, shorter = self.settings["size"], self.settings["resize_shorter"]
-        if not self.train:
-            return decode_for_model(path, size, shorter).pixels
-        image = load_rgb(path, shorter)
-        tensor = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
-        return self.transform()(tensor).permute(1, 2, 0).numpy()
 
     def __getitem__(self, index: int):
         from engine.backbones.hf_image import to_pixel_values
