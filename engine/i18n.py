@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 DOMAIN = "taxon"
 SOURCE_LANGUAGE = "en"
 #: Languages with a complete catalog, in menu order. English is the source.
-SHIPPED_LANGUAGES: tuple[str, ...] = ("en", "zh_CN", "ar")
+SHIPPED_LANGUAGES: tuple[str, ...] = ("en", "zh_CN", "zh_TW", "ja", "ko", "es", "fr", "de",
+                                      "pt_BR", "ru", "ar", "hi")
 _RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
 #: Languages whose UI shows native digits; matches QLocale's default for them (ar → ar_EG).
 _NATIVE_DIGITS = {"ar": ("arab", str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))}
@@ -106,9 +107,9 @@ def normalize_language(code: str | None) -> str:
         parsed = Locale.parse(cleaned)
     except (ValueError, UnknownLocaleError):
         return SOURCE_LANGUAGE
-    if parsed.language == "zh":
-        # Traditional-script regions fall back to Simplified until zh_TW ships.
-        return "zh_CN" if "zh_CN" in SHIPPED_LANGUAGES else SOURCE_LANGUAGE
+    if parsed.language == "zh":  # Traditional script in Taiwan, Hong Kong and Macao
+        traditional = parsed.script == "Hant" or parsed.territory in {"TW", "HK", "MO"}
+        return "zh_TW" if traditional else "zh_CN"
     for shipped in SHIPPED_LANGUAGES:
         if shipped.split("_")[0] == parsed.language:
             return shipped
@@ -171,7 +172,8 @@ def language_name(code: str) -> str:
         name = loc.languages.get(f"zh_{script}")
         if name:
             return name
-    name = loc.get_language_name(code) or code
+    name = loc.get_display_name(code) if loc.territory and loc.language == "pt" else None
+    name = name or loc.get_language_name(code) or code  # "Português (Brasil)", not Portugal's
     return name[:1].upper() + name[1:]
 
 

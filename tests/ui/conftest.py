@@ -20,6 +20,10 @@ def window(qtbot):
     qtbot.waitExposed(win)
     yield win
     win.close()
+    from ui.worker import running_workers
+
+    for worker in running_workers():  # a start-up job (model export) may outlast close on a busy CI
+        worker.wait(120_000)
     QApplication.instance().setLayoutDirection(win.layoutDirection().LeftToRight)
 
 
