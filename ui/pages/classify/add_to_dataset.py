@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu, QPushButton, QWidget
 
 from engine.i18n import _
+from ui.collation import sorted_for_reading
 from ui.errors import show_error
 from ui.pages.classify.results_model import ROW_ROLE, ResultRow
 from ui.pages.evaluate import correction
@@ -75,7 +76,7 @@ class AddToDatasetButton(Retranslatable, QPushButton):
             show_error(self, problem)
             return
         dataset = self.session.current
-        labels = sorted(dataset.class_counts().index.astype(str), key=str.casefold)
+        labels = sorted_for_reading(dataset.class_counts().index.astype(str))
         label = correction.ask_label(
             self, _("Add {item} to the dataset “{dataset}” with the label:").format(
                 item=correction.short_item(row.path, "image"), dataset=dataset.name),

@@ -196,6 +196,7 @@ class ResultsFilter(QSortFilterProxyModel):
         super().__init__(parent)
         self.setSourceModel(source)
         self.setSortRole(SORT_ROLE)
+        self.setSortLocaleAware(True)  # labels and file names sort as the UI language does
         self._text = ""
         self._show = SHOW_ALL
 

@@ -81,6 +81,7 @@ class TextPanel(Retranslatable, QWidget):
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setSortLocaleAware(True)
         self._build(export)
         self.retranslate_ui()
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.i18n import _
+from ui.collation import sorted_for_reading
 from ui.retranslate import Retranslatable
 
 
@@ -29,7 +30,7 @@ class LabelDialog(Retranslatable, QDialog):
         self.combo = QComboBox()
         self.combo.setEditable(True)
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.combo.addItems(labels)
+        self.combo.addItems(sorted_for_reading(labels))
         if current is not None:
             self.combo.setCurrentText(current)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok

@@ -85,6 +85,7 @@ class SortProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.setSourceModel(source)
         self.setSortRole(SORT_ROLE)
+        self.setSortLocaleAware(True)  # label columns sort as the UI language does
 
 
 def per_class_view(proxy: SortProxy) -> QTableView:
