@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.paths import translations_dir
+from engine.pseudo_locale import BASE_LOCALE, PSEUDO_LANGUAGES, PseudoTranslations
 
 if TYPE_CHECKING:
     from babel import Locale
@@ -99,7 +100,7 @@ def normalize_language(code: str | None) -> str:
     if not code:
         return SOURCE_LANGUAGE
     cleaned = code.split(".")[0].split("@")[0].replace("-", "_")
-    if cleaned in SHIPPED_LANGUAGES:
+    if cleaned in SHIPPED_LANGUAGES or cleaned in PSEUDO_LANGUAGES:
         return cleaned
     from babel import Locale, UnknownLocaleError  # Babel loads on first use, not at start-up
 
@@ -132,6 +133,8 @@ def set_language(code: str, directory: Path | None = None) -> str:
     language = normalize_language(code)
     if language == SOURCE_LANGUAGE:
         translation: gettext.NullTranslations = gettext.NullTranslations()
+    elif language in PSEUDO_LANGUAGES:
+        translation = PseudoTranslations(language)
     else:
         try:
             translation = _load_catalog(language, directory or translations_dir())
@@ -157,7 +160,8 @@ def remove_language_listener(callback) -> None:
 def babel_locale(code: str | None = None) -> Locale:
     from babel import Locale
 
-    return Locale.parse(code or _language)
+    code = code or _language
+    return Locale.parse(BASE_LOCALE.get(code, code))
 
 
 def is_rtl(code: str | None = None) -> bool:

@@ -105,3 +105,16 @@ def test_plural_forms_follow_each_language_for_every_count(code, expected):
     i18n.set_language(code)
     for n, text in expected.items():
         assert i18n.ngettext("{n} row", "{n} rows", n) == text, n
+
+
+def test_pseudo_locales_stretch_and_mark_every_message_and_keep_placeholders():
+    from engine.pseudo_locale import pseudo
+
+    text = pseudo("Open {name} with <b>%(count)s</b> &rows…")
+    assert text.startswith("⟦Óþéñ {name} ŵíţĥ <b>%(count)s</b> &ŕóŵš…") and text.endswith("⟧")
+    assert len(text) >= 1.4 * len("Open {name} with <b>%(count)s</b> &rows…")
+    i18n.set_language("en_XA")
+    assert i18n._("Cancel").startswith("⟦Çáñçéĺ") and i18n.format_number(1234.5, 1) == "1,234.5"
+    assert i18n.ngettext("{n} row", "{n} rows", 2) == pseudo("{n} rows")
+    i18n.set_language("ar_XB")
+    assert i18n.is_rtl() and i18n._("Cancel").startswith("\u202e⟦")

@@ -14,6 +14,7 @@ from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTransla
 from PySide6.QtWidgets import QApplication
 
 from engine import i18n
+from engine.pseudo_locale import PSEUDO_LANGUAGES
 from ui.settings import LANGUAGE_KEY, app_settings
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,9 @@ class GettextTranslator(QTranslator):
 
 
 def qt_locale(code: str) -> QLocale:
-    return QLocale(code)
+    from engine.pseudo_locale import BASE_LOCALE
+
+    return QLocale(BASE_LOCALE.get(code, code))
 
 
 def qt_translations_path() -> str:
@@ -70,7 +73,7 @@ class LanguageManager:
         self._translators.append(gettext_translator)
 
         qt_translator = QTranslator(self._app)
-        if language != i18n.SOURCE_LANGUAGE:
+        if language != i18n.SOURCE_LANGUAGE and language not in PSEUDO_LANGUAGES:
             if qt_translator.load(f"qtbase_{language}", qt_translations_path()):
                 QCoreApplication.installTranslator(qt_translator)
                 self._translators.append(qt_translator)

@@ -140,6 +140,7 @@ class DetailPanel(Retranslatable, QFrame):
         self._row: ResultRow | None = None
         self.heading = QLabel()
         self.heading.setStyleSheet("font-weight: 600;")
+        self.heading.setWordWrap(True)  # a long hint in a long language wraps, never cuts off
         self.image = QLabel()
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumHeight(140)
