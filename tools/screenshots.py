@@ -9,7 +9,7 @@ its confusion tab open on the largest mistake cell. The text Classify view
 small English and Spanish table classifying Chinese, Arabic, Russian and Spanish
 texts, with the words that pushed one decision highlighted.
 
-    python tools/screenshots.py [--languages en zh_CN ar]
+    python tools/screenshots.py [--languages en zh_CN ar]   (default: every shipped language)
 """
 
 from __future__ import annotations

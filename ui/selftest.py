@@ -166,23 +166,23 @@ def check_languages(context: Context) -> str:
         used = manager.switch(code, persist=False)
         QCoreApplication.processEvents()
         if used != code:
-            problems.append(_("{language}: its catalog did not load").format(language=code))
+            problems.append((N_("{language}: its catalog did not load"), code))
             continue
         if listener.changes == before:
-            problems.append(_("{language}: widgets were not told of the switch").format(language=code))
+            problems.append((N_("{language}: widgets were not told of the switch"), code))
         if code != i18n.SOURCE_LANGUAGE:
             if i18n._("&Quit") == "&Quit":
-                problems.append(_("{language}: the catalog translates nothing").format(language=code))
+                problems.append((N_("{language}: the catalog translates nothing"), code))
             if not manager.qt_translator_loaded and code not in WITHOUT_QT_TRANSLATION:
-                problems.append(_("{language}: Qt’s own translations are missing").format(language=code))
+                problems.append((N_("{language}: Qt’s own translations are missing"), code))
         expected = Qt.LayoutDirection.RightToLeft if i18n.is_rtl(code) else Qt.LayoutDirection.LeftToRight
         if context.app.layoutDirection() != expected:
-            problems.append(_("{language}: wrong layout direction").format(language=code))
+            problems.append((N_("{language}: wrong layout direction"), code))
         done.append(f"{code} ({i18n.format_number(1234.5, 1)})")
-    manager.switch(context.language, persist=False)
+    manager.switch(context.language, persist=False)  # report in the language of the run
     listener.deleteLater()
     if problems:
-        raise CheckFailed("; ".join(problems))
+        raise CheckFailed("; ".join(_(msgid).format(language=code) for msgid, code in problems))
     return ", ".join(done)
 
 
@@ -251,6 +251,43 @@ def check_builtin_model(context: Context) -> str:
     return _("{answers} (via {backend})").format(answers=", ".join(answers), backend=backend)
 
 
+def check_training(context: Context) -> str:
+    """A tiny fast-mode run on crops of the sample photos completes, and its package loads
+    (validated, no pickle) and tells the two photos apart."""
+    from PIL import Image
+
+    from engine.dataset_io import load_image_folder
+    from engine.inference import classify_images, load_classifier
+    from engine.training import TrainConfig, train
+
+    photos = sample_photos()
+    root = Path(tempfile.mkdtemp(prefix="taxon-selftest-train-"))
+    try:
+        for name, photo in photos.items():
+            label = SAMPLE_PHOTOS[name]
+            (root / "data" / label).mkdir(parents=True)
+            with Image.open(photo) as image:
+                width, height = image.size
+                for index in range(8):  # overlapping crops across the photo: a real if tiny dataset
+                    left, top = (index * (width - 200)) // 7, (index % 4) * (height - 200) // 3
+                    image.crop((left, top, left + 200, top + 200)).save(
+                        root / "data" / label / f"{index}.jpg", quality=90)
+        result = train(load_image_folder(root / "data"), root / "model",
+                       TrainConfig(mode="fast", epochs=15, device="cpu", seed=0))
+        classifier = load_classifier(result.package)
+        try:
+            outcomes = classify_images(classifier, [photos[name] for name in SAMPLE_PHOTOS], top_k=1)
+        finally:
+            classifier.close()
+        for (name, expected), outcome in zip(SAMPLE_PHOTOS.items(), outcomes, strict=True):
+            if outcome.error or outcome.predictions[0].label != expected:
+                raise CheckFailed(_("The trained model got {photo} wrong.").format(photo=name))
+        return _("trained in {epochs} epochs, validation accuracy {accuracy}; the package loads").format(
+            epochs=len(result.history), accuracy=f"{result.metrics['accuracy']:.0%}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def check_no_network(context: Context) -> str:
     if context.network_attempts:
         raise CheckFailed(_("Connections were attempted: {attempts}")
@@ -268,8 +305,7 @@ CHECKS: list[tuple[str, Check]] = [
     (N_("PyTorch"), check_torch),
     (N_("ONNX Runtime"), check_onnxruntime),
     (N_("Built-in image model"), check_builtin_model),
-    # TRAINING CHECK: "a tiny fast-mode training run on bundled sample data completes
-    # and its package loads" goes here, once engine.training lands (one function above).
+    (N_("Training"), check_training),
     (N_("Offline"), check_no_network),  # keep last: it reports what the others attempted
 ]
 
@@ -312,12 +348,22 @@ def run_checks(context: Context, checks: list[tuple[str, Check]] | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry for ``main.py --self-test [--lang CODE] [--keep-home]``."""
+    """Entry for ``main.py --self-test [--lang CODE] [--keep-home] [--only NAME,...]``."""
     parser = argparse.ArgumentParser(prog="Taxon --self-test")
-    parser.add_argument("--lang", default=None)
+    parser.add_argument("--lang", default=None, help=_("language of the report"))
     parser.add_argument("--keep-home", action="store_true",
-                        help="use TAXON_HOME as it is instead of a throw-away folder")
+                        help=_("use TAXON_HOME as it is instead of a throw-away folder"))
+    parser.add_argument("--only", default=None,
+                        help=_("run only these checks (English names, comma-separated)"))
     args = parser.parse_args(argv)
+    checks = CHECKS
+    if args.only:
+        wanted = {name.strip().lower() for name in args.only.split(",") if name.strip()}
+        checks = [entry for entry in CHECKS if entry[0].lower() in wanted]
+        unknown = wanted - {name.lower() for name, _check in CHECKS}
+        if unknown:
+            parser.error(_("unknown checks: {names}; there are: {checks}").format(
+                names=", ".join(sorted(unknown)), checks=", ".join(name for name, _c in CHECKS)))
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     home = None
     if not (args.keep_home and os.environ.get("TAXON_HOME")):
@@ -332,8 +378,8 @@ def main(argv: list[str] | None = None) -> int:
 
             context.app = create_application([sys.argv[0]])
             print(_("Taxon self-test ({executable})").format(executable=sys.executable), flush=True)
-            failed = run_checks(context)
-            total = len(CHECKS)
+            failed = run_checks(context, checks)
+            total = len(checks)
             if failed:
                 print(ngettext("{n} of {total} check failed.", "{n} of {total} checks failed.",
                                failed).format(n=failed, total=total), flush=True)
