@@ -6,7 +6,8 @@ loss (the best epoch's weights are the result), per-epoch atomic checkpoints
 and resume, seeded shuffling (same seed, same metrics on the CPU), NaN and
 explosion stops before a bad step touches the weights, out-of-memory back-off
 (halve the batch, redo the epoch from its start), pause/resume/cancel checked
-every step, throttled progress events, and DistributedDataParallel.
+every step, throttled progress events, small models (heads) on one CPU
+thread, and DistributedDataParallel.
 
 A trainer describes its model and data in a ``LoopSpec``; the loop never
 knows whether a batch holds feature vectors, pixels or token ids.
