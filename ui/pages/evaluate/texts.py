@@ -37,8 +37,9 @@ def calibration_text(evaluation: Evaluation | None) -> str:
     return (_("Expected calibration error: {ece}.").format(
         ece=i18n.format_percent(evaluation.expected_calibration_error(), 1)) + "\n\n"
         + _("Each bar shows how often the model was right among the examples it gave that much "
-            "confidence. On the dashed line, a confidence of 80% means right 80% of the time; "
-            "hatched gaps show how far the model is off."))
+            "confidence. On the dashed line, a confidence of {share} means right {share} of the "
+            "time; hatched gaps show how far the model is off.").format(
+                share=i18n.format_percent(0.8)))
 
 
 def mistakes_heading(evaluation: Evaluation | None, count: int) -> str:
