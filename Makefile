@@ -10,8 +10,13 @@ PO_FILES := $(wildcard translations/*/LC_MESSAGES/taxon.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 PYBABEL := $(VENV)/bin/pybabel
 KEYWORDS := -k _ -k N_ -k Nn_:1,2 -k ngettext:1,2 -k pgettext:1c,2
+BUILD_STAMP := $(STAMPS)/build-$(shell sha256sum packaging/requirements-build.txt | cut -c1-16)
+# fast: gzip -1 tarball, zstd -1 .deb (minutes); best: gzip -9, xz -6 (releases: ~45 min on
+# two cores). See docs/packaging.md.
+PACKAGE_COMPRESSION ?= fast
 
-.PHONY: run test translations bench lint screenshots setup catalogs check-catalogs new-language
+.PHONY: run test translations bench lint screenshots setup catalogs check-catalogs new-language \
+	package package-test clean
 
 setup: $(DEPS_STAMP) catalogs
 
@@ -61,3 +66,22 @@ check-catalogs:
 
 screenshots: setup
 	QT_QPA_PLATFORM=offscreen $(PY) tools/screenshots.py
+
+# Installers (docs/packaging.md). Linux: dist/Taxon (the bundle), dist/taxon-<version>-linux-
+# <machine>.tar.gz and dist/taxon_<version>_<arch>.deb. TAXON_DEBUG_BUILD=1 for a debug bundle.
+$(BUILD_STAMP): packaging/requirements-build.txt | $(DEPS_STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q -r packaging/requirements-build.txt
+	@mkdir -p $(STAMPS) && rm -f $(STAMPS)/build-* && touch $@
+
+package: setup $(BUILD_STAMP)
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		packaging/taxon.spec
+	packaging/linux/build_packages.sh dist/Taxon dist "$$($(PY) packaging/taxon_bundle.py version)" \
+		$(PACKAGE_COMPRESSION)
+
+# Installs the built .deb (as root), runs its self-test and window, and removes it again.
+package-test: setup
+	TAXON_PACKAGE_TEST=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest tests/packaging
+
+clean:
+	rm -rf build dist

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+
+
+def _is_model_package(argument: str) -> bool:
+    """A zipped ``.taxon-model`` or a model folder: what the installers' file association opens."""
+    path = Path(argument)
+    return (path.suffix == ".taxon-model" and path.is_file()) or (path / "taxon-model.json").is_file()
 
 
 def _gui_language(argv: list[str]) -> tuple[bool, str | None]:
-    """The window opens for no arguments or only ``--lang CODE``."""
-    if not argv:
+    """The window opens for no arguments, only ``--lang CODE``, or one model package."""
+    if not argv or (len(argv) == 1 and _is_model_package(argv[0])):
         return True, None
     if len(argv) == 2 and argv[0] == "--lang":
         return True, argv[1]
@@ -25,11 +32,15 @@ def main() -> int:
 
     engine.offline.enforce_offline_environment()
     argv = sys.argv[1:]
+    if argv[:1] == ["--self-test"]:  # an installation's own check (ui/selftest.py)
+        from ui.selftest import main as self_test
+
+        return self_test(argv[1:])
     gui, language = _gui_language(argv)
     if gui:
         from ui.app import run
 
-        return run([], language)
+        return run(argv if argv and _is_model_package(argv[0]) else [], language)
     from ui.cli import main as cli_main
 
     return cli_main(argv)
