@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help=_("a trained model package (default: the built-in ImageNet model)"))
     classify.add_argument("--top-k", type=int, default=5, metavar="K",
                           help=_("how many labels to show for each input (default: 5)"))
-    classify.set_defaults(handler=cmd_classify)
+    classify.set_defaults(handler=cmd_classify, parser=classify)
 
     dataset_options = argparse.ArgumentParser(add_help=False)
     dataset_options.add_argument("dataset", metavar=_("DATASET"),
@@ -150,6 +150,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from engine.files import iter_image_files
     from engine.inference import classify_images, load_classifier
 
+    if not (args.paths or args.text or args.text_file):  # a usage error: exit 2, with usage
+        args.parser.error(_("Give images or folders to classify, or text with --text or --text-file."))
     if args.top_k < 1:
         raise UserError(i18n.N_("--top-k must be at least 1."))
     classifier = run_job(load_classifier, args.model)
