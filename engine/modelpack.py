@@ -56,6 +56,10 @@ TASKS = ("image", "text")
 UNSAFE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib",
                              ".dill", ".npz", ".h5", ".py", ".pyc", ".so", ".dll", ".dylib"})
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+#: A package zipped into one file (what the installers associate with Taxon).
+ARCHIVE_SUFFIX = ".taxon-model"
+MAX_ARCHIVE_BYTES = 16 * 1024**3
+MAX_ARCHIVE_FILES = 200
 
 MSG_NOT_PACKAGE = N_("“{path}” is not a Taxon model: it has no {manifest} file.")
 MSG_DAMAGED = N_("The model “{path}” is damaged and cannot be used.")
@@ -65,6 +69,7 @@ MSG_UNSAFE_FILE = N_("The model “{path}” contains “{name}”, a kind of fi
 MSG_NON_FINITE = N_("The model was not saved: some of its weights are not finite numbers. "
                     "The previous model is unchanged.")
 MSG_SAVE_FAILED = N_("Could not save the model to “{path}”. The previous model is unchanged.")
+MSG_BAD_ARCHIVE = N_("“{path}” is not a readable Taxon model file.")
 MSG_NOT_EMPTY = N_("“{path}” already exists and is not a Taxon model. Choose an empty or new folder.")
 
 
@@ -146,8 +151,11 @@ def is_package(path: str | os.PathLike[str]) -> bool:
 
 
 def load_package(path: str | os.PathLike[str]) -> ModelPackage:
-    """Open and validate a package (the folder, or its ``taxon-model.json``)."""
+    """Open and validate a package (the folder, its ``taxon-model.json``, or a
+    ``.taxon-model`` file, which is unpacked into the cache first)."""
     folder = Path(path)
+    if folder.suffix == ARCHIVE_SUFFIX and folder.is_file():
+        folder = open_archive(folder)
     if folder.name == MANIFEST_NAME:
         folder = folder.parent
     folder = folder.resolve()
@@ -313,3 +321,76 @@ def _fsync_folder(folder: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
+
+
+# --------------------------------------------------------------------------- one-file packages
+
+
+def write_archive(package: str | os.PathLike[str], out_file: str | os.PathLike[str]) -> Path:
+    """Zip a validated package into one ``.taxon-model`` file (stored: weights do not shrink)."""
+    import zipfile
+
+    source = load_package(package)
+    target = Path(out_file)
+    if target.suffix != ARCHIVE_SUFFIX:
+        target = target.with_name(target.name + ARCHIVE_SUFFIX)
+    staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    try:
+        with zipfile.ZipFile(staging, "w", zipfile.ZIP_STORED) as archive:
+            for name in [*source.manifest["files"], MANIFEST_NAME]:
+                archive.write(source.path / name, name)
+        os.replace(staging, target)
+    except OSError as error:
+        staging.unlink(missing_ok=True)
+        raise UserError(MSG_SAVE_FAILED, details=str(error), path=str(target)) from error
+    return target
+
+
+def open_archive(path: str | os.PathLike[str]) -> Path:
+    """Unpack a ``.taxon-model`` file into the cache (once per content) and return the folder.
+
+    Hostile archives are refused before anything is written: absolute or ``..``
+    names, links, too many or too large members, any unsafe file type.
+    """
+    import zipfile
+
+    from engine.paths import user_cache_dir
+
+    archive_path = Path(path)
+    try:
+        digest = sha256_file(archive_path)
+        target = user_cache_dir() / "opened-models" / digest[:24]
+        if (target / MANIFEST_NAME).is_file():
+            return target
+        shutil.rmtree(target, ignore_errors=True)  # a half-unpacked earlier attempt
+        with zipfile.ZipFile(archive_path) as archive:
+            members = archive.infolist()
+            _check_members(members)
+            staging = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+            staging.mkdir(parents=True)
+            try:
+                for member in members:
+                    destination = staging / member.filename
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    with archive.open(member) as source, open(destination, "wb") as out:
+                        shutil.copyfileobj(source, out, 1 << 20)
+                os.replace(staging, target)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise UserError(MSG_BAD_ARCHIVE, details=f"{type(error).__name__}: {error}",
+                        path=str(archive_path)) from error
+    return target
+
+
+def _check_members(members) -> None:
+    if len(members) > MAX_ARCHIVE_FILES or sum(m.file_size for m in members) > MAX_ARCHIVE_BYTES:
+        raise ValueError("too many or too large files")
+    for member in members:
+        name = Path(member.filename)
+        link = (member.external_attr >> 16) & 0o170000 == 0o120000
+        if (member.is_dir() or link or name.is_absolute() or ".." in name.parts
+                or member.filename.startswith(("/", "\\")) or ":" in member.filename
+                or name.suffix.lower() in UNSAFE_SUFFIXES):
+            raise ValueError(f"refused member {member.filename!r}")

@@ -46,6 +46,13 @@ def test_train_then_classify_and_evaluate_with_the_package(digits, tmp_path):
     assert len(rows) == 6 and all(len(row["predictions"]) == 2 for row in rows)
     assert sum(row["predictions"][0]["label"] == "1" for row in rows) >= 4
 
+    exported = _run("export", str(tmp_path / "model"), "--out", str(tmp_path / "digits"), "--json")
+    assert exported.returncode == 0, exported.stderr
+    archive = json.loads(exported.stdout)["output"]  # digits.taxon-model: what a double-click opens
+    again = _run("classify", "--model", str(archive), "--json", "--top-k", "2", str(test_folder / "1"))
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == rows
+
     evaluated = _run("evaluate", str(tmp_path / "model"), str(test_folder), "--json",
                      "--out", str(tmp_path / "predictions.json"))
     assert evaluated.returncode == 0, evaluated.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -48,5 +49,9 @@ def build_window(language: str | None = None,
 def run(argv: Sequence[str], language: str | None = None) -> int:
     app = create_application([sys.argv[0], *argv])
     window = build_window(language)
+    if argv:  # a model package or .taxon-model file the system asked us to open
+        page = window.page("classifyPage")
+        page.prefer_model(str(Path(argv[0]).resolve()))
+        window.show_page(page)
     window.show()
     return app.exec()

@@ -63,6 +63,15 @@ def add_commands(commands, common: argparse.ArgumentParser,
                           help=_("also write every prediction as JSON (for the Evaluate page)"))
     evaluate.set_defaults(handler=cmd_evaluate)
 
+    export = commands.add_parser(
+        "export", parents=[common], help=_("pack a model into one file to share it"),
+        description=_("Write a model package as one .taxon-model file; opening that file (or "
+                      "double-clicking it where Taxon is installed) uses the model."))
+    export.add_argument("model", metavar=_("MODEL"), help=_("a model package folder"))
+    export.add_argument("--out", required=True, metavar=_("FILE"),
+                        help=_("the .taxon-model file to write"))
+    export.set_defaults(handler=cmd_export)
+
 
 class _TrainBar:
     """A tqdm bar over all steps, its postfix the latest loss and speed."""
@@ -171,3 +180,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for item, reason in evaluation.skipped:
             print(_("{input}: error: {message}").format(input=item, message=reason), file=sys.stderr)
     return EXIT_SOME_FAILED if evaluation.skipped else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.modelpack import write_archive
+    from ui.cli import EXIT_OK
+
+    target = write_archive(args.model, args.out)
+    if args.json:
+        print(json.dumps({"output": str(target)}, ensure_ascii=False))
+    else:
+        print(_("Saved the model to {path}").format(path=target))
+    return EXIT_OK

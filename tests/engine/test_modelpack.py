@@ -132,3 +132,29 @@ def test_a_new_package_replaces_the_old_one_completely(tmp_path):
     path = _save(tmp_path / "model", 0.75)
     assert not (path / "old.json").exists()
     assert load_package(path).tensors()["classifier.weight"].numpy()[0, 0] == 0.75
+
+
+def test_a_one_file_package_round_trips_and_loads_like_the_folder(tmp_path):
+    from engine.modelpack import write_archive
+
+    folder = _save(tmp_path / "model")
+    archive = write_archive(folder, tmp_path / "shared")
+    assert archive.name == "shared.taxon-model" and archive.is_file()
+    package = load_package(archive)
+    assert package.labels == ["cat", "dog"] and package.path != folder
+    assert package.tensors()["classifier.weight"].numpy()[0, 0] == 0.5
+    assert load_package(archive).path == package.path  # unpacked once per content
+
+
+@pytest.mark.parametrize("name", ["../evil.json", "/etc/passwd", "weights.pkl", "a/../../b.json"])
+def test_hostile_one_file_packages_are_refused_before_anything_is_written(tmp_path, name):
+    import zipfile
+
+    archive = tmp_path / "hostile.taxon-model"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("taxon-model.json", "{}")
+        handle.writestr(name, b"payload")
+    with pytest.raises(UserError) as raised:
+        load_package(archive)
+    assert "not a readable Taxon model file" in raised.value.message
+    assert not (tmp_path / "evil.json").exists()

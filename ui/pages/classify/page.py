@@ -244,6 +244,13 @@ class ClassifyPage(Retranslatable, QWidget):
         else:
             self.model_combo.refresh()
 
+    def prefer_model(self, key: str) -> None:
+        """Start with this model instead of the built-in one (a model file the user opened)."""
+        if self.classifier is None and self._loader is None:
+            self.model_key = self.model_combo.current_key = key
+        else:
+            self.use_model(key)
+
     def use_model(self, key: str) -> None:
         """Classify with the built-in model ("builtin") or the package in folder ``key``."""
         if self.job is not None or self._loader is not None or self.text_panel.busy:
