@@ -23,6 +23,23 @@ def _gui_language(argv: list[str]) -> tuple[bool, str | None]:
     return False, None
 
 
+def _interrupt_on_sigterm() -> None:
+    """Treat SIGTERM (``kill``, a service manager, a closing terminal) like Ctrl+C.
+
+    The command line then cancels its job and closes its decode workers on the
+    way out, instead of dying with them still running.
+    """
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, OSError):  # not the main thread (embedded use): leave it as it is
+        pass
+
+
 def main() -> int:
     if getattr(sys, "frozen", False):  # a PyInstaller bundle: let worker processes start
         import multiprocessing
@@ -43,6 +60,7 @@ def main() -> int:
         return run(argv if argv and _is_model_package(argv[0]) else [], language)
     from ui.cli import main as cli_main
 
+    _interrupt_on_sigterm()
     return cli_main(argv)
 
 

@@ -8,7 +8,11 @@ folder that cannot be listed is logged and skipped rather than ending the run.
 
 A file named explicitly is yielded whatever its extension, and even when it
 does not exist: the caller then reports that file's own error (not found, not
-an image) next to the other results instead of the file silently vanishing.
+an image, not a regular file) next to the other results instead of the file
+silently vanishing. It is also yielded every time it is named, so each
+argument gets its own result, even two names (hard links) of one file; only
+what folder walks find is de-duplicated. Walks take regular files only: a
+FIFO or device named ``x.jpg`` in a folder is skipped, never opened.
 """
 
 from __future__ import annotations
@@ -36,12 +40,14 @@ _WINDOWS_HIDDEN = getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 0x2) | getattr(
 def iter_image_files(
     paths: Iterable[str | os.PathLike[str]], cancel: CancelToken | None = None
 ) -> Iterator[Path]:
-    """Yield each image file under ``paths`` once, inputs in order, folders sorted.
+    """Yield each file named in ``paths`` and each image file found under its folders.
 
     Inside a folder, entries are taken in case-insensitive name order and
     sub-folders are descended where they fall in that order (like a tree
-    view). Only files with an image extension are taken from folders; content
-    is checked later by ``engine.images``.
+    view). Only regular files with an image extension are taken from folders,
+    each once, skipping files already named or found; content is checked later
+    by ``engine.images``. A file named explicitly is yielded each time it is
+    named: the user asked for one result per argument.
     """
     seen_files: set[Hashable] = set()
     seen_dirs: set[Hashable] = set()
@@ -52,10 +58,7 @@ def iter_image_files(
         if os.path.isdir(path):  # False, not an error, when it cannot be checked
             yield from _walk(path, seen_dirs, seen_files, cancel)
             continue
-        key = _identity(path)
-        if key in seen_files:
-            continue
-        seen_files.add(key)
+        seen_files.add(_identity(path))
         yield path
 
 
@@ -94,7 +97,7 @@ def _walk(
         child = folder / entry.name
         try:
             is_dir = entry.is_dir()  # follows symlinks
-            is_file = not is_dir and entry.is_file()
+            is_file = not is_dir and entry.is_file()  # S_ISREG: FIFOs and devices are not
         except OSError:
             continue
         if is_dir:

@@ -34,6 +34,7 @@ from engine.i18n import N_, _
 from engine.images import MSG_UNREADABLE, ImageReadError
 from engine.inference import DecodePool
 from engine.jobs import CancelToken, Progress
+from engine.regular_files import open_regular
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ CHUNK_SIZE = 16
 FINGERPRINT_SIDE = 64
 #: Colour thumbnail used to confirm near duplicates: this many cells a side, RGB.
 COLOUR_CELLS = 4
+#: Greyscale thumbnail that confirms near duplicates pixel by pixel: this many pixels a side.
+THUMB_SIDE = 16
 _POLL_S = 0.2
 _REPORT_S = 0.25
 _READ_BLOCK = 1 << 20
@@ -67,7 +70,8 @@ def file_digest(path: str) -> str:
     """BLAKE2b-128 of the file's bytes, hex: identical files, whatever their names or
     folders, get the same key (exact duplicates, the feature cache)."""
     digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as handle:
+    # A device or FIFO raises NotRegularFileError (an OSError): /dev/zero never ends.
+    with open_regular(path) as handle:
         for block in iter(lambda: handle.read(_READ_BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -114,7 +118,8 @@ class Fingerprint:
 
     ``error`` is an ``ImageReadError`` msgid (``None`` when the file decodes);
     ``digest`` is None only when the file cannot be read at all. The hashes are
-    64-bit integers; ``colour`` is a tiny RGB thumbnail (``COLOUR_CELLS``² × 3 bytes).
+    64-bit integers; ``colour`` is a tiny RGB thumbnail (``COLOUR_CELLS``² × 3 bytes),
+    ``thumb`` a greyscale one (``THUMB_SIDE``² bytes).
     """
 
     key: tuple[str, int, int] | None
@@ -126,6 +131,7 @@ class Fingerprint:
     phash: int = 0
     dhash: int = 0
     colour: bytes = b""
+    thumb: bytes = b""
 
 
 def _bits_to_int(bits: np.ndarray) -> int:
@@ -157,10 +163,11 @@ def fingerprint(path: str) -> Fingerprint:
         failure = ImageReadError(MSG_UNREADABLE, path, f"{type(error).__name__}: {error}")
         return Fingerprint(key, digest, failure.msgid, failure.message)
     colour = image.resize((COLOUR_CELLS, COLOUR_CELLS), Image.Resampling.BOX).tobytes()
+    thumb = image.convert("L").resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX).tobytes()
     return Fingerprint(
         key, digest, None, "", width, height,
         _bits_to_int(imagehash.phash(image).hash), _bits_to_int(imagehash.dhash(image).hash),
-        colour)
+        colour, thumb)
 
 
 def fingerprint_files(paths: list[str]) -> list[Fingerprint]:

@@ -10,6 +10,13 @@ The content decides the format (``Image.open(..., formats=ALLOWED_FORMATS)``),
 never the extension. ``decode_for_model`` is a top-level function returning
 only picklable data so that it can run in a ``ProcessPoolExecutor``: a crash in
 a native decoder then kills a worker, not the app.
+
+Memory is bounded from the header, before any pixel is decoded: only regular
+files are opened (``engine.regular_files``), images over Pillow's pixel limit
+are refused as decompression bombs, and so are images more than
+``MAX_ASPECT_RATIO`` times as long as wide, because scaling their shorter side
+to the model's 256 pixels would make the longer side unbounded. With both
+limits no decode or resize here needs more than a few hundred megabytes.
 """
 
 from __future__ import annotations
@@ -26,13 +33,16 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from engine import regular_files
 from engine.i18n import N_
 from engine.jobs import UserError
 
 log = logging.getLogger(__name__)
 
 #: Pillow format names the app decodes; other plugins are never tried.
-ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+#: "DIB" (a BMP without its file header, as Pillow and the Windows clipboard write
+#: ``.dib`` files) comes last because its signature is only a header size.
+ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "DIB")
 
 #: File name extensions (lower case, with the dot) that folder walks pick up.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
@@ -45,6 +55,13 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
         ".tif", ".tiff",
     }
 )  # fmt: skip
+
+#: Longest side over shortest side beyond which an image is refused. The model
+#: input is a centre square of the image scaled so its shorter side is 256; a
+#: 60000x1 strip would scale to 15 million x 256 pixels (12 GB) to yield a
+#: square of one smeared pixel row. Refusing is clearer than a crop of
+#: 1/20th of the picture: panoramas (up to ~12:1) still open.
+MAX_ASPECT_RATIO = 20
 
 #: Largest thumbnail side; small enough to ship across processes as JPEG bytes.
 THUMBNAIL_SIZE = 128
@@ -59,6 +76,11 @@ MSG_TOO_LARGE = N_("{name} is too large to open safely (it may be a decompressio
 MSG_PERMISSION = N_("Taxon does not have permission to read {name}.")
 MSG_NOT_FOUND = N_("The file {name} was not found.")
 MSG_UNREADABLE = N_("The file {name} could not be read.")
+MSG_TOO_THIN = N_(
+    "{name} is too long and thin for Taxon ({width}×{height} pixels): images can be at "
+    "most {ratio} times as long as they are wide."
+)
+MSG_NOT_REGULAR = regular_files.MSG_NOT_REGULAR
 
 _ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
 _SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
@@ -71,15 +93,22 @@ class ImageReadError(UserError):
     the reasons apart without parsing text; ``path`` is the file as given.
     """
 
-    def __init__(self, message: str, path: str | os.PathLike[str], details: str = "") -> None:
+    def __init__(
+        self, message: str, path: str | os.PathLike[str], details: str = "", **params: object
+    ) -> None:
         file_path = Path(path)
-        super().__init__(message, details, name=file_path.name or str(file_path))
+        super().__init__(message, details, name=file_path.name or str(file_path), **params)
         self.path = file_path
 
     def __reduce__(self):
         # Exceptions pickle as ``cls(*args)``; keep every field when the error
         # comes back from a worker process.
-        return (type(self), (self.msgid, self.path, self.details))
+        extra = {key: value for key, value in self.params.items() if key != "name"}
+        return (_rebuild_error, (type(self), self.msgid, self.path, self.details, extra))
+
+
+def _rebuild_error(cls, message, path, details, params) -> ImageReadError:
+    return cls(message, path, details, **params)
 
 
 class _UnsupportedMode(Exception):
@@ -96,14 +125,23 @@ class DecodedImage:
     height: int  # original height, after EXIF orientation
 
 
-def load_rgb(path: str | os.PathLike[str], target_min_side: int | None = None) -> Image.Image:
+def load_rgb(
+    path: str | os.PathLike[str],
+    target_min_side: int | None = None,
+    *,
+    max_aspect_ratio: float | None = None,
+) -> Image.Image:
     """Open ``path`` as a fully loaded RGB image, or raise ``ImageReadError``.
 
     With ``target_min_side``, JPEGs decode at the smallest 1/2, 1/4 or 1/8
     scale whose shorter side still reaches the target, which is several times
-    faster for camera photos that are shrunk for a model anyway.
+    faster for camera photos that are shrunk for a model anyway. Callers that
+    scale the shorter side *up* to a fixed length (model input, training
+    crops) pass ``max_aspect_ratio=MAX_ASPECT_RATIO`` so a 60000x1 strip is
+    refused (``MSG_TOO_THIN``) instead of growing to gigabytes; thumbnails only
+    shrink and need no such limit.
     """
-    image, _size = _load_rgb_with_size(path, target_min_side)
+    image, _size = _load_rgb_with_size(path, target_min_side, max_aspect_ratio)
     return image
 
 
@@ -129,7 +167,7 @@ def decode_for_model(
     if size < 1 or resize_shorter < 1:
         raise ValueError("size and resize_shorter must be positive")
     shorter = max(resize_shorter, size)
-    image, (width, height) = _load_rgb_with_size(path, shorter)
+    image, (width, height) = _load_rgb_with_size(path, shorter, MAX_ASPECT_RATIO)
     thumbnail = make_thumbnail(image)
     resized = _resize_shorter_side(image, shorter)
     cropped = _center_crop(resized, size)
@@ -173,48 +211,44 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     32-bit ``I`` image holding 8-bit or 16-bit values is read as such; floats in
     0..1 are fractions; anything else is stretched from its minimum to maximum.
     """
+    # One float64 copy, scaled in place: a full-size 16-bit scan must not need
+    # five times its size in temporaries.
     data = values.astype(np.float64)
-    data[~np.isfinite(data)] = 0.0
+    if data.dtype.kind == "f" and values.dtype.kind == "f":
+        np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     low = float(data.min()) if data.size else 0.0
     high = float(data.max()) if data.size else 0.0
     if values.dtype.kind == "u" and values.dtype.itemsize == 2:
-        scaled = data / 257.0
+        data /= 257.0
     elif values.dtype.kind == "f" and low >= 0.0 and high <= 1.0:
-        scaled = data * 255.0
+        data *= 255.0
     elif values.dtype.kind in "iu" and low >= 0 and high <= 255:
-        scaled = data
+        pass
     elif values.dtype.kind in "iu" and low >= 0 and high <= 65535:
-        scaled = data / 257.0
+        data /= 257.0
     elif high > low:
-        scaled = (data - low) * (255.0 / (high - low))
+        data -= low
+        data *= 255.0 / (high - low)
     else:
-        scaled = np.zeros_like(data)
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        data[...] = 0.0
+    np.rint(data, out=data)
+    np.clip(data, 0, 255, out=data)
+    return data.astype(np.uint8)
 
 
 def _load_rgb_with_size(
-    path: str | os.PathLike[str], target_min_side: int | None
+    path: str | os.PathLike[str],
+    target_min_side: int | None,
+    max_aspect_ratio: float | None = None,
 ) -> tuple[Image.Image, tuple[int, int]]:
     """``load_rgb`` plus the original (EXIF-oriented) size before any draft scaling."""
     file_path = Path(path)
-    try:
-        info = os.stat(file_path)
-    except OSError as error:
-        raise _from_os_error(file_path, error) from error
-    if not stat.S_ISREG(info.st_mode):
-        # A folder, FIFO or device: opening a FIFO would block forever.
-        raise ImageReadError(MSG_NOT_IMAGE, file_path)
-    if info.st_size == 0:
-        raise ImageReadError(MSG_EMPTY, file_path)
-    try:
-        handle = open(file_path, "rb")  # closed by the with below
-    except OSError as error:
-        raise _from_os_error(file_path, error) from error
+    handle = _open_image_file(file_path)
     with handle, warnings.catch_warnings():
         # Between MAX_IMAGE_PIXELS and twice that Pillow only warns; refuse those too.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            return _decode(handle, target_min_side)
+            return _decode(handle, target_min_side, file_path, max_aspect_ratio)
         except ImageReadError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -236,10 +270,65 @@ def _load_rgb_with_size(
             ) from error
 
 
-def _decode(handle: BinaryIO, target_min_side: int | None) -> tuple[Image.Image, tuple[int, int]]:
+def _open_image_file(file_path: Path) -> BinaryIO:
+    """The file opened for reading, only if it is a non-empty regular file.
+
+    A folder is "not an image"; a FIFO or device is refused before it is read
+    (reading ``/dev/zero`` never ends, opening a FIFO blocks forever).
+    """
+    try:
+        info = regular_files.check_regular(file_path)
+    except OSError as error:
+        raise _from_os_error(file_path, error) from error
+    if stat.S_ISDIR(info.st_mode):
+        raise ImageReadError(MSG_NOT_IMAGE, file_path)
+    if info.st_size == 0:
+        raise ImageReadError(MSG_EMPTY, file_path)
+    try:
+        return regular_files.open_regular(file_path)
+    except OSError as error:
+        raise _from_os_error(file_path, error) from error
+
+
+def verify_image(
+    path: str | os.PathLike[str], max_aspect_ratio: float | None = MAX_ASPECT_RATIO
+) -> tuple[int, int]:
+    """Check a file's header without decoding its pixels; returns its stored size.
+
+    Raises ``ImageReadError`` for everything ``decode_for_model`` would refuse
+    up front (special files, unknown formats, too many pixels, too long and
+    thin), so a long training run can drop such files before it starts.
+    """
+    file_path = Path(path)
+    with _open_image_file(file_path) as handle, warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(handle, formats=ALLOWED_FORMATS) as image:
+                _check_size(image.size, file_path, max_aspect_ratio)
+                size = image.size
+                image.verify()
+                return size
+        except ImageReadError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise ImageReadError(MSG_TOO_LARGE, file_path, str(error)) from error
+        except UnidentifiedImageError as error:
+            raise ImageReadError(MSG_NOT_IMAGE, file_path, str(error)) from error
+        except OSError as error:
+            raise _from_os_error(file_path, error) from error
+        except Exception as error:
+            raise ImageReadError(
+                MSG_CORRUPT, file_path, f"{type(error).__name__}: {error}"
+            ) from error
+
+
+def _decode(
+    handle: BinaryIO, target_min_side: int | None, file_path: Path,
+    max_aspect_ratio: float | None,
+) -> tuple[Image.Image, tuple[int, int]]:
     """Open, draft, fully load, orient and convert; runs inside the guarded block."""
     with Image.open(handle, formats=ALLOWED_FORMATS) as image:
-        _check_pixel_limit(image.size)
+        _check_size(image.size, file_path, max_aspect_ratio)
         original = image.size
         if target_min_side and target_min_side > 0 and image.format in {"JPEG", "MPO"}:
             # draft() picks the largest 1/8..1/1 scale with both sides >= the request.
@@ -256,6 +345,24 @@ def _decode(handle: BinaryIO, target_min_side: int | None) -> tuple[Image.Image,
         except ValueError as error:
             raise _UnsupportedMode(f"mode {oriented.mode}: {error}") from error
         return rgb, original
+
+
+def _check_size(
+    size: tuple[int, int], file_path: Path, max_aspect_ratio: float | None
+) -> None:
+    """Refuse, from the header alone, what would take too much memory to decode or resize.
+
+    The pixel limit bounds the decode; the aspect ratio limit bounds every
+    resize that scales the shorter side up to a fixed length (model input,
+    training crops) to ``max_aspect_ratio`` times that length squared.
+    """
+    _check_pixel_limit(size)
+    width, height = size
+    if max_aspect_ratio and max(width, height) > max_aspect_ratio * max(1, min(width, height)):
+        raise ImageReadError(
+            MSG_TOO_THIN, file_path, f"{width}x{height}",
+            width=width, height=height, ratio=max_aspect_ratio,
+        )
 
 
 def _check_pixel_limit(size: tuple[int, int]) -> None:
@@ -301,6 +408,8 @@ def _center_crop(image: Image.Image, size: int) -> Image.Image:
 
 
 def _from_os_error(path: Path, error: OSError) -> ImageReadError:
+    if isinstance(error, regular_files.NotRegularFileError):
+        return ImageReadError(MSG_NOT_REGULAR, path, str(error))
     if isinstance(error, PermissionError):
         return ImageReadError(MSG_PERMISSION, path, str(error))
     if isinstance(error, (FileNotFoundError, NotADirectoryError)):

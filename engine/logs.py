@@ -34,19 +34,39 @@ def _rotate(path: Path) -> None:
     os.replace(path, path.with_name(f"{path.name}.1"))
 
 
-def setup_logging(level: int = logging.INFO) -> Path:
-    """Attach the file handler once; returns the log file's path."""
+def setup_logging(level: int = logging.INFO, *, rotate: bool = True) -> Path:
+    """Attach the file handler once; returns the log file's path.
+
+    Python warnings (Pillow's ``UserWarning`` and ``DecompressionBombWarning`` on
+    odd images, library deprecations) go to the log too, not to the terminal.
+    Worker processes pass ``rotate=False``: only the app rotates the file.
+    """
     path = log_file_path()
+    logging.captureWarnings(True)
     root = logging.getLogger()
     for handler in root.handlers:
         if isinstance(handler, logging.FileHandler) and Path(handler.baseFilename) == path:
             return path
-    try:
-        _rotate(path)
-    except OSError:  # another Taxon process holds the file (Windows): rotate next time
-        pass
+    if rotate:
+        try:
+            _rotate(path)
+        except OSError:  # another Taxon process holds the file (Windows): rotate next time
+            pass
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(_FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
     return path
+
+
+def redirect_stderr_to_log() -> None:
+    """Point this process's file descriptor 2 at the log file (decode workers).
+
+    Native libraries such as libtiff write warnings straight to fd 2, out of
+    reach of Python's logging; in a worker nobody reads that stream anyway.
+    """
+    descriptor = os.open(log_file_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.dup2(descriptor, 2)
+    finally:
+        os.close(descriptor)

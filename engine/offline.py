@@ -1,4 +1,10 @@
-"""Taxon never opens a network connection; these settings make the libraries agree."""
+"""Taxon never opens a network connection; these settings make the libraries agree.
+
+They also keep libraries from writing outside Taxon's own folders: ONNX Runtime
+(1.2x on Linux) otherwise creates a persistent device id and a telemetry event
+queue under ``~/.cache/Microsoft/DeveloperTools/.onnxruntime`` as soon as it is
+imported; ``ORT_DISABLE_TELEMETRY`` is read at import, so it must be set first.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ OFFLINE_ENVIRONMENT = {
     "HF_DATASETS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "DO_NOT_TRACK": "1",
+    "ORT_DISABLE_TELEMETRY": "1",
 }
 
 

@@ -39,6 +39,7 @@ from engine.atomic import write_atomic
 from engine.export import MSG_WRITE_FAILED, MSG_WRITE_PERMISSION
 from engine.i18n import N_, _
 from engine.jobs import CancelToken, Progress, UserError
+from engine.regular_files import MSG_NOT_REGULAR, NotRegularFileError, open_regular
 from engine.tables_columns import ColumnGuess, guess_columns
 from engine.tables_detect import SUPPORTED_ENCODINGS
 
@@ -175,11 +176,12 @@ def read_table(
 
 def _read_bytes(source: Path, name: str, progress, cancel) -> tuple[bytes | bytearray, _Steps]:
     """The whole file. Up to 256 MB in one read (a tenth of a second); larger files in
-    8 MB steps into one buffer, so progress moves and cancel works."""
+    8 MB steps into one buffer, so progress moves and cancel works. Only a regular file
+    is opened: a FIFO would block and ``/dev/zero`` would never end."""
     try:
         if source.is_dir():
             raise UserError(MSG_IS_FOLDER, name=name)
-        with source.open("rb") as handle:
+        with open_regular(source) as handle:
             size = os.fstat(handle.fileno()).st_size
             steps = _Steps(progress, cancel, name, size)
             steps.at(0, 0)
@@ -194,6 +196,8 @@ def _read_bytes(source: Path, name: str, progress, cancel) -> tuple[bytes | byte
                 del data[done:]
                 data += handle.read()  # a file that grew while being read
             steps.at(0, len(data))
+    except NotRegularFileError as error:
+        raise UserError(MSG_NOT_REGULAR, str(error), name=name) from error
     except FileNotFoundError as error:
         raise UserError(MSG_NOT_FOUND, str(error), name=name) from error
     except PermissionError as error:

@@ -17,6 +17,12 @@ import numpy as np
 
 from engine.i18n import N_, Message, _
 from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.regular_files import (
+    MSG_NOT_REGULAR,
+    FileTooLargeError,
+    NotRegularFileError,
+    read_regular,
+)
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 MAX_TEXT_BYTES = 5 * 1024 * 1024
@@ -52,16 +58,24 @@ class TextResult:
 def read_text_file(path: str | os.PathLike[str]) -> TextInput:
     from engine.tables_detect import MSG_BINARY, detect_encoding
 
+    """One text file as an input; a problem with it becomes that input's error.
+
+    Only regular files are read, and at most ``MAX_TEXT_BYTES`` + 1 bytes of them:
+    ``getsize`` says 0 for ``/dev/zero``, which would otherwise fill the memory,
+    and a FIFO would block forever.
+    """
     name = os.fspath(path)
     try:
-        if os.path.getsize(name) > MAX_TEXT_BYTES:
-            return TextInput(name, error=Message(MSG_TOO_BIG))
-        data = Path(name).read_bytes()
+        data = read_regular(name, MAX_TEXT_BYTES)
         encoding = detect_encoding(data, Path(name).name)
         return TextInput(name, data.decode(encoding).lstrip("\ufeff"))
     except UserError as error:
         binary = error.msgid == MSG_BINARY
         return TextInput(name, error=Message(MSG_NOT_TEXT) if binary else error.as_message())
+    except FileTooLargeError:
+        return TextInput(name, error=Message(MSG_TOO_BIG))
+    except NotRegularFileError:
+        return TextInput(name, error=Message(MSG_NOT_REGULAR, {"name": Path(name).name or name}))
     except (OSError, UnicodeDecodeError, LookupError) as error:
         return TextInput(name, error=Message(MSG_UNREADABLE, {"reason": str(error)}))
 

@@ -238,9 +238,28 @@ def _parity_problem(model: torch.nn.Module, payload: bytes, samples: np.ndarray)
     return None
 
 
+def import_onnxruntime():
+    """``onnxruntime`` with its telemetry off, the only way Taxon imports it.
+
+    ORT on Linux writes a device id and an event queue under
+    ``~/.cache/Microsoft`` at import unless ``ORT_DISABLE_TELEMETRY`` is set
+    (``engine.offline`` sets it at start-up; this covers callers that skipped
+    ``engine/__init__``); ``disable_telemetry_events`` stops events from sessions.
+    """
+    from engine.offline import enforce_offline_environment
+
+    enforce_offline_environment()
+    import onnxruntime as ort
+
+    disable = getattr(ort, "disable_telemetry_events", None)
+    if disable is not None:
+        disable()
+    return ort
+
+
 def create_session(model: Path | bytes, threads: int | None = None, allow_cuda: bool = True):
     """An ONNX Runtime session: CUDA if ORT and torch both see a GPU, else all CPU cores."""
-    import onnxruntime as ort
+    ort = import_onnxruntime()
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads or os.cpu_count() or 1

@@ -66,12 +66,12 @@ class PictureSet:
         """uint8 HWC pixels of one example as the network will see them (augmented if training)."""
         import torch
 
-        from engine.images import decode_for_model, load_rgb
+        from engine.images import MAX_ASPECT_RATIO, decode_for_model, load_rgb
 
         path = self.items[index]
         if not self.train:
             return decode_for_model(path, self.size, self.shorter).pixels
-        image = load_rgb(path, self.shorter)
+        image = load_rgb(path, self.shorter, max_aspect_ratio=MAX_ASPECT_RATIO)
         tensor = torch.from_numpy(np.array(image, dtype=np.uint8)).permute(2, 0, 1)
         return self.transform()(tensor).permute(1, 2, 0).numpy()
 

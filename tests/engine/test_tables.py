@@ -393,10 +393,12 @@ def test_missing_file_folder_and_permission(tmp_path, monkeypatch):
     locked = tmp_path / "locked.csv"
     locked.write_text("a,b\n1,2\n")
 
-    def refuse(self, *args, **kwargs):
-        raise PermissionError(13, "Permission denied", str(self))
+    def refuse(file, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(file))
 
-    monkeypatch.setattr(Path, "open", refuse)
+    from engine import regular_files  # tables open files through it (regular files only)
+
+    monkeypatch.setattr(regular_files, "open", refuse, raising=False)
     expect_error(tables.MSG_PERMISSION, locked)
 
 
