@@ -35,6 +35,13 @@ from engine.jobs import CancelToken, Progress, UserError, no_progress
 
 FORMAT = "taxon-evaluation"
 VERSION = 1
+#: The compact form: top-k probabilities per row instead of the full vectors.
+VERSION_TOP_K = 2
+#: Above this many classes an evaluation is saved compactly (5,000 classes made 367 MB).
+COMPACT_ABOVE_CLASSES = 100
+TOP_K = 5
+#: Fewer validation rows than this cannot tell a model that learned from one that did not.
+MIN_ROWS_TO_JUDGE = 10
 
 MSG_DAMAGED = N_("The evaluation file is damaged and cannot be read.")
 MSG_EVALUATING = N_("Evaluating the model…")
@@ -81,28 +88,83 @@ class Evaluation:
     def __init__(self, labels: Sequence[str], items: Sequence[str], y_true: np.ndarray,
                  probs: np.ndarray, skipped: list[tuple[str, str]] | None = None,
                  row_ids: Sequence[int] | np.ndarray | None = None) -> None:
+        self._setup(labels, items, y_true, skipped, row_ids)
+        count, classes = len(self.items), len(self.labels)
+        dense = np.asarray(probs, dtype=np.float32)
+        if dense.size == 0:
+            dense = dense.reshape(count, classes)
+        if dense.shape != (count, classes):
+            raise ValueError(f"shapes disagree: {count} items, {classes} labels, "
+                             f"probs {dense.shape}")
+        self._probs: np.ndarray | None = dense
+        self._top: tuple[np.ndarray, np.ndarray] | None = None
+        self.y_pred = dense.argmax(axis=1).astype(np.int64) if count else \
+            np.zeros(0, dtype=np.int64)
+        self.confidence = dense.max(axis=1) if count else np.zeros(0, dtype=np.float32)
+
+    def _setup(self, labels: Sequence[str], items: Sequence[str], y_true: np.ndarray,
+               skipped: list[tuple[str, str]] | None,
+               row_ids: Sequence[int] | np.ndarray | None) -> None:
+        """Everything but the probabilities, checked."""
         self.labels = [str(label) for label in labels]
         self.items = [str(item) for item in items]
         self.y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
-        self.probs = np.asarray(probs, dtype=np.float32)
         count, classes = len(self.items), len(self.labels)
-        if self.probs.size == 0:
-            self.probs = self.probs.reshape(count, classes)
         if classes == 0:
             raise ValueError("an evaluation needs at least one label")
-        if self.probs.shape != (count, classes) or self.y_true.shape != (count,):
-            raise ValueError(f"shapes disagree: {count} items, {classes} labels, y_true "
-                             f"{self.y_true.shape}, probs {self.probs.shape}")
+        if self.y_true.shape != (count,):
+            raise ValueError(f"shapes disagree: {count} items, y_true {self.y_true.shape}")
         if count and (self.y_true.min() < 0 or self.y_true.max() >= classes):
             raise ValueError("y_true holds a class index outside the labels")
         self.row_ids = None if row_ids is None else np.asarray(row_ids, dtype=np.int64)
         if self.row_ids is not None and self.row_ids.shape != (count,):
             raise ValueError("row_ids must have one id per item")
         self.skipped = [(str(item), str(reason)) for item, reason in (skipped or [])]
-        self.y_pred = self.probs.argmax(axis=1).astype(np.int64) if count else \
-            np.zeros(0, dtype=np.int64)
-        self.confidence = self.probs.max(axis=1) if count else np.zeros(0, dtype=np.float32)
         self._cache: dict[str, Any] = {}
+
+    @classmethod
+    def from_top_k(cls, labels: Sequence[str], items: Sequence[str], y_true: np.ndarray,
+                   indices: np.ndarray, values: np.ndarray,
+                   skipped: list[tuple[str, str]] | None = None,
+                   row_ids: Sequence[int] | np.ndarray | None = None) -> Evaluation:
+        """An evaluation that kept only each row's k most likely classes, most likely first.
+
+        Every metric and view needs only the top class and its probability, so this
+        is exact for them; ``probs`` is rebuilt on demand with 0 for the classes left out.
+        """
+        self = cls.__new__(cls)
+        self._setup(labels, items, y_true, skipped, row_ids)
+        count, classes = len(self.items), len(self.labels)
+        indices = np.asarray(indices, dtype=np.int64).reshape(count, -1)
+        values = np.asarray(values, dtype=np.float32).reshape(count, -1)
+        if indices.shape != values.shape or (count and not 1 <= indices.shape[1] <= classes):
+            raise ValueError(f"top-k shapes disagree: {indices.shape}, {values.shape}")
+        if indices.size and (indices.min() < 0 or indices.max() >= classes):
+            raise ValueError("top-k holds a class index outside the labels")
+        self._probs, self._top = None, (indices, values)
+        self.y_pred = indices[:, 0].copy() if count else np.zeros(0, dtype=np.int64)
+        self.confidence = values[:, 0].copy() if count else np.zeros(0, dtype=np.float32)
+        return self
+
+    @property
+    def probs(self) -> np.ndarray:
+        """(items, labels) probabilities; for a compact evaluation, 0 outside each top k."""
+        if self._probs is None:
+            assert self._top is not None
+            indices, values = self._top
+            dense = np.zeros((len(self.items), len(self.labels)), dtype=np.float32)
+            np.put_along_axis(dense, indices, values, axis=1)
+            self._probs = dense
+        return self._probs
+
+    def top_k(self, k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's ``k`` most likely classes and their probabilities, most likely first
+        (ties: lower index first, as ``argmax`` picks)."""
+        if self._top is not None and self._top[0].shape[1] >= min(k, len(self.labels)):
+            return self._top[0][:, :k], self._top[1][:, :k]
+        probs = self.probs
+        order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+        return order.astype(np.int64), np.take_along_axis(probs, order, axis=1)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -202,30 +264,78 @@ class Evaluation:
                 "ece": self.expected_calibration_error(), "count": len(self)}
 
     def to_json(self) -> dict[str, Any]:
-        # float32's shortest decimal form: exact on reading back, and a compact file
-        probs = [[float(value) for value in row] for row in self.probs.astype(str)]
+        """JSON-able form; above ``COMPACT_ABOVE_CLASSES`` classes only each row's top
+        ``TOP_K`` probabilities are kept (full vectors grew to hundreds of megabytes)."""
         data: dict[str, Any] = {
             "format": FORMAT, "version": VERSION, "labels": list(self.labels),
-            "items": list(self.items), "y_true": self.y_true.tolist(), "probs": probs,
+            "items": list(self.items), "y_true": self.y_true.tolist(),
             "skipped": [list(pair) for pair in self.skipped], "summary": self.summary(),
         }
+        if len(self.labels) > COMPACT_ABOVE_CLASSES or self._probs is None:
+            indices, values = self.top_k(TOP_K)
+            data["version"] = VERSION_TOP_K
+            data["top_k"] = {"indices": indices.tolist(), "probs": _shortest(values)}
+        else:
+            data["probs"] = _shortest(self.probs)
         if self.row_ids is not None:
             data["row_ids"] = self.row_ids.tolist()
         return data
 
     @classmethod
     def from_json(cls, data: Any) -> Evaluation:
-        """Read ``to_json``'s output back, refusing anything malformed with a ``UserError``."""
+        """Read ``to_json``'s output back (either form), refusing anything malformed with a
+        ``UserError``."""
         problem = _json_problem(data)
         if problem:
             raise UserError(MSG_DAMAGED, details=problem)
+        common = (data["labels"], data["items"], np.asarray(data["y_true"], dtype=np.int64))
+        rest = ([tuple(pair) for pair in data.get("skipped", [])], data.get("row_ids"))
+        count = len(data["items"])
         try:
-            return cls(data["labels"], data["items"], np.asarray(data["y_true"], dtype=np.int64),
-                       np.asarray(data["probs"], dtype=np.float32).reshape(
-                           len(data["items"]), len(data["labels"])),
-                       [tuple(pair) for pair in data.get("skipped", [])], data.get("row_ids"))
+            if data["version"] == VERSION_TOP_K:
+                top = data["top_k"]
+                return cls.from_top_k(*common, np.asarray(top["indices"], dtype=np.int64)
+                                      .reshape(count, -1),
+                                      np.asarray(top["probs"], dtype=np.float32)
+                                      .reshape(count, -1), *rest)
+            return cls(*common, np.asarray(data["probs"], dtype=np.float32).reshape(
+                count, len(data["labels"])), *rest)
         except (ValueError, TypeError) as error:
             raise UserError(MSG_DAMAGED, details=str(error)) from error
+
+    # ----------------------------------------------------------------- did it learn?
+    def chance_accuracy(self) -> float:
+        """What always guessing the most common true class would score."""
+        if not len(self):
+            return 0.0
+        return float(np.bincount(self.y_true).max() / len(self))
+
+    def learned_nothing(self) -> bool:
+        """Whether the model did no better than guessing, so it must not replace a good one.
+
+        Both must hold: the balanced accuracy (mean recall over the classes present,
+        which guessing puts at 1/K whatever the class shares) is within noise of 1/K,
+        and the log loss is no better than always giving the class shares (a model
+        that learned anything beats that). Too few rows to tell count as learned.
+        """
+        count = len(self)
+        counts = np.bincount(self.y_true, minlength=len(self.labels))
+        present = counts[counts > 0]
+        if count < MIN_ROWS_TO_JUDGE or len(present) < 2:
+            return False
+        chance = 1.0 / len(present)
+        recall = self._scores()[1][counts > 0]
+        noise = 2.0 * math.sqrt(float((chance * (1 - chance) / present).sum())) / len(present)
+        shares = present / count
+        entropy = float(-(shares * np.log(shares)).sum())
+        right = self.probs[np.arange(count), self.y_true]
+        loss = float(-np.log(np.clip(right, 1e-7, 1.0)).mean())
+        return float(recall.mean()) <= chance + noise and loss >= 0.98 * entropy
+
+
+def _shortest(values: np.ndarray) -> list[list[float]]:
+    """float32's shortest decimal form: exact on reading back, and a compact file."""
+    return [[float(value) for value in row] for row in values.astype(np.float32).astype(str)]
 
 
 def _is_int(value: Any) -> bool:
@@ -242,7 +352,7 @@ def _json_problem(data: Any) -> str | None:
         return "not a JSON object"
     if data.get("format") != FORMAT:
         return f"format is {data.get('format')!r}, expected {FORMAT!r}"
-    if data.get("version") != VERSION:
+    if data.get("version") not in (VERSION, VERSION_TOP_K) or isinstance(data["version"], bool):
         return f"unsupported version {data.get('version')!r}"
     labels, items = data.get("labels"), data.get("items")
     if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
@@ -254,13 +364,10 @@ def _json_problem(data: Any) -> str | None:
         return "y_true must have one entry per item"
     if not all(_is_int(v) and 0 <= v < len(labels) for v in y_true):
         return "y_true holds something other than a label index"
-    if not isinstance(probs, list) or len(probs) != len(items):
-        return "probs must have one row per item"
-    for row in probs:
-        if not isinstance(row, list) or len(row) != len(labels):
-            return "a probs row does not have one value per label"
-        if not all(_is_number(v) and -1e-6 <= v <= 1 + 1e-6 for v in row):
-            return "probs holds a value that is not a probability"
+    problem = (_top_k_problem(data.get("top_k"), len(items), len(labels))
+               if data["version"] == VERSION_TOP_K else _probs_problem(probs, len(items), len(labels)))
+    if problem:
+        return problem
     skipped = data.get("skipped", [])
     if not isinstance(skipped, list) or not all(
             isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
@@ -270,6 +377,40 @@ def _json_problem(data: Any) -> str | None:
     if row_ids is not None and (not isinstance(row_ids, list) or len(row_ids) != len(items)
                                 or not all(_is_int(v) for v in row_ids)):
         return "row_ids must hold one integer per item"
+    return None
+
+
+def _probs_problem(probs: Any, count: int, classes: int) -> str | None:
+    if not isinstance(probs, list) or len(probs) != count:
+        return "probs must have one row per item"
+    for row in probs:
+        if not isinstance(row, list) or len(row) != classes:
+            return "a probs row does not have one value per label"
+        if not all(_is_number(v) and -1e-6 <= v <= 1 + 1e-6 for v in row):
+            return "probs holds a value that is not a probability"
+    return None
+
+
+def _top_k_problem(top: Any, count: int, classes: int) -> str | None:
+    if not isinstance(top, dict):
+        return "top_k must be an object"
+    indices, values = top.get("indices"), top.get("probs")
+    if not isinstance(indices, list) or not isinstance(values, list) \
+            or len(indices) != count or len(values) != count:
+        return "top_k must have one row per item"
+    width = len(indices[0]) if count and isinstance(indices[0], list) else 1
+    if count and not 1 <= width <= classes:
+        return "top_k rows must hold between one and all labels"
+    for row, chances in zip(indices, values, strict=True):
+        if not isinstance(row, list) or not isinstance(chances, list) \
+                or len(row) != width or len(chances) != width:
+            return "a top_k row does not have k entries"
+        if not all(_is_int(v) and 0 <= v < classes for v in row) or len(set(row)) != width:
+            return "top_k holds something other than distinct label indices"
+        if not all(_is_number(v) and -1e-6 <= v <= 1 + 1e-6 for v in chances):
+            return "top_k holds a value that is not a probability"
+        if any(later > earlier for earlier, later in zip(chances, chances[1:], strict=False)):
+            return "top_k rows must be most likely first"
     return None
 
 

@@ -112,11 +112,8 @@ def _instant(package: ModelPackage):
     from engine.training.text import linear_probabilities
 
     tensors = {k: v.numpy() for k, v in package.tensors().items()}
-    try:
-        terms = json.loads((package.path / "vocabulary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise UserError(N_("The model “{path}” is damaged and cannot be used."), str(error),
-                        path=str(package.path)) from error
+    terms = _vocabulary(package)
+    _check_instant(package, tensors, len(terms))
     settings = package.manifest.get("preprocess") or {}
     vec = TfidfVectorizer(analyzer=settings.get("analyzer", "char_wb"),
                           ngram_range=tuple(settings.get("ngram_range", (1, 4))),
@@ -131,6 +128,42 @@ def _instant(package: ModelPackage):
         return linear_probabilities(np.asarray(scores).reshape(len(texts), -1))
 
     return predict
+
+
+def _vocabulary(package: ModelPackage) -> list[str]:
+    try:
+        terms = json.loads((package.path / "vocabulary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:
+        raise package.damaged(f"vocabulary.json: {type(error).__name__}: {error}") from error
+    if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms) \
+            or len(set(terms)) != len(terms):
+        raise package.damaged("vocabulary.json must be a list of distinct strings")
+    return terms
+
+
+def _check_instant(package: ModelPackage, tensors: dict[str, np.ndarray], terms: int) -> None:
+    """Weights, idf and vocabulary must agree, and there must be one output per label
+    (a two-class model has one, as scikit-learn stores it)."""
+    for key in ("coef", "intercept", "idf"):
+        if key not in tensors:
+            raise package.damaged(f"{key} is missing from the weights")
+    classes = len(package.labels)
+    outputs = 1 if classes == 2 else classes
+    package.check_outputs(tensors["coef"].shape, outputs, "coef")
+    package.check_outputs(tensors["intercept"].shape, outputs, "intercept")
+    if tensors["coef"].ndim != 2 or tensors["coef"].shape[1] != terms \
+            or tensors["idf"].shape != (terms,):
+        raise package.damaged(f"coef {tensors['coef'].shape}, idf {tensors['idf'].shape} and "
+                              f"{terms} vocabulary terms disagree")
+
+
+def _head(package: ModelPackage, tensors: dict) -> tuple:
+    """``classifier.weight`` and ``classifier.bias``, one output row per label."""
+    for key in ("classifier.weight", "classifier.bias"):
+        if key not in tensors:
+            raise package.damaged(f"{key} is missing from the weights")
+        package.check_outputs(tuple(tensors[key].shape), len(package.labels), key)
+    return tensors["classifier.weight"], tensors["classifier.bias"]
 
 
 def _encoder_folder(package: ModelPackage):
@@ -161,8 +194,7 @@ def _linear(package: ModelPackage, device: str):
 
     from engine.text_features import _encoder
 
-    tensors = package.tensors()
-    weight, bias = tensors["classifier.weight"], tensors["classifier.bias"]
+    weight, bias = _head(package, package.tensors())
     encoder = _encoder(_encoder_folder(package), device, no_progress, CancelToken())
 
     def predict(texts: list[str]) -> np.ndarray:
@@ -178,13 +210,20 @@ def _finetuned(package: ModelPackage, device: str):
 
     from engine.text_features import _torch_device
 
-    config = AutoConfig.from_pretrained(package.path, local_files_only=True, trust_remote_code=False)
+    try:
+        config = AutoConfig.from_pretrained(package.path, local_files_only=True,
+                                            trust_remote_code=False)
+    except (OSError, ValueError, RecursionError) as error:
+        raise package.damaged(f"config.json: {type(error).__name__}: {error}") from error
+    if getattr(config, "num_labels", None) != len(package.labels):
+        raise package.damaged(f"config.json has {getattr(config, 'num_labels', None)} outputs "
+                              f"for {len(package.labels)} labels")
+    _check_shapes_first(package, config)
     model = AutoModelForSequenceClassification.from_config(config)
     try:
         model.load_state_dict(package.tensors(), strict=True)
     except RuntimeError as error:
-        raise UserError(N_("The model “{path}” is damaged and cannot be used."), str(error)[:2000],
-                        path=str(package.path)) from error
+        raise package.damaged(str(error)) from error
     target = torch.device(_torch_device(device))
     model = model.to(target).eval()
     tokenizer = AutoTokenizer.from_pretrained(package.path, local_files_only=True)
@@ -198,6 +237,26 @@ def _finetuned(package: ModelPackage, device: str):
             return torch.softmax(model(**batch).logits.float(), dim=1).cpu().numpy()
 
     return predict
+
+
+def _check_shapes_first(package: ModelPackage, config) -> None:
+    """Build the network without memory (the ``meta`` device) and compare it with the
+    weights file's header, so a ``config.json`` edited to giant sizes is refused before
+    anything is allocated."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    try:
+        with torch.device("meta"):
+            skeleton = AutoModelForSequenceClassification.from_config(config)
+    except Exception as error:  # an impossible config
+        raise package.damaged(f"config.json: {type(error).__name__}: {error}") from error
+    expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
+    stored = package.tensor_shapes()
+    wrong = sorted(key for key in expected.keys() | stored.keys()
+                   if expected.get(key) != stored.get(key))
+    if wrong:
+        raise package.damaged(f"config.json and the weights disagree on {wrong[:5]}")
 
 
 def load_text_classifier(package: ModelPackage, progress: Progress | None = None,

@@ -59,25 +59,35 @@ def check_backbone(package: ModelPackage) -> None:
 
 def build_network(package: ModelPackage) -> torch.nn.Module:
     """The package's network in eval mode on the CPU (validated, never unpickled)."""
+    if package.kind not in KINDS:
+        raise UserError(MSG_WRONG_KIND, details=f"kind={package.kind!r}", name=package.name)
     tensors = package.tensors()
     labels = package.labels
     check_backbone(package)
+    check_head(package, {key: tuple(value.shape) for key, value in tensors.items()})
     if package.kind == KIND_LINEAR:
         model = new_network(len(labels))
-        state = {HEAD_WEIGHT: tensors.get(HEAD_WEIGHT), HEAD_BIAS: tensors.get(HEAD_BIAS)}
+        state = {HEAD_WEIGHT: tensors[HEAD_WEIGHT], HEAD_BIAS: tensors[HEAD_BIAS]}
         strict = False
-    elif package.kind == KIND_FINETUNED:
+    else:
         model = new_network(len(labels), pretrained_backbone=False)
         state, strict = tensors, True
-    else:
-        raise UserError(MSG_WRONG_KIND, details=f"kind={package.kind!r}", name=package.name)
     try:
         model.load_state_dict(state, strict=strict)
     except (RuntimeError, TypeError, KeyError) as error:  # wrong shapes or names: a damaged package
-        from engine.modelpack import MSG_DAMAGED
-
-        raise UserError(MSG_DAMAGED, details=str(error)[:2000], path=str(package.path)) from error
+        raise package.damaged(str(error)) from error
     return model.eval()
+
+
+def check_head(package: ModelPackage, shapes: dict[str, tuple[int, ...]] | None = None) -> None:
+    """The head must have one output per label: more labels than outputs would be wrong
+    silently, fewer would fail with an index error when a prediction is named. Checked
+    before a cached runner is used too, since the cache is keyed by the weights alone."""
+    shapes = package.tensor_shapes() if shapes is None else shapes
+    for key in (HEAD_WEIGHT, HEAD_BIAS):
+        if key not in shapes:
+            raise package.damaged(f"{key} is missing from the weights")
+        package.check_outputs(shapes[key], len(package.labels), key)
 
 
 def load_package_classifier(package: ModelPackage, progress: Progress | None = None,
@@ -90,6 +100,8 @@ def load_package_classifier(package: ModelPackage, progress: Progress | None = N
 
         return load_hf_classifier(package, progress, cancel)
     check_backbone(package)
+    if package.kind in KINDS:
+        check_head(package)
     preprocess: dict[str, Any] = package.manifest.get("preprocess") or lite0.preprocess_config()
     mean = tuple(float(v) for v in preprocess.get("mean", lite0.MEAN))
     std = tuple(float(v) for v in preprocess.get("std", lite0.STD))

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.datasets import Dataset
-from engine.jobs import CancelToken, Progress, no_progress
+from engine.i18n import N_, Message, format_percent
+from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.modelpack import check_target
 from engine.training import distributed
 from engine.training.checkpoint import CheckpointStore
 from engine.training.config import (
@@ -35,6 +37,13 @@ log = logging.getLogger(__name__)
 
 __all__ = ["TrainConfig", "TrainControls", "TrainEvent", "TrainResult", "checkpoint_store",
            "default_config", "train"]
+
+MSG_DID_NOT_LEARN_KEPT = N_("The new model did not learn: its validation accuracy is {accuracy}, "
+                           "about what guessing gives ({chance}). The previous model at "
+                           "“{path}” is unchanged.")
+MSG_DID_NOT_LEARN = N_("The model did not learn: its validation accuracy is {accuracy}, about "
+                       "what guessing gives ({chance}). Check the labels and the learning rate "
+                       "before using it.")
 
 #: Settings that do not change the result, so a run may resume with other values.
 _NOT_FINGERPRINTED = ("device", "workers")
@@ -93,6 +102,8 @@ def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = No
     cancel = cancel or CancelToken()
     config = (config or default_config(dataset.task)).resolved(dataset.task)
     config.check()
+    package = Path(out_dir).resolve()
+    check_target(package)  # before training: hours of work must not end in "cannot save there"
     world = distributed.world_from_env()
     device = _device(config, world)
     distributed.init(world, device.kind)
@@ -107,8 +118,9 @@ def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = No
         evaluation = Evaluation(prepared.labels, prepared.val_items, prepared.val_y,
                                 outcome.best_probs, skipped=prepared.skipped,
                                 row_ids=prepared.val_rows)
-        package = Path(out_dir).resolve()
+        notes = [note.text() for note in outcome.notes]
         if world.main:
+            notes += _check_learned(evaluation, package, store)
             write_model(package, name=name or package.name, task=dataset.task, kind=kind,
                         labels=prepared.labels, tensors=tensors, evaluation=evaluation,
                         config=dataclasses.replace(config, batch_size=outcome.batch_size),
@@ -121,7 +133,21 @@ def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = No
     finally:
         distributed.shutdown(world)
     return TrainResult(package, evaluation.summary(), outcome.history, outcome.best_epoch,
-                       outcome.resumed_from, [note.text() for note in outcome.notes])
+                       outcome.resumed_from, notes)
+
+
+def _check_learned(evaluation, package: Path, store: CheckpointStore) -> list[str]:
+    """A model that learned nothing never replaces a package: raise, keeping the old one.
+    Where there is none it is saved, with a note (the returned list) saying so."""
+    if not evaluation.learned_nothing():
+        return []
+    params = {"accuracy": format_percent(evaluation.accuracy, 1),
+              "chance": format_percent(evaluation.chance_accuracy(), 1), "path": str(package)}
+    log.warning("the model did not learn: %s", evaluation.summary())
+    if check_target(package) is not None:
+        store.clear()  # the run is complete; resuming it would give the same model
+        raise UserError(MSG_DID_NOT_LEARN_KEPT, details=str(evaluation.summary()), **params)
+    return [Message(MSG_DID_NOT_LEARN, params).text()]
 
 
 def _train_task(task, prepared, config, device, store, progress, cancel, controls, on_event, faults):
