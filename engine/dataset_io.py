@@ -40,8 +40,9 @@ from engine.datasets import (
     resolve_image_paths,
 )
 from engine.files import JUNK_NAMES, is_hidden, iter_image_files
-from engine.i18n import N_, Nn_, _
+from engine.i18n import N_, Nn_, _, format_number
 from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.output_folder import check_writable, display_path, write_problem
 from engine.tables import TableRead, guess_columns, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,15 @@ MSG_LOOSE_IMAGES_IGNORED, MSG_LOOSE_IMAGES_IGNORED_PLURAL = Nn_(
     "sub-folders are used.",
 )
 MSG_EMPTY_CLASS = N_("The class folder {name} holds no images and was left out.")
+MSG_UNDECODABLE_NAMES, MSG_UNDECODABLE_NAMES_PLURAL = Nn_(
+    "{count} image was left out because its name is not valid text ({example}); rename it to "
+    "use it.",
+    "{count} images were left out because their names are not valid text (for example "
+    "{example}); rename them to use them.",
+)
+MSG_MANY_COLUMNS = N_("{first}, … ({count} columns in all)")
+#: Column names listed in a message before the rest are summed up as a count.
+COLUMNS_LISTED = 8
 MSG_FOLDER_NOT_TEXT = N_(
     "{path} is a folder; text datasets are read from a table (CSV, TSV, Excel, JSON Lines or "
     "Parquet)."
@@ -86,7 +96,6 @@ MSG_UNKNOWN_SPLITS, MSG_UNKNOWN_SPLITS_PLURAL = Nn_(
 MSG_WOULD_OVERWRITE = N_(
     "Saving to {path} would overwrite the original data. Choose a different output folder."
 )
-MSG_CANNOT_WRITE = N_("Taxon cannot write to {path}.")
 MSG_ITEM_IMAGES = N_("image paths")
 MSG_ITEM_TEXTS = N_("texts")
 MSG_SCANNING = N_("Looking for images…")
@@ -116,10 +125,14 @@ def load_image_folder(
     items: list[str] = []
     labels: list[str] = []
     loose, reported = 0, 0.0
+    undecodable: list[str] = []
     for done, file in enumerate(iter_image_files([root], cancel), start=1):
         if time.monotonic() - reported >= 0.2:  # the job contract asks for ~0.5 s
             reported = time.monotonic()
             progress(done, None, message)
+        if not _is_text(str(file)):
+            undecodable.append(display_path(file.relative_to(root)))
+            continue
         parts = file.relative_to(root).parts
         if len(parts) == 1:
             loose += 1
@@ -136,6 +149,10 @@ def load_image_folder(
         source=DatasetSource(kind="folder", path=str(root)),
         name=root.name,
     )
+    if undecodable:
+        dataset.warnings.append(Message(
+            MSG_UNDECODABLE_NAMES, {"count": len(undecodable), "example": undecodable[0]},
+            MSG_UNDECODABLE_NAMES_PLURAL, len(undecodable)))
     if loose:
         dataset.warnings.append(
             Message(MSG_LOOSE_IMAGES_IGNORED, {"count": loose}, MSG_LOOSE_IMAGES_IGNORED_PLURAL, loose)
@@ -145,6 +162,16 @@ def load_image_folder(
         if unicodedata.normalize("NFC", name) not in found:
             dataset.warnings.append(Message(MSG_EMPTY_CLASS, {"name": name}))
     return dataset
+
+
+def _is_text(name: str) -> bool:
+    """False for a name holding bytes that are not UTF-8 (Python keeps them as surrogates,
+    which no table, report or data frame can store)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _class_folders(root: Path) -> list[str]:
@@ -211,7 +238,7 @@ def _dataset_from_read(
         guess = _guess(frame, task, item_column, label_column)
         item_column = item_column or guess.item
         label_column = label_column or guess.label
-    listed = ", ".join(columns)
+    listed = column_list(columns)
     if item_column is None:
         what = MSG_ITEM_IMAGES if task == "image" else MSG_ITEM_TEXTS
         raise UserError(MSG_CANNOT_GUESS_ITEM, what=_(what), columns=listed)
@@ -256,6 +283,15 @@ def _dataset_from_read(
     dataset.warnings.extend(Message(w.msgid, dict(w.params)) for w in read.warnings)
     dataset.warnings.extend(warnings)
     return dataset
+
+
+def column_list(columns: list[str], limit: int = COLUMNS_LISTED) -> str:
+    """``a, b, c`` for a message; a table of 10,000 columns names its first few and the count
+    instead of a line of 70 KB."""
+    if len(columns) <= limit:
+        return ", ".join(columns)
+    return _(MSG_MANY_COLUMNS).format(first=", ".join(columns[:limit]),
+                                      count=format_number(len(columns)))
 
 
 def _guess(frame: pd.DataFrame, task: Task, item: str | None, label: str | None):
@@ -347,7 +383,8 @@ def save_dataset(dataset: Dataset, out_dir: str | os.PathLike[str]) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise UserError(MSG_CANNOT_WRITE, str(error), path=str(folder)) from error
+        raise write_problem(error, folder) from error
+    check_writable(folder)  # "read-only folder", not a hint about a file open elsewhere
     frame = dataset.frame
     source = dataset.source
     options: dict[str, Any] = {}

@@ -90,11 +90,16 @@ _STATEFUL = ("utf-16", "utf-32", "utf-7", "hz", "iso2022")
 
 
 def codec_name(encoding: str) -> str:
-    """The canonical Python name of ``encoding``; UserError when Python has no such codec."""
+    """The canonical Python name of ``encoding``; UserError when Python has no such codec
+    or it is not one of text (``rot13``, ``base64`` and ``zlib`` are codecs of another kind)."""
     try:
-        return codecs.lookup(encoding).name
+        info = codecs.lookup(encoding)
     except (LookupError, TypeError) as error:
         raise UserError(MSG_UNKNOWN_ENCODING, str(error), encoding=str(encoding)) from error
+    if not getattr(info, "_is_text_encoding", True):
+        raise UserError(MSG_UNKNOWN_ENCODING, f"{info.name} is not a text encoding",
+                        encoding=str(encoding))
+    return info.name
 
 
 def sniff_format(head: bytes, suffix: str) -> str:

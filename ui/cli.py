@@ -19,6 +19,7 @@ from engine.about import app_version
 from engine.i18n import _
 from engine.jobs import Cancelled, CancelToken, UserError
 from engine.logs import log_file_path, setup_logging
+from ui import cli_args
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +41,30 @@ def _language_from_argv(argv: Sequence[str]) -> str | None:
     return None
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options(inherit: bool = False) -> argparse.ArgumentParser:
+    """``--lang`` and ``--json``, accepted before and after the command.
+
+    The sub-commands' copy (``inherit``) has no defaults of its own: argparse would
+    otherwise reset ``--json`` given before the command to False.
+    """
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if inherit else {}
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--lang", metavar="CODE",
+    common.add_argument("--lang", metavar="CODE", **default,
                         help=_("interface language, e.g. en, zh_CN, ar (default: the system's)"))
-    common.add_argument("--json", action="store_true", help=_("print results as JSON"))
+    common.add_argument("--json", action="store_true", **default,
+                        help=_("print results as JSON"))
     return common
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Built after the language is set, so every help text is translated."""
-    common = _common_options()
     parser = argparse.ArgumentParser(
         prog="taxon",
         description=_("Sort images and text into categories on your own computer: offline, in your language."),
         epilog=_("Run without a command to open the window."),
-        parents=[common],
+        parents=[_common_options()],
     )
+    common = _common_options(inherit=True)
     parser.add_argument("--version", action="version", version=f"Taxon {app_version()}",
                         help=_("show the version and exit"))
     commands = parser.add_subparsers(dest="command", metavar=_("COMMAND"), title=_("commands"))
@@ -77,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help=_("classify this column of each table given as PATH"))
     classify.add_argument("--model", metavar=_("DIR"),
                           help=_("a trained model package (default: the built-in ImageNet model)"))
-    classify.add_argument("--top-k", type=int, default=5, metavar="K",
+    classify.add_argument("--top-k", type=cli_args.whole_number(1), default=5, metavar="K",
                           help=_("how many labels to show for each input (default: 5)"))
     classify.set_defaults(handler=cmd_classify, parser=classify)
 
@@ -90,15 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
                                  help=_("the column holding the text or the image path (default: guessed)"))
     dataset_options.add_argument("--label-column", metavar=_("COLUMN"),
                                  help=_("the column holding the label (default: guessed)"))
-    dataset_options.add_argument("--encoding", help=_("the table's text encoding (default: detected)"))
-    dataset_options.add_argument("--delimiter", help=_("the table's delimiter (default: detected)"))
+    dataset_options.add_argument("--encoding", type=cli_args.encoding,
+                                 help=_("the table's text encoding (default: detected)"))
+    dataset_options.add_argument("--delimiter", type=cli_args.delimiter,
+                                 help=_("the table's delimiter (default: detected)"))
 
     inspect = commands.add_parser(
         "inspect", parents=[common, dataset_options], help=_("find problems in a dataset"),
         description=_("Check a dataset for problems: unreadable or duplicate items, label mistakes, "
                       "imbalance, odd text, and more."),
     )
-    inspect.add_argument("--report", metavar=_("FILE"),
+    inspect.add_argument("--report", metavar=_("FILE"), type=cli_args.report_file,
                          help=_("also write the findings as a report (.html or .json)"))
     inspect.set_defaults(handler=cmd_inspect)
 
@@ -110,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--plan", metavar=_("FILE"),
                        help=_("replay a cleaning plan saved by Taxon (default: apply the suggested fixes "
                               "that need no review)"))
-    clean.add_argument("--fix", action="append", metavar=_("KIND"),
+    clean.add_argument("--fix", action="append", metavar=_("KIND"), type=cli_args.finding_kind,
                        help=_("apply only the suggested fixes of these finding kinds (repeatable)"))
     clean.set_defaults(handler=cmd_clean)
 
@@ -152,8 +162,6 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     if not (args.paths or args.text or args.text_file):  # a usage error: exit 2, with usage
         args.parser.error(_("Give images or folders to classify, or text with --text or --text-file."))
-    if args.top_k < 1:
-        raise UserError(i18n.N_("--top-k must be at least 1."))
     classifier = run_job(load_classifier, args.model)
     if classifier.task == "text":
         try:
@@ -218,7 +226,10 @@ def _load(args: argparse.Namespace):
     options = {key: value for key, value in (
         ("item_column", args.item_column), ("label_column", args.label_column),
         ("encoding", args.encoding), ("delimiter", args.delimiter)) if value}
-    return run_job(load_dataset, args.dataset, args.task, **options)
+    dataset = run_job(load_dataset, args.dataset, args.task, **options)
+    for warning in dataset.warnings:  # left-out files and folders: said, never silently
+        print(warning.text(), file=sys.stderr)
+    return dataset
 
 
 def _print_findings(findings) -> None:
@@ -251,38 +262,19 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from engine.atomic import write_atomic
-    from engine.cleaning.plan import CleaningPlan
     from engine.cleaning.run import inspect_dataset
-    from engine.dataset_io import save_dataset
-    from engine.report import write_report
+    from engine.cleaning.save import PLAN_NAME, save_cleaned_copy
+    from engine.output_folder import check_new_output
 
+    out = check_new_output(args.out, args.dataset)  # before any work: refusing is instant
     dataset = _load(args)
-    if args.plan:
-        try:
-            plan = CleaningPlan.from_json(json.loads(Path(args.plan).read_text(encoding="utf-8")))
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise UserError(i18n.N_("The cleaning plan {name} cannot be read."), str(error),
-                            name=Path(args.plan).name) from error
-    else:
-        from engine.cleaning.findings import REVIEW_BEFORE_FIXING
-
-        plan = CleaningPlan()
-        for finding in run_job(inspect_dataset, dataset):
-            wanted = finding.kind in args.fix if args.fix else finding.kind not in REVIEW_BEFORE_FIXING
-            if finding.fix is not None and wanted:
-                plan.add_finding(finding)
+    plan = _cleaning_plan(args, dataset)
     cleaned = plan.apply(dataset)
-    out = Path(args.out)
-    written = save_dataset(cleaned, out)
-    write_atomic(out / "cleaning-plan.json",
-                 json.dumps(plan.to_json(), ensure_ascii=False, indent=2).encode("utf-8"))
     findings_after = run_job(inspect_dataset, cleaned)
-    write_report(cleaned, findings_after, out / "report.html")
-    write_report(cleaned, findings_after, out / "findings.json")
+    written = save_cleaned_copy(cleaned, plan, findings_after, out, args.dataset)
     summary = plan.summary(dataset)
     if args.json:
-        print(json.dumps({"output": str(written), "plan": str(out / "cleaning-plan.json"),
+        print(json.dumps({"output": str(written), "plan": str(out / PLAN_NAME),
                           "summary": summary}, ensure_ascii=False, indent=2))
     else:
         print(_("Wrote {path}: {before} rows in, {after} out, {labels} labels changed.").format(
@@ -290,6 +282,27 @@ def cmd_clean(args: argparse.Namespace) -> int:
             after=i18n.format_number(summary["rows_after"]),
             labels=i18n.format_number(summary["labels_changed"])))
     return EXIT_OK
+
+
+def _cleaning_plan(args: argparse.Namespace, dataset):
+    """The plan ``--plan`` names, or the suggested fixes (``--fix`` kinds, or all that need
+    no review)."""
+    from engine.cleaning.findings import REVIEW_BEFORE_FIXING
+    from engine.cleaning.plan import CleaningPlan
+    from engine.cleaning.run import inspect_dataset
+
+    if args.plan:
+        try:
+            return CleaningPlan.from_json(json.loads(Path(args.plan).read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise UserError(i18n.N_("The cleaning plan {name} cannot be read."), str(error),
+                            name=Path(args.plan).name) from error
+    plan = CleaningPlan()
+    for finding in run_job(inspect_dataset, dataset):
+        wanted = finding.kind in args.fix if args.fix else finding.kind not in REVIEW_BEFORE_FIXING
+        if finding.fix is not None and wanted:
+            plan.add_finding(finding)
+    return plan
 
 
 def main(argv: Sequence[str] | None = None) -> int:

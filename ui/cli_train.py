@@ -21,7 +21,15 @@ MODES_HELP = {"image": "fast, finetune", "text": "instant, fast, finetune"}
 def add_commands(commands, common: argparse.ArgumentParser,
                  dataset_options: argparse.ArgumentParser) -> None:
     from engine.devices import DEVICE_CHOICES
-    from engine.training.config import MODES, TRAIN_BLOCKS
+    from engine.training.config import (
+        BATCH_SIZE_MAX,
+        EPOCHS_MAX,
+        LEARNING_RATE_MAX,
+        MODES,
+        SEED_MAX,
+        TRAIN_BLOCKS,
+    )
+    from ui.cli_args import positive_number, whole_number
 
     train = commands.add_parser(
         "train", parents=[common, dataset_options], help=_("train a model on a dataset"),
@@ -33,12 +41,15 @@ def add_commands(commands, common: argparse.ArgumentParser,
                        help=_("the folder for the model package"))
     train.add_argument("--mode", choices=MODES,
                        help=_("fast (default for images), finetune, or instant (default for text)"))
-    train.add_argument("--epochs", type=int, metavar="N", help=_("the most epochs to train"))
-    train.add_argument("--batch-size", type=int, metavar="N", help=_("examples per training step"))
-    train.add_argument("--learning-rate", type=float, metavar="LR", help=_("the peak learning rate"))
+    train.add_argument("--epochs", type=whole_number(1, EPOCHS_MAX), metavar="N",
+                       help=_("the most epochs to train"))
+    train.add_argument("--batch-size", type=whole_number(1, BATCH_SIZE_MAX), metavar="N",
+                       help=_("examples per training step"))
+    train.add_argument("--learning-rate", type=positive_number(LEARNING_RATE_MAX), metavar="LR",
+                       help=_("the peak learning rate"))
     train.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
                        help=_("where to train (default: a GPU when there is one)"))
-    train.add_argument("--seed", type=int, default=0,
+    train.add_argument("--seed", type=whole_number(0, SEED_MAX), default=0,
                        help=_("random seed; the same seed gives the same result on the CPU"))
     train.add_argument("--train-blocks", choices=TRAIN_BLOCKS, default="all",
                        help=_("fine-tune the whole network or only its top blocks"))
@@ -88,17 +99,19 @@ class _TrainBar:
         self.bar.update(max(0, done - self.bar.n))
 
     def event(self, event) -> None:
+        from engine.training.loop import format_loss
+
         if event.kind == "note" and event.note is not None:
             self.bar.write(event.note.text(), file=sys.stderr)
         elif event.kind == "step" and event.loss is not None:
             speed = i18n.format_number(event.items_per_s or 0, 0)
             self.bar.set_postfix_str(_("loss {loss} · {speed}/s").format(
-                loss=i18n.format_number(event.loss, 3), speed=speed), refresh=False)
+                loss=format_loss(event.loss, 3), speed=speed), refresh=False)
         elif event.kind == "epoch":
             self.bar.write(_("Epoch {epoch}: loss {loss}, validation loss {val_loss}, validation "
                              "accuracy {accuracy}").format(
-                epoch=event.epoch, loss=i18n.format_number(event.loss, 3),
-                val_loss=i18n.format_number(event.val_loss, 3),
+                epoch=event.epoch, loss=format_loss(event.loss, 3),
+                val_loss=format_loss(event.val_loss, 3),
                 accuracy=i18n.format_percent(event.val_accuracy, 1)), file=sys.stderr)
 
 
@@ -109,6 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ui.cli import EXIT_OK, _load
 
     dataset = _load(args)
+    warnings = [warning.text() for warning in dataset.warnings]  # printed by _load
     config = default_config(dataset.task)
     overrides: dict[str, Any] = {
         "mode": args.mode, "epochs": args.epochs, "batch_size": args.batch_size,
@@ -127,9 +141,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         bar.bar.close()
     if not world_from_env().main:
         return EXIT_OK
+    skipped, thin = _what_the_package_says(result.package)
+    _print_skipped(skipped)
+    if thin:
+        warnings.append(thin)
+        print(thin, file=sys.stderr)
     output = {"package": str(result.package), "metrics": result.metrics,
               "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-              "resumed_from_epoch": result.resumed_from_epoch, "notes": result.notes}
+              "resumed_from_epoch": result.resumed_from_epoch, "notes": result.notes,
+              "skipped": [{"item": item, "error": reason} for item, reason in skipped],
+              "skipped_count": len(skipped), "warnings": warnings}
     if args.json:
         print(json.dumps(output, ensure_ascii=False, indent=2))
     else:
@@ -138,6 +159,38 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(_("Saved the model to {path}").format(path=result.package))
         _print_metrics(result.metrics)
     return EXIT_OK
+
+
+def _what_the_package_says(package_path) -> tuple[list[tuple[str, str]], str | None]:
+    """The examples left out (unreadable) and a warning about classes checked on too few
+    examples, read back from the package just written (its manifest and evaluation)."""
+    from engine.modelpack import load_package
+    from engine.training.data import thin_validation
+
+    package = load_package(package_path)
+    evaluation = package.evaluation()
+    skipped = [(str(item), str(reason)) for item, reason in evaluation.skipped] if evaluation else []
+    thin = thin_validation(package.manifest.get("data", {}).get("classes", {}))
+    return skipped, None if thin is None else thin.text()
+
+
+#: Unreadable examples listed one by one on the terminal; the rest are only counted.
+SKIPPED_LISTED = 10
+
+
+def _print_skipped(skipped: list[tuple[str, str]]) -> None:
+    if not skipped:
+        return
+    print(i18n.ngettext("{n} example could not be read and was left out.",
+                        "{n} examples could not be read and were left out.",
+                        len(skipped)).format(n=i18n.format_number(len(skipped))), file=sys.stderr)
+    for item, reason in skipped[:SKIPPED_LISTED]:
+        print("  " + _("{input}: error: {message}").format(input=item, message=reason),
+              file=sys.stderr)
+    if len(skipped) > SKIPPED_LISTED:
+        rest = len(skipped) - SKIPPED_LISTED
+        print("  " + i18n.ngettext("… and {n} more", "… and {n} more", rest).format(
+            n=i18n.format_number(rest)), file=sys.stderr)
 
 
 def _print_metrics(metrics: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ speak about the same thing.
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,12 @@ MODES = ("fast", "finetune", "instant")
 #: Per task, the mode offered first.
 DEFAULT_MODE = {"image": "fast", "text": "instant"}
 TRAIN_BLOCKS = ("all", "top")
+
+#: The widest settings a run accepts; the command line refuses values outside them.
+EPOCHS_MAX = 10_000
+BATCH_SIZE_MAX = 65_536
+LEARNING_RATE_MAX = 10.0
+SEED_MAX = 2**32 - 1  # what NumPy's and PyTorch's generators take
 
 MODE_NAMES = {
     "fast": N_("Fast (frozen features + linear head)"),
@@ -47,7 +54,7 @@ class TrainConfig:
     augment_crop: bool = True
     augment_flip: bool = True
     augment_color: bool = True
-    precision: str = "auto"  # "auto" (bf16/fp16 on CUDA), "fp32"
+    precision: str = "auto"  # "auto" (bf16 where the card has it, else fp16), "bf16", "fp16", "fp32"
     workers: int | None = None  # DataLoader worker processes (fine-tune)
     backbone: str | None = None  # a local Hugging Face folder instead of the built-in model
 
@@ -83,6 +90,8 @@ class TrainConfig:
             raise ValueError(f"unknown mode {self.mode!r}")
         if self.train_blocks not in TRAIN_BLOCKS:
             raise ValueError(f"unknown train_blocks {self.train_blocks!r}")
+        if self.learning_rate is not None and not math.isfinite(self.learning_rate):
+            raise ValueError(f"learning_rate must be finite, not {self.learning_rate!r}")
         if not 0.0 < self.validation_fraction < 0.9:
             raise ValueError("validation_fraction must be between 0 and 0.9")
 

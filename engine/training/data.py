@@ -17,12 +17,23 @@ import numpy as np
 import pandas as pd
 
 from engine.datasets import ITEM, LABEL, ROW_ID, SPLIT, TRAIN, VALIDATION, Dataset
-from engine.i18n import N_
+from engine.i18n import N_, Message, Nn_
 from engine.jobs import UserError
 
 MSG_TOO_FEW_CLASSES = N_("Training needs at least two classes with examples; this dataset has {n}.")
 MSG_TOO_FEW_ROWS = N_("Training needs at least two examples of some class to check the model on; "
                       "add more examples.")
+MSG_CLASSES_TOO_SMALL = N_(
+    "Training keeps some examples aside to check the model on, which needs at least {needed} "
+    "examples in at least one class; the largest class, {label}, has only {count}. Add more "
+    "examples.")
+MSG_THIN_VALIDATION, MSG_THIN_VALIDATION_PLURAL = Nn_(
+    "The accuracy of class {labels} is not meaningful: it was checked on fewer than {minimum} "
+    "examples.",
+    "The accuracy of classes {labels} is not meaningful: each was checked on fewer than "
+    "{minimum} examples.")
+#: Fewer validation examples than this make a class's accuracy figure mere chance.
+MEANINGFUL_VALIDATION = 5
 MSG_NOTHING_LEFT = N_("None of the examples could be read, so there is nothing to train on.")
 LANGUAGE_SAMPLE = 20_000  # training texts whose language the manifest's summary counts
 
@@ -73,7 +84,29 @@ class Prepared:
         if len(set(self.train_y.tolist())) < 2:
             raise UserError(MSG_TOO_FEW_CLASSES, n=len(set(self.train_y.tolist())))
         if not self.val_items:
-            raise UserError(MSG_TOO_FEW_ROWS)
+            raise self._too_few_rows()
+
+    def _too_few_rows(self) -> UserError:
+        """Say how many examples a class needs, and how many the largest has."""
+        from engine.splits import MIN_ROWS_TO_SHARE
+
+        counts = np.bincount(self.train_y, minlength=len(self.labels))
+        largest = int(counts.argmax())
+        if counts[largest] >= MIN_ROWS_TO_SHARE:  # identical examples kept together, say
+            return UserError(MSG_TOO_FEW_ROWS)
+        return UserError(MSG_CLASSES_TOO_SMALL, needed=MIN_ROWS_TO_SHARE,
+                         label=self.labels[largest], count=int(counts[largest]))
+
+
+def thin_validation(classes: dict[str, dict[str, int]],
+                    minimum: int = MEANINGFUL_VALIDATION) -> Message | None:
+    """A warning naming the classes checked on fewer than ``minimum`` validation examples
+    (``classes`` as in ``Prepared.summary``): one image checked gives 0% or 100%."""
+    thin = [label for label, counts in classes.items() if counts.get("validation", 0) < minimum]
+    if not thin:
+        return None
+    return Message(MSG_THIN_VALIDATION, {"labels": ", ".join(thin), "minimum": minimum},
+                   MSG_THIN_VALIDATION_PLURAL, len(thin))
 
 
 def training_languages(texts: list[str]) -> dict[str, int]:

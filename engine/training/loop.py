@@ -47,6 +47,21 @@ MSG_EARLY_STOP = N_("Validation loss stopped improving: stopped after epoch {epo
                     "kept epoch {best}.")
 MSG_RESUMED = N_("Resumed from the checkpoint after epoch {epoch}.")
 
+#: From here on a loss is shown as 1.2e+30: the locale formatter's decimals overflow near 1e28.
+_PLAIN_LOSS_LIMIT = 1e6
+
+
+def format_loss(value: float, decimals: int | None = None) -> str:
+    """A loss for people: NaN, ∞ and huge values print instead of failing to format."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if abs(value) >= _PLAIN_LOSS_LIMIT:
+        return f"{value:.3g}"
+    return format_number(value, decimals)
+
+
 Batches = Callable[[str, list[int], int, int], Iterable[tuple[Any, Any]]]
 
 
@@ -135,7 +150,7 @@ class _Run:
         import torch
 
         if self.spec.device.type == "cuda":
-            return int(torch.cuda.memory_allocated(self.spec.device))
+            return int(torch.cuda.max_memory_allocated(self.spec.device))
         return None
 
     def move(self, batch: Any) -> Any:
@@ -256,9 +271,8 @@ class _Run:
             self.first_loss = value
         limit = max(100.0, 25.0 * (self.first_loss or 0.0))
         if not math.isfinite(value) or value > limit:
-            shown = "NaN" if math.isnan(value) else format_number(value)
             raise UserError(MSG_DIVERGED, details=f"loss={value!r} at global step {self.global_step}",
-                            step=self.global_step + 1, loss=shown)
+                            step=self.global_step + 1, loss=format_loss(value))
 
     def report_step(self, step: int, steps: int, loss: float, accuracy: float) -> None:
         epochs = self.config.epochs
