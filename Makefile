@@ -16,7 +16,7 @@ BUILD_STAMP := $(STAMPS)/build-$(shell sha256sum packaging/requirements-build.tx
 PACKAGE_COMPRESSION ?= fast
 
 .PHONY: run test translations bench lint screenshots setup catalogs check-catalogs new-language \
-	package package-test clean
+	package package-test clean gpu-check
 
 setup: $(DEPS_STAMP) catalogs
 
@@ -85,3 +85,8 @@ package-test: setup
 
 clean:
 	rm -rf build dist
+
+# GPU proof on a machine with an NVIDIA card (docs/performance.md, "GPU proof"): one line per
+# check and a JSON summary, under eight minutes. GPU_CHECK_ARGS e.g. --json-out gpu.json.
+gpu-check: setup
+	$(PY) bench/gpu.py $(GPU_CHECK_ARGS)

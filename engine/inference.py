@@ -203,9 +203,103 @@ def _start_method() -> str:
     return "spawn"
 
 
-def _init_worker() -> None:
-    """Workers leave Ctrl+C to the parent, which cancels the job cleanly."""
+#: How often a worker checks that the app is still there (seconds).
+PARENT_POLL_S = 1.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _init_worker(app_pid: int | None = None, start_method: str = "") -> None:
+    """Make a fresh decode worker quiet and mortal.
+
+    Ctrl+C is left to the parent, which cancels the job cleanly. The worker
+    dies with the app: when the app is killed (SIGKILL, a crash, SIGTERM
+    in the GUI) nothing else would stop the worker, the forkserver and the
+    resource tracker, which then lingered for minutes. Decoder warnings go to
+    the log file, not to the terminal.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if start_method == "forkserver":
+        _die_with_forkserver()
+    if app_pid is not None:
+        _start_parent_watchdog(app_pid)
+    _quiet_decoders()
+
+
+def _die_with_forkserver() -> None:
+    """Linux: SIGKILL this worker as soon as its parent, the forkserver, exits.
+
+    Only for forkserver children: the parent-death signal fires when the
+    *thread* that forked exits, which for spawn is some executor thread.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl (musl quirks, sandboxes): the watchdog stays
+        log.debug("prctl(PR_SET_PDEATHSIG) unavailable", exc_info=True)
+
+
+def _start_parent_watchdog(app_pid: int) -> None:
+    """A daemon thread that ends the worker once the app process is gone (every OS)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent or not _process_exists(app_pid):
+                os._exit(0)
+
+    threading.Thread(target=watch, name="taxon-parent-watchdog", daemon=True).start()
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie counts as gone on Linux)."""
+    if sys.platform == "win32":
+        return _windows_process_exists(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[-1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): kill(0) said it exists
+
+
+def _windows_process_exists(pid: int) -> bool:
+    import ctypes
+
+    synchronize, wait_timeout = 0x00100000, 0x00000102
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(synchronize, False, pid)
+    if not handle:
+        return False
+    try:
+        return kernel32.WaitForSingleObject(handle, 0) == wait_timeout
+    finally:
+        kernel32.CloseHandle(handle)
+
+
+def _quiet_decoders() -> None:
+    """Send Python warnings and native decoders' stderr (libtiff) to the log file.
+
+    A folder of odd images otherwise prints hundreds of "Warning" lines over
+    the progress bar. fd 2 is pointed at the log file itself, so a decoder's
+    message, or a worker's crash report, stays readable for support.
+    """
+    from engine.logs import redirect_stderr_to_log, setup_logging
+
+    try:
+        setup_logging(rotate=False)
+        redirect_stderr_to_log()
+    except OSError:  # no writable log folder: keep the terminal rather than fail
+        log.debug("Cannot route worker output to the log", exc_info=True)
 
 
 class DecodePool:
@@ -223,11 +317,13 @@ class DecodePool:
     def executor(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._executor is None:
-                context = multiprocessing.get_context(_start_method())
-                if context.get_start_method() == "forkserver":
+                method = _start_method()
+                context = multiprocessing.get_context(method)
+                if method == "forkserver":
                     context.set_forkserver_preload(["engine.images", "engine.inference"])
                 self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=_init_worker
+                    self.workers, mp_context=context, initializer=_init_worker,
+                    initargs=(os.getpid(), method),
                 )
             return self._executor
 
@@ -345,7 +441,13 @@ def classify_images(
         size=classifier.preprocess.size,
         resize_shorter=classifier.preprocess.resize_shorter,
     )
-    if len(files) == 1:
+    from engine import gpu_decode
+
+    gpu = gpu_decode.device_for(classifier) if len(files) > 1 else None
+    if gpu is not None:  # nvJPEG on the card; any file it cannot take goes the CPU way
+        gpu_decode.classify_on_gpu(classifier, files, top_k, tracker, cancel, _run_batch,
+                                   _failure, gpu)
+    elif len(files) == 1:
         _classify_in_process(classifier, files[0], decode, top_k, tracker)
     elif files:
         _classify_pipelined(

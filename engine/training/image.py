@@ -77,7 +77,7 @@ def train_fast(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
 
 def readable_images(prepared: Prepared, progress: Progress, cancel: CancelToken) -> Prepared:
     """Drop files that cannot be opened before a long run starts (header check, fast)."""
-    from PIL import Image
+    from engine.images import verify_image
 
     items = prepared.train_items + prepared.val_items
     ok = np.ones(len(items), dtype=bool)
@@ -87,8 +87,7 @@ def readable_images(prepared: Prepared, progress: Progress, cancel: CancelToken)
             cancel.raise_if_cancelled()
             progress(index, len(items), _(MSG_CHECKING))
         try:
-            with Image.open(path) as image:
-                image.verify()
+            verify_image(path)  # regular files only, bounded size: never hangs on a FIFO
         except Exception:  # noqa: BLE001 - any failure means "cannot be read"
             ok[index] = False
             reasons[path] = _(MSG_UNREADABLE)
@@ -101,6 +100,8 @@ def amp_dtype(config: TrainConfig, device: DeviceInfo):
 
     if device.kind != "cuda" or config.precision == "fp32":
         return None
+    if config.precision in ("bf16", "fp16"):
+        return torch.bfloat16 if config.precision == "bf16" else torch.float16
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
