@@ -167,11 +167,21 @@ def findings_json(dataset: Dataset, findings: Sequence[Finding]) -> dict[str, An
 
 
 def write_report(dataset: Dataset, findings: Sequence[Finding], path: str | Path) -> Path:
-    """HTML or JSON by the file's extension, written atomically."""
+    """HTML or JSON by the file's extension, written atomically.
+
+    A file name that is not valid UTF-8 (bytes from another system's disk) is written
+    as ``\\xe9``-style escapes rather than failing; in JSON that is a valid escape.
+    A refused write is a ``UserError`` whose hint fits (read-only, disk full, no folder).
+    """
+    from engine.output_folder import write_problem
+
     path = Path(path)
     if path.suffix.lower() == ".json":
-        data = json.dumps(findings_json(dataset, findings), ensure_ascii=False, indent=2).encode("utf-8")
+        text = json.dumps(findings_json(dataset, findings), ensure_ascii=False, indent=2)
     else:
-        data = build_html(dataset, findings).encode("utf-8")
-    write_atomic(path, data)
+        text = build_html(dataset, findings)
+    try:
+        write_atomic(path, text.encode("utf-8", "backslashreplace"))
+    except OSError as error:
+        raise write_problem(error, path) from error
     return path
