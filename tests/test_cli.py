@@ -114,7 +114,9 @@ def test_clean_writes_a_cleaned_copy_plan_and_report_and_leaves_the_original(tmp
     assert result.returncode == 0, result.stderr
     assert table.read_text(encoding="utf-8") == MESSY
     cleaned = (out / "messy.csv").read_text(encoding="utf-8")
-    assert cleaned.count("The soup was delicious") == 1 and ",Food" not in cleaned
+    # Only provably repeated or empty rows go by default; merging "Food" into "food" is a
+    # judgement call that needs --fix label.variants.
+    assert cleaned.count("The soup was delicious") == 1 and ",Food" in cleaned
     assert "\n,sport" not in cleaned
     plan = json.loads((out / "cleaning-plan.json").read_text(encoding="utf-8"))
     assert {step["finding_kind"] for step in plan["steps"]} >= {"text.empty", "text.exact_duplicates"}

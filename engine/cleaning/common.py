@@ -102,6 +102,37 @@ def groups_at(frame: pd.DataFrame, group_of: np.ndarray, positions: np.ndarray
     return tuple(tuple(flat[starts[i]:ends[i]]) for i in rank.tolist())
 
 
+def path_preference(frame: pd.DataFrame) -> np.ndarray:
+    """Rank of each row as "the original" among copies (lower is preferred): the
+    shortest item (path or text), then the first in alphabetical order, then the
+    oldest row. Deterministic, and "photo.jpg" wins over "photo (copy 2).jpg"."""
+    items = frame[ITEM].astype("string").fillna("")
+    order = np.lexsort((frame[ROW_ID].to_numpy(), items.to_numpy(dtype=object),
+                        items.str.len().to_numpy(dtype=np.int64)))
+    rank = np.empty(len(frame), dtype=np.int64)
+    rank[order] = np.arange(len(frame))
+    return rank
+
+
+def ranked_groups(frame: pd.DataFrame, group_of: np.ndarray, positions: np.ndarray,
+                  rank: np.ndarray) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
+    """Like ``groups_at``, but each group lists its rows by ``rank`` (a position's
+    preference, lower first), so the row a fix keeps comes first; also returns those
+    first rows (the ``kept`` of a ``Finding``). Largest groups first, then by kept row."""
+    if len(positions) == 0:
+        return (), ()
+    ids = frame[ROW_ID].to_numpy()[positions]
+    keys, ranks = group_of[positions], rank[positions]
+    order = np.lexsort((ranks, keys))
+    ids, keys = ids[order], keys[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(keys)) + 1]
+    ends = np.r_[starts[1:], len(keys)]
+    by_size = np.lexsort((ids[starts], starts - ends))
+    flat = ids.tolist()
+    groups = tuple(tuple(flat[starts[i]:ends[i]]) for i in by_size.tolist())
+    return groups, tuple(group[0] for group in groups)
+
+
 def dense_groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dense group number per element (0..g-1, by first appearance) and each group's
     size. Hash-based (``pd.factorize``): several times faster than ``np.unique``."""
@@ -175,11 +206,17 @@ def group_preview(frame: pd.DataFrame, groups, limit: int = 3, rows_per_group: i
 
 def duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndarray, kind: str,
                       title: tuple[str, str], explanation: str, fix_text: tuple[str, str],
-                      stats: dict | None = None) -> list[Finding]:
-    """One "keep one of each group" finding for rows that share a group id (text or image)."""
+                      stats: dict | None = None, rank: np.ndarray | None = None
+                      ) -> list[Finding]:
+    """One "keep one of each group" finding for rows that share a group id (text or image).
+
+    ``rank`` orders each group's rows (lower first; default: the oldest row first):
+    the first is the one the fix keeps, named in the finding's ``kept``."""
     if len(positions) == 0:
         return []
-    groups = groups_at(dataset.frame, group_of, positions)
+    if rank is None:
+        rank = dataset.frame[ROW_ID].to_numpy()
+    groups, kept = ranked_groups(dataset.frame, group_of, positions, rank)
     rows = len(positions)
     extra = rows - len(groups)
     return [Finding(
@@ -190,4 +227,5 @@ def duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndar
         fix=Fix("keep_one", {"groups": [list(g) for g in groups]}, plural(*fix_text, extra)),
         preview=group_preview(dataset.frame, groups),
         stats={"groups": len(groups), "rows": rows, "extra_rows": extra, **(stats or {})},
+        kept=kept,
     )]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import pandas as pd
+
 from engine.i18n import Message
 
 Severity = Literal["error", "warning", "info"]
@@ -27,6 +29,7 @@ class Fix:
 
     - ``drop_rows``: ``{"row_ids": [...]}``
     - ``keep_one``: ``{"groups": [[row_id, ...], ...]}`` keeps the first of each group
+      still present (checks list the row they mean to keep first; see ``Finding.kept``)
     - ``merge_labels``: ``{"mapping": {"old label": "new label", ...}}``
     - ``relabel``: ``{"labels": {row_id: "new label", ...}}``
     - ``normalize_text``: ``{"row_ids": [...]}`` (ftfy repair, control/zero-width removal, NFKC)
@@ -69,6 +72,11 @@ class Finding:
     fix: Fix | None = None
     preview: tuple[dict[str, Any], ...] = ()
     stats: dict[str, Any] = field(default_factory=dict)
+    #: Per-row facts a user checks before acting, keyed by row id, e.g.
+    #: ``{"suggested_label": "3", "confidence": 0.97}`` for a likely label error.
+    row_details: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: For each group in ``groups``, the row id that a fix keeps (the rest are removed).
+    kept: tuple[int, ...] = ()
 
     @property
     def count(self) -> int:
@@ -85,6 +93,8 @@ class Finding:
             "fix": self.fix.to_json() if self.fix else None,
             "preview": list(self.preview),
             "stats": self.stats,
+            "row_details": {str(row): detail for row, detail in self.row_details.items()},
+            "kept": list(self.kept),
         }
         if translate:
             data["title_text"] = self.title.text()
@@ -105,15 +115,65 @@ class Finding:
             fix=Fix.from_json(data["fix"]) if data.get("fix") else None,
             preview=tuple(data.get("preview", ())),
             stats=dict(data.get("stats", {})),
+            row_details={int(row): dict(detail)
+                         for row, detail in data.get("row_details", {}).items()},
+            kept=tuple(data.get("kept", ())),
         )
 
 
-#: Findings whose suggested fix is a judgement call (a model's guess, removing whole
-#: classes): ``clean`` applies them only when asked by name, and the GUI never
-#: ticks them for the user.
-REVIEW_BEFORE_FIXING = frozenset({
-    "label.likely_errors", "label.too_few", "label.imbalance", "text.unexpected_language",
+#: The only findings ``clean`` fixes without being asked, and the GUI ticks for the user:
+#: their fixes remove rows that are provably useless or repeated (files that cannot be
+#: opened, byte-identical copies, rows without text, texts repeated character for
+#: character). Everything else is a judgement call (near copies, contradicting labels,
+#: a model's guesses, rare classes, other languages) and is fixed only when asked by name.
+SAFE_BY_DEFAULT = frozenset({
+    "image.unreadable", "image.exact_duplicates", "text.empty", "text.exact_duplicates",
 })
+
+
+class _AllBut:
+    """Every finding kind except ``SAFE_BY_DEFAULT``, including kinds added later."""
+
+    def __contains__(self, kind: object) -> bool:
+        return kind not in SAFE_BY_DEFAULT
+
+    def __repr__(self) -> str:
+        return f"everything except {sorted(SAFE_BY_DEFAULT)}"
+
+
+#: Findings whose suggested fix needs a person's judgement: ``kind in
+#: REVIEW_BEFORE_FIXING`` is true for every kind not in ``SAFE_BY_DEFAULT``.
+REVIEW_BEFORE_FIXING = _AllBut()
+
+
+def affected_rows(finding: Finding, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every row a finding touches, named so a person can check it before acting.
+
+    One dict per row id: ``row``, ``item`` (path or text), ``label``, then the
+    finding's ``row_details`` for that row (``suggested_label``, ``confidence``)
+    and, for grouped findings, ``group`` (its index) and, where the fix keeps one
+    item per group, ``kept`` (whether this row is the one that stays).
+    """
+    from engine.datasets import ITEM, LABEL, ROW_ID
+
+    wanted = frame[frame[ROW_ID].isin(list(finding.row_ids))]
+    named = {int(row): (str(item), None if pd.isna(label) else str(label))
+             for row, item, label in zip(wanted[ROW_ID], wanted[ITEM], wanted[LABEL], strict=True)}
+    group_of = {row: number for number, group in enumerate(finding.groups) for row in group}
+    keeps_one = finding.fix is not None and finding.fix.kind == "keep_one"
+    kept = set(finding.kept) or {group[0] for group in finding.groups if group}
+    rows = []
+    for row in finding.row_ids:
+        entry: dict[str, Any] = {"row": int(row)}
+        if row in named:
+            entry["item"], entry["label"] = named[row]
+        entry.update(finding.row_details.get(row, {}))
+        if row in group_of:
+            entry["group"] = group_of[row]
+            if keeps_one:
+                entry["kept"] = row in kept
+        rows.append(entry)
+    return rows
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -20,10 +20,11 @@ from engine.cleaning.common import (
     distinct_per_group,
     duplicate_finding,
     group_preview,
-    groups_at,
     label_codes,
+    path_preference,
     plural,
     preview_rows,
+    ranked_groups,
     row_ids_at,
 )
 from engine.cleaning.findings import Finding, Fix, Message
@@ -31,12 +32,12 @@ from engine.cleaning.image_facts import MSG_CRASHED, ImageFacts, image_facts
 from engine.cleaning.label_checks import label_variants
 from engine.cleaning.near_duplicates import (
     COLOUR_MAX,
-    COSINE_MIN,
     DHASH_MAX,
     PHASH_MAX,
-    components,
+    PIXEL_MAX,
+    star_groups,
 )
-from engine.datasets import ROW_ID, Dataset
+from engine.datasets import Dataset
 from engine.i18n import N_, Nn_
 from engine.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_IMAGE, MSG_TOO_LARGE
 from engine.jobs import CancelToken, Progress, no_progress
@@ -150,12 +151,17 @@ def check_extreme_aspect(dataset: Dataset, progress: Progress = no_progress,
 # ------------------------------------------------------------------ duplicates and conflicts
 
 
-_KEEP_FIRST_IMAGE = Nn_("Keep the first image of each group and remove {n} copy",
-                        "Keep the first image of each group and remove {n} copies")
+_KEEP_ONE_IMAGE = Nn_("Keep one image of each group (the one with the shortest path) and "
+                      "remove {n} copy",
+                      "Keep one image of each group (the one with the shortest path) and "
+                      "remove {n} copies")
 
 
 def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
                            cancel: CancelToken | None = None) -> list[Finding]:
+    """Byte-identical files with the same label. Each group lists first, and the fix
+    keeps, the copy with the shortest path (then the first alphabetically): the
+    original is usually "cat.jpg", not "copy of cat.jpg" in a sub-folder."""
     facts, cancel = _facts(dataset, progress, cancel, N_("Looking for identical images…"))
     labels, names, _missing = label_codes(dataset.frame)
     usable = np.flatnonzero(facts.readable)
@@ -169,27 +175,38 @@ def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
            "{rows} rows), under the same or different file names. Copies give those pictures "
            "extra weight and can land in both the training and the test split, which makes "
            "results look better than they are."),
-        _KEEP_FIRST_IMAGE)
+        _KEEP_ONE_IMAGE, rank=path_preference(dataset.frame))
+
+
+def _content_nodes(facts: ImageFacts, labels: np.ndarray, usable: np.ndarray,
+                   rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One node per (content, label) among ``usable`` rows: each row's node number, and
+    each node's preferred row (lowest ``rank``), which stands for its exact copies."""
+    span = int(labels.max()) + 2
+    node, _sizes = dense_groups(facts.digest[usable] * span + (labels[usable] + 1))
+    order = np.lexsort((rank[usable], node))
+    best = usable[order[np.r_[True, np.diff(node[order]) != 0]]]  # row of node k, k = 0..g-1
+    return node, best
 
 
 def check_near_duplicates(dataset: Dataset, progress: Progress = no_progress,
                           cancel: CancelToken | None = None) -> list[Finding]:
     """Same label, nearly the same picture (resized, re-saved, slightly cropped), not
-    byte-identical. Identical files count once here: each group lists one row per
-    distinct content, its oldest, so this fix and the exact-copy fix never clash."""
+    byte-identical. Groups are stars around the copy with the shortest path, which
+    the fix keeps; its own identical files are left to ``image.exact_duplicates``,
+    the near copies go with all their identical files, so nothing is left for a
+    second check to find."""
     facts, cancel = _facts(dataset, progress, cancel, N_("Looking for near-identical images…"))
     pairs, search = facts.near_pairs(cancel)
     if len(pairs) == 0:
         return []
     frame = dataset.frame
-    labels, names, _missing = label_codes(frame)
+    labels, _names, _missing = label_codes(frame)
     usable = np.flatnonzero(facts.readable)
-    # One node per (content, label), numbered 0..g-1; its representative is its oldest row.
-    node, _sizes = dense_groups(facts.digest[usable] * (len(names) + 1) + (labels[usable] + 1))
-    order = np.lexsort((frame[ROW_ID].to_numpy()[usable], node))
-    first = usable[order[np.r_[True, np.diff(node[order]) != 0]]]  # row of node k, k = 0..g-1
-    nodes = pd.DataFrame({"content": facts.digest[first], "label": labels[first],
-                          "node": np.arange(len(first))})
+    rank = path_preference(frame)
+    node, best = _content_nodes(facts, labels, usable, rank)
+    nodes = pd.DataFrame({"content": facts.digest[best], "label": labels[best],
+                          "node": np.arange(len(best))})
     # Pairs are of content codes; link the nodes that share a label across a pair.
     edges = pd.DataFrame({"a": pairs[:, 0], "b": pairs[:, 1]})
     edges = edges.merge(nodes, left_on="a", right_on="content")
@@ -197,20 +214,23 @@ def check_near_duplicates(dataset: Dataset, progress: Progress = no_progress,
                         suffixes=("", "_b"))
     if edges.empty:
         return []
-    component = components(len(first), edges[["node", "node_b"]].to_numpy(dtype=np.int64))
-    linked = np.bincount(component)[component] > 1
+    star = star_groups(len(best), edges[["node", "node_b"]].to_numpy(dtype=np.int64),
+                       rank[best])
+    row_star = star[node]
+    centre_copy = (row_star == node) & (usable != best[node])  # exact copies of a centre
+    chosen = (row_star >= 0) & ~centre_copy
     group_of = np.full(len(frame), -1, dtype=np.int64)
-    group_of[first] = component
+    group_of[usable] = row_star
     return duplicate_finding(
-        dataset, group_of, np.sort(first[linked]), "image.near_duplicates",
+        dataset, group_of, usable[chosen], "image.near_duplicates",
         Nn_("{n} image is nearly the same as another", "{n} images are nearly the same as others"),
         N_("These pictures have the same label and look the same apart from size, "
            "compression or a slight crop ({groups} groups, {rows} rows). Near copies give a "
            "picture extra weight and, split between training and testing, make results look "
            "better than they are."),
-        _KEEP_FIRST_IMAGE,
+        _KEEP_ONE_IMAGE,
         {"phash_max": PHASH_MAX, "dhash_max": DHASH_MAX, "colour_max": COLOUR_MAX,
-         "cosine_min": COSINE_MIN, **search})
+         "pixel_max": PIXEL_MAX, **search}, rank=rank)
 
 
 def _merged_labels(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -228,6 +248,18 @@ def _merged_labels(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     return np.where(labels >= 0, remap[np.maximum(labels, 0)], -1), names
 
 
+def _picture_groups(facts: ImageFacts, pairs: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """A "same picture" number per content code: identical files share their content;
+    near copies share the star they belong to (``star_groups``: no chains, so a "3"
+    and an "8" never end up together through a row of similar digits)."""
+    contents = len(facts.representatives)
+    preferred = np.full(contents, np.iinfo(np.int64).max, dtype=np.int64)
+    usable = np.flatnonzero(facts.readable)
+    np.minimum.at(preferred, facts.digest[usable], rank[usable])
+    star = star_groups(contents, pairs, preferred)
+    return np.where(star >= 0, star, np.arange(contents))
+
+
 def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
                              cancel: CancelToken | None = None) -> list[Finding]:
     """The same or a nearly identical picture under different labels. The fix keeps the
@@ -238,8 +270,8 @@ def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
     pairs, _search = facts.near_pairs(cancel)
     frame = dataset.frame
     labels, names = _merged_labels(frame)
-    contents = len(facts.representatives)
-    same_picture = components(contents, pairs)  # near-identical contents share a number
+    rank = path_preference(frame)
+    same_picture = _picture_groups(facts, pairs, rank)
     usable = np.flatnonzero(facts.readable & (labels >= 0))
     key = np.full(len(frame), -1, dtype=np.int64)
     key[usable] = same_picture[facts.digest[usable]]
@@ -253,7 +285,9 @@ def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
     np.maximum.at(biggest, group, pair_sizes[pair])
     strict = biggest[group] * 2 > sizes[group]
     keep = strict & (pair_sizes[pair] == biggest[group])
-    groups = groups_at(frame, key, positions)
+    shown_first = rank.copy()  # each group lists the majority label first, then by path
+    shown_first[positions[~keep]] += len(frame)
+    groups, _first = ranked_groups(frame, key, positions, shown_first)
     ids, drop_ids = row_ids_at(frame, positions), row_ids_at(frame, positions[~keep])
     no_majority = int(len(np.unique(group[~strict])))
     return [Finding(

@@ -24,6 +24,7 @@ from engine.datasets import ITEM, Dataset
 from engine.i18n import N_
 from engine.image_pool import (
     COLOUR_CELLS,
+    THUMB_SIDE,
     Fingerprint,
     crash_message,
     fingerprint_files,
@@ -88,7 +89,7 @@ class ImageFacts:
     phash: np.ndarray  # uint64
     dhash: np.ndarray  # uint64
     colour: np.ndarray  # uint8 (n, COLOUR_CELLS² × 3)
-    features: np.ndarray | None = None  # (n, 1280) when cached embeddings exist
+    thumb: np.ndarray  # uint8 (n, THUMB_SIDE²), greyscale
     _near: tuple[np.ndarray, dict] | None = field(default=None, repr=False)
 
     @cached_property
@@ -105,12 +106,12 @@ class ImageFacts:
 
         Identical files collapse to one representative first: they are exact
         duplicates, reported on their own, and searching them again would only
-        multiply the pairs. Computed once; three checks use it."""
+        multiply the pairs. Computed once; three checks use it. Model features play
+        no part: whether they are cached must not change what a check finds."""
         if self._near is None:
             rows = self.representatives
-            features = None if self.features is None else self.features[rows]
             self._near = near_pairs(self.phash[rows], self.dhash[rows], self.colour[rows],
-                                    features, cancel)
+                                    self.thumb[rows], cancel)
         return self._near
 
 
@@ -124,16 +125,6 @@ def _fingerprints(paths: list[str], progress: Progress, cancel: CancelToken
     for index, fp in zip(todo, fresh, strict=True):
         recalled[index] = fp
     return recalled  # type: ignore[return-value]
-
-
-def _cached_features(digests: list[str | None]) -> np.ndarray | None:
-    """Embeddings already in the feature cache (never computed here: that is slow)."""
-    try:
-        from engine.image_features import cached_features
-    except ImportError:  # pragma: no cover - features need the optional model packages
-        return None
-    features = cached_features(digests)
-    return features if np.isfinite(features).all(axis=1).any() else None
 
 
 def compute_facts(frame: pd.DataFrame, progress: Progress = no_progress,
@@ -153,10 +144,12 @@ def compute_facts(frame: pd.DataFrame, progress: Progress = no_progress,
     digests = [fp.digest if ok else None for fp, ok in zip(prints, readable, strict=True)]
     codes, _names = pd.factorize(pd.Series(digests, dtype=object), use_na_sentinel=True)
     colour = np.zeros((n, COLOUR_CELLS * COLOUR_CELLS * 3), dtype=np.uint8)
+    thumb = np.zeros((n, THUMB_SIDE * THUMB_SIDE), dtype=np.uint8)
     for i, fp in enumerate(prints):
         if readable[i] and fp.colour:
             colour[i] = np.frombuffer(fp.colour, dtype=np.uint8)
-    file_features = _cached_features(digests) if readable.any() else None
+        if readable[i] and len(fp.thumb) == thumb.shape[1]:
+            thumb[i] = np.frombuffer(fp.thumb, dtype=np.uint8)
     per_file = {
         "width": np.array([fp.width for fp in prints], dtype=np.int64),
         "height": np.array([fp.height for fp in prints], dtype=np.int64),
@@ -168,8 +161,7 @@ def compute_facts(frame: pd.DataFrame, progress: Progress = no_progress,
     return ImageFacts(
         paths=[paths[i] for i in row_file], readable=readable[row_file],
         error=errors[row_file], error_text=[text[i] for i in row_file],
-        colour=colour[row_file],
-        features=None if file_features is None else file_features[row_file],
+        colour=colour[row_file], thumb=thumb[row_file],
         **{name: values[row_file] for name, values in per_file.items()})
 
 

@@ -9,8 +9,9 @@ were added; ids a step no longer finds (dropped by an earlier step) are skipped.
 Step kinds (``Fix.kind``):
 
 - ``drop_rows``: remove the listed rows;
-- ``keep_one``: in each group keep the first row *still present* (groups list row
-  ids in ascending order, so that is the oldest one) and remove the others;
+- ``keep_one``: in each group keep the first row *still present* and remove the
+  others; checks list the row they mean to keep first (the ``kept`` of their
+  finding: for images the copy with the shortest path, for texts the oldest row);
 - ``merge_labels``: rename labels by the mapping (whole-label matches only);
 - ``relabel``: set the label of individual rows;
 - ``normalize_text``: repair and tidy the text of the listed rows (text datasets);
