@@ -4,7 +4,10 @@ Runs offscreen (``QT_QPA_PLATFORM=offscreen``) with the system's Noto fonts; the
 Classify page shows real results for photos shipped with scikit-learn plus a
 damaged file, so the screenshots show labels, confidence bars and an error. The
 Evaluate page shows a model trained here (fast mode) on scikit-learn's digits,
-its confusion tab open on the largest mistake cell. The text Classify view
+its confusion tab open on the largest mistake cell. The Health page is shown twice
+more on handwritten digits with planted slips (``health-labels-<lang>.png``, every
+suggested label beside its scan) and copies (``health-duplicates-<lang>.png``, which
+copy stays). The text Classify view
 (``classify-text-<lang>.png``) shows a text model trained here (fast mode) on a
 small English and Spanish table classifying Chinese, Arabic, Russian and Spanish
 texts, with the words that pushed one decision highlighted.
@@ -28,6 +31,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TAXON_HOME", tempfile.mkdtemp(prefix="taxon-shots-"))
 
 from PIL import Image  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine import i18n  # noqa: E402
@@ -154,6 +158,54 @@ def training_in_progress(app: QApplication, window):
     return page
 
 
+def digits_with_problems() -> Path:
+    """Handwritten digits with planted problems: relabelled scans and copies of one scan."""
+    import random
+
+    from tests.digits import write_digits
+
+    root = write_digits(Path(tempfile.mkdtemp(prefix="taxon-health-")) / "digits", per_class=40,
+                        size=64)
+    files = sorted(root.glob("*/*.png"))
+    for path in random.Random(3).sample(files, 16):  # a slip of the hand: filed under another digit
+        wrong = str((int(path.parent.name) + 1 + random.Random(path.name).randrange(9)) % 10)
+        path.rename(root / wrong / f"moved-{path.parent.name}-{path.name}")
+    original = root / "7" / "0007.png"
+    shutil.copy(original, root / "7" / "0007 copy.png")
+    with Image.open(original) as image:
+        image.resize((96, 96)).save(root / "7" / "0007-large.png")
+    return root
+
+
+def image_health_screens(app: QApplication, window, languages: list[str]) -> None:
+    """The Health page on the digits: label-error suggestions, then a duplicate group."""
+    from engine.dataset_io import load_image_folder
+
+    health = window.page("healthPage")
+    window.session.set_dataset(load_image_folder(digits_with_problems()))
+    window.show_page(health)
+    health.run_checks()
+    wait(app, lambda: health.job is None and bool(window.session.findings), timeout=900)
+    kinds = [health.findings_list.item(row).data(Qt.ItemDataRole.UserRole + 1).kind
+             for row in range(health.findings_list.count())]
+    for name, kind in (("health-labels", "label.likely_errors"),
+                       ("health-duplicates", "image.exact_duplicates")):
+        if kind not in kinds:
+            print(f"no {kind} finding to show; skipped {name}")
+            continue
+        health.findings_list.setCurrentRow(kinds.index(kind))
+        wait(app, lambda: health._thumb_job is None)
+        for code in languages:
+            window.languages.switch(code, persist=False)
+            health.findings_list.setCurrentRow(kinds.index(kind))
+            wait(app, lambda: health._thumb_job is None)
+            for _ in range(5):
+                app.processEvents()
+            path = OUT / f"{name}-{code}.png"
+            window.grab().save(str(path))
+            print(path.relative_to(ROOT))
+
+
 def wait(app: QApplication, condition, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -220,6 +272,7 @@ def main() -> int:
         print(path.relative_to(ROOT))
     train.cancel()
     wait(app, lambda: train.worker is None)
+    image_health_screens(app, window, args.languages)
     window.close()
     return 0
 

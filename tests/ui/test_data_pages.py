@@ -98,7 +98,8 @@ def test_checks_fixes_undo_save_and_report(window, qtbot, messy_csv, tmp_path):
                 if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind == "text.empty")
     health.findings_list.setCurrentItem(item)
     assert "empty" in health.explanation.text()
-    assert health.preview_model.rowCount() == 1
+    assert health.rows_model.rowCount() == 1 and not health.preview.isVisibleTo(health)
+    assert health.rows_model.rows[0]["action"] == "removed"
     item.setCheckState(Qt.CheckState.Checked)
     assert health.apply_button.isEnabled()
     health.apply_button.click()
@@ -121,6 +122,12 @@ def test_checks_fixes_undo_save_and_report(window, qtbot, messy_csv, tmp_path):
     plan = json.loads((out / "cleaning-plan.json").read_text(encoding="utf-8"))
     assert [step["fix"]["kind"] for step in plan["steps"]] == ["keep_one"]
     assert hashlib.sha256(messy_csv.read_bytes()).hexdigest() == original_bytes
+    # Saving again into the same, now full, folder never overwrites: a new sub-folder appears.
+    before = {path: path.read_bytes() for path in out.iterdir()}
+    health.save_cleaned(str(out))
+    assert {path: path.read_bytes() for path in before} == before
+    (again,) = [path for path in out.iterdir() if path.is_dir()]
+    assert (again / messy_csv.name).is_file() and (again / "cleaning-plan.json").is_file()
     health.export_report(str(tmp_path / "report.html"))
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<svg" in html and "Data health report" in html
@@ -161,6 +168,12 @@ def test_image_findings_show_thumbnails(window, qtbot, image_folder):
     row = next(r for r in range(health.findings_list.count())
                if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind == "image.unreadable")
     health.findings_list.setCurrentRow(row)
-    qtbot.waitUntil(lambda: health.thumbnails.count() == 1, timeout=10_000)
-    assert health.thumbnails.isVisibleTo(health) and not health.preview.isVisibleTo(health)
-    assert health.thumbnails.item(0).text().strip("\u2068\u2069") == "broken.png"
+    rows = health.rows_model
+    assert health.rows_view.isVisibleTo(health) and not health.preview.isVisibleTo(health)
+    assert rows.rowCount() == 1
+    assert rows.data(rows.index(0, 0)).strip("\u2068\u2069") == "broken.png"
+    assert rows.data(rows.index(0, 0), Qt.ItemDataRole.ToolTipRole) == str(broken)
+    assert rows.data(rows.index(0, rows.column_keys().index("action"))) == "Removed"
+    # the healthy images of a duplicate group get real thumbnails; the broken one stays blank
+    qtbot.waitUntil(lambda: health._thumb_job is None, timeout=10_000)
+    assert rows.data(rows.index(0, 0), Qt.ItemDataRole.DecorationRole) is None

@@ -8,7 +8,6 @@ written over the user's files: "Save cleaned data" writes a copy elsewhere.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
@@ -30,13 +29,15 @@ from engine.i18n import _, ngettext
 from ui.errors import show_error
 from ui.job_bar import JobBar
 from ui.pages.data.frame_model import FrameModel
+from ui.pages.health.rows_model import FindingRowsModel, fix_actions
 from ui.retranslate import Retranslatable
 from ui.session import Session
 from ui.worker import JobWorker
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
-THUMB = 96
-MAX_THUMBNAILS = 24
+THUMB = 56
+#: Thumbnails decoded per selected finding (the table lists every row; the rest show names).
+MAX_THUMBNAILS = 60
 SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#b35900", "info": "#2f6fba"}
 
 
@@ -49,6 +50,7 @@ def preview_headers(task: str) -> dict[str, str]:
         "before": _("Before"), "after": _("After"), "reason": _("Problem"), "language": _("Language"),
         "characters": _("Characters"), "width": _("Width"), "height": _("Height"),
         "merge_into": _("Merge into"), "split": _("Split"),
+        "suggested_label": _("Suggested label"), "action": _("With the fix"),
     }
 
 
@@ -64,6 +66,16 @@ def _thumbnail_bytes(path: str) -> bytes | None:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
+
+
+def _free_folder(folder: Path, name: str) -> Path:
+    """``folder`` when it is empty or new, else a new ``name`` (numbered) inside it."""
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return folder
+    candidate, number = folder / name, 2
+    while candidate.exists():
+        candidate, number = folder / f"{name} {number}", number + 1
+    return candidate
 
 
 def _dot(colour: str) -> QIcon:
@@ -110,15 +122,19 @@ class HealthPage(Retranslatable, QWidget):
         self.explanation.setWordWrap(True)
         self.fix_label = QLabel()
         self.fix_label.setWordWrap(True)
+        # Findings about classes (not rows) show their small summary table here.
         self.preview_model = FrameModel()
         self.preview = QTableView()
         self.preview.setModel(self.preview_model)
-        self.thumbnails = QListWidget()
-        self.thumbnails.setObjectName("findingThumbnails")
-        self.thumbnails.setViewMode(QListWidget.ViewMode.IconMode)
-        self.thumbnails.setIconSize(QSize(THUMB, THUMB))
-        self.thumbnails.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.thumbnails.setWordWrap(True)
+        # Findings about rows list every row: item (thumbnail), label, suggestion, what a fix does.
+        self.rows_model = FindingRowsModel()
+        self.rows_view = QTableView()
+        self.rows_view.setObjectName("findingRows")
+        self.rows_view.setModel(self.rows_model)
+        self.rows_view.setIconSize(QSize(THUMB, THUMB))
+        self.rows_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.rows_view.setWordWrap(False)
+        self.rows_view.horizontalHeader().setStretchLastSection(True)
         self._thumb_job: JobWorker | None = None
         self.plan_heading = QLabel()
         self.plan_heading.setStyleSheet("font-weight: 600;")
@@ -129,7 +145,7 @@ class HealthPage(Retranslatable, QWidget):
         for widget in (self.title, self.explanation, self.fix_label):
             detail_layout.addWidget(widget)
         detail_layout.addWidget(self.preview, 1)
-        detail_layout.addWidget(self.thumbnails, 1)
+        detail_layout.addWidget(self.rows_view, 3)
         detail_layout.addWidget(self.plan_heading)
         detail_layout.addWidget(self.plan_list)
         splitter = QSplitter()
@@ -197,6 +213,9 @@ class HealthPage(Retranslatable, QWidget):
 
     # -- findings ----------------------------------------------------------------
     def _dataset_changed(self) -> None:
+        if not self.session.findings:  # a new dataset: nothing has been checked yet
+            self._checked_dataset = None
+            self.status.clear()
         self._fill_findings()
         self._fill_plan()
         self._set_running(False)
@@ -241,6 +260,8 @@ class HealthPage(Retranslatable, QWidget):
             self.explanation.clear()
             self.fix_label.clear()
             self.preview_model.set_frame(None)
+            self.rows_model.clear()
+            self.preview.setVisible(False)
             return
         self.title.setText(finding.title.text())
         self.explanation.setText(finding.explanation.text())
@@ -249,33 +270,36 @@ class HealthPage(Retranslatable, QWidget):
         self._show_preview(finding)
 
     def _show_preview(self, finding) -> None:
-        import pandas as pd
+        """Every affected row with what the fix does to it; class-level findings as a summary."""
+        from engine.cleaning.findings import affected_rows
 
         dataset = self.session.current
-        is_image = dataset is not None and dataset.task == "image"
-        self.thumbnails.setVisible(is_image)
-        self.preview.setVisible(not is_image)
-        if is_image:
-            self._load_thumbnails(finding)
+        task = dataset.task if dataset is not None else "text"
+        self.preview.setVisible(not finding.row_ids)
+        self.rows_view.setVisible(bool(finding.row_ids))
+        if not finding.row_ids or dataset is None:
+            import pandas as pd
+
+            table = pd.DataFrame(list(finding.preview)) if finding.preview else None
+            self.preview_model.set_frame(table, None if table is None else
+                                         [column for column in table.columns if column != "row_id"])
+            self.preview_model.retranslate(preview_headers(task))
+            self.rows_model.clear()
             return
-        rows = list(finding.preview)
-        if not rows and finding.row_ids and self.session.current is not None:
-            rows = self.session.current.rows(finding.row_ids[:50]).to_dict("records")
-        table = pd.DataFrame(rows) if rows else None
-        self.preview_model.set_frame(table, None if table is None else
-                                     [column for column in table.columns if column != "row_id"])
-        self.preview_model.retranslate(preview_headers(dataset.task if dataset is not None else "text"))
+        extras = {int(row["row_id"]): row for row in finding.preview if "row_id" in row}
+        self.rows_model.set_rows(affected_rows(finding, dataset.frame), task, fix_actions(finding),
+                                 extras)
+        self.rows_model.retranslate(preview_headers(task))
+        self.rows_view.verticalHeader().setDefaultSectionSize(THUMB + 6 if task == "image" else 24)
+        self.rows_view.resizeColumnsToContents()
+        if task == "image":
+            self._load_thumbnails(self.rows_model.image_paths(MAX_THUMBNAILS))
 
-    def _load_thumbnails(self, finding) -> None:
-        """Thumbnails of the affected images, decoded off the UI thread (broken ones marked)."""
-        from engine.datasets import ITEM
-
-        self.thumbnails.clear()
+    def _load_thumbnails(self, paths: list[str]) -> None:
+        """Thumbnails of the first rows' images, decoded off the UI thread (broken ones stay blank)."""
         if self._thumb_job is not None:
             self._thumb_job.cancel()
             self._thumb_job.wait()
-        frame = self.session.original.frame
-        paths = frame[frame["row_id"].isin(list(finding.row_ids[:MAX_THUMBNAILS]))][ITEM].astype(str).tolist()
 
         def job(progress, cancel):
             thumbnails = []
@@ -297,12 +321,8 @@ class HealthPage(Retranslatable, QWidget):
         self._thumb_job = None
         for path, data in items:
             pixmap = QPixmap()
-            if data:
-                pixmap.loadFromData(data)
-            item = QListWidgetItem(QIcon(pixmap) if not pixmap.isNull() else _dot("#999999"),
-                                   "\u2068" + Path(path).name + "\u2069")
-            item.setToolTip(path)
-            self.thumbnails.addItem(item)
+            if data and pixmap.loadFromData(data):
+                self.rows_model.set_thumbnail(path, pixmap)
 
     def _fill_plan(self) -> None:
         self.plan_list.clear()
@@ -320,26 +340,27 @@ class HealthPage(Retranslatable, QWidget):
             self.save_cleaned(folder)
 
     def save_cleaned(self, folder: str) -> None:
-        """The cleaned copy, its plan and its report; the original files stay untouched."""
-        from engine.atomic import write_atomic
-        from engine.dataset_io import save_dataset
+        """The cleaned copy, its plan and its report; the original files stay untouched.
+
+        A chosen folder that already holds files gets a new sub-folder named after the
+        dataset, so nothing in it is ever overwritten.
+        """
+        from engine.cleaning.save import save_cleaned_copy
         from engine.jobs import UserError
-        from engine.report import write_report
 
         dataset = self.session.current
+        target = _free_folder(Path(folder), _("{name} (cleaned)").format(name=dataset.name))
         try:
-            written = save_dataset(dataset, folder)
-            plan_json = self.session.plan.to_json()
-            write_atomic(Path(folder) / "cleaning-plan.json",
-                         json.dumps(plan_json, ensure_ascii=False, indent=2).encode("utf-8"))
-            write_report(dataset, self.session.findings, Path(folder) / "report.html")
+            written = save_cleaned_copy(dataset, self.session.plan, self.session.findings,
+                                        target, dataset.source.path)
         except UserError as error:
             show_error(self, error.message, error.details)
             return
         project = self.session.project
         if project is not None and self.session.dataset_id is not None:
-            project.add_version(self.session.dataset_id, written, rows=len(dataset), plan=plan_json)
-        self.status.setText(_("Saved {name}.").format(name=written.name))
+            project.add_version(self.session.dataset_id, written, rows=len(dataset),
+                                plan=self.session.plan.to_json())
+        self.status.setText(_("Saved {name}.").format(name="\u2068" + str(written) + "\u2069"))
 
     def choose_report_file(self) -> None:
         from PySide6.QtWidgets import QFileDialog

@@ -1,0 +1,183 @@
+"""The rows a finding touches, one table row each, with what a fix would do to it.
+
+A user must see every affected item, its label, the label Taxon suggests and how
+sure it is, and which copy of a duplicate group stays, *before* ticking a fix.
+Image rows show a thumbnail; thumbnails arrive from a worker thread and are set
+with ``set_thumbnail``, so the table fills in without blocking the UI.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor, QPixmap
+
+from engine import i18n
+from engine.i18n import _
+
+#: Columns before and after a finding's own extra columns (its preview's, such as
+#: "reason" or "language"); a column shows only when some row has a value for it.
+LEADING = ("group", "item", "label")
+TRAILING = ("suggested_label", "confidence", "action")
+#: Preview keys that are not worth a column of their own here.
+_HIDDEN = frozenset({"row", "row_id", "source_line", "group", "kept", "suggested"})
+#: Columns shown even when empty.
+_ALWAYS = ("item", "label")
+_MAX_CELL = 300
+_REMOVED = QColor("#b3261e")
+_KEPT = QColor("#1b7f3b")
+
+
+def _isolate(text: str) -> str:
+    """File names read left to right inside right-to-left text (Unicode first-strong isolate)."""
+    return "\u2068" + text + "\u2069"
+
+
+def fix_actions(finding: Any) -> dict[int, str]:
+    """What the suggested fix does to each row: ``removed``, ``kept`` or ``relabel``."""
+    fix = finding.fix
+    if fix is None:
+        return {}
+    if fix.kind == "drop_rows":
+        return {int(row): "removed" for row in fix.params.get("row_ids", ())}
+    if fix.kind == "relabel":
+        return {int(row): "relabel" for row in fix.params.get("labels", {})}
+    return {}
+
+
+class FindingRowsModel(QAbstractTableModel):
+    """Rows from ``engine.cleaning.findings.affected_rows`` plus the fix's effect."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[dict[str, Any]] = []
+        self._columns: list[str] = []
+        self._task = "image"
+        self._thumbnails: dict[str, QPixmap] = {}
+        self.headers: dict[str, str] = {}
+
+    def set_rows(self, rows: list[dict[str, Any]], task: str, actions: dict[int, str],
+                 extras: dict[int, dict[str, Any]] | None = None) -> None:
+        """``extras``: a finding's preview columns by row id (shown for the rows that have them)."""
+        self.beginResetModel()
+        self._task = task
+        self._thumbnails = {}
+        self._rows = []
+        extra_keys: list[str] = []
+        for row in rows:
+            entry = dict(row)
+            for key, value in (extras or {}).get(entry["row"], {}).items():
+                if key not in _HIDDEN and key not in entry:
+                    entry[key] = value
+                    if key not in extra_keys:
+                        extra_keys.append(key)
+            if "kept" in entry:
+                entry["action"] = "kept" if entry["kept"] else "removed"
+            elif entry["row"] in actions:
+                entry["action"] = actions[entry["row"]]
+            self._rows.append(entry)
+        # A group's rows together, the one that stays first.
+        self._rows.sort(key=lambda r: (r.get("group", -1), not r.get("kept", False)))
+        wanted = [*LEADING, *extra_keys, *TRAILING]
+        self._columns = [column for column in dict.fromkeys(wanted)
+                         if column in _ALWAYS or any(r.get(column) is not None for r in self._rows)]
+        self.endResetModel()
+
+    def clear(self) -> None:
+        self.set_rows([], self._task, {})
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return self._rows
+
+    def column_keys(self) -> list[str]:
+        return list(self._columns)
+
+    def image_paths(self, limit: int) -> list[str]:
+        """The first ``limit`` distinct image paths, in table order, for thumbnails."""
+        paths: list[str] = []
+        for row in self._rows:
+            path = row.get("item")
+            if path and path not in paths:
+                paths.append(path)
+            if len(paths) >= limit:
+                break
+        return paths
+
+    def set_thumbnail(self, path: str, pixmap: QPixmap) -> None:
+        self._thumbnails[path] = pixmap
+        for number, row in enumerate(self._rows):
+            if row.get("item") == path:
+                index = self.index(number, 0)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+    # -- Qt model ------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, column = self._rows[index.row()], self._columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole and column == "item":
+            return row.get("item")
+        if role == Qt.ItemDataRole.DecorationRole and column == "item" and self._task == "image":
+            return self._thumbnails.get(row.get("item", ""))
+        if role == Qt.ItemDataRole.ForegroundRole and column == "action":
+            return _KEPT if row.get("action") == "kept" else _REMOVED
+        return None
+
+    def _text(self, row: dict[str, Any], column: str) -> str:
+        value = row.get(column)
+        if value is None:
+            return ""
+        if column == "group":
+            return i18n.format_number(int(value) + 1)
+        if column == "item":
+            text = str(value)
+            if self._task == "image":
+                return _isolate(Path(text).name)
+            return text if len(text) <= _MAX_CELL else text[:_MAX_CELL] + "…"
+        if column in ("confidence", "given_confidence"):
+            return i18n.format_percent(float(value), 0)
+        if isinstance(value, float):
+            return i18n.format_number(value, 2)
+        if isinstance(value, int):
+            return i18n.format_number(value)
+        if column == "action":
+            return self._action_text(row)
+        return str(value)
+
+    @staticmethod
+    def _action_text(row: dict[str, Any]) -> str:
+        action = row.get("action")
+        if action == "kept":
+            return _("Stays")
+        if action == "removed":
+            return _("Removed")
+        if action == "relabel":
+            return _("Label becomes “{label}”").format(label=row.get("suggested_label", ""))
+        return ""
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Vertical:
+            return i18n.format_number(section + 1)
+        column = self._columns[section]
+        return self.headers.get(column, column)
+
+    def retranslate(self, headers: dict[str, str]) -> None:
+        """``headers``: column key → translated title (the page's ``preview_headers``)."""
+        self.headers = headers
+        if self._columns:
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self._columns) - 1)
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self._rows) - 1, len(self._columns) - 1))
