@@ -8,6 +8,8 @@ REQ_HASH := $(shell cat requirements.txt requirements-dev.txt | sha256sum | cut 
 DEPS_STAMP := $(STAMPS)/deps-$(REQ_HASH)
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/taxon.po)
 MO_FILES := $(PO_FILES:.po=.mo)
+# The built-in model's ImageNet class names: their own domain (tools/imagenet_catalogs.py).
+IMAGENET_MO := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/imagenet.po))
 PYBABEL := $(VENV)/bin/pybabel
 KEYWORDS := -k _ -k N_ -k Nn_:1,2 -k ngettext:1,2 -k pgettext:1c,2
 BUILD_STAMP := $(STAMPS)/build-$(shell sha256sum packaging/requirements-build.txt | cut -c1-16)
@@ -25,10 +27,13 @@ $(DEPS_STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -r requirements-dev.txt
 	@mkdir -p $(STAMPS) && rm -f $(STAMPS)/deps-* && touch $@
 
-catalogs: $(MO_FILES)
+catalogs: $(MO_FILES) $(IMAGENET_MO)
 
 translations/%/LC_MESSAGES/taxon.mo: translations/%/LC_MESSAGES/taxon.po | $(DEPS_STAMP)
 	$(PYBABEL) -q compile -d translations -D taxon -l $* --statistics >/dev/null
+
+translations/%/LC_MESSAGES/imagenet.mo: translations/%/LC_MESSAGES/imagenet.po | $(DEPS_STAMP)
+	$(PYBABEL) -q compile -d translations -D imagenet -l $* >/dev/null
 
 run: setup
 	$(PY) main.py

@@ -71,14 +71,15 @@ def current_language() -> str:
     return _language
 
 
-def _load_catalog(code: str, directory: Path) -> gettext.NullTranslations:
+def load_catalog(code: str, directory: Path | None = None,
+                 domain: str = DOMAIN) -> gettext.NullTranslations:
     """Prefer the compiled ``.mo``; compile the ``.po`` in memory if it is missing.
 
     A checkout that has not run ``make translations`` yet still shows translations.
     """
-    folder = directory / code / "LC_MESSAGES"
-    mo = folder / f"{DOMAIN}.mo"
-    po = folder / f"{DOMAIN}.po"
+    folder = (directory or translations_dir()) / code / "LC_MESSAGES"
+    mo = folder / f"{domain}.mo"
+    po = folder / f"{domain}.po"
     if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
         with mo.open("rb") as handle:
             return gettext.GNUTranslations(handle)
@@ -137,7 +138,7 @@ def set_language(code: str, directory: Path | None = None) -> str:
         translation = PseudoTranslations(language)
     else:
         try:
-            translation = _load_catalog(language, directory or translations_dir())
+            translation = load_catalog(language, directory)
         except (OSError, ValueError) as error:
             log.error("Cannot load the %s catalog: %s", language, error)
             translation, language = gettext.NullTranslations(), SOURCE_LANGUAGE

@@ -177,7 +177,7 @@ def installed(package: str) -> bool:
 
 
 def app_datas() -> list[tuple[str, str]]:
-    """Taxon's own files: ``resources/`` and the compiled ``.mo`` catalogs.
+    """Taxon's own files: ``resources/`` and the compiled ``.mo`` catalogs (both domains).
 
     A missing catalog stops the build: a bundle that silently falls back to
     English is worse than no bundle (run ``make catalogs``).
@@ -187,10 +187,11 @@ def app_datas() -> list[tuple[str, str]]:
     for language in shipped_languages():
         if language == "en":
             continue
-        mo = ROOT / "translations" / language / "LC_MESSAGES" / "taxon.mo"
-        if not mo.is_file():
-            raise SystemExit(f"{mo} is missing: run `make catalogs` before packaging")
-        datas.append((str(mo), str(mo.parent.relative_to(ROOT))))
+        for domain in ("taxon", "imagenet"):  # the interface, the built-in model's classes
+            mo = ROOT / "translations" / language / "LC_MESSAGES" / f"{domain}.mo"
+            if not mo.is_file():
+                raise SystemExit(f"{mo} is missing: run `make catalogs` before packaging")
+            datas.append((str(mo), str(mo.parent.relative_to(ROOT))))
     return datas
 
 

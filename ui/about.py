@@ -49,8 +49,9 @@ class AboutDialog(Retranslatable, QDialog):
         )
         models, libraries = _("Built-in models"), _("Libraries")
         privacy = _("Taxon never connects to the internet. Your data and models stay on this computer.")
-        class_names = _("The built-in image model's 1,000 class names (ImageNet) are shown in English in "
-                        "every language: no offline translation of them exists that we could check.")
+        class_names = _("The built-in image model's 1,000 class names (ImageNet) are shown in the "
+                        "interface language; hover over one to see its English name, which files "
+                        "and programs receive.")
         self._browser.setHtml(
             f"<h3>{escape(models)}</h3>{self._component_table('model')}"
             f"<p>{escape(class_names)}</p>"
