@@ -19,12 +19,15 @@ from typing import Any
 from engine import i18n
 from engine.about import app_version
 from engine.atomic import write_atomic
-from engine.cleaning.findings import Finding
-from engine.datasets import ITEM, Dataset
+from engine.cleaning.findings import Finding, affected_rows
+from engine.datasets import Dataset
 from engine.i18n import _, ngettext
 
 _SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#b35900", "info": "#2f6fba"}
-_THUMBNAILS_PER_FINDING = 8
+#: Rows listed per finding in the HTML report (the JSON report lists all of them).
+_ROWS_PER_FINDING = 200
+#: Of those, how many image rows carry a thumbnail (each is a few kB inside the file).
+_ROW_THUMBNAILS = 60
 
 
 def severity_name(severity: str) -> str:
@@ -77,26 +80,59 @@ def _thumbnail_data(path: str) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _preview_html(dataset: Dataset, finding: Finding) -> str:
-    if dataset.task == "image":
-        frame = dataset.rows(finding.row_ids[:_THUMBNAILS_PER_FINDING])
-        cells = []
-        for path in frame[ITEM].astype(str):
-            data = _thumbnail_data(path)
-            name = escape(Path(path).name)
-            image = f'<img src="{data}" alt="{name}">' if data else '<div class="broken">✕</div>'
-            cells.append(f'<figure>{image}<figcaption><bdi>{name}</bdi></figcaption></figure>')
-        return f'<div class="thumbs">{"".join(cells)}</div>' if cells else ""
-    rows = list(finding.preview)[:8]
+def _row_columns(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(key, heading) of the columns the rows of a finding have, in a fixed order."""
+    headings = {"row": _("Row"), "item": _("Item"), "label": _("Label"),
+                "suggested_label": _("Suggested label"), "confidence": _("Confidence"),
+                "group": _("Group"), "kept": _("Kept")}
+    present = {key for row in rows for key in row}
+    return [(key, heading) for key, heading in headings.items() if key in present]
+
+
+def _cell_html(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if key == "kept":
+        return escape(_("kept") if value else _("removed"))
+    if key == "confidence" and isinstance(value, (int, float)):
+        return escape(i18n.format_percent(float(value)))
+    if key == "group" and isinstance(value, int):
+        return escape(i18n.format_number(value + 1))
+    text = str(value)
+    return f"<bdi>{escape(text if len(text) <= 300 else text[:299] + '…')}</bdi>"
+
+
+def _rows_html(dataset: Dataset, finding: Finding) -> str:
+    """Every affected row (up to ``_ROWS_PER_FINDING``, then how many more), with a
+    thumbnail for the first image rows and the suggested label or kept row beside it."""
+    rows = affected_rows(finding, dataset.frame)
     if not rows:
         return ""
-    columns = [key for key in rows[0] if key not in ("row_id",)]
-    head = "".join(f"<th>{escape(str(column))}</th>" for column in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td><bdi>{escape(str(row.get(column, '')))}</bdi></td>" for column in columns) + "</tr>"
-        for row in rows
-    )
-    return f"<table class='preview'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    shown = rows[:_ROWS_PER_FINDING]
+    columns = _row_columns(shown)
+    images = dataset.task == "image"
+    head = ("<th></th>" if images else "") + "".join(
+        f"<th>{escape(heading)}</th>" for _key, heading in columns)
+    body = []
+    for index, row in enumerate(shown):
+        cells = []
+        if images:
+            data = _thumbnail_data(row["item"]) if index < _ROW_THUMBNAILS and row.get("item") \
+                else None
+            cells.append(f'<td><img src="{data}" alt="" width="64"></td>' if data else "<td></td>")
+        for key, _heading in columns:
+            value = Path(row[key]).name if images and key == "item" and row.get(key) else \
+                row.get(key)
+            cells.append(f"<td>{_cell_html(key, value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    more = ""
+    if len(rows) > len(shown):
+        hidden = len(rows) - len(shown)
+        more = "<p>" + escape(ngettext("… and {n} more row (all of them are in the JSON report)",
+                                       "… and {n} more rows (all of them are in the JSON report)",
+                                       hidden).format(n=i18n.format_number(hidden))) + "</p>"
+    return (f"<table class='preview rows'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(body)}</tbody></table>{more}")
 
 
 def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime | None = None) -> str:
@@ -148,13 +184,16 @@ def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime 
         )
         if finding.fix is not None:
             parts.append(f"<p><b>{escape(fix_heading)}</b> {escape(finding.fix.description.text())}</p>")
-        parts.append(_preview_html(dataset, finding))
+        parts.append(_rows_html(dataset, finding))
         parts.append("</section>")
     parts.append("</body></html>")
     return "".join(parts)
 
 
 def findings_json(dataset: Dataset, findings: Sequence[Finding]) -> dict[str, Any]:
+    """The report as data. Each finding's ``rows`` names every row it affects (file or
+    text, label, suggested label and confidence, duplicate group and which row is
+    kept), so a finding can be checked without opening Taxon."""
     return {
         "format": "taxon-findings",
         "version": 1,
@@ -162,7 +201,8 @@ def findings_json(dataset: Dataset, findings: Sequence[Finding]) -> dict[str, An
         "dataset": {"name": dataset.name, "task": dataset.task, "rows": len(dataset),
                     "source": dataset.source.to_json(),
                     "classes": {str(k): int(v) for k, v in dataset.class_counts().items()}},
-        "findings": [finding.to_json() for finding in findings],
+        "findings": [dict(finding.to_json(), rows=affected_rows(finding, dataset.frame))
+                     for finding in findings],
     }
 
 

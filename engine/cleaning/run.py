@@ -45,19 +45,60 @@ def _check_functions(dataset: Dataset, features: np.ndarray | None) -> dict[str,
     functions: dict[str, Check] = dict(TEXT_CHECKS) if dataset.task == "text" else dict(IMAGE_CHECKS)
     functions.update(LABEL_CHECKS)
     functions[LABEL_ERRORS] = lambda data, progress, cancel: find_label_errors(
-        data, _features_for(data, features, progress, cancel), progress, cancel)
+        data, _features_for(data, features, _part(progress, 0.0, 0.5), cancel),
+        _part(progress, 0.5, 1.0), cancel)
     return functions
+
+
+def _part(progress: Progress, start: float, end: float) -> Progress:
+    """``progress`` for one stage of a check: its steps fill ``start..end`` of the check's
+    bar, and it never moves backwards (loading the text model, then reading the texts,
+    each count from zero)."""
+    reached = [start]
+
+    def report(step: int, steps: int | None, message: str) -> None:
+        share = min(step / steps, 1.0) if steps else 0.0
+        reached[0] = max(reached[0], start + share * (end - start))
+        progress(int(reached[0] * 1000), 1000, message)
+
+    return report
 
 
 def _features_for(dataset: Dataset, features: np.ndarray | None, progress: Progress,
                   cancel: CancelToken) -> np.ndarray | None:
-    """Images need the built-in model's features for the label-error model (cached on disk)."""
-    if features is not None or dataset.task != "image":
+    """The label-error model's inputs: the built-in image model's features for images,
+    the multilingual-e5 vectors for text (both cached on disk). Text falls back to
+    TF-IDF (``None``) when the text model cannot be loaded: its topics are learnt
+    from far fewer examples, so precision suffers, but the check still runs."""
+    if features is not None:
         return features
     from engine.datasets import ITEM
-    from engine.image_features import image_features
 
-    return image_features(dataset.frame[ITEM].astype(str).tolist(), progress, cancel)
+    if dataset.task == "image":
+        from engine.image_features import image_features
+
+        return image_features(dataset.frame[ITEM].astype(str).tolist(), progress, cancel)
+    if dataset.task != "text":
+        return None
+    return _text_vectors(dataset.frame[ITEM].astype("string").fillna("").tolist(), progress,
+                         cancel)
+
+
+def _text_vectors(texts: list[str], progress: Progress, cancel: CancelToken) -> np.ndarray | None:
+    """e5 vectors, or ``None`` when the encoder is unavailable (not installed, damaged)."""
+    import logging
+
+    from engine.jobs import Cancelled, UserError
+
+    try:
+        from engine.text_features import text_features
+
+        return text_features(texts, progress, cancel)
+    except Cancelled:
+        raise
+    except (ImportError, OSError, RuntimeError, UserError) as error:
+        logging.getLogger(__name__).warning("Text model unavailable, using TF-IDF: %s", error)
+        return None
 
 
 def inspect_dataset(dataset: Dataset, progress: Progress = no_progress,
@@ -67,7 +108,8 @@ def inspect_dataset(dataset: Dataset, progress: Progress = no_progress,
 
     ``checks`` limits the run to these finding kinds (default: all that apply).
     ``features`` (rows aligned with ``dataset.frame``) feed the label-error model;
-    text datasets fall back to TF-IDF, image datasets skip it without features.
+    without them images use the built-in image model's features and text the
+    multilingual-e5 vectors (TF-IDF when that model is unavailable).
     """
     cancel = cancel or CancelToken()
     functions = _check_functions(dataset, features)

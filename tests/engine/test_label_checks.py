@@ -122,7 +122,10 @@ def test_image_features_plug_in():
     data = image_dataset(labels)
     assert label_errors.find_label_errors(data) == []  # images need features
     (finding,) = label_errors.find_label_errors(data, features=features)
-    assert set(flipped) <= set(finding.row_ids[:6])
+    # 3 flips in 240 rows of 3 classes: the stricter filter (given label below chance,
+    # cleanlab in either round) reports two of them and nothing else.
+    assert len(set(flipped) & set(finding.row_ids)) >= 2
+    assert set(finding.row_ids) <= set(flipped)
 
 
 def test_label_errors_need_two_classes_with_two_rows():
