@@ -2,7 +2,10 @@
 
 A result row is ``{"path", "label", "score", "top": [{"label", "score"}...],
 "error"}``; ``label`` and ``score`` are ``None`` for a file that failed, whose
-``error`` holds the message already shown to the user.
+``error`` holds the message already shown to the user. An export also names the
+model that made the results and the "unsure" threshold the user chose, and marks
+each result below it as unsure: a file read later must say what it came from.
+The rows are written in the order given (the window passes its on-screen order).
 
 The CSV is meant to be double-clicked: UTF-8 with a byte-order mark so Excel
 reads non-ASCII names, and every text cell defused against formula injection
@@ -27,6 +30,11 @@ from engine.i18n import N_
 from engine.jobs import UserError
 
 CSV_COLUMNS: tuple[str, ...] = ("path", "label", "score", "top5", "error")
+#: Added when the caller names the model or the threshold (the window always does).
+CONTEXT_COLUMNS: tuple[str, ...] = ("unsure", "model", "unsure_below")
+#: The command line's streamed CSV (``classify --output x.csv``): size and mtime for --resume.
+STREAM_CSV_COLUMNS: tuple[str, ...] = ("path", "label", "score", "top5", "error", "size",
+                                       "mtime_ns")
 TOP_IN_CSV = 5
 
 #: Cell prefixes that spreadsheets treat as the start of a formula (OWASP).
@@ -60,40 +68,94 @@ def format_top(top: Iterable[Mapping[str, Any]], limit: int = TOP_IN_CSV) -> str
     return "; ".join(parts)
 
 
-def results_to_csv_bytes(rows: Iterable[Row]) -> bytes:
-    """The CSV file's exact bytes (UTF-8 with BOM, CRLF line ends as Excel expects)."""
+def results_to_csv_bytes(rows: Iterable[Row], model: str | None = None,
+                         unsure_below: float | None = None) -> bytes:
+    """The CSV file's exact bytes (UTF-8 with BOM, CRLF line ends as Excel expects).
+
+    With ``model`` or ``unsure_below``, three columns follow: ``unsure`` ("true",
+    "false", or empty for a failed file), ``model`` and ``unsure_below``.
+    """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    context = model is not None or unsure_below is not None
+    writer.writerow(CSV_COLUMNS + (CONTEXT_COLUMNS if context else ()))
+    threshold = _clean_score(unsure_below)
     for row in rows:
         score = _clean_score(row.get("score"))
-        writer.writerow(
-            [
-                _text_cell(row.get("path")),
-                _text_cell(row.get("label")),
-                "" if score is None else repr(score),
-                _text_cell(format_top(row.get("top") or [])),
-                _text_cell(row.get("error")),
-            ]
-        )
+        cells = [
+            _text_cell(row.get("path")),
+            _text_cell(row.get("label")),
+            "" if score is None else repr(score),
+            _text_cell(format_top(row.get("top") or [])),
+            _text_cell(row.get("error")),
+        ]
+        if context:
+            unsure = is_unsure(row, threshold)
+            cells += ["" if unsure is None else ("true" if unsure else "false"),
+                      _text_cell(model), "" if threshold is None else repr(threshold)]
+        writer.writerow(cells)
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def results_to_json_bytes(rows: Iterable[Row]) -> bytes:
-    """A JSON list with one object per row, non-ASCII kept readable, always valid JSON."""
-    records = [_json_record(row) for row in rows]
+def is_unsure(row: Row, threshold: float | None) -> bool | None:
+    """Whether a result's best score is below ``threshold``; None for a failed file or
+    without a threshold (unknown, not "sure")."""
+    score = _clean_score(row.get("score"))
+    if threshold is None or row.get("error") is not None or score is None:
+        return None
+    return score < threshold
+
+
+def stream_csv_cells(row: Row) -> list[str]:
+    """One streamed CSV record (``STREAM_CSV_COLUMNS``), every text cell defused."""
+    score = _clean_score(row.get("score"))
+    return [
+        _text_cell(row.get("path")),
+        _text_cell(row.get("label")),
+        "" if score is None else repr(score),
+        _text_cell(format_top(row.get("top") or [])),
+        _text_cell(row.get("error")),
+        "" if row.get("size") is None else str(int(row["size"])),
+        "" if row.get("mtime_ns") is None else str(int(row["mtime_ns"])),
+    ]
+
+
+def restore_formula(value: str) -> str:
+    """Undo ``neutralize_formula`` on a cell read back (``--resume`` reads its own CSV)."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
+def results_to_json_bytes(rows: Iterable[Row], model: str | None = None,
+                          unsure_below: float | None = None) -> bytes:
+    """A JSON list with one object per row, non-ASCII kept readable, always valid JSON.
+
+    With ``model`` or ``unsure_below``, each object also carries ``unsure``,
+    ``model`` and ``unsure_below``: a list of plain objects stays easy to load into
+    a table, and each record says what made it.
+    """
+    threshold = _clean_score(unsure_below)
+    context = model is not None or unsure_below is not None
+    records = [
+        {**_json_record(row), "unsure": is_unsure(row, threshold), "model": model,
+         "unsure_below": threshold} if context else _json_record(row)
+        for row in rows
+    ]
     text = json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False)
     return (text + "\n").encode("utf-8")
 
 
-def export_results_csv(rows: Iterable[Row], path: str | os.PathLike[str]) -> None:
+def export_results_csv(rows: Iterable[Row], path: str | os.PathLike[str],
+                       model: str | None = None, unsure_below: float | None = None) -> None:
     """Save ``rows`` as a spreadsheet-safe CSV at ``path`` (atomically)."""
-    _save(path, results_to_csv_bytes(rows))
+    _save(path, results_to_csv_bytes(rows, model, unsure_below))
 
 
-def export_results_json(rows: Iterable[Row], path: str | os.PathLike[str]) -> None:
+def export_results_json(rows: Iterable[Row], path: str | os.PathLike[str],
+                        model: str | None = None, unsure_below: float | None = None) -> None:
     """Save ``rows`` as a JSON list at ``path`` (atomically)."""
-    _save(path, results_to_json_bytes(rows))
+    _save(path, results_to_json_bytes(rows, model, unsure_below))
 
 
 def _save(path: str | os.PathLike[str], data: bytes) -> None:

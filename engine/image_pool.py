@@ -30,7 +30,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from engine.i18n import N_, _
+from engine.i18n import N_, _, format_duration
 from engine.images import MSG_UNREADABLE, ImageReadError
 from engine.inference import DecodePool
 from engine.jobs import CancelToken, Progress
@@ -194,17 +194,33 @@ def crash_message(path: str) -> str:
 # --------------------------------------------------------------------------- the map
 
 
+def _with_time_left(text: str, done: int, total: int, started: float) -> str:
+    """``text`` and, once the rate is known, "about 3 minutes left" (100,000 files take a
+    while: the user should know how long)."""
+    elapsed = time.monotonic() - started
+    if done <= 0 or done >= total or elapsed < 2:
+        return text
+    left = elapsed / done * (total - done)
+    return text + " · " + _("about {time} left").format(time=format_duration(left))
+
+
 def map_files(work: Callable[[list[str]], list[R]], paths: Sequence[str], progress: Progress,
               cancel: CancelToken, message: str, on_crash: Callable[[str], R], *,
-              pool: DecodePool | None = None, chunk_size: int = CHUNK_SIZE) -> list[R]:
+              pool: DecodePool | None = None, chunk_size: int = CHUNK_SIZE,
+              on_done: Callable[[list[R]], None] | None = None) -> list[R]:
     """``work`` over ``paths`` in worker processes, in chunks; results in input order.
 
     ``work(chunk) -> results`` must be a picklable top-level function that handles
     its files' errors itself. When a worker dies, every chunk in flight fails and
     nobody knows which file did it, so those files are retried one at a time in a
     fresh pool and only a file that crashes on its own gets ``on_crash(path)``.
-    ``progress`` gets ``_(message)`` at least every quarter second and ``cancel`` is
-    honoured within ``_POLL_S``. A single file is worked on in this process.
+    ``progress`` gets ``_(message)`` (with the time left) at least every quarter
+    second and ``cancel`` is honoured within ``_POLL_S``. A single file is worked on
+    in this process. ``on_done(results)`` hears of each finished chunk, so a caller
+    can keep what was computed even when the job is cancelled halfway through.
+
+    Memory: at most ``2 × workers`` chunks are in flight, and the results are
+    whatever ``work`` returns (small fingerprints, not images).
     """
     total = len(paths)
     results: list[R | None] = [None] * total
@@ -213,7 +229,10 @@ def map_files(work: Callable[[list[str]], list[R]], paths: Sequence[str], progre
     cancel.raise_if_cancelled()
     progress(0, total, _(message))
     if total == 1:
-        return list(work([paths[0]]))
+        single = list(work([paths[0]]))
+        if on_done is not None:
+            on_done(single)
+        return single
     pool = pool or _pool
     chunks: deque[list[int]] = deque(
         list(range(start, min(start + chunk_size, total))) for start in range(0, total, chunk_size))
@@ -221,6 +240,7 @@ def map_files(work: Callable[[list[str]], list[R]], paths: Sequence[str], progre
     pending: dict[Future, list[int]] = {}
     max_in_flight = 2 * pool.workers
     done, worked_any, lone_crashes, last_report = 0, False, 0, time.monotonic()
+    started = last_report
     executor = None
 
     def submit(source: deque[list[int]]) -> bool:
@@ -239,7 +259,7 @@ def map_files(work: Callable[[list[str]], list[R]], paths: Sequence[str], progre
         while done < total:
             cancel.raise_if_cancelled()
             if time.monotonic() - last_report >= _REPORT_S:
-                progress(done, total, _(message))
+                progress(done, total, _with_time_left(_(message), done, total, started))
                 last_report = time.monotonic()
             if suspects:
                 if not pending:
@@ -254,9 +274,12 @@ def map_files(work: Callable[[list[str]], list[R]], paths: Sequence[str], progre
             for future in finished:
                 indices = pending.pop(future)
                 try:
-                    for index, result in zip(indices, future.result(), strict=True):
+                    chunk = future.result()
+                    for index, result in zip(indices, chunk, strict=True):
                         results[index] = result
                     done += len(indices)
+                    if on_done is not None:
+                        on_done(chunk)
                     worked_any = True
                 except BrokenProcessPool:
                     crashed.extend(indices)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import itertools
 import logging
 import multiprocessing
 import os
@@ -28,17 +29,20 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.i18n import N_, Message, _
 from engine.images import DecodedImage, decode_for_model
-from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.jobs import Cancelled, CancelToken, Progress, UserError, no_progress
+
+if TYPE_CHECKING:
+    from engine.files import InputFile
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,9 @@ class ItemResult:
     width: int | None = None
     height: int | None = None
     error_message: Message | None = None
+    #: The file's size and modification time when it was read (``--resume`` keys on them).
+    size: int | None = None
+    mtime_ns: int | None = None
 
     @classmethod
     def failed(cls, path: str, message: Message) -> ItemResult:
@@ -129,6 +136,17 @@ class Classifier(ABC):
     backend: str = "unknown"
     #: Images per forward pass; small enough that a batch ends well within a second.
     batch_size: int = 16
+    #: The gettext domain that translates ``labels`` for display (the built-in model's
+    #: ImageNet names); None for a trained model, whose labels are the user's own words.
+    label_domain: str | None = None
+
+    def display_label(self, label: str) -> str:
+        """``label`` as a person reading the UI language should see it."""
+        if self.label_domain is None:
+            return label
+        from engine.class_names import display_class_name
+
+        return display_class_name(label)
 
     @abstractmethod
     def predict_batch(self, pixels: np.ndarray) -> np.ndarray:
@@ -160,8 +178,11 @@ def load_builtin_classifier(
     caches the ONNX model (a few seconds); later ones load in ~0.1 s.
     """
     from engine.backbones.efficientnet_lite0 import load_classifier as load_lite0
+    from engine.class_names import DOMAIN
 
-    return load_lite0(progress, cancel, backend)
+    classifier = load_lite0(progress, cancel, backend)
+    classifier.label_domain = DOMAIN
+    return classifier
 
 
 def load_classifier(
@@ -179,6 +200,10 @@ def load_classifier(
     from engine.modelpack import load_package
 
     package = load_package(model)
+    if package.kind == "ensemble":  # members' probabilities, averaged (engine.ensemble)
+        from engine.ensemble import load_ensemble_classifier
+
+        return load_ensemble_classifier(package, progress, cancel, backend)
     if package.task == "image":
         from engine.backbones.trained_image import load_package_classifier
 
@@ -381,29 +406,76 @@ def __getattr__(name: str) -> Any:
 
 # --------------------------------------------------------------------------- the job
 
+#: Files a GPU decode call takes at once when the feed is streamed.
+_GPU_CHUNK = 256
+
 
 class _Tracker:
-    """Collects results in input order, streams them, and throttles progress reports."""
+    """Streams results, keeps them only when asked, throttles progress reports.
 
-    def __init__(self, total: int, progress: Progress, on_result) -> None:
-        self.results: list[ItemResult | None] = [None] * total
+    ``on_batch`` runs after each step of the loop that produced results (about one
+    model batch): the command line commits its results file there. ``total`` is None
+    until the background count of the inputs ends.
+    """
+
+    def __init__(self, progress: Progress, on_result, keep: bool = True,
+                 on_batch: Callable[[], None] | None = None) -> None:
+        self.kept: dict[int, ItemResult] | None = {} if keep else None
         self.done = 0
-        self.total = total
+        self.total: int | None = None
         self.progress = progress
         self.on_result = on_result
+        self.on_batch = on_batch
         self.last_report = 0.0
+        self._stats: dict[int, tuple[int, int]] = {}
+        self._fresh = False
+
+    def register(self, index: int, item: InputFile) -> None:
+        """Remember an input's size and mtime until its result is emitted."""
+        if item.size >= 0:
+            self._stats[index] = (item.size, item.mtime_ns)
 
     def emit(self, index: int, result: ItemResult) -> None:
-        self.results[index] = result
+        stats = self._stats.pop(index, None)
+        if stats is not None:
+            result.size, result.mtime_ns = stats
+        if self.kept is not None:
+            self.kept[index] = result
         self.done += 1
+        self._fresh = True
         if self.on_result is not None:
             self.on_result(result)
 
     def report(self, force: bool = False) -> None:
+        if self._fresh and self.on_batch is not None:
+            self._fresh = False
+            self.on_batch()
         now = time.monotonic()
         if force or now - self.last_report >= _REPORT_INTERVAL_S:
             self.last_report = now
-            self.progress(self.done, self.total, _(MSG_CLASSIFYING))
+            total = None if self.total is None else max(self.total, self.done)
+            self.progress(self.done, total, _(MSG_CLASSIFYING))
+
+    def results(self) -> list[ItemResult]:
+        if not self.kept:
+            return []
+        return [self.kept[index] for index in sorted(self.kept)]
+
+
+class _Offset:
+    """A tracker seen through a chunk's own numbering (the GPU path takes lists)."""
+
+    def __init__(self, tracker: _Tracker, indices: list[int]) -> None:
+        self.tracker, self.indices = tracker, indices
+
+    def emit(self, position: int, result: ItemResult) -> None:
+        self.tracker.emit(self.indices[position], result)
+
+    def report(self, force: bool = False) -> None:
+        self.tracker.report(force)
+
+
+Select = Callable[["InputFile"], bool]
 
 
 def classify_images(
@@ -415,46 +487,127 @@ def classify_images(
     on_result: Callable[[ItemResult], None] | None = None,
     *,
     pool: DecodePool | None = None,
+    select: Select | None = None,
+    keep_results: bool = True,
+    on_batch: Callable[[], None] | None = None,
 ) -> list[ItemResult]:
-    """Classify image files and folders (walked recursively); one result per file, in order.
+    """Classify image files and folders (walked recursively); one result per file.
 
     A file that cannot be read gets an ``ItemResult`` with a translated
-    ``error`` and the others go on. Each result goes to ``on_result`` as soon
-    as its batch is computed. Raises ``Cancelled`` within about half a second
-    of ``cancel.cancel()``.
-    """
-    from engine.files import iter_image_files
+    ``error`` and the others go on; so does a folder that cannot be listed (its
+    images are skipped). Each result goes to ``on_result`` as soon as its batch
+    is computed, with the file's ``size`` and ``mtime_ns``. Raises ``Cancelled``
+    within about half a second of ``cancel.cancel()``.
 
+    Memory stays bounded whatever the folder size: the walk is lazy and feeds
+    the decoders a bounded number of files at a time; ``select`` (given each
+    ``engine.files.InputFile``) drops inputs before any work (``--shard``,
+    ``--resume``). With ``keep_results`` (the default) the results also come back
+    as a list, in input order; a caller that consumes ``on_result`` passes False
+    so nothing accumulates. The total for progress comes from a second, cheap walk
+    in a background thread; it is None until that walk ends.
+    """
     progress = progress or no_progress
     cancel = cancel or CancelToken()
-    files: list[str] = []
-    last_report = time.monotonic()
-    for path in iter_image_files(paths, cancel):
-        files.append(str(path))
-        if time.monotonic() - last_report >= _REPORT_INTERVAL_S:  # huge folder trees
-            progress(0, None, _(MSG_FINDING))
-            last_report = time.monotonic()
-    tracker = _Tracker(len(files), progress, on_result)
+    roots = list(paths)  # walked twice: the count and the work
+    tracker = _Tracker(progress, on_result, keep_results, on_batch)
+    progress(0, None, _(MSG_FINDING))
+    stop_count = CancelToken()
+    threading.Thread(target=_count_inputs, args=(roots, select, tracker, stop_count),
+                     name="taxon-count-inputs", daemon=True).start()
+    try:
+        _classify_stream(classifier, _files(roots, cancel, select, tracker), top_k, tracker,
+                         cancel, pool or _default_pool)
+    finally:
+        stop_count.cancel()
+    tracker.total = tracker.done
     tracker.report(force=True)
+    return tracker.results()
+
+
+def _classify_stream(classifier, files: Iterator[tuple[int, str]], top_k, tracker, cancel,
+                     pool) -> None:
     decode = functools.partial(
         decode_for_model,
         size=classifier.preprocess.size,
         resize_shorter=classifier.preprocess.resize_shorter,
     )
+    head = list(itertools.islice(files, 2))  # one file alone is decoded in this process
+    tracker.report(force=True)
+    if not head:
+        return
+    if len(head) == 1:
+        _classify_in_process(classifier, head[0], decode, top_k, tracker)
+        return
+    files = itertools.chain(head, files)
     from engine import gpu_decode
 
-    gpu = gpu_decode.device_for(classifier) if len(files) > 1 else None
+    gpu = gpu_decode.device_for(classifier)
     if gpu is not None:  # nvJPEG on the card; any file it cannot take goes the CPU way
-        gpu_decode.classify_on_gpu(classifier, files, top_k, tracker, cancel, _run_batch,
-                                   _failure, gpu)
-    elif len(files) == 1:
-        _classify_in_process(classifier, files[0], decode, top_k, tracker)
-    elif files:
-        _classify_pipelined(
-            classifier, files, decode, top_k, tracker, cancel, pool or _default_pool
-        )
-    tracker.report(force=True)
-    return [result for result in tracker.results if result is not None]
+        while chunk := list(itertools.islice(files, _GPU_CHUNK)):
+            gpu_decode.classify_on_gpu(classifier, [path for _i, path in chunk], top_k,
+                                       _Offset(tracker, [index for index, _p in chunk]),
+                                       cancel, _run_batch, _failure, gpu)
+    else:
+        _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
+
+
+MSG_FOLDER_UNREADABLE = N_("The folder {name} could not be read, so the images in it were "
+                           "skipped.")
+
+
+def _walk_with_errors(roots: list, cancel: CancelToken, select: Select | None
+                      ) -> Iterator[tuple[InputFile, Message | None]]:
+    """Every selected input in walk order, and each unreadable folder with its message."""
+    from engine.files import InputFile, iter_inputs
+
+    errors: deque[tuple[InputFile, Message]] = deque()
+
+    def on_error(folder, relative: str, error: OSError) -> None:
+        try:
+            info = os.stat(folder)
+            item = InputFile(folder, relative, info.st_size, info.st_mtime_ns)
+        except OSError:
+            item = InputFile(folder, relative)
+        errors.append((item, Message(MSG_FOLDER_UNREADABLE, {"name": folder.name or folder})))
+
+    def pending_errors() -> Iterator[tuple[InputFile, Message]]:
+        while errors:
+            item, message = errors.popleft()
+            if select is None or select(item):
+                yield item, message
+
+    for item in iter_inputs(roots, cancel, on_error):
+        yield from pending_errors()
+        if select is None or select(item):
+            yield item, None
+    yield from pending_errors()
+
+
+def _files(roots: list, cancel: CancelToken, select: Select | None, tracker: _Tracker
+           ) -> Iterator[tuple[int, str]]:
+    """(index, path) of each file to classify, lazily; folder errors are emitted on the way."""
+    for index, (item, error) in enumerate(_walk_with_errors(roots, cancel, select)):
+        tracker.register(index, item)
+        if error is not None:
+            tracker.emit(index, ItemResult.failed(str(item.path), error))
+        else:
+            yield index, str(item.path)
+
+
+def _count_inputs(roots: list, select: Select | None, tracker: _Tracker,
+                  stop: CancelToken) -> None:
+    """The number of results the job will give, for "N of M" and the time left."""
+    count = 0
+    try:
+        for _item in _walk_with_errors(roots, stop, select):
+            count += 1
+    except Cancelled:
+        return
+    except Exception:  # noqa: BLE001 - a count is a nicety; the job reports real errors
+        log.debug("Counting the inputs failed", exc_info=True)
+        return
+    tracker.total = count
 
 
 def _failure(path: str, error: BaseException) -> ItemResult:
@@ -468,13 +621,14 @@ def _failure(path: str, error: BaseException) -> ItemResult:
     return ItemResult.failed(path, Message(MSG_UNEXPECTED, {"name": name}))
 
 
-def _classify_in_process(classifier, path, decode, top_k, tracker) -> None:
+def _classify_in_process(classifier, item: tuple[int, str], decode, top_k, tracker) -> None:
+    index, path = item
     try:
         decoded = decode(path)
     except Exception as error:
-        tracker.emit(0, _failure(path, error))
+        tracker.emit(index, _failure(path, error))
         return
-    _run_batch(classifier, [(0, path, decoded)], top_k, tracker)
+    _run_batch(classifier, [(index, path, decoded)], top_k, tracker)
 
 
 def _run_batch(classifier, items: list[tuple[int, str, DecodedImage]], top_k, tracker) -> None:
@@ -490,23 +644,38 @@ def _run_batch(classifier, items: list[tuple[int, str, DecodedImage]], top_k, tr
         )
 
 
-def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool) -> None:
+def _classify_pipelined(classifier, feed: Iterator[tuple[int, str]], decode, top_k, tracker,
+                        cancel, pool) -> None:
     """Decode in worker processes while the model runs on finished decodes.
 
-    At most ``max_in_flight`` decodes are submitted or waiting for the model,
-    which bounds memory whatever the folder size. When a worker dies, every
-    decode in flight fails with ``BrokenProcessPool`` and nobody knows which
-    file did it; those files are retried one at a time in a fresh pool, so
-    only the file that crashes on its own is reported as failed.
+    Files are taken from the lazy ``feed`` only while fewer than
+    ``max_in_flight`` decodes are submitted or waiting for the model, which
+    bounds memory whatever the folder size. When a worker dies, every decode in
+    flight fails with ``BrokenProcessPool`` and nobody knows which file did it;
+    those files are retried one at a time in a fresh pool, so only the file that
+    crashes on its own is reported as failed.
     """
     batch_size = max(1, classifier.batch_size)
     max_in_flight = batch_size + 2 * pool.workers
-    queue: deque[int] = deque(range(len(files)))
+    files: dict[int, str] = {}  # the files in flight, by index
+    retry: deque[int] = deque()  # taken back from a pool that went away
     suspects: deque[int] = deque()
     pending: dict[Future, int] = {}
     ready: list[tuple[int, str, DecodedImage]] = []
-    decoded_any, lone_crashes = False, 0
+    decoded_any, lone_crashes, exhausted = False, 0, False
     executor = None
+
+    def take() -> deque[int] | None:
+        """The queue holding the next file to decode (pulled from the feed if need be)."""
+        nonlocal exhausted
+        if not retry and not exhausted:
+            item = next(feed, None)
+            if item is None:
+                exhausted = True
+            else:
+                files[item[0]] = item[1]
+                retry.append(item[0])
+        return retry or None
 
     def submit(source: deque[int]) -> bool:
         nonlocal executor
@@ -520,21 +689,28 @@ def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
             return False
         return True
 
+    def fail(index: int, error: BaseException) -> None:
+        tracker.emit(index, _failure(files.pop(index), error))
+
     try:
-        while tracker.done < tracker.total:
+        while True:
             cancel.raise_if_cancelled()
             tracker.report()
             if suspects:
                 if not pending:
                     submit(suspects)
             else:
-                while queue and len(pending) + len(ready) < max_in_flight and submit(queue):
-                    pass
+                while len(pending) + len(ready) < max_in_flight:
+                    source = take()
+                    if source is None or not submit(source):
+                        break
             if ready and (len(ready) >= batch_size or not pending):
                 _run_batch(classifier, ready, top_k, tracker)
                 ready = []
                 continue
             if not pending:
+                if exhausted and not retry and not suspects:
+                    break
                 continue
             finished, _unused = wait(pending, timeout=POLL_INTERVAL_S, return_when=FIRST_COMPLETED)
             crashed: list[int] = []
@@ -542,13 +718,14 @@ def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
                 index = pending.pop(future)
                 try:
                     ready.append((index, files[index], future.result()))
+                    del files[index]
                     decoded_any = True
                 except BrokenProcessPool:
                     crashed.append(index)
                 except CancelledError:  # another job discarded the shared pool
-                    queue.appendleft(index)
+                    retry.appendleft(index)
                 except Exception as error:
-                    tracker.emit(index, _failure(files[index], error))
+                    fail(index, error)
             if crashed:
                 # The rest of the pool's futures are doomed too; take them back.
                 crashed.extend(pending.values())
@@ -557,7 +734,7 @@ def _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
                 if len(crashed) > 1:
                     suspects.extend(sorted(crashed))
                     continue
-                tracker.emit(crashed[0], _failure(files[crashed[0]], BrokenProcessPool()))
+                fail(crashed[0], BrokenProcessPool())
                 lone_crashes += 1
                 if lone_crashes >= 3 and not decoded_any:
                     raise RuntimeError("image decode workers die on start; see the log")

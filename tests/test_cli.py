@@ -64,7 +64,9 @@ def test_classify_json_reports_each_input_and_exits_1_when_some_fail(tmp_path):
     result = run_cli("classify", str(folder), "--json", "--top-k", "3", "--lang", "en", home=tmp_path / "home")
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
-    rows = {Path(row["input"]).name: row for row in json.loads(result.stdout)}
+    lines = result.stdout.splitlines()  # JSON Lines: one object per input
+    rows = {Path(row["input"]).name: row for row in map(json.loads, lines)}
+    assert len(lines) == 2
     assert set(rows) == {"花 🌼.jpg", "broken.png"}
     flower = rows["花 🌼.jpg"]
     assert len(flower["predictions"]) == 3 and "error" not in flower

@@ -42,7 +42,7 @@ def test_train_then_classify_and_evaluate_with_the_package(digits, tmp_path):
     classified = _run("classify", "--model", str(tmp_path / "model"), "--json", "--top-k", "2",
                       str(test_folder / "1"))
     assert classified.returncode == 0, classified.stderr
-    rows = json.loads(classified.stdout)
+    rows = [json.loads(line) for line in classified.stdout.splitlines()]  # JSON Lines
     assert len(rows) == 6 and all(len(row["predictions"]) == 2 for row in rows)
     assert sum(row["predictions"][0]["label"] == "1" for row in rows) >= 4
 
@@ -51,7 +51,7 @@ def test_train_then_classify_and_evaluate_with_the_package(digits, tmp_path):
     archive = json.loads(exported.stdout)["output"]  # digits.taxon-model: what a double-click opens
     again = _run("classify", "--model", str(archive), "--json", "--top-k", "2", str(test_folder / "1"))
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout) == rows
+    assert [json.loads(line) for line in again.stdout.splitlines()] == rows
 
     evaluated = _run("evaluate", str(tmp_path / "model"), str(test_folder), "--json",
                      "--out", str(tmp_path / "predictions.json"))

@@ -119,9 +119,9 @@ def _fingerprints(paths: list[str], progress: Progress, cancel: CancelToken
                   ) -> list[Fingerprint]:
     recalled = [_recalled(path) for path in paths]
     todo = [i for i, fp in enumerate(recalled) if fp is None]
+    # Remembered chunk by chunk: a check cancelled at 90,000 of 100,000 files keeps them.
     fresh = map_files(fingerprint_files, [paths[i] for i in todo], progress, cancel,
-                      MSG_READING, _crashed)
-    remember_fingerprints(fresh)
+                      MSG_READING, _crashed, on_done=remember_fingerprints)
     for index, fp in zip(todo, fresh, strict=True):
         recalled[index] = fp
     return recalled  # type: ignore[return-value]

@@ -124,7 +124,7 @@ def test_cli_classifies_text_typed_from_files_and_from_a_table_column(instant_mo
                      "--text", "We grilled fish", "--text-file", str(tmp_path / "doc.txt"),
                      str(table), "--column", "message"])
     assert code == 0
-    rows = json.loads(out.getvalue())
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]  # JSON Lines
     assert [row["input"] for row in rows] == ["Text 1", str(tmp_path / "doc.txt"),
                                               "inbox.csv, row 2", "inbox.csv, row 3"]
     assert all(len(row["predictions"]) == 1 and "language" in row for row in rows)

@@ -212,3 +212,22 @@ def test_results_and_status_follow_the_language(page, qtbot, window, mixed_folde
     assert i18n.current_language() == "zh_CN"
     assert "已分类" in page.status.text()
     assert page.proxy.index(0, COLUMN_LABEL).data() == "文件 empty.png 是空的。"
+
+
+def test_built_in_labels_read_in_the_ui_language_with_the_english_name_on_hover(page, qtbot,
+                                                                                 window):
+    from engine.class_names import display_class_name
+
+    page.add_inputs([str(SAMPLES / "china.jpg")])
+    qtbot.waitUntil(lambda: page.job is None and page.model.rowCount() == 1, timeout=120_000)
+    index = page.model.index(0, COLUMN_LABEL)
+    assert page.model.data(index) == "palace"
+    window.languages.switch("zh_CN", persist=False)
+    qtbot.waitUntil(lambda: i18n.current_language() == "zh_CN")
+    chinese = display_class_name("palace", "zh_CN")
+    assert page.model.data(index) == chinese != "palace"
+    assert page.model.data(index, Qt.ItemDataRole.ToolTipRole) == "palace"
+    page.table.selectRow(0)
+    qtbot.waitUntil(lambda: page.detail.labels[0].text().startswith(chinese))
+    assert page.detail.labels[0].toolTip() == "palace"
+    window.languages.switch("en", persist=False)

@@ -4,7 +4,13 @@ The model loads right after the window's first paint (``warm_up``), behind a
 visible "loading" state; inputs dropped before it is ready wait in a queue.
 Classification runs as one engine job at a time on a ``JobWorker``; results
 stream in through the worker's ``report`` signal and are added to the table in
-batches every 100 ms, so the event loop never stalls on a flood of rows.
+batches every 100 ms, so the event loop never stalls on a flood of rows. The job
+keeps no list of its own (``keep_results=False``): a folder of 100,000 images
+costs the table's small rows and a bounded thumbnail cache, nothing more.
+
+The table holds one model's results at a time: choosing another model clears it
+(and says so), so an export never mixes two models' labels; exports name the
+model and the unsure threshold, and follow the on-screen sort order.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ from ui.pages.classify.results_model import (
     ResultsModel,
 )
 from ui.pages.classify.text_panel import TextPanel
-from ui.pages.classify.widgets import ConfidenceDelegate, DetailPanel, DropZone
+from ui.pages.classify.widgets import ConfidenceDelegate, DetailPanel, DropZone, ThumbnailLoader
 from ui.retranslate import Retranslatable
 from ui.worker import JobWorker
 
@@ -82,8 +88,14 @@ class ClassifyPage(Retranslatable, QWidget):
         self._started_at = 0.0
         self._progress_text = ""
         self._last_summary: tuple[int, int] | None = None
+        self._run_counts = [0, 0]  # results and errors of the running job
+        self.results_model_name: str | None = None  # the model behind the table's results
+        self._cleared_for_model = False
 
         self.model = ResultsModel(self)
+        self.thumbnails = ThumbnailLoader(self)
+        self.thumbnails.loaded.connect(self.model.thumbnail_loaded)
+        self.model.loader = self.thumbnails
         self.proxy = ResultsFilter(self.model, self)
         self._flush_timer = QTimer(self, interval=_FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush)
@@ -104,6 +116,7 @@ class ClassifyPage(Retranslatable, QWidget):
             self.session.models_changed.connect(self.model_combo.refresh)
         self.model_status = QLabel()
         self.model_status.setObjectName("modelStatus")
+        self.model_status.setWordWrap(True)  # long languages: wrap, never widen the window
         top = QHBoxLayout()
         top.addWidget(self.model_label)
         top.addWidget(self.model_combo, 1)
@@ -263,6 +276,10 @@ class ClassifyPage(Retranslatable, QWidget):
             self.text_panel.set_classifier(None, None)
             self.classifier.close()
             self.classifier = None
+        if key != self.model_key and self.model.rowCount():
+            self._clear_results()  # one model's results at a time: never mixed in one export
+            self._cleared_for_model = True
+            self._update_status()
         self.model_key = key
         self.model_combo.current_key = key
         self.model_combo.refresh()
@@ -271,6 +288,7 @@ class ClassifyPage(Retranslatable, QWidget):
     def _model_ready(self, classifier) -> None:
         self.classifier = classifier
         self._loader = None
+        self.model.display_label = self.detail.display_label = classifier.display_label
         self.model_combo.remember(self.model_key, classifier.name)
         self._show_mode()
         self._update_model_status()
@@ -381,11 +399,15 @@ class ClassifyPage(Retranslatable, QWidget):
             return
         paths, self.pending = self.pending, []
         classifier = self.classifier
+        self.results_model_name = getattr(classifier, "name", None)
+        self._cleared_for_model = False
+        self._run_counts = [0, 0]
 
         def job(progress, cancel):
             from engine.inference import classify_images
 
-            return classify_images(classifier, paths, TOP_K, progress, cancel, on_result=worker.report_fn)
+            return classify_images(classifier, paths, TOP_K, progress, cancel,
+                                   on_result=worker.report_fn, keep_results=False)
 
         worker = JobWorker(job, name="classify")
         worker.report.connect(self._on_result)
@@ -409,9 +431,7 @@ class ClassifyPage(Retranslatable, QWidget):
 
     def _on_progress(self, done: int, total, message: str) -> None:
         self.bar.show_progress(done, total)
-        if not total:
-            return
-        self._progress = (done, total)
+        self._progress = (done, total or 0)
         self._update_status()
 
     def _end_job(self) -> None:
@@ -423,9 +443,8 @@ class ClassifyPage(Retranslatable, QWidget):
         self._set_running(False)
         self._start_next()
 
-    def _on_finished(self, results: list[ItemResult]) -> None:
-        errors = sum(1 for result in results if result.error)
-        self._last_summary = (len(results), errors)
+    def _on_finished(self, _results: list[ItemResult]) -> None:
+        self._last_summary = (self._run_counts[0], self._run_counts[1])
         self._end_job()
         self._update_status()
 
@@ -440,6 +459,8 @@ class ClassifyPage(Retranslatable, QWidget):
         show_error(self, message, details)
 
     def _on_result(self, result: ItemResult) -> None:
+        self._run_counts[0] += 1
+        self._run_counts[1] += result.error is not None
         self._buffer.append(result)
 
     def _flush(self) -> None:
@@ -463,8 +484,10 @@ class ClassifyPage(Retranslatable, QWidget):
             return
         if self.job is not None:
             done, total = getattr(self, "_progress", (0, 0))
-            if not total:
-                self.status.setText(_("Looking for images…"))
+            if not total:  # still counting a big folder: the count so far
+                self.status.setText(_("Looking for images…") if not done else ngettext(
+                    "Classified {n} image…", "Classified {n} images…", done).format(
+                        n=i18n.format_number(done)))
                 return
             text = ngettext("Classified {done} of {total} image", "Classified {done} of {total} images",
                             total).format(done=i18n.format_number(done), total=i18n.format_number(total))
@@ -487,6 +510,9 @@ class ClassifyPage(Retranslatable, QWidget):
                 text += " " + ngettext("{n} file could not be read.", "{n} files could not be read.",
                                        errors).format(n=i18n.format_number(errors))
             self.status.setText(text)
+        elif self._cleared_for_model:
+            self.status.setText(_("The results were cleared because you chose another model. "
+                                  "Drop images to classify them with it."))
         elif self.model.rowCount() == 0:
             self.status.setText(_("Drop images to classify them with the selected model."))
 
@@ -504,10 +530,16 @@ class ClassifyPage(Retranslatable, QWidget):
 
     def clear(self) -> None:
         self.cancel()
+        self._cleared_for_model = False
+        self._clear_results()
+        self._update_status()
+
+    def _clear_results(self) -> None:
         self._last_summary = None
+        self.results_model_name = None
+        self._buffer.clear()
         self.model.clear()
         self.detail.show_row(None, None)
-        self._update_status()
 
     def export(self, kind: str) -> None:
         if not (self.text_panel.model.rows if self.text_mode else self.model.rows):
@@ -523,12 +555,15 @@ class ClassifyPage(Retranslatable, QWidget):
         self.export_to(path, kind)
 
     def export_to(self, path: str, kind: str) -> None:
-        rows = [row.to_export() for row in self.model.rows]
+        """Save the results in on-screen order, with the model's name and the threshold."""
+        rows = [row.to_export() for row in self.model.rows_in_view_order()]
         try:
             if self.text_mode:
                 self.text_panel.export_to(path, kind)
             else:
-                (export_results_csv if kind == "csv" else export_results_json)(rows, path)
+                save = export_results_csv if kind == "csv" else export_results_json
+                save(rows, path, model=self.results_model_name or "",
+                     unsure_below=self.model.threshold)
         except UserError as error:
             show_error(self, error.message, error.details)
             return
@@ -537,6 +572,7 @@ class ClassifyPage(Retranslatable, QWidget):
     def shutdown(self) -> None:
         """Stop the decode worker processes and free the model (the window is closing)."""
         self.text_panel.shutdown()
+        self.thumbnails.stop()
         if self.classifier is not None:
             self.classifier.close()
             self.classifier = None

@@ -1,8 +1,13 @@
-"""The Classify page's building blocks: drop zone, confidence bar, detail panel."""
+"""The Classify page's building blocks: drop zone, confidence bar, detail panel, and the
+background loader that decodes thumbnails again once the bounded cache dropped them."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, Qt, Signal
+import io
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QRect, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPainter
 from PySide6.QtWidgets import (
     QApplication,
@@ -23,6 +28,56 @@ from engine.i18n import _
 from ui.pages.classify.results_model import ROW_ROLE, ResultRow
 from ui.retranslate import Retranslatable
 
+log = logging.getLogger(__name__)
+
+
+def render_thumbnail(path: str) -> bytes:
+    """The JPEG thumbnail the classifier would have made (b"" if the file went bad since).
+
+    Decodes at a reduced size (JPEG draft mode), so a camera photo costs a few ms.
+    """
+    from engine.images import THUMBNAIL_SIZE, load_rgb, make_thumbnail
+
+    try:
+        image = make_thumbnail(load_rgb(path, THUMBNAIL_SIZE))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=85)
+        return buffer.getvalue()
+    except Exception:  # noqa: BLE001 - a missing thumbnail is not worth an error dialog
+        log.debug("No thumbnail for %s", path, exc_info=True)
+        return b""
+
+
+class _Render(QRunnable):
+    def __init__(self, loader: ThumbnailLoader, path: str) -> None:
+        super().__init__()
+        self.loader, self.path = loader, path
+
+    def run(self) -> None:
+        self.loader.loaded.emit(self.path, render_thumbnail(self.path))
+
+
+class ThumbnailLoader(QObject):
+    """Decodes thumbnails on one background thread; ``loaded(path, jpeg)`` comes back on
+    the UI thread (a queued signal). Newest requests first: what was just scrolled to."""
+
+    loaded = Signal(str, bytes)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._priority = 0
+
+    def request(self, path: str) -> None:
+        self._priority += 1
+        self.pool.start(_Render(self, path), self._priority)
+
+    def stop(self) -> None:
+        """Drop queued requests and wait for the one running (the page is closing)."""
+        self.pool.clear()
+        self.pool.waitForDone(5000)
+
 
 def local_paths(mime) -> list[str]:
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
@@ -42,6 +97,7 @@ class DropZone(Retranslatable, QFrame):
         self._set_highlight(False)
         self.title = QLabel()
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)  # a long language must not widen the window
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.35)
         self.title.setFont(font)
@@ -138,6 +194,8 @@ class DetailPanel(Retranslatable, QFrame):
         self.setMinimumWidth(260)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self._row: ResultRow | None = None
+        #: Labels as the UI language reads them (the page sets the model's ``display_label``).
+        self.display_label: Callable[[str], str] = str
         self.heading = QLabel()
         self.heading.setStyleSheet("font-weight: 600;")
         self.heading.setWordWrap(True)  # a long hint in a long language wraps, never cuts off
@@ -192,6 +250,8 @@ class DetailPanel(Retranslatable, QFrame):
         self.message.setStyleSheet("color: #b3261e;")
         predictions = [] if row is None else row.predictions[: self.ROWS]
         for position, (label, score) in enumerate(predictions):
-            self.labels[position].setText(f"{label} — {i18n.format_percent(score, 1)}")
+            self.labels[position].setText(
+                f"{self.display_label(label)} — {i18n.format_percent(score, 1)}")
+            self.labels[position].setToolTip(label if self.display_label(label) != label else "")
             self.bars[position].setValue(int(round(score * 1000)))
             self.bars[position].setFormat(i18n.format_percent(score, 1))
