@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=_("classify images with the built-in ImageNet model or a trained model"),
         description=_("Classify image files and folders (searched recursively), or texts with a "
                       "text model."),
+        epilog=_("Results are printed as they are made. With --json, each input's result is "
+                 "one JSON object on its own line (JSON Lines), printed as soon as it is ready."),
     )
     classify.add_argument("paths", nargs="*", metavar=_("PATH"),
                           help=_("image files or folders; for a text model, .txt files or tables"))
@@ -87,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help=_("a trained model package (default: the built-in ImageNet model)"))
     classify.add_argument("--top-k", type=cli_args.whole_number(1), default=5, metavar="K",
                           help=_("how many labels to show for each input (default: 5)"))
+    from ui.cli_classify import add_options as add_stream_options
+
+    add_stream_options(classify)
     classify.set_defaults(handler=cmd_classify, parser=classify)
 
     dataset_options = argparse.ArgumentParser(add_help=False)
@@ -127,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ui.cli_train import add_commands
 
     add_commands(commands, common, dataset_options)
+    from ui.cli_serve import add_commands as add_serve
+
+    add_serve(commands, common)
     return parser
 
 
@@ -157,11 +165,13 @@ def run_job(fn, *args: Any, **kwargs: Any) -> Any:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from engine.files import iter_image_files
-    from engine.inference import classify_images, load_classifier
+    from engine.inference import load_classifier
 
     if not (args.paths or args.text or args.text_file):  # a usage error: exit 2, with usage
         args.parser.error(_("Give images or folders to classify, or text with --text or --text-file."))
+    from ui.cli_classify import check_options
+
+    check_options(args)
     classifier = run_job(load_classifier, args.model)
     if classifier.task == "text":
         try:
@@ -171,29 +181,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.text or args.text_file or args.column:
         classifier.close()
         raise UserError(i18n.N_("--text, --text-file and --column need a text model (--model)."))
-    paths = [str(path) for path in iter_image_files(args.paths)]
+    from ui.cli_classify import classify_image_folders
+
+    bar = _Bar()
     try:
-        results = run_job(classify_images, classifier, paths, top_k=args.top_k) if paths else []
+        return classify_image_folders(args, classifier, bar)
     finally:
+        bar.close()
         classifier.close()
-    rows = [result.to_json() for result in results]
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-    else:
-        for row in rows:
-            if row.get("error"):
-                print(_("{input}: error: {message}").format(input=row["input"], message=row["error"]),
-                      file=sys.stderr)
-            else:
-                best = row["predictions"][0]
-                others = ", ".join(
-                    f"{p['label']} {i18n.format_percent(p['score'], 1)}" for p in row["predictions"][1:]
-                )
-                print(f"{row['input']}\t{best['label']}\t{i18n.format_percent(best['score'], 1)}\t{others}")
-    if not rows:
-        print(_("No images found."), file=sys.stderr)
-        return EXIT_SOME_FAILED
-    return EXIT_SOME_FAILED if any(row.get("error") for row in rows) else EXIT_OK
 
 
 def classify_texts_command(args: argparse.Namespace, classifier) -> int:
@@ -206,8 +201,9 @@ def classify_texts_command(args: argparse.Namespace, classifier) -> int:
         return EXIT_USAGE
     results = run_job(classify_texts, classifier, inputs, top_k=args.top_k)
     rows = [result.to_json() for result in results]
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    if args.json:  # JSON Lines, like the image results
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False), flush=True)
     else:
         for row in rows:
             if "error" in row:
