@@ -41,4 +41,5 @@ PAGE_FACTORIES: list[PageSpec] = [
     PageSpec("healthPage", N_("Health"), "nav-health.png", "ui.pages.health.page", "HealthPage"),
     PageSpec("trainPage", N_("Train"), "nav-train.png", "ui.pages.train.page", "TrainPage"),
     PageSpec("evaluatePage", N_("Evaluate"), "nav-evaluate.png", "ui.pages.evaluate.page", "EvaluatePage"),
+    PageSpec("modelsPage", N_("Models"), "nav-models.png", "ui.pages.models.page", "ModelsPage"),
 ]

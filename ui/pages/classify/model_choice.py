@@ -1,17 +1,22 @@
 """The Classify page's model chooser: the built-in model, the project's trained models,
-models trained or opened this session, and "Open a trained model…".
+models trained or opened this session, every model in the model library (so a restart
+forgets none), and "Open a trained model…".
 
-Entries hold the package folder as data ("builtin" for the ImageNet model), so
-the page only ever asks "which folder?"; names are re-read on each refresh.
+Entries hold the package folder (or ``.taxon-model`` file) as data ("builtin" for
+the ImageNet model), so the page only ever asks "which folder?"; names are
+re-read on each refresh, and the list is refreshed each time it opens, so a
+model trained meanwhile by ``train`` in a terminal is there too.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
 from engine.i18n import _
+from engine.model_library import ModelLibrary, register
 
 BUILTIN = "builtin"
 OPEN = "open"
@@ -27,7 +32,8 @@ class ModelChooser(QComboBox):
         self.refresh()
 
     def choices(self) -> list[tuple[str, str]]:
-        """(folder, name) of every trained model the user can pick."""
+        """(folder, name) of every trained model the user can pick; a name given on the
+        Models page wins, and models whose folder vanished are left out."""
         seen: dict[str, str] = {}
         if self.session is not None:
             project = self.session.project
@@ -37,6 +43,9 @@ class ModelChooser(QComboBox):
                 seen.setdefault(str(Path(path).resolve()), name)
         for key, name in self.opened.items():
             seen.setdefault(key, name)
+        for entry in ModelLibrary().entries():
+            if not entry.missing:
+                seen[entry.path] = entry.name
         return list(seen.items())
 
     def refresh(self) -> None:
@@ -44,18 +53,28 @@ class ModelChooser(QComboBox):
         self.clear()
         self.addItem(_("Built-in: ImageNet (1,000 everyday objects)"), BUILTIN)
         for key, name in self.choices():
-            self.addItem(_("Trained: {name}").format(name=name), key)
-            self.setItemData(self.count() - 1, key, 3)  # tooltip: the folder
+            self.addItem(_("Trained: {name}").format(name="\u2068" + name + "\u2069"), key)
+            self.setItemData(self.count() - 1, "\u2068" + key + "\u2069",
+                             Qt.ItemDataRole.ToolTipRole)  # the folder, isolated in RTL
         self.addItem(_("Open a trained model…"), OPEN)
         self.setCurrentIndex(max(0, self.findData(self.current_key)))
         self.blockSignals(False)
+
+    def showPopup(self) -> None:  # noqa: N802 - Qt's name
+        self.refresh()  # models trained elsewhere or renamed meanwhile
+        super().showPopup()
 
     def ask_for_folder(self) -> str | None:
         folder = QFileDialog.getExistingDirectory(self, _("Open a trained model"))
         return str(Path(folder).resolve()) if folder else None
 
     def remember(self, key: str, name: str) -> None:
-        if key != BUILTIN and key not in dict(self.choices()):
-            self.opened[key] = name
+        """A model was loaded: remember it here and in the model library."""
+        if key != BUILTIN:
+            entry = register(key)  # reads only the manifest: the loader just checked the package
+            if entry is not None:
+                name = entry.name
+            if key not in dict(self.choices()):
+                self.opened[key] = name
         self.current_key = key
         self.refresh()

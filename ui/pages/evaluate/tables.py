@@ -117,8 +117,8 @@ class ModelCombo(QComboBox):
         for key, name in choices:
             self.addItem(name, key)
             self.setItemData(self.count() - 1, key, Qt.ItemDataRole.ToolTipRole)
-        if not self.count():
-            self.addItem("", "")
+        if not self.count() or self.findData(current) < 0:  # none open: say so, never pretend
+            self.insertItem(0, "", "")
         self.insertSeparator(self.count())
         self.addItem("", self.OPEN)
         self.setCurrentIndex(max(self.findData(current), 0))
@@ -126,8 +126,9 @@ class ModelCombo(QComboBox):
         self.retranslate_ui()
 
     def retranslate_ui(self) -> None:
-        if self.count() and not self.itemData(0):
-            self.setItemText(0, _("No trained model yet"))
+        if self.count() and not self.itemData(0):  # 3: this, a separator, "Open model…"
+            self.setItemText(0, _("No trained model yet") if self.count() == 3
+                             else _("Choose a model…"))
         self.setItemText(self.findData(self.OPEN), _("Open model…"))
 
 
