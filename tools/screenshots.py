@@ -7,7 +7,8 @@ Evaluate page shows a model trained here (fast mode) on scikit-learn's digits,
 its confusion tab open on the largest mistake cell. The Health page is shown twice
 more on handwritten digits with planted slips (``health-labels-<lang>.png``, every
 suggested label beside its scan) and copies (``health-duplicates-<lang>.png``, which
-copy stays). The text Classify view
+copy stays). The Models page (``models-<lang>.png``, 1,024×640) lists those models, a
+shared copy and one whose folder was deleted. The text Classify view
 (``classify-text-<lang>.png``) shows a text model trained here (fast mode) on a
 small English and Spanish table classifying Chinese, Arabic, Russian and Spanish
 texts, with the words that pushed one decision highlighted.
@@ -206,6 +207,39 @@ def image_health_screens(app: QApplication, window, languages: list[str]) -> Non
             print(path.relative_to(ROOT))
 
 
+def models_screens(app: QApplication, window, languages: list[str], models: list[Path]) -> None:
+    """The Models page at 1,024×640 (``models-<lang>.png``): the models trained above, a
+    shared ``.taxon-model`` copy, and one whose folder was deleted (listed as missing)."""
+    from engine.model_library import TRAINED, ModelLibrary, register
+    from engine.modelpack import write_archive
+
+    library, root = ModelLibrary(), Path(tempfile.mkdtemp(prefix="taxon-library-"))
+    (root / "Downloads").mkdir()
+    gone = root / "USB stick" / "flowers"
+    shutil.copytree(models[0], gone)
+    register(gone, origin=TRAINED)
+    library.rename(gone, "Flowers 2026-11-30 09.12")
+    shutil.rmtree(gone.parent)
+    shared = write_archive(models[0], root / "Downloads" / "digits from Sam")
+    register(shared)
+    library.rename(shared, "Digits (from Sam)")
+    for path in models:
+        register(path, origin=TRAINED)
+    size = window.size()
+    window.resize(1024, 640)
+    page = window.page("modelsPage")
+    window.show_page(page)
+    page.view.selectRow(0)
+    for code in languages:
+        window.languages.switch(code, persist=False)
+        for _ in range(5):
+            app.processEvents()
+        path = OUT / f"models-{code}.png"
+        window.grab().save(str(path))
+        print(path.relative_to(ROOT))
+    window.resize(size)
+
+
 def wait(app: QApplication, condition, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -273,6 +307,7 @@ def main() -> int:
     train.cancel()
     wait(app, lambda: train.worker is None)
     image_health_screens(app, window, args.languages)
+    models_screens(app, window, args.languages, [model, text_model])
     window.close()
     return 0
 

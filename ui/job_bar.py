@@ -29,6 +29,7 @@ class JobBar(Retranslatable, QWidget):
         super().__init__(parent)
         self.worker: JobWorker | None = None
         self.status = QLabel()
+        self.status.setWordWrap(True)  # a long message must not set the window's width
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(12)

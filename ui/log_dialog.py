@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -36,9 +36,12 @@ class LogDialog(Retranslatable, QDialog):
         self.setObjectName("logDialog")
         self.resize(760, 480)
         self._path_label = QLabel()
+        self._path_label.setWordWrap(True)
+        self._path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._text = QPlainTextEdit(readOnly=True)
         self._text.setFont(QFont("monospace"))
         self._text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self._text.setLayoutDirection(Qt.LayoutDirection.LeftToRight)  # log lines are English
         self._buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self._open_folder = QPushButton()
         self._copy = QPushButton()
@@ -64,7 +67,9 @@ class LogDialog(Retranslatable, QDialog):
 
     def retranslate_ui(self) -> None:
         self.setWindowTitle(_("Log"))
-        self._path_label.setText(_("Log file: {path}").format(path=log_file_path()))
+        # An isolate keeps the path left to right inside Arabic: "/home/…", not "home/…/".
+        self._path_label.setText(_("Log file: {path}").format(
+            path="\u2068" + str(log_file_path()) + "\u2069"))
         self._text.setPlaceholderText(_("The log is empty."))
         self._open_folder.setText(_("Open folder"))
         self._copy.setText(_("Copy"))

@@ -14,9 +14,19 @@ import sys
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QKeySequence, QPaintEvent
+from PySide6.QtCore import QByteArray, QLocale, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+    QPaintEvent,
+)
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -24,6 +34,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -71,13 +82,23 @@ class MainWindow(Retranslatable, QMainWindow):
         self.nav.setSpacing(2)
         self.pages = QStackedWidget()
         self.nav.currentRowChanged.connect(self._show_row)
+        from ui.fonts import FontWarningBar
+
+        self.font_warning = FontWarningBar()
         central = QWidget()
-        layout = QHBoxLayout(central)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.font_warning)
+        layout = QHBoxLayout()
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.nav)
         layout.addWidget(self.pages, 1)
+        outer.addLayout(layout, 1)
         self.setCentralWidget(central)
+        self.setAcceptDrops(True)  # files dropped anywhere: see ui.drops
+        self.drop_question = None
         self._factories = list(page_factories)
         for _factory in self._factories:
             self.pages.addWidget(QWidget())  # replaced by the real page when first shown
@@ -93,7 +114,13 @@ class MainWindow(Retranslatable, QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
         self.statusBar().addPermanentWidget(self.offline_label)
 
+        # An explicit minimum: a page whose content grows (a long translation, a selected
+        # result) never makes the window resize itself; pages fit 800×600 on their own.
+        self.setMinimumSize(QSize(640, 480))
         self._build_menus()
+        from ui import shortcuts
+
+        self.shortcut_actions = shortcuts.install(self)
         self.retranslate_ui()
         self.first_painted.connect(self._after_first_paint, Qt.ConnectionType.QueuedConnection)
         geometry = app_settings().value(GEOMETRY_KEY)
@@ -175,7 +202,10 @@ class MainWindow(Retranslatable, QMainWindow):
         self.about_action = QAction(self)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_action.triggered.connect(self.open_about)
+        self.shortcuts_action = QAction(self)
+        self.shortcuts_action.triggered.connect(self.open_shortcuts)
         self.help_menu.addAction(self.log_action)
+        self.help_menu.addAction(self.shortcuts_action)
         self.help_menu.addSeparator()
         self.help_menu.addAction(self.about_action)
 
@@ -251,6 +281,26 @@ class MainWindow(Retranslatable, QMainWindow):
         dialog.open()
         return dialog
 
+    def open_shortcuts(self):
+        from ui.shortcuts import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.open()
+        return dialog
+
+    # -- files dropped anywhere ---------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        from ui.drops import handle_drop
+
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            handle_drop(self, paths)
+
     def open_log(self):
         from ui.log_dialog import LogDialog
 
@@ -276,6 +326,7 @@ class MainWindow(Retranslatable, QMainWindow):
         self.preferences_action.setText(_("&Preferences…"))
         self.help_menu.setTitle(_("&Help"))
         self.log_action.setText(_("View &log"))
+        self.shortcuts_action.setText(_("&Keyboard shortcuts"))
         self.about_action.setText(_("&About Taxon"))
         self.offline_label.setText(_("● Offline"))
         self.offline_label.setToolTip(
@@ -285,6 +336,8 @@ class MainWindow(Retranslatable, QMainWindow):
             describe(self.device_info) if self.device_info else _("Detecting compute device…")
         )
         self._retranslate_nav()
+        for spin in self.findChildren(QAbstractSpinBox):  # "25" becomes "٢٥" after a switch
+            spin.setLocale(QLocale())
 
     # -- start-up ----------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
@@ -301,10 +354,19 @@ class MainWindow(Retranslatable, QMainWindow):
             QTimer.singleShot(0, self.close)
             return
         self.detect_device()
+        self.check_fonts()
         for page in self.built_pages():
             warm_up = getattr(page, "warm_up", None)
             if warm_up is not None:
                 warm_up()
+
+    def check_fonts(self) -> None:
+        """Once per language: say when no installed font can show the UI language."""
+        from ui.fonts import should_warn
+
+        language = i18n.current_language()
+        if should_warn(language):
+            self.font_warning.warn(language)
 
     def detect_device(self) -> None:
         preference = device_preference()

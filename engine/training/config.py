@@ -27,10 +27,12 @@ BATCH_SIZE_MAX = 65_536
 LEARNING_RATE_MAX = 10.0
 SEED_MAX = 2**32 - 1  # what NumPy's and PyTorch's generators take
 
+#: Plain names a non-specialist understands; the Train page's explanation under the mode
+#: (and docs) carries the technical words. The command line's ``--mode`` keeps the ids.
 MODE_NAMES = {
-    "fast": N_("Fast (frozen features + linear head)"),
-    "finetune": N_("Fine-tune (train the network)"),
-    "instant": N_("Instant (character n-grams)"),
+    "instant": N_("Quick"),
+    "fast": N_("Standard"),
+    "finetune": N_("Thorough"),
 }
 
 
@@ -115,7 +117,7 @@ class TrainEvent:
     gpu_memory_bytes: int | None = None
     batch_size: int = 0
     best_epoch: int | None = None
-    note: Any = None  # an engine.i18n.Message for "note" events
+    note: Any = None  # an engine.i18n.Message for "note" and "status" events
 
 
 class TrainControls:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.i18n import N_, _, format_number
+from engine.i18n import N_, Message, _, format_number
 from engine.jobs import CancelToken, Progress, UserError
 from engine.training.config import TrainConfig, TrainEvent
 from engine.training.data import Prepared, class_weights
@@ -95,6 +95,7 @@ def train_instant(prepared: Prepared, config: TrainConfig, progress: Progress, c
 
     epochs = config.epochs
     progress(0, epochs, _(MSG_TOKENIZING))
+    on_event(TrainEvent("status", note=Message(MSG_TOKENIZING)))  # the UI translates it again
     vec = vectorizer(len(prepared.train_items))
     train_x = vec.fit_transform(prepared.train_items)
     cancel.raise_if_cancelled()
@@ -222,6 +223,8 @@ def train_finetune(prepared: Prepared, folder: Path, config: TrainConfig, device
 
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     progress(0, None, _(MSG_TOKENIZING))
+    if on_event is not None:
+        on_event(TrainEvent("status", note=Message(MSG_TOKENIZING)))
     prefix = "query: " if text_backbone(folder)["kind"] == "e5" else ""
     ids = {split: tokenizer([prefix + t for t in items], truncation=True, max_length=MAX_TOKENS)["input_ids"]
            for split, items in (("train", prepared.train_items), ("validation", prepared.val_items))}

@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from engine import i18n
 from engine.i18n import _, ngettext
+from ui.flow_layout import FlowLayout
 from ui.job_bar import JobBar
 from ui.pages.classify.widgets import local_paths
 from ui.pages.data.charts import BarChart
@@ -51,10 +51,12 @@ class DataPage(Retranslatable, QWidget):
         self.dataset_label = QLabel()
         self.dataset_combo = QComboBox()
         self.dataset_combo.activated.connect(self._project_dataset_chosen)
-        top = QHBoxLayout()
+        self.dataset_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.dataset_combo.setMinimumContentsLength(14)
+        top = FlowLayout()  # wraps in narrow windows and long languages
         top.addWidget(self.import_folder_button)
         top.addWidget(self.import_table_button)
-        top.addStretch(1)
         top.addWidget(self.dataset_label)
         top.addWidget(self.dataset_combo)
 
@@ -204,7 +206,8 @@ class DataPage(Retranslatable, QWidget):
             self.class_chart.set_data({})
             self.language_chart.set_data({})
             self.summary.setText(_("Import a folder of images (one sub-folder per class) or a table "
-                                   "of texts or image paths with their labels."))
+                                   "of texts or image paths with their labels, or drop one on this "
+                                   "page."))
             self.warnings.setVisible(False)
             return
         from engine.datasets import (  # pandas loads with the first dataset
@@ -215,7 +218,10 @@ class DataPage(Retranslatable, QWidget):
         )
 
         frame = dataset.frame
-        columns = [ITEM, LABEL, SOURCE_LINE] + ([SPLIT] if SPLIT in frame.columns else [])
+        # A folder of images has no line numbers: no empty "Line" column.
+        has_lines = SOURCE_LINE in frame.columns and bool(frame[SOURCE_LINE].notna().any())
+        columns = [ITEM, LABEL] + ([SOURCE_LINE] if has_lines else []) + \
+            ([SPLIT] if SPLIT in frame.columns else [])
         self.model.set_frame(frame, columns)
         self.model.retranslate(self._headers())
         header = self.table.horizontalHeader()
@@ -260,6 +266,9 @@ class DataPage(Retranslatable, QWidget):
     def retranslate_ui(self) -> None:
         self.import_folder_button.setText(_("Import image folder…"))
         self.import_table_button.setText(_("Import table…"))
+        tip = _("You can also drop a folder or a table on this page.")
+        for widget in (self.import_folder_button, self.import_table_button, self.table):
+            widget.setToolTip(tip)
         self.dataset_label.setText(_("Dataset:"))
         self.refresh()
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -31,12 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine.i18n import N_, _
+from ui.flow_layout import FlowLayout
 from ui.job_bar import JobBar
 from ui.pages.evaluate import correction, texts
 from ui.pages.evaluate.compare import ComparePanel
 from ui.pages.evaluate.confusion import ConfusionMatrix
 from ui.pages.evaluate.examples import ExamplesPanel
-from ui.pages.evaluate.models import OpenedModel, evaluate_model, open_model
+from ui.pages.evaluate.models import OpenedModel, evaluate_model, open_model, with_library
 from ui.pages.evaluate.reliability import CalibrationPanel
 from ui.pages.evaluate.tables import (
     MetricCards,
@@ -87,11 +89,18 @@ class EvaluatePage(Retranslatable, QWidget):
         self.retrain_button = QPushButton()
         self.retrain_button.clicked.connect(self.show_train_page)
         self.retrain_button.setVisible(False)
-        top = QHBoxLayout()
-        top.addWidget(self.model_label)
-        top.addWidget(self.model_combo, 1)
-        top.addWidget(self.evaluate_button)
-        top.addWidget(self.retrain_button)
+        self.model_combo.setSizeAdjustPolicy(  # a long model name must not widen the window
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_combo.setMinimumContentsLength(16)
+        choose = QHBoxLayout()
+        choose.addWidget(self.model_label)
+        choose.addWidget(self.model_combo, 1)
+        buttons = FlowLayout()  # a row of its own, wrapping in narrow windows
+        buttons.addWidget(self.evaluate_button)
+        buttons.addWidget(self.retrain_button)
+        top = QVBoxLayout()
+        top.addLayout(choose)
+        top.addLayout(buttons)
         self.source_label = QLabel()
         self.source_label.setObjectName("evaluationSource")
         self.source_label.setWordWrap(True)
@@ -165,8 +174,9 @@ class EvaluatePage(Retranslatable, QWidget):
 
     def refresh_models(self) -> None:
         current = self.model.key if self.model else ""
-        self.model_combo.set_models(self._choices(), current)
-        self.compare.set_choices([(k, n) for k, n in self._choices() if k != current], self.compare_key)
+        choices = with_library(self._choices())  # + the model library (survives restarts)
+        self.model_combo.set_models(choices, current)
+        self.compare.set_choices([(k, n) for k, n in choices if k != current], self.compare_key)
 
     def _project_changed(self) -> None:
         """Refresh the model list; with no model shown yet, show the project's first one."""

@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from engine import i18n
 from engine.i18n import _, ngettext
 from ui.errors import show_error
+from ui.flow_layout import FlowLayout
 from ui.job_bar import JobBar
 from ui.pages.data.frame_model import FrameModel
 from ui.pages.health.rows_model import FindingRowsModel, fix_actions
@@ -101,12 +101,10 @@ class HealthPage(Retranslatable, QWidget):
         self.save_button.clicked.connect(self.choose_save_folder)
         self.report_button = QPushButton()
         self.report_button.clicked.connect(self.choose_report_file)
-        top = QHBoxLayout()
-        for button in (self.check_button, self.apply_button, self.undo_button):
+        top = FlowLayout()  # wraps onto a second row in narrow windows and long languages
+        for button in (self.check_button, self.apply_button, self.undo_button, self.save_button,
+                       self.report_button):
             top.addWidget(button)
-        top.addStretch(1)
-        top.addWidget(self.save_button)
-        top.addWidget(self.report_button)
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -137,6 +135,7 @@ class HealthPage(Retranslatable, QWidget):
         self.rows_view.horizontalHeader().setStretchLastSection(True)
         self._thumb_job: JobWorker | None = None
         self.plan_heading = QLabel()
+        self.plan_heading.setWordWrap(True)
         self.plan_heading.setStyleSheet("font-weight: 600;")
         self.plan_list = QListWidget()
         self.plan_list.setMaximumHeight(120)

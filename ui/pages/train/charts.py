@@ -9,13 +9,15 @@ and numbers on the axes follow the UI language's digits via ``tickStrings``.
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QBoxLayout, QWidget
 
 from engine import i18n
 from engine.i18n import _
 from ui.retranslate import Retranslatable
 
+#: Smallest useful plot; below twice this width the two charts stack.
+PLOT_MIN = QSize(200, 130)
 TRAIN_COLOUR = "#2f6fba"
 VALIDATION_COLOUR = "#d0711b"
 
@@ -32,7 +34,7 @@ def _plot() -> pg.PlotWidget:
     plot = pg.PlotWidget(axisItems={"bottom": LocaleAxis("bottom"), "left": LocaleAxis("left")})
     plot.setBackground("w")
     plot.showGrid(x=True, y=True, alpha=0.2)
-    plot.setMinimumSize(260, 180)
+    plot.setMinimumSize(PLOT_MIN)
     for axis in ("bottom", "left"):
         plot.getAxis(axis).setTextPen("#333")
         plot.getAxis(axis).setPen("#888")
@@ -59,12 +61,26 @@ class TrainingCharts(Retranslatable, QWidget):
         self.val_accuracy = self.accuracy_plot.plot(pen=pg.mkPen(VALIDATION_COLOUR, width=2),
                                                     symbol="o", symbolSize=6,
                                                     symbolBrush=VALIDATION_COLOUR)
-        layout = QHBoxLayout(self)
+        layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = layout
         layout.addWidget(self.loss_plot)
         layout.addWidget(self.accuracy_plot)
         self.clear()
         self.retranslate_ui()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """One plot wide, two plots high: narrow windows stack the charts."""
+        spacing = self._layout.spacing()
+        return QSize(PLOT_MIN.width(), 2 * PLOT_MIN.height() + spacing)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        side_by_side = event.size().width() >= 2 * PLOT_MIN.width() + 40
+        wanted = (QBoxLayout.Direction.LeftToRight if side_by_side
+                  else QBoxLayout.Direction.TopToBottom)
+        if self._layout.direction() != wanted:
+            self._layout.setDirection(wanted)
+        super().resizeEvent(event)
 
     def clear(self) -> None:
         self.steps: list[tuple[float, float]] = []

@@ -9,8 +9,9 @@ folder is refused before a run starts.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QLocale, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QApplication,
     QCheckBox,
     QComboBox,
@@ -26,9 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine import i18n
 from engine.i18n import _
 from engine.jobs import UserError
-from engine.training.config import MODE_NAMES, TrainConfig
+from engine.training.config import DEFAULT_MODE, MODE_NAMES, TrainConfig
 from ui.errors import show_error
 from ui.retranslate import Retranslatable
 from ui.settings import device_preference
@@ -42,6 +44,44 @@ def _auto_spin(maximum: int) -> QSpinBox:
     return spin
 
 
+def _narrow_combo() -> QComboBox:
+    """A combo box whose long entries (translated, 40% longer) never widen the form."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+    return combo
+
+
+class WrapCheck(QWidget):
+    """A check box whose text wraps onto several lines instead of widening the form."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.box = QCheckBox()
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setBuddy(self.box)
+        self.label.mousePressEvent = lambda _event: self.box.toggle()
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.box, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.label, 1)
+        self.toggled = self.box.toggled
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self.label.setText(text)
+        self.box.setAccessibleName(text)
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def setChecked(self, checked: bool) -> None:  # noqa: N802 - Qt's name
+        self.box.setChecked(checked)
+
+    def isChecked(self) -> bool:  # noqa: N802 - Qt's name
+        return self.box.isChecked()
+
+
 class TrainForm(Retranslatable, QWidget):
     preview_requested = Signal()
 
@@ -50,21 +90,22 @@ class TrainForm(Retranslatable, QWidget):
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("modelName")
         self.task = "image"
-        self.mode_combo = QComboBox()
+        self.mode_combo = _narrow_combo()
         for mode in MODES[self.task]:
             self.mode_combo.addItem("", mode)
         self.mode_combo.currentIndexChanged.connect(self._mode_changed)
         self.mode_hint = QLabel()
         self.mode_hint.setWordWrap(True)
+        self.mode_hint.setMinimumWidth(160)  # wraps at any width: never sets the form's width
         self.mode_hint.setStyleSheet("color: #555;")
-        self.backbone_combo = QComboBox()
+        self.backbone_combo = _narrow_combo()
         self.backbone_combo.setObjectName("backboneCombo")
         self.backbone_combo.addItem("", None)
         self.backbone_button = QPushButton()
         self.backbone_button.clicked.connect(self.choose_backbone)
-        backbone_row = QHBoxLayout()
-        backbone_row.addWidget(self.backbone_combo, 1)
-        backbone_row.addWidget(self.backbone_button)
+        backbone_row = QVBoxLayout()  # one above the other: narrow windows keep both whole
+        backbone_row.addWidget(self.backbone_combo)
+        backbone_row.addWidget(self.backbone_button, 0, Qt.AlignmentFlag.AlignLeading)
         self.backbone_row = QWidget()
         self.backbone_row.setLayout(backbone_row)
         backbone_row.setContentsMargins(0, 0, 0, 0)
@@ -74,7 +115,7 @@ class TrainForm(Retranslatable, QWidget):
         self.rate_spin.setDecimals(5)
         self.rate_spin.setRange(0.0, 1.0)
         self.rate_spin.setSingleStep(0.0005)
-        self.device_combo = QComboBox()
+        self.device_combo = _narrow_combo()
         for device in ("auto", "cpu", "cuda", "mps"):
             self.device_combo.addItem("", device)
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(device_preference())))
@@ -83,8 +124,11 @@ class TrainForm(Retranslatable, QWidget):
 
         self.general = QGroupBox()
         general = QFormLayout(self.general)
+        general.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.labels = {key: QLabel() for key in ("name", "mode", "epochs", "batch", "rate",
                                                  "device", "seed", "blocks", "backbone")}
+        for label in self.labels.values():
+            label.setWordWrap(True)
         general.addRow(self.labels["name"], self.name_edit)
         general.addRow(self.labels["mode"], self.mode_combo)
         general.addRow(self.mode_hint)
@@ -96,24 +140,22 @@ class TrainForm(Retranslatable, QWidget):
         general.addRow(self.labels["seed"], self.seed_spin)
 
         self.finetune = QGroupBox()
-        self.blocks_combo = QComboBox()
+        self.blocks_combo = _narrow_combo()
         self.blocks_combo.addItem("", "all")
         self.blocks_combo.addItem("", "top")
-        self.weighting_check = QCheckBox()
+        self.weighting_check = WrapCheck()
         self.weighting_check.setChecked(True)
-        self.crop_check, self.flip_check, self.color_check = QCheckBox(), QCheckBox(), QCheckBox()
+        self.crop_check, self.flip_check, self.color_check = WrapCheck(), WrapCheck(), WrapCheck()
         for check in (self.crop_check, self.flip_check, self.color_check):
             check.setChecked(True)
         self.preview_button = QPushButton()
         self.preview_button.clicked.connect(self.preview_requested)
         finetune = QFormLayout(self.finetune)
+        finetune.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         finetune.addRow(self.labels["blocks"], self.blocks_combo)
         finetune.addRow(self.weighting_check)
-        augment = QHBoxLayout()
         for check in (self.crop_check, self.flip_check, self.color_check):
-            augment.addWidget(check)
-        augment.addStretch(1)
-        finetune.addRow(augment)
+            finetune.addRow(check)
         finetune.addRow(self.preview_button)
 
         layout = QVBoxLayout(self)
@@ -132,7 +174,7 @@ class TrainForm(Retranslatable, QWidget):
         """Offer the modes of ``task`` ("image" or "text"), keeping the mode when it exists."""
         if task == self.task:
             return
-        self.task, mode = task, self.mode
+        self.task, mode = task, DEFAULT_MODE[task]  # the same default as the command line
         self.mode_combo.blockSignals(True)
         self.mode_combo.clear()
         for name in MODES[task]:
@@ -197,24 +239,29 @@ class TrainForm(Retranslatable, QWidget):
 
     def _retranslate_hint(self) -> None:
         hints = {
-            ("image", "fast"): _("Seconds for a thousand images: the built-in model's features stay "
-                                 "as they are and only the last layer learns your classes. A good "
-                                 "first try."),
-            ("image", "finetune"): _("Trains the network itself on your pictures. Slower (minutes "
-                                     "to hours; a GPU helps a lot), often more accurate on pictures "
-                                     "unlike everyday photos."),
-            ("text", "instant"): _("Seconds, even for 100,000 rows: learns which letter patterns "
-                                   "mark each class. Works in any script, but only in the languages "
-                                   "of your examples."),
+            ("image", "fast"): _("Seconds for a thousand images: the built-in model looks at each "
+                                 "image as it is, and a small layer on top of what it sees learns "
+                                 "your classes (frozen features and a linear head). A good first "
+                                 "try."),
+            ("image", "finetune"): _("Trains the whole network on your images (fine-tuning). Slower "
+                                     "(minutes to hours; a GPU helps a lot), often more accurate "
+                                     "on images unlike everyday photos."),
+            ("text", "instant"): _("Seconds, even for {rows} rows: learns which letter patterns "
+                                   "mark each class (character n-grams and a linear model). Works "
+                                   "in any script, but only in the languages of your examples."),
             ("text", "fast"): _("Reads the texts with a multilingual language model and learns your "
-                                "classes on top: a model trained on English examples also "
+                                "classes with a small layer on top (multilingual-e5-small vectors "
+                                "and a linear head): a model trained on English examples also "
                                 "classifies Spanish, Chinese or Arabic."),
-            ("text", "finetune"): _("Trains the multilingual language model itself. Slow without a "
-                                    "GPU; usually the most accurate."),
+            ("text", "finetune"): _("Trains the multilingual language model itself (fine-tuning). "
+                                    "Slow without a GPU; usually the most accurate."),
         }
-        self.mode_hint.setText(hints[(self.task, self.mode)])
+        hint = hints.get((self.task, self.mode), "")
+        self.mode_hint.setText(hint.format(rows=i18n.format_number(100_000)))
 
     def retranslate_ui(self) -> None:
+        for spin in self.findChildren(QAbstractSpinBox):  # digits follow the new language
+            spin.setLocale(QLocale())
         self.general.setTitle(_("Training settings"))
         self.finetune.setTitle(_("Fine-tuning"))
         texts = {"name": _("Model name"), "mode": _("Mode"), "epochs": _("Epochs (at most)"),

@@ -16,24 +16,24 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QListWidget,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from engine import i18n
-from engine.i18n import _, ngettext
+from engine.i18n import N_, Message, _, ngettext
 from engine.training.config import TrainControls
 from ui.errors import show_error
+from ui.flow_layout import FlowLayout
 from ui.job_bar import JobBar
 from ui.pages.train.charts import TrainingCharts
 from ui.pages.train.form import TrainForm
 from ui.retranslate import Retranslatable
+from ui.scroll import VerticalScrollArea
 from ui.session import Session
 from ui.worker import JobWorker
 
@@ -51,6 +51,18 @@ def unique_folder(parent: Path, name: str) -> Path:
     return folder
 
 
+MSG_PREPARING = N_("Preparing the training data…")
+MSG_FINISHED = N_("Training finished after epoch {epoch} of {epochs}.")
+MSG_CANCELLED = N_("Cancelled. Press Train to continue from the last completed epoch.")
+
+
+def message_text(message: Message) -> str:
+    """``message`` in the current language, its whole numbers in the language's digits."""
+    params = {key: i18n.format_number(value) if isinstance(value, int) and not isinstance(value, bool)
+              else value for key, value in message.params.items()}
+    return Message(message.msgid, params, message.plural, message.count).text()
+
+
 class TrainPage(Retranslatable, QWidget):
     def __init__(self, window) -> None:
         super().__init__()
@@ -63,6 +75,8 @@ class TrainPage(Retranslatable, QWidget):
         self.last_result = None
         self.last_event = None
         self.preview = None
+        self.status_message: Message | None = None  # the job bar's text, re-translated on a switch
+        self.note_messages: list[Message] = []
 
         self.dataset_label = QLabel()
         self.dataset_label.setObjectName("trainDataset")
@@ -75,19 +89,15 @@ class TrainPage(Retranslatable, QWidget):
         self.pause_button = QPushButton()
         self.pause_button.setObjectName("pauseButton")
         self.pause_button.clicked.connect(self.toggle_pause)
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()
         buttons.addWidget(self.train_button)
         buttons.addWidget(self.pause_button)
-        buttons.addStretch(1)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.dataset_label)
         left_layout.addWidget(self.form)
         left_layout.addLayout(buttons)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(left)
-        scroll.setMinimumWidth(340)
+        scroll = VerticalScrollArea(left)  # up and down only: the form never scrolls sideways
 
         self.charts = TrainingCharts()
         self.status = QLabel()
@@ -97,21 +107,24 @@ class TrainPage(Retranslatable, QWidget):
         self.result_label.setObjectName("trainResult")
         self.result_label.setWordWrap(True)
         self.notes = QListWidget()
+        self.notes.setObjectName("trainNotes")
         self.notes.setMaximumHeight(90)
+        self.notes.setWordWrap(True)
         self.evaluate_button = QPushButton()
         self.evaluate_button.clicked.connect(self.open_evaluation)
         self.classify_button = QPushButton()
         self.classify_button.clicked.connect(self.open_classify)
-        after = QHBoxLayout()
-        after.addWidget(self.result_label, 1)
+        self.folder_button = QPushButton()
+        self.folder_button.setObjectName("trainShowFolder")
+        self.folder_button.clicked.connect(self.show_folder)
+        after = FlowLayout()  # below the charts; wraps in narrow windows and long languages
+        after.addWidget(self.folder_button)
         after.addWidget(self.evaluate_button)
         after.addWidget(self.classify_button)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.charts, 1)
         right_layout.addWidget(self.status)
-        right_layout.addLayout(after)
-        right_layout.addWidget(self.notes)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(scroll)
@@ -121,6 +134,9 @@ class TrainPage(Retranslatable, QWidget):
         self.job_bar.running_changed.connect(self._running_changed)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
+        layout.addWidget(self.result_label)
+        layout.addLayout(after)
+        layout.addWidget(self.notes)
         layout.addWidget(self.job_bar)
 
         self.session.dataset_changed.connect(self._dataset_changed)
@@ -137,9 +153,13 @@ class TrainPage(Retranslatable, QWidget):
         return unique_folder(parent, name)
 
     def default_name(self) -> str:
+        """The dataset's name and the time, unique among the library's models (two runs in
+        the same minute get "… (2)"), so every chooser tells them apart."""
+        from engine.model_library import ModelLibrary
+
         dataset = self.session.current
         base = dataset.name if dataset is not None else _("Model")
-        return f"{base} {datetime.now():%Y-%m-%d %H.%M}"
+        return ModelLibrary().unique_name(f"{base} {datetime.now():%Y-%m-%d %H.%M}")
 
     def start(self) -> None:
         dataset = self.session.current
@@ -151,6 +171,9 @@ class TrainPage(Retranslatable, QWidget):
         self.controls = controls = TrainControls()
         self.charts.clear()
         self.notes.clear()
+        self.notes.hide()
+        self.note_messages = []
+        self.last_event = None
         self.result_label.clear()
         self.last_result = None
 
@@ -165,7 +188,9 @@ class TrainPage(Retranslatable, QWidget):
         worker = JobWorker(job, "train", self)
         worker.report.connect(self._on_report)
         self.worker = worker
-        self.job_bar.run(worker, self._finished, _("Preparing the training data…"))
+        self.status_message = Message(MSG_PREPARING)
+        self.job_bar.run(worker, self._finished, message_text(self.status_message))
+        worker.progress.connect(self._on_progress)  # after the job bar's: may correct its text
         worker.failed.connect(self._ended)
         worker.cancelled.connect(self._cancelled)
 
@@ -185,19 +210,43 @@ class TrainPage(Retranslatable, QWidget):
     def _finished(self, result) -> None:
         self.worker = None
         self.last_result = result
+        epochs = self.last_event.epochs if self.last_event is not None else len(result.history)
+        self.status_message = Message(MSG_FINISHED, {"epoch": len(result.history),
+                                                     "epochs": max(epochs, len(result.history))})
+        self._show_job_status()
         self.charts.set_history(result.history)
+        from engine.model_library import TRAINED, register
+
+        register(result.package, origin=TRAINED)  # before add_model: its signal refreshes lists
         self.session.add_model(result.package)
         self._show_result()
-        self.evaluate_button.setEnabled(True)
-        self.classify_button.setEnabled(True)
+        for button in (self.evaluate_button, self.classify_button, self.folder_button):
+            button.setEnabled(True)
 
     def _ended(self, *_args) -> None:
         self.worker = None
+        self.status_message = None  # the job bar shows the error as it was raised
 
     def _cancelled(self) -> None:
         self.worker = None
-        self.job_bar.status.setText(_("Cancelled. Press Train to continue from the last "
-                                      "completed epoch."))
+        self.status_message = Message(MSG_CANCELLED)
+        self._show_job_status()
+
+    def _on_progress(self, _done, _total, text: str) -> None:
+        """A progress text the page cannot translate again (feature extraction...) wins."""
+        if text and self.status_message is not None and text != message_text(self.status_message):
+            self.status_message = None
+
+    def _show_job_status(self) -> None:
+        if self.status_message is not None:
+            self.job_bar.status.setText(message_text(self.status_message))
+
+    def _show_notes(self) -> None:
+        self.notes.clear()
+        for message in self.note_messages:
+            self.notes.addItem(message_text(message))
+        self.notes.setVisible(bool(self.note_messages))  # no empty box before the first note
+        self.notes.scrollToBottom()
 
     # -- events from the run ----------------------------------------------------------
     def _on_report(self, event) -> None:
@@ -207,14 +256,30 @@ class TrainPage(Retranslatable, QWidget):
             self.device = event
         elif event.kind == "step" and event.loss is not None:
             self.charts.add_step(event.epoch - 1 + event.step / max(1, event.steps), event.loss)
+            self._set_epoch_status(event)
         elif event.kind == "epoch":
             self.charts.add_epoch(event.epoch, event.val_loss, event.accuracy, event.val_accuracy)
+            if self.form.mode == "instant":
+                self._set_epoch_status(event, instant=True)
+        elif event.kind == "status" and event.note is not None:
+            self.status_message = event.note
+            self._show_job_status()
         elif event.kind == "note" and event.note is not None:
-            self.notes.addItem(event.note.text())
+            self.note_messages.append(event.note)
+            self.notes.addItem(message_text(event.note))
+            self.notes.setVisible(True)
             self.notes.scrollToBottom()
         if getattr(event, "kind", "") in ("step", "epoch"):
             self.last_event = event
         self._show_status()
+
+    def _set_epoch_status(self, event, instant: bool = False) -> None:
+        from engine.training.loop import MSG_EPOCH  # loaded by the run already
+        from engine.training.text import MSG_INSTANT
+
+        self.status_message = Message(MSG_INSTANT if instant else MSG_EPOCH,
+                                      {"epoch": event.epoch, "epochs": event.epochs})
+        self._show_job_status()
 
     def _show_status(self) -> None:
         from engine.devices import describe
@@ -240,11 +305,18 @@ class TrainPage(Retranslatable, QWidget):
         if result is None:
             return
         metrics = result.metrics
+        from engine.model_library import ModelLibrary
+
+        entry = ModelLibrary().get(result.package)
+        name = entry.name if entry is not None else result.package.name
         self.result_label.setText(
             _("Saved “{name}”: validation accuracy {accuracy}, macro-F1 {f1} (best epoch: {epoch}).")
-            .format(name=result.package.name, accuracy=i18n.format_percent(metrics["accuracy"], 1),
+            .format(name=name, accuracy=i18n.format_percent(metrics["accuracy"], 1),
                     f1=i18n.format_percent(metrics["macro_f1"], 1),
-                    epoch=i18n.format_number(result.best_epoch or 0)))
+                    epoch=i18n.format_number(result.best_epoch or 0))
+            + "\n" + _("The model is in {folder}").format(
+                folder="\u2068" + str(result.package) + "\u2069"))
+        self.result_label.setToolTip(str(result.package))
 
     # -- other pages ------------------------------------------------------------------
     def open_evaluation(self) -> None:
@@ -254,6 +326,13 @@ class TrainPage(Retranslatable, QWidget):
         if hasattr(page, "open_model"):
             page.open_model(str(self.last_result.package))
         self.window_.show_page(page)
+
+    def show_folder(self) -> None:
+        """Open the finished model's folder in the file manager."""
+        from ui.pages.models.actions import show_in_folder
+
+        if self.last_result is not None:
+            show_in_folder(self.last_result.package)
 
     def open_classify(self) -> None:
         if self.last_result is None:
@@ -288,8 +367,8 @@ class TrainPage(Retranslatable, QWidget):
         self.pause_button.setEnabled(running)
         if not running:
             self.controls.resume()
-        self.evaluate_button.setEnabled(self.last_result is not None and not running)
-        self.classify_button.setEnabled(self.last_result is not None and not running)
+        for button in (self.evaluate_button, self.classify_button, self.folder_button):
+            button.setEnabled(self.last_result is not None and not running)
         self._retranslate_pause()
 
     def _retranslate_pause(self) -> None:
@@ -311,15 +390,12 @@ class TrainPage(Retranslatable, QWidget):
                                                    classes=i18n.format_number(classes)))
 
     def retranslate_ui(self) -> None:
-        if self.worker is not None and self.last_event is not None:  # the bar's text came from the job
-            from engine.training.loop import MSG_EPOCH
-
-            self.job_bar.status.setText(_(MSG_EPOCH).format(
-                epoch=i18n.format_number(self.last_event.epoch),
-                epochs=i18n.format_number(self.last_event.epochs)))
+        self._show_job_status()  # the bar's text came from the job: translate it again
+        self._show_notes()
         self.train_button.setText(_("Train"))
         self.evaluate_button.setText(_("Evaluate this model"))
-        self.classify_button.setText(_("Classify with it"))
+        self.classify_button.setText(_("Use in Classify"))
+        self.folder_button.setText(_("Show in folder"))
         self._retranslate_pause()
         self._retranslate_dataset()
         self._show_status()
