@@ -219,7 +219,9 @@ def format_percent(fraction: float, decimals: int = 0) -> str:
 def format_datetime(moment: datetime) -> str:
     from babel import dates as babel_dates
 
-    return babel_dates.format_datetime(moment, format="medium", locale=babel_locale())
+    _system, digits = _numbering()
+    return _with_digits(babel_dates.format_datetime(moment, format="medium", locale=babel_locale()),
+                        digits)
 
 
 def format_duration(seconds: float) -> str:

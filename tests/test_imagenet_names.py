@@ -59,3 +59,37 @@ def test_pseudo_locales_mark_class_names_too():
 
 def test_an_unknown_name_falls_back_to_itself():
     assert display_class_name("my own label", "fr") == "my own label"
+
+
+def _photo() -> Path:
+    import sklearn
+
+    return Path(sklearn.__file__).parent / "datasets" / "images" / "china.jpg"
+
+
+@pytest.mark.slow
+def test_classify_speaks_the_language_and_json_keeps_the_english_name(capsys):
+    import json
+
+    from ui.cli import main
+
+    assert main(["classify", str(_photo()), "--lang", "zh_CN", "--top-k", "2"]) == 0
+    line = capsys.readouterr().out.strip().split("\t")
+    assert line[1] == display_class_name("palace", "zh_CN") != "palace"
+    assert main(["classify", str(_photo()), "--lang", "ar", "--json", "--top-k", "2"]) == 0
+    (row,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    best = row["predictions"][0]
+    assert best["label"] == "palace" and best["display_label"] == display_class_name("palace", "ar")
+
+
+def test_a_trained_models_labels_are_never_translated():
+    from engine.inference import Classifier
+
+    class UsersModel(Classifier):
+        name, labels = "birds", ["crane (bird)", "tabby"]
+
+        def predict_batch(self, pixels):
+            return pixels
+
+    i18n.set_language("fr")
+    assert UsersModel().display_label("crane (bird)") == "crane (bird)"

@@ -116,7 +116,7 @@ def test_settings_dialog_saves_the_device_and_language(window, qtbot):
 def test_about_lists_every_bundled_model_and_library_with_its_licence(window, qtbot):
     dialog = window.open_about()
     text = dialog._browser.toPlainText()
-    for needle in ("EfficientNet-Lite0", "class names (ImageNet) are shown in English", "Apache-2.0",
+    for needle in ("EfficientNet-Lite0", "class names (ImageNet) are shown in the interface language", "Apache-2.0",
                    "PyTorch", "BSD-3-Clause", "Qt", "LGPL-3.0-only", "ONNX Runtime", "MIT"):
         assert needle in text
     requirements = (ROOT / "requirements.txt").read_text().splitlines()
