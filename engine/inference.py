@@ -429,6 +429,10 @@ class _Tracker:
         self.last_report = 0.0
         self._stats: dict[int, tuple[int, int]] = {}
         self._fresh = False
+        # Results reach ``on_result`` in input order, so two runs print the same lines in the
+        # same order; the few that finish early wait here (at most the files in flight).
+        self._waiting: dict[int, ItemResult] = {}
+        self._next = 0
 
     def register(self, index: int, item: InputFile) -> None:
         """Remember an input's size and mtime until its result is emitted."""
@@ -441,10 +445,20 @@ class _Tracker:
             result.size, result.mtime_ns = stats
         if self.kept is not None:
             self.kept[index] = result
-        self.done += 1
-        self._fresh = True
-        if self.on_result is not None:
-            self.on_result(result)
+        self._waiting[index] = result
+        while self._next in self._waiting:
+            ready = self._waiting.pop(self._next)
+            self._next += 1
+            self.done += 1
+            self._fresh = True
+            if self.on_result is not None:
+                self.on_result(ready)
+
+    def flush(self) -> None:
+        """Deliver what still waits for an earlier input (after a cancel: nothing is lost)."""
+        for index in sorted(self._waiting):
+            self._next = index
+            self.emit(index, self._waiting.pop(index))
 
     def report(self, force: bool = False) -> None:
         if self._fresh and self.on_batch is not None:
@@ -520,6 +534,7 @@ def classify_images(
                          cancel, pool or _default_pool)
     finally:
         stop_count.cancel()
+        tracker.flush()
     tracker.total = tracker.done
     tracker.report(force=True)
     return tracker.results()

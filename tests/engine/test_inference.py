@@ -304,3 +304,17 @@ def test_a_damaged_cached_export_falls_back_and_is_rebuilt_later(builtin, onnx_h
     assert inference.load_builtin_classifier().backend == "pytorch"
     assert not (folder / source.name).exists()
     assert rt.find_cached(lite0.BACKBONE_ID, lite0.weights_sha256()) is None  # export next time
+
+
+def test_results_stream_in_input_order_whatever_order_the_workers_finish():
+    from engine.inference import ItemResult, _Tracker
+
+    seen = []
+    tracker = _Tracker(lambda *_: None, lambda result: seen.append(result.input), keep=False)
+    for index in (2, 0, 3, 1):
+        tracker.emit(index, ItemResult(f"file{index}"))
+        assert seen == [f"file{i}" for i in range(len(seen))]
+    assert seen == ["file0", "file1", "file2", "file3"]
+    tracker.emit(5, ItemResult("file5"))  # 4 never came (a cancel): flushed, not lost
+    tracker.flush()
+    assert seen[-1] == "file5"
