@@ -17,13 +17,14 @@ from typing import Any
 from engine import i18n
 from engine.about import app_version
 from engine.i18n import _
-from engine.jobs import Cancelled, CancelToken, UserError
+from engine.jobs import Cancelled, UserError
 from engine.logs import log_file_path, setup_logging
 from ui import cli_args
+from ui.cli_common import EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, ProgressBar, run_job
+from ui.cli_common import load_dataset_from_args as _load
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _translate_argparse() -> None:
@@ -138,32 +139,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Bar:
-    """A tqdm progress bar on stderr shaped as an engine ``Progress`` callback."""
-
-    def __init__(self) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(total=None, file=sys.stderr, disable=None, unit="", leave=False)
-
-    def __call__(self, done: int, total: int | None, message: str) -> None:
-        if total is not None and self._bar.total != total:
-            self._bar.total = total
-        self._bar.set_description_str(message[:40], refresh=False)
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
-        self._bar.close()
-
-
-def run_job(fn, *args: Any, **kwargs: Any) -> Any:
-    bar, cancel = _Bar(), CancelToken()
-    try:
-        return fn(*args, progress=bar, cancel=cancel, **kwargs)
-    finally:
-        bar.close()
-
-
 def cmd_classify(args: argparse.Namespace) -> int:
     from engine.inference import load_classifier
 
@@ -183,7 +158,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         raise UserError(i18n.N_("--text, --text-file and --column need a text model (--model)."))
     from ui.cli_classify import classify_image_folders
 
-    bar = _Bar()
+    bar = ProgressBar()
     try:
         return classify_image_folders(args, classifier, bar)
     finally:
@@ -214,18 +189,6 @@ def classify_texts_command(args: argparse.Namespace, classifier) -> int:
                 print(f"{row['input']}\t{best['label']}\t{i18n.format_percent(best['score'], 1)}"
                       f"\t{row['language']}")
     return EXIT_SOME_FAILED if any("error" in row for row in rows) else EXIT_OK
-
-
-def _load(args: argparse.Namespace):
-    from engine.dataset_io import load_dataset
-
-    options = {key: value for key, value in (
-        ("item_column", args.item_column), ("label_column", args.label_column),
-        ("encoding", args.encoding), ("delimiter", args.delimiter)) if value}
-    dataset = run_job(load_dataset, args.dataset, args.task, **options)
-    for warning in dataset.warnings:  # left-out files and folders: said, never silently
-        print(warning.text(), file=sys.stderr)
-    return dataset
 
 
 def _print_findings(findings) -> None:

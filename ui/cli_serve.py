@@ -52,7 +52,7 @@ def _curl_example(url: str, token: str | None, task: str) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     from engine.serving import load_served_model, start_server
     from engine.serving.auth import is_loopback
-    from ui.cli import run_job
+    from ui.cli_common import run_job
 
     token = args.token
     generated = False

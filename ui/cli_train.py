@@ -150,7 +150,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from engine.model_library import TRAINED, ModelLibrary, register
     from engine.training import default_config, train
     from engine.training.distributed import world_from_env
-    from ui.cli import EXIT_OK, _load
+    from ui.cli_common import EXIT_OK
+    from ui.cli_common import load_dataset_from_args as _load
 
     dataset = _load(args)
     warnings = [warning.text() for warning in dataset.warnings]  # printed by _load
@@ -238,7 +239,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from engine.atomic import write_atomic
     from engine.evaluation import evaluate_classifier
     from engine.inference import load_classifier
-    from ui.cli import EXIT_OK, EXIT_SOME_FAILED, _load, run_job
+    from ui.cli_common import EXIT_OK, EXIT_SOME_FAILED, run_job
+    from ui.cli_common import load_dataset_from_args as _load
 
     classifier = run_job(load_classifier, args.model)
     try:
@@ -271,7 +273,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.deploy import export_model
-    from ui.cli import EXIT_OK, run_job
+    from ui.cli_common import EXIT_OK, run_job
 
     fmt = getattr(args, "format", "taxon")
     if fmt == "taxon":
@@ -293,7 +295,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_combine(args: argparse.Namespace) -> int:
     from engine.ensemble import EQUAL, combine
     from engine.model_library import TRAINED, ModelLibrary, register
-    from ui.cli import EXIT_OK, run_job
+    from ui.cli_common import EXIT_OK, run_job
 
     name = args.name or ModelLibrary().unique_name(Path(args.out).resolve().name,
                                                    exclude=args.out)
@@ -319,7 +321,7 @@ def cmd_combine(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     """Every model in the library, newest first; ``--json`` gives one object per model."""
     from engine.model_library import ModelLibrary
-    from ui.cli import EXIT_OK
+    from ui.cli_common import EXIT_OK
 
     entries = ModelLibrary().entries()
     if args.json:
