@@ -52,7 +52,8 @@ class ExportFormat:
     run: Callable[[str, str, Progress, CancelToken], Path]
 
     def filter_text(self) -> str:
-        return f"{_(self.file_filter)} (*{self.suffix})"
+        label = _(self.file_filter)
+        return f"{label} (*{self.suffix})"
 
 
 def _export_archive(model: str, out: str, progress: Progress, cancel: CancelToken) -> Path:
