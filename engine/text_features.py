@@ -102,16 +102,24 @@ class TextEncoder:
         progress(0, None, _(MSG_PREPARING))
         cancel.raise_if_cancelled()
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
         from transformers.utils import logging as hf_logging
 
         self.device = torch.device(_torch_device(device))
+        self._tokenizer = None
+        self._helper_path: str | None = None  # e5: tokenized in the helper process
         if self.local is not None:
             from engine.backbones.local_folder import load_text_model
 
-            self.tokenizer, model = load_text_model(self.local, cancel)
+            self._tokenizer, model = load_text_model(self.local, cancel)
+            pad = self._tokenizer.pad_token_id
         else:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
+            from engine import tokenizer_process
+
+            # Built in the helper process: in this one it would hold the GIL for a second
+            # and freeze the window (see engine.tokenizer_process).
+            self._helper_path = str(self.folder / "tokenizer.json")
+            pad = tokenizer_process.call(tokenizer_process.load, self._helper_path, "<pad>")
             cancel.raise_if_cancelled()
             bar = hf_logging.is_progress_bar_enabled()
             hf_logging.disable_progress_bar()  # its own bar on stderr would cut through the CLI's
@@ -126,8 +134,7 @@ class TextEncoder:
         if self.local is not None:
             from engine.backbones.local_folder import token_limit
 
-            self.max_tokens = token_limit(self.model.config, self.tokenizer, MAX_TOKENS)
-        pad = self.tokenizer.pad_token_id
+            self.max_tokens = token_limit(self.model.config, self._tokenizer, MAX_TOKENS)
         self.pad_id = int(pad) if pad is not None else 0
         self._job = threading.local()
         for layer in _layers(self.model):
@@ -146,6 +153,15 @@ class TextEncoder:
             self._job.state = (progress, cancel, done, total, now)
             progress(done, total, _(MSG_EMBEDDING))
 
+    @property
+    def tokenizer(self):
+        """The transformers tokenizer (for an export; e5 builds it here on first use)."""
+        if self._tokenizer is None:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
+        return self._tokenizer
+
     def tokenize(self, texts: Sequence[str], cancel: CancelToken | None = None
                  ) -> list[list[int]]:
         """Token ids of ``"query: " + text`` (e5; a local model gets no prefix), with
@@ -155,8 +171,14 @@ class TextEncoder:
             if cancel is not None:
                 cancel.raise_if_cancelled()
             chunk = [self.prefix + _clean(text) for text in texts[start:start + TOKENIZE_CHUNK]]
-            out.extend(self.tokenizer(chunk, truncation=True,
-                                      max_length=self.max_tokens)["input_ids"])
+            if self._helper_path is not None:
+                from engine import tokenizer_process
+
+                out.extend(tokenizer_process.call(tokenizer_process.encode, self._helper_path,
+                                                  chunk, self.max_tokens))
+            else:
+                out.extend(self._tokenizer(chunk, truncation=True,
+                                           max_length=self.max_tokens)["input_ids"])
         return out
 
     def _batches(self, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:

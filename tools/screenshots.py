@@ -240,6 +240,56 @@ def models_screens(app: QApplication, window, languages: list[str], models: list
     window.resize(size)
 
 
+def service_and_combine_screens(app: QApplication, window, languages: list[str],
+                                model: Path) -> None:
+    """The prediction service dialog running for the digits model (``service-<lang>.png``) and
+    the combine dialog with it and a second digits model (``combine-<lang>.png``), 1,024×640."""
+    from engine.dataset_io import load_image_folder
+    from engine.model_library import TRAINED, register
+    from engine.modelpack import load_package
+    from engine.training import TrainConfig, train
+    from tests.digits import write_digits
+    from ui.pages.evaluate.combine import CombineDialog
+    from ui.pages.models.service import ServiceDialog
+
+    root = Path(tempfile.mkdtemp(prefix="taxon-digits-2-"))
+    first = load_package(model).evaluation()
+    folder = Path(first.items[0]).parents[1] if first is not None and len(first) else None
+    dataset = load_image_folder(folder or write_digits(root / "digits", per_class=30))
+    second = train(dataset, root / "digits quick", TrainConfig(mode="fast", epochs=8, seed=0,
+                                                               learning_rate=0.05),
+                   name="Digits (quick)").package
+    register(model, origin=TRAINED)
+    register(second, origin=TRAINED)
+    service = ServiceDialog(model, "Digits", "image", window)
+    service.resize(1024, 640)
+    service.show()
+    service.start()
+    wait(app, lambda: service.worker is None)
+    if not service.running:  # 8765 taken on this machine: any free port
+        service.port.setValue(0)
+        service.start()
+        wait(app, lambda: service.worker is None)
+    package = load_package(model)
+    combine = CombineDialog(str(model), "image", package.labels, window)
+    combine.resize(1024, 640)
+    combine.show()
+    combine.set_checked([str(model), str(second)])
+    wait(app, lambda: combine.result_ is not None and combine.worker is None)
+    combine.name.setText("Digits (combined)")
+    for code in languages:
+        window.languages.switch(code, persist=False)
+        for name, dialog in (("service", service), ("combine", combine)):
+            dialog.raise_()
+            for _ in range(5):
+                app.processEvents()
+            path = OUT / f"{name}-{code}.png"
+            dialog.grab().save(str(path))
+            print(path.relative_to(ROOT))
+    service.close()
+    combine.reject()
+
+
 def wait(app: QApplication, condition, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -308,6 +358,7 @@ def main() -> int:
     wait(app, lambda: train.worker is None)
     image_health_screens(app, window, args.languages)
     models_screens(app, window, args.languages, [model, text_model])
+    service_and_combine_screens(app, window, args.languages, model)
     window.close()
     return 0
 

@@ -1,4 +1,8 @@
-"""One place where errors from any thread become a dialog on the UI thread."""
+"""One place where errors from any thread become a dialog on the UI thread.
+
+The dialog keeps the ``Message`` its text came from (given, or looked up with
+``ui.worker.said`` for a job's failure), so it follows a language switch while open.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,39 @@ import logging
 import sys
 import threading
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from engine.i18n import _
-from ui.worker import unexpected_error_text
+from engine.i18n import Message, _
+from ui.worker import said, unexpected_error_text
 
 log = logging.getLogger(__name__)
 
 
-def show_error(parent: QWidget | None, message: str, details: str = ""):
-    """A modal message; ``details`` (library text, log path) is tucked behind a button."""
+def show_error(parent: QWidget | None, message: str | Message, details: str = ""):
+    """A modal message; ``details`` (library text, log path) is tucked behind a button.
+
+    ``message`` is a ``Message`` or its text; either way the dialog is translated again
+    when the language changes while it is open.
+    """
     from PySide6.QtWidgets import QMessageBox  # its enums cost ~5 ms: not before first paint
 
-    box = QMessageBox(parent)
+    class ErrorBox(QMessageBox):
+        def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+            super().changeEvent(event)
+            if event.type() == QEvent.Type.LanguageChange:
+                self.retranslate_ui()
+
+        def retranslate_ui(self) -> None:
+            self.setWindowTitle(_("Taxon"))
+            if isinstance(self.message, Message):
+                self.setText(self.message.text())
+
+    box = ErrorBox(parent)
+    box.message = message if isinstance(message, Message) else (said(message) or message)
     box.setIcon(QMessageBox.Icon.Warning)
-    box.setWindowTitle(_("Taxon"))
-    box.setText(message)
+    box.setText(message if isinstance(message, str) else message.text())
+    box.retranslate_ui()
     if details:
         box.setDetailedText(details)
     box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

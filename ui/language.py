@@ -9,6 +9,7 @@ answers it in ``changeEvent`` by calling its one ``retranslate_ui()``.
 from __future__ import annotations
 
 import logging
+import re
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTranslator
 from PySide6.QtWidgets import QApplication
@@ -18,6 +19,19 @@ from engine.pseudo_locale import PSEUDO_LANGUAGES
 from ui.settings import LANGUAGE_KEY, app_settings
 
 log = logging.getLogger(__name__)
+
+#: Scripts whose letters join or stack (Arabic, Syriac, Thaana, N'Ko, Mongolian, the
+#: Indic scripts, Thai, Lao, Khmer): an underlined letter splits the word's shape.
+_SHAPED = (r"\u0600-\u08ff\ufb50-\ufdff\ufe70-\ufeff\u1800-\u18af"
+           r"\u0900-\u0dff\u0e00-\u0eff\u1780-\u17ff")
+_SHAPED_MNEMONIC = re.compile(f"(?<!&)&(?=[{_SHAPED}])")
+
+
+def mnemonic(text: str) -> str:
+    """Menu text with its ``&`` mnemonic dropped where it would underline a letter inside a
+    joined or stacked script (Arabic, Hindi, Thai…): those menus are reached with F10 or
+    Alt and the arrow keys. ``文件(&F)`` keeps its Latin mnemonic; ``&&`` stays a literal &."""
+    return _SHAPED_MNEMONIC.sub("", text)
 
 
 class GettextTranslator(QTranslator):

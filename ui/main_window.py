@@ -27,6 +27,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -42,7 +43,7 @@ from engine import i18n
 from engine.devices import DeviceInfo, describe, select_device
 from engine.i18n import _
 from engine.paths import resources_dir
-from ui.language import LanguageManager
+from ui.language import LanguageManager, mnemonic
 from ui.retranslate import Retranslatable
 from ui.session import Session
 from ui.settings import GEOMETRY_KEY, app_settings, device_preference
@@ -309,25 +310,25 @@ class MainWindow(Retranslatable, QMainWindow):
         return dialog
 
     def retranslate_ui(self) -> None:
-        self.file_menu.setTitle(_("&File"))
-        self.new_project_action.setText(_("&New project…"))
-        self.open_project_action.setText(_("&Open project…"))
-        self.recent_menu.setTitle(_("Open &recent"))
-        self.close_project_action.setText(_("&Close project"))
+        self.file_menu.setTitle(mnemonic(_("&File")))
+        self.new_project_action.setText(mnemonic(_("&New project…")))
+        self.open_project_action.setText(mnemonic(_("&Open project…")))
+        self.recent_menu.setTitle(mnemonic(_("Open &recent")))
+        self.close_project_action.setText(mnemonic(_("&Close project")))
         self.close_project_action.setEnabled(self.session.project is not None)
         project = self.session.project
         self.setWindowTitle(_("Taxon") if project is None else
                             _("{project} — Taxon").format(project=project.name))
-        self.quit_action.setText(_("&Quit"))
-        self.language_menu.setTitle(_("&Language"))
+        self.quit_action.setText(mnemonic(_("&Quit")))
+        self.language_menu.setTitle(mnemonic(_("&Language")))
         for action in self.language_actions.actions():
             action.setChecked(action.data() == i18n.current_language())
-        self.settings_menu.setTitle(_("&Settings"))
-        self.preferences_action.setText(_("&Preferences…"))
-        self.help_menu.setTitle(_("&Help"))
-        self.log_action.setText(_("View &log"))
-        self.shortcuts_action.setText(_("&Keyboard shortcuts"))
-        self.about_action.setText(_("&About Taxon"))
+        self.settings_menu.setTitle(mnemonic(_("&Settings")))
+        self.preferences_action.setText(mnemonic(_("&Preferences…")))
+        self.help_menu.setTitle(mnemonic(_("&Help")))
+        self.log_action.setText(mnemonic(_("View &log")))
+        self.shortcuts_action.setText(mnemonic(_("&Keyboard shortcuts")))
+        self.about_action.setText(mnemonic(_("&About Taxon")))
         self.offline_label.setText(_("● Offline"))
         self.offline_label.setToolTip(
             _("Taxon never connects to the internet. Your data and models stay on this computer.")
@@ -338,6 +339,17 @@ class MainWindow(Retranslatable, QMainWindow):
         self._retranslate_nav()
         for spin in self.findChildren(QAbstractSpinBox):  # "25" becomes "٢٥" after a switch
             spin.setLocale(QLocale())
+        QTimer.singleShot(0, self, self._refit_combos)  # once every widget has its new text
+
+    def _refit_combos(self) -> None:
+        """A combo box sizes itself to its items once, when first shown: after a switch to a
+        longer language its text would be cut ("Все результа"). Changing the policy and back
+        makes it measure the new texts."""
+        first_show = QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow
+        for combo in self.findChildren(QComboBox):
+            if combo.sizeAdjustPolicy() == first_show:
+                combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+                combo.setSizeAdjustPolicy(first_show)
 
     # -- start-up ----------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
@@ -372,6 +384,9 @@ class MainWindow(Retranslatable, QMainWindow):
         preference = device_preference()
 
         def job(progress, cancel):
+            from engine.torch_preload import import_torch
+
+            import_torch()  # in pieces: one long import would freeze the window (0.3–0.7 s)
             return select_device(preference)
 
         self._device_worker = JobWorker(job, name="device")

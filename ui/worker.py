@@ -25,7 +25,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from engine.i18n import _
+from engine.i18n import N_, Message
 from engine.jobs import Cancelled, CancelToken, Progress, UserError
 from engine.logs import log_file_path
 
@@ -41,8 +41,25 @@ def running_workers() -> list[JobWorker]:
     return [worker for worker in list(_running) if worker.is_running()]
 
 
+#: Texts ``failed`` carried, with the message each came from (``ui.errors`` retranslates them).
+_said: dict[str, Message] = {}
+
+
+def said(text: str) -> Message | None:
+    """The translatable message behind an error text, so a dialog can follow a switch."""
+    return _said.get(text)
+
+
+def _say(message: Message) -> str:
+    text = message.text()
+    if len(_said) > 256:
+        _said.clear()
+    _said[text] = message
+    return text
+
+
 def unexpected_error_text() -> tuple[str, str]:
-    message = _("Something went wrong. The details were written to the log file.")
+    message = _say(Message(N_("Something went wrong. The details were written to the log file.")))
     return message, str(log_file_path())
 
 
@@ -132,7 +149,7 @@ class JobWorker(QObject):
             self.cancelled.emit()
         except UserError as error:
             log.info("%s stopped: %s (%s)", self._name, error.msgid, error.details)
-            self.failed.emit(error.message, error.details)
+            self.failed.emit(_say(error.as_message()), error.details)
         except Exception:  # a bug: log it whole, show the log's path
             log.exception("Unexpected error in %s", self._name)
             self.failed.emit(*unexpected_error_text())

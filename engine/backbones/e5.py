@@ -327,6 +327,13 @@ def _json_bytes(data: dict) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def check_tokenizer_file(source: str, tokenizer: str) -> None:
+    """``_check_tokenizer`` on files; run in the helper process (``engine.tokenizer_process``),
+    where parsing the 17 MB file and building the tokenizer cannot freeze the window."""
+    with E5File(Path(source)) as opened:
+        _check_tokenizer(opened, Path(tokenizer).read_bytes())
+
+
 def _check_tokenizer(source: E5File, tokenizer_json: bytes) -> None:
     """The tokenizer must number pieces as the weights do, or every embedding is wrong."""
     from tokenizers import Tokenizer
@@ -347,8 +354,11 @@ def _check_tokenizer(source: E5File, tokenizer_json: bytes) -> None:
 
 def _write_folder(source: E5File, folder: Path, sha: str, progress: Progress,
                   cancel: CancelToken) -> None:
-    tokenizer_json = tokenizer_source().read_bytes()
-    _check_tokenizer(source, tokenizer_json)
+    from engine import tokenizer_process
+
+    tokenizer_path = tokenizer_source()
+    tokenizer_json = tokenizer_path.read_bytes()
+    tokenizer_process.call(check_tokenizer_file, str(source.path), str(tokenizer_path))
     cancel.raise_if_cancelled()
     config = {**bert_config(source), "tokenizer_class": "XLMRobertaTokenizer"}
     files = {"config.json": _json_bytes(config), "tokenizer.json": tokenizer_json,

@@ -275,6 +275,11 @@ def _check_sidecar_labels(metadata: dict[str, Any]) -> None:
         raise ValueError("the sidecar's labels are damaged")
 
 
+def export_metadata() -> dict[str, Any]:
+    """What the ONNX export's sidecar keeps (a function: the export may run in a helper)."""
+    return {"labels": class_names(), "preprocess": preprocess_config()}
+
+
 def load_classifier(
     progress: Progress | None = None,
     cancel: CancelToken | None = None,
@@ -290,8 +295,7 @@ def load_classifier(
     from engine.backbones.image_runner import load_image_runner
 
     runner, metadata = load_image_runner(
-        BACKBONE_ID, weights_sha256(), load_model,
-        lambda: {"labels": class_names(), "preprocess": preprocess_config()},
+        BACKBONE_ID, weights_sha256(), load_model, export_metadata,
         MEAN, STD, progress, cancel, backend, check_metadata=_check_sidecar_labels)
     labels = metadata["labels"] if "labels" in metadata else class_names()
     return ImageModelClassifier(runner, labels)

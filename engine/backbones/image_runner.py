@@ -9,7 +9,9 @@ never builds the network at all.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +21,24 @@ from engine.jobs import CancelToken, Progress, UserError, no_progress
 log = logging.getLogger(__name__)
 
 MSG_LOADING = N_("Loading the image model…")
-MSG_OPTIMISING = N_("Preparing the image model for this computer (first use only)…")
+#: The first-use preparation's steps, so a first start shows how far along it is.
+MSG_STEPS = (N_("Preparing the image model for this computer (first use only): "
+                "building the network, step {step} of {steps}…"),
+             N_("Preparing the image model for this computer (first use only): "
+                "converting it, step {step} of {steps}…"),
+             N_("Preparing the image model for this computer (first use only): "
+                "checking the conversion, step {step} of {steps}…"),
+             N_("Preparing the image model for this computer (first use only): "
+                "loading it, step {step} of {steps}…"))
 MSG_ONNX_UNAVAILABLE = N_("The fast inference engine (ONNX Runtime) cannot be used.")
+
+
+def _step(progress: Progress, number: int) -> None:
+    """Step ``number`` (0-based) of the first-use preparation, as ``done`` of ``total``."""
+    from engine.i18n import format_number
+
+    progress(number, len(MSG_STEPS), _(MSG_STEPS[number]).format(
+        step=format_number(number + 1), steps=format_number(len(MSG_STEPS))))
 
 
 def load_image_runner(
@@ -54,18 +72,29 @@ def load_image_runner(
         _onnx_unavailable(choice, "onnxruntime is not installed")
     elif choice != "torch":
         cached = rt.find_cached(name, weights_sha256)
+        prepared = cached is None
+        if prepared and _export_in_helper(name, weights_sha256, build_model, metadata, mean, std,
+                                          progress, cancel):
+            cached = rt.find_cached(name, weights_sha256)
         if cached is None:
             cancel.raise_if_cancelled()
-            progress(0, None, _(MSG_OPTIMISING))
+            _step(progress, 0)
             model = rt.with_normalization(build_model(), mean, std)
             cancel.raise_if_cancelled()
+            _step(progress, 1)
             cached = rt.export_verified(name, weights_sha256, model, parity_samples(),
-                                        _resolve(metadata), cancel)
+                                        _resolve(metadata), cancel,
+                                        exported=lambda: _step(progress, 2))
         if cached:
             try:
                 if check_metadata is not None:
                     check_metadata(cached.metadata)
-                return rt.OrtRunner(cached.path), cached.metadata
+                if prepared:
+                    _step(progress, 3)
+                runner = rt.OrtRunner(cached.path)
+                if prepared:
+                    progress(len(MSG_STEPS), len(MSG_STEPS), _(MSG_LOADING))
+                return runner, cached.metadata
             except Exception as error:  # a damaged cache: PyTorch now, a new export next time
                 log.warning("Cannot use the ONNX export %s", cached.path, exc_info=True)
                 cached.path.unlink(missing_ok=True)
@@ -76,6 +105,103 @@ def load_image_runner(
     if model is None:
         model = rt.with_normalization(build_model(), mean, std)
     return rt.TorchRunner(model), _resolve(metadata)
+
+
+def _export_in_helper(name: str, weights_sha256: str, build_model, metadata, mean, std,
+                      progress: Progress, cancel: CancelToken) -> bool:
+    """Make the export in a helper process; False when it could not (then it is made here).
+
+    Exporting imports ``onnx``, whose C++ extension holds Python's global lock for about a
+    second while it loads, and builds the network with torch: in this process that would
+    freeze the window however the work is threaded. The helper reports its steps back.
+    On the main thread (the command line, a script) no other thread needs the lock, so
+    the export is made here, as before.
+    """
+    import multiprocessing
+    import pickle
+    import threading
+
+    from engine.inference import _start_method
+
+    if threading.current_thread() is threading.main_thread():
+        return False
+    try:
+        pickle.dumps((build_model, metadata))
+    except Exception:  # a closure: only this process can build the network
+        return False
+    # The helper may be forked from a server started earlier: give it today's folders.
+    environment = {key: os.environ.get(key) for key in ("TAXON_HOME", "HOME", "APPDATA",
+                                                        "LOCALAPPDATA", "XDG_CACHE_HOME")}
+    context = multiprocessing.get_context(_start_method())
+    receiver, sender = context.Pipe(duplex=False)
+    helper = context.Process(target=_export_child, name="taxon-onnx-export", daemon=True,
+                             args=(sender, environment, name, weights_sha256, build_model,
+                                   metadata, tuple(mean), tuple(std)))
+    try:
+        helper.start()
+    except Exception:
+        log.warning("Cannot start the export helper; exporting here", exc_info=True)
+        return False
+    sender.close()
+    outcome: tuple[str, Any] = ("error", "the helper ended without an answer")
+    try:
+        while True:
+            cancel.raise_if_cancelled()
+            if receiver.poll(0.1):
+                try:
+                    kind, value = receiver.recv()
+                except EOFError:
+                    break
+                if kind == "step":
+                    _step(progress, value)
+                    continue
+                outcome = (kind, value)
+                break
+            if not helper.is_alive() and not receiver.poll(0):
+                break
+    finally:
+        if helper.is_alive() and outcome[0] == "error":
+            helper.terminate()  # cancelled, or it stopped answering
+        helper.join(30)
+        receiver.close()
+    if outcome[0] == "error":
+        log.warning("The export helper failed (%s); exporting here", outcome[1])
+        return False
+    return True
+
+
+def _export_child(sender, environment, name, weights_sha256, build_model, metadata, mean,
+                  std) -> None:
+    """In the helper process: build, export, check and cache; steps and the end go back."""
+
+    def send(message: tuple) -> None:
+        try:
+            sender.send(message)
+        except OSError:  # the app is gone (or gave up): stop quietly
+            raise SystemExit(0) from None
+
+    try:
+        for key, value in environment.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        from engine.backbones import onnx_runtime as rt
+        from engine.backbones.efficientnet_lite0 import parity_samples
+
+        send(("step", 0))
+        model = rt.with_normalization(build_model(), mean, std)
+        send(("step", 1))
+        rt.export_verified(name, weights_sha256, model, parity_samples(), _resolve(metadata),
+                           exported=lambda: send(("step", 2)))
+        send(("done", None))  # exported, or a failed check recorded in the cache
+    except SystemExit:
+        pass
+    except BaseException as error:  # noqa: BLE001 - anything: the parent exports itself
+        with contextlib.suppress(OSError):
+            sender.send(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        sender.close()
 
 
 def _resolve(metadata):

@@ -147,6 +147,7 @@ def export_verified(
     samples: np.ndarray,
     metadata: dict[str, Any],
     cancel: CancelToken | None = None,
+    exported: Callable[[], None] | None = None,
 ) -> CachedExport | None:
     """Export ``model`` to ONNX, check it against PyTorch on ``samples``, cache it.
 
@@ -177,6 +178,8 @@ def export_verified(
     else:
         if cancel is not None:
             cancel.raise_if_cancelled()
+        if exported is not None:  # progress: the export is made, the check begins
+            exported()
         reason = _parity_problem(model, payload, samples)
     try:
         if reason is not None:

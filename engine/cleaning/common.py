@@ -204,14 +204,26 @@ def group_preview(frame: pd.DataFrame, groups, limit: int = 3, rows_per_group: i
     return tuple(out)
 
 
+def conflict_explanation(all_decided: str, some_undecided: tuple[str, str], rows: int,
+                         no_majority: int) -> Message:
+    """A conflicting-labels explanation: ``all_decided`` when every group has a majority
+    label, else the singular/plural pair counted by the groups without one (never "0 groups")."""
+    if not no_majority:
+        return Message(all_decided, {"rows": rows})
+    return Message(some_undecided[0], {"rows": rows, "no_majority": no_majority},
+                   plural=some_undecided[1], count=no_majority)
+
+
 def duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndarray, kind: str,
-                      title: tuple[str, str], explanation: str, fix_text: tuple[str, str],
+                      title: tuple[str, str], explanation: tuple[str, str],
+                      fix_text: tuple[str, str],
                       stats: dict | None = None, rank: np.ndarray | None = None
                       ) -> list[Finding]:
     """One "keep one of each group" finding for rows that share a group id (text or image).
 
     ``rank`` orders each group's rows (lower first; default: the oldest row first):
-    the first is the one the fix keeps, named in the finding's ``kept``."""
+    the first is the one the fix keeps, named in the finding's ``kept``. ``explanation`` is
+    a singular/plural pair counted by groups (``{groups}``; ``{rows}`` is the rows in all)."""
     if len(positions) == 0:
         return []
     if rank is None:
@@ -222,7 +234,8 @@ def duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndar
     return [Finding(
         kind=kind, severity="warning",
         title=plural(*title, extra),
-        explanation=Message(explanation, {"groups": len(groups), "rows": rows}),
+        explanation=Message(explanation[0], {"groups": len(groups), "rows": rows},
+                            plural=explanation[1], count=len(groups)),
         row_ids=row_ids_at(dataset.frame, positions), groups=groups,
         fix=Fix("keep_one", {"groups": [list(g) for g in groups]}, plural(*fix_text, extra)),
         preview=group_preview(dataset.frame, groups),

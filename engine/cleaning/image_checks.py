@@ -16,6 +16,7 @@ import pandas as pd
 
 from engine.cleaning.common import (
     begin,
+    conflict_explanation,
     dense_groups,
     distinct_per_group,
     duplicate_finding,
@@ -135,9 +136,9 @@ def check_extreme_aspect(dataset: Dataset, progress: Progress = no_progress,
                           "{n} images are very wide or very tall"), n),
         explanation=Message(N_("The longer side of these images is more than {ratio} times the "
                                "shorter one. The model looks at a square cut from the middle "
-                               "of each image, so most of such a picture is never seen. Check "
+                               "of each image, so most of such an image is never seen. Check "
                                "that they are what you meant to include (panoramas, banners, "
-                               "strips of several pictures)."), {"ratio": int(MAX_ASPECT)}),
+                               "strips of several images)."), {"ratio": int(MAX_ASPECT)}),
         row_ids=ids,
         fix=Fix("drop_rows", {"row_ids": list(ids)},
                 plural(*Nn_("Remove {n} very wide or tall image",
@@ -171,10 +172,14 @@ def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
     return duplicate_finding(
         dataset, combined, positions, "image.exact_duplicates",
         Nn_("{n} image is an exact copy of another", "{n} images are exact copies of others"),
-        N_("The same file content appears more than once with the same label ({groups} groups, "
-           "{rows} rows), under the same or different file names. Copies give those pictures "
-           "extra weight and can land in both the training and the test split, which makes "
-           "results look better than they are."),
+        Nn_("The same file content appears more than once with the same label (one group of "
+            "{rows} rows), under the same or different file names. Copies give those images "
+            "extra weight and can land in both the training and the test split, which makes "
+            "results look better than they are.",
+            "The same file content appears more than once with the same label ({groups} groups, "
+            "{rows} rows), under the same or different file names. Copies give those images "
+            "extra weight and can land in both the training and the test split, which makes "
+            "results look better than they are."),
         _KEEP_ONE_IMAGE, rank=path_preference(dataset.frame))
 
 
@@ -224,10 +229,14 @@ def check_near_duplicates(dataset: Dataset, progress: Progress = no_progress,
     return duplicate_finding(
         dataset, group_of, usable[chosen], "image.near_duplicates",
         Nn_("{n} image is nearly the same as another", "{n} images are nearly the same as others"),
-        N_("These pictures have the same label and look the same apart from size, "
-           "compression or a slight crop ({groups} groups, {rows} rows). Near copies give a "
-           "picture extra weight and, split between training and testing, make results look "
-           "better than they are."),
+        Nn_("These images have the same label and look the same apart from size, "
+            "compression or a slight crop (one group of {rows} rows). Near copies give an "
+            "image extra weight and, split between training and testing, make results look "
+            "better than they are.",
+            "These images have the same label and look the same apart from size, "
+            "compression or a slight crop ({groups} groups, {rows} rows). Near copies give an "
+            "image extra weight and, split between training and testing, make results look "
+            "better than they are."),
         _KEEP_ONE_IMAGE,
         {"phash_max": PHASH_MAX, "dhash_max": DHASH_MAX, "colour_max": COLOUR_MAX,
          "pixel_max": PIXEL_MAX, **search}, rank=rank)
@@ -292,16 +301,24 @@ def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
     no_majority = int(len(np.unique(group[~strict])))
     return [Finding(
         kind="image.conflicting_labels", severity="error",
-        title=plural(*Nn_("{n} picture appears with different labels",
-                          "{n} pictures appear with different labels"), len(groups)),
-        explanation=Message(N_("The same picture, or a copy of it that is only resized, "
-                               "re-compressed or slightly cropped, is labelled differently in "
-                               "{rows} rows. A model cannot be right about both, and such "
-                               "contradictions usually mean labelling mistakes. The suggested "
-                               "fix keeps the label most of a group's rows agree on and removes "
-                               "the others; where no label has a majority ({no_majority} "
-                               "groups) it removes the whole group."),
-                            {"rows": len(ids), "no_majority": no_majority}),
+        title=plural(*Nn_("{n} image appears with different labels",
+                          "{n} images appear with different labels"), len(groups)),
+        explanation=conflict_explanation(
+            N_("The same image, or a copy of it that is only resized, re-compressed or slightly "
+               "cropped, is labelled differently in {rows} rows. A model cannot be right about "
+               "both, and such contradictions usually mean labelling mistakes. The suggested fix "
+               "keeps the label most of a group's rows agree on and removes the others."),
+            Nn_("The same image, or a copy of it that is only resized, re-compressed or slightly "
+                "cropped, is labelled differently in {rows} rows. A model cannot be right about "
+                "both, and such contradictions usually mean labelling mistakes. The suggested fix "
+                "keeps the label most of a group's rows agree on and removes the others; in "
+                "{no_majority} group no label has a majority, so it removes that whole group.",
+                "The same image, or a copy of it that is only resized, re-compressed or slightly "
+                "cropped, is labelled differently in {rows} rows. A model cannot be right about "
+                "both, and such contradictions usually mean labelling mistakes. The suggested fix "
+                "keeps the label most of a group's rows agree on and removes the others; in "
+                "{no_majority} groups no label has a majority, so it removes those groups whole."),
+            len(ids), no_majority),
         row_ids=ids, groups=groups,
         fix=Fix("drop_rows", {"row_ids": list(drop_ids)},
                 plural(*Nn_("Remove {n} row with a contradicting label",

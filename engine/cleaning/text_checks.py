@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from engine.cleaning.common import (
     begin,
+    conflict_explanation,
     dense_groups,
     distinct_per_group,
     duplicate_finding,
@@ -188,9 +189,12 @@ def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
     return duplicate_finding(
         dataset, combined, positions, "text.exact_duplicates",
         Nn_("{n} row repeats an earlier row exactly", "{n} rows repeat earlier rows exactly"),
-        N_("Identical text with the same label appears more than once ({groups} groups, "
-           "{rows} rows). Repeats give those examples extra weight and can land in both the "
-           "training and the test split, which makes results look better than they are."),
+        Nn_("Identical text with the same label appears more than once (one group of "
+            "{rows} rows). Repeats give those examples extra weight and can land in both the "
+            "training and the test split, which makes results look better than they are.",
+            "Identical text with the same label appears more than once ({groups} groups, "
+            "{rows} rows). Repeats give those examples extra weight and can land in both the "
+            "training and the test split, which makes results look better than they are."),
         _KEEP_FIRST_ROW)
 
 
@@ -209,9 +213,12 @@ def check_normalized_duplicates(dataset: Dataset, progress: Progress = no_progre
     return duplicate_finding(
         dataset, combined, positions, "text.normalized_duplicates",
         Nn_("{n} row repeats another row apart from case, spacing or punctuation", "{n} rows repeat other rows apart from case, spacing or punctuation"),
-        N_("These texts differ only in upper and lower case, spaces, punctuation or invisible "
-           "characters, and have the same label ({groups} groups, {rows} rows). A model sees "
-           "them as the same example counted several times."),
+        Nn_("These texts differ only in upper and lower case, spaces, punctuation or invisible "
+            "characters, and have the same label (one group of {rows} rows). A model sees "
+            "them as the same example counted several times.",
+            "These texts differ only in upper and lower case, spaces, punctuation or invisible "
+            "characters, and have the same label ({groups} groups, {rows} rows). A model sees "
+            "them as the same example counted several times."),
         _KEEP_FIRST_ROW)
 
 
@@ -242,13 +249,22 @@ def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
     return [Finding(
         kind="text.conflicting_labels", severity="error",
         title=plural(*Nn_("{n} text appears with different labels", "{n} texts appear with different labels"), len(groups)),
-        explanation=Message(N_("The same text (ignoring case, spacing and punctuation) is labelled "
-                               "differently in {rows} rows. A model cannot be right about both, and "
-                               "such contradictions usually mean labelling mistakes. The suggested "
-                               "fix keeps the label most of a group's rows agree on and removes "
-                               "the others; where no label has a majority ({no_majority} groups) "
-                               "it removes the whole group."),
-                            {"rows": len(ids), "no_majority": no_majority}),
+        explanation=conflict_explanation(
+            N_("The same text (ignoring case, spacing and punctuation) is labelled differently "
+               "in {rows} rows. A model cannot be right about both, and such contradictions "
+               "usually mean labelling mistakes. The suggested fix keeps the label most of a "
+               "group's rows agree on and removes the others."),
+            Nn_("The same text (ignoring case, spacing and punctuation) is labelled differently "
+                "in {rows} rows. A model cannot be right about both, and such contradictions "
+                "usually mean labelling mistakes. The suggested fix keeps the label most of a "
+                "group's rows agree on and removes the others; in {no_majority} group no label "
+                "has a majority, so it removes that whole group.",
+                "The same text (ignoring case, spacing and punctuation) is labelled differently "
+                "in {rows} rows. A model cannot be right about both, and such contradictions "
+                "usually mean labelling mistakes. The suggested fix keeps the label most of a "
+                "group's rows agree on and removes the others; in {no_majority} groups no label "
+                "has a majority, so it removes those groups whole."),
+            len(ids), no_majority),
         row_ids=ids, groups=groups,
         fix=Fix("drop_rows", {"row_ids": list(drop_ids)},
                 plural(*Nn_("Remove {n} row with a contradicting label", "Remove {n} rows with contradicting labels"), len(drop_ids))),

@@ -231,3 +231,14 @@ def test_built_in_labels_read_in_the_ui_language_with_the_english_name_on_hover(
     qtbot.waitUntil(lambda: page.detail.labels[0].text().startswith(chinese))
     assert page.detail.labels[0].toolTip() == "palace"
     window.languages.switch("en", persist=False)
+
+
+def test_the_image_column_title_is_never_cut(page, window, qtbot):
+    header = page.table.horizontalHeader()
+    for code in ("ru", "en_XA"):
+        window.languages.switch(code, persist=False)
+        qtbot.waitUntil(lambda code=code: i18n.current_language() == code)
+        title = page.model.headerData(0, Qt.Orientation.Horizontal)
+        qtbot.waitUntil(lambda title=title: header.sectionSize(0)
+                        >= header.fontMetrics().horizontalAdvance(title), timeout=5_000)
+    window.languages.switch("en", persist=False)

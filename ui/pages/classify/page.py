@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
+    QStyle,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -225,9 +226,19 @@ class ClassifyPage(Retranslatable, QWidget):
         self.export_json_action.setText(_("Export as JSON…"))
         self.clear_button.setText(_("Clear"))
         self.model.retranslate()
+        self._fit_image_column()
         self._update_model_status()
         self._update_status()
         self.detail.retranslate_ui()
+
+    def _fit_image_column(self) -> None:
+        """The thumbnail column is as wide as a thumbnail, or as its title where that is wider
+        (Russian "Изображение" was cut to "Изображени")."""
+        header = self.table.horizontalHeader()
+        title = str(self.model.headerData(COLUMN_IMAGE, Qt.Orientation.Horizontal) or "")
+        width = header.fontMetrics().horizontalAdvance(title) + 2 * header.style().pixelMetric(
+            QStyle.PixelMetric.PM_HeaderMargin) + 8
+        header.resizeSection(COLUMN_IMAGE, max(THUMB + 12, width))
 
     # -- model loading ---------------------------------------------------------
     def warm_up(self) -> None:

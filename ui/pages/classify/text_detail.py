@@ -31,6 +31,7 @@ from engine.i18n import _
 from ui.pages.classify.text_languages import language_label
 from ui.pages.classify.text_results import TextRow, isolate
 from ui.retranslate import Retranslatable
+from ui.scroll import VerticalScrollArea
 
 if TYPE_CHECKING:
     from engine.text_models import Segment
@@ -112,10 +113,12 @@ class TextDetailPanel(Retranslatable, QFrame):
         self.explanation = ""  # the HTML shown, as generated (Qt rewrites what it displays)
         self.heading = QLabel()
         self.heading.setStyleSheet("font-weight: 600;")
+        self.heading.setWordWrap(True)  # the "select a result" hint is a whole sentence
         self.name = QLabel()
         self.name.setWordWrap(True)
         self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.language = QLabel()
+        self.language.setWordWrap(True)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b3261e;")
@@ -124,23 +127,28 @@ class TextDetailPanel(Retranslatable, QFrame):
         self.bars: list[QProgressBar] = []
         for position in range(self.ROWS):
             label, bar = QLabel(), QProgressBar()
+            label.setWordWrap(True)  # a long label must not widen or clip the panel
             bar.setRange(0, 1000)
             bar.setMaximumHeight(14)
+            bar.setTextVisible(False)  # the label above says the percentage
             grid.addWidget(label, position * 2, 0)
             grid.addWidget(bar, position * 2 + 1, 0)
             self.labels.append(label)
             self.bars.append(bar)
         self.words_heading = QLabel()
         self.words_heading.setStyleSheet("font-weight: 600;")
+        self.words_heading.setWordWrap(True)
         self.words_status = QLabel()
         self.words_status.setWordWrap(True)
         self.browser = QTextBrowser()
         self.browser.setObjectName("explanation")
         self.browser.setOpenLinks(False)
+        self.browser.setMinimumHeight(90)
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        layout = QVBoxLayout(content)
         for widget in (self.heading, self.name, self.language, self.message):
             layout.addWidget(widget)
         layout.addLayout(grid)
@@ -148,6 +156,11 @@ class TextDetailPanel(Retranslatable, QFrame):
             layout.addWidget(widget)
         layout.addWidget(self.browser, 1)
         layout.addWidget(self.legend)
+        # In a short window the panel scrolls rather than squeezing labels into their bars
+        # or cutting the legend off.
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(VerticalScrollArea(content))
         self.show_row(None)
 
     def show_row(self, row: TextRow | None) -> None:

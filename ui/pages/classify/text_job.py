@@ -35,7 +35,8 @@ def classify_sources(classifier, sources: list[tuple], progress: Progress, cance
         elif source[0] == "files":
             for count, path in enumerate(source[1]):
                 cancel.raise_if_cancelled()
-                progress(count, len(source[1]), _("Reading {name}…").format(name=Path(path).name))
+                name = "\u2068" + Path(path).name + "\u2069"  # left to right in RTL text
+                progress(count, len(source[1]), _("Reading {name}…").format(name=name))
                 inputs.append(read_text_file(path))
                 names.append(None)
         else:

@@ -61,10 +61,18 @@ class ConfusionMatrix(QWidget):
         widest = max((metrics.horizontalAdvance(label) for label in self.labels), default=0)
         return min(widest, MAX_LABEL) + 10
 
+    def _title(self) -> int:
+        """Room for an axis title: taller than ``TITLE`` in scripts with tall glyphs (Arabic,
+        Hindi), whose rotated title would otherwise run over the row labels."""
+        bold = self.font()
+        bold.setBold(True)
+        return max(TITLE, QFontMetrics(bold).height() + 4)
+
     def _layout(self) -> tuple[float, float, float]:
         """(left margin, top margin, cell size) in left-to-right coordinates."""
         extent = self._label_extent()
-        left, top = TITLE + extent, TITLE + extent
+        title = self._title()
+        left, top = title + extent, title + extent
         count = max(1, len(self.labels))
         room = min(self.width() - left - 4, self.height() - top - 4)
         return left, top, float(max(MIN_CELL, min(MAX_CELL, room / count)))
@@ -90,12 +98,12 @@ class ConfusionMatrix(QWidget):
         return row, column
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        extent = TITLE + self._label_extent()
+        extent = self._title() + self._label_extent()
         side = extent + len(self.labels) * 44 + 8
         return QSize(side, side)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
-        extent = TITLE + self._label_extent()
+        extent = self._title() + self._label_extent()
         side = extent + len(self.labels) * MIN_CELL + 8
         return QSize(side, side)
 
@@ -111,6 +119,7 @@ class ConfusionMatrix(QWidget):
             return
         left, top, cell = self._layout()
         extent = self._label_extent()
+        title = self._title()
         rtl = self.layoutDirection() == Qt.LayoutDirection.RightToLeft
         metrics = QFontMetrics(self.font())
         totals = self.matrix.sum(axis=1)
@@ -118,22 +127,22 @@ class ConfusionMatrix(QWidget):
         bold = self.font()
         bold.setBold(True)
         painter.setFont(bold)
-        painter.drawText(self._mirror(QRectF(left, 0, cell * count, TITLE)),
+        painter.drawText(self._mirror(QRectF(left, 0, cell * count, title)),
                          Qt.AlignmentFlag.AlignCenter, _("Predicted label"))
         painter.save()  # the row axis title reads upwards along the row labels
-        title_rect = self._mirror(QRectF(0, top, TITLE, cell * count))
+        title_rect = self._mirror(QRectF(0, top, title, cell * count))
         painter.translate(title_rect.center())
         painter.rotate(-90 if not rtl else 90)
-        painter.drawText(QRectF(-cell * count / 2, -TITLE / 2, cell * count, TITLE),
+        painter.drawText(QRectF(-cell * count / 2, -title / 2, cell * count, title),
                          Qt.AlignmentFlag.AlignCenter, _("True label"))
         painter.restore()
         painter.setFont(self.font())
         near = Qt.AlignmentFlag.AlignRight if not rtl else Qt.AlignmentFlag.AlignLeft
         for index, label in enumerate(self.labels):
             elided = metrics.elidedText(label, Qt.TextElideMode.ElideRight, MAX_LABEL)
-            row_rect = self._mirror(QRectF(TITLE, top + index * cell, extent - 6, cell))
+            row_rect = self._mirror(QRectF(title, top + index * cell, extent - 6, cell))
             painter.drawText(row_rect, near | Qt.AlignmentFlag.AlignVCenter, elided)
-            column_rect = self._mirror(QRectF(left + index * cell, TITLE, cell, extent - 6))
+            column_rect = self._mirror(QRectF(left + index * cell, title, cell, extent - 6))
             painter.save()  # upright column labels, reading bottom to top, ending at the cells
             painter.translate(column_rect.center())
             painter.rotate(-90)

@@ -66,7 +66,8 @@ class ExamplesPanel(Retranslatable, QWidget):
 
     correct_requested = Signal(int)  # an index into the evaluation's items
 
-    def __init__(self, object_name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, object_name: str, parent: QWidget | None = None,
+                 empty_hint: Callable[[], str] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(object_name)
         self.evaluation: Evaluation | None = None
@@ -74,6 +75,7 @@ class ExamplesPanel(Retranslatable, QWidget):
         self.indices: list[int] = []
         self.corrections: dict[int, str] = {}
         self._heading: Callable[[], str] = lambda: ""
+        self._empty_hint = empty_hint
         self._job: JobWorker | None = None
         self.heading = QLabel()
         self.heading.setWordWrap(True)
@@ -89,6 +91,11 @@ class ExamplesPanel(Retranslatable, QWidget):
         self.list.currentItemChanged.connect(lambda *_: self._update_button())
         self.correct_button = QPushButton()
         self.correct_button.clicked.connect(self.request_correction)
+        self.hint = QLabel()  # shown instead of an empty list: what to do to fill it
+        self.hint.setObjectName(object_name + "Hint")
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet("color: palette(placeholder-text); padding: 12px;")
         top = QHBoxLayout()
         top.addWidget(self.heading, 1)
         top.addWidget(self.correct_button)
@@ -96,6 +103,7 @@ class ExamplesPanel(Retranslatable, QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.hint, 1)
         self._update_button()
         self.retranslate_ui()
 
@@ -214,7 +222,17 @@ class ExamplesPanel(Retranslatable, QWidget):
             lines.append(_("Corrected to {label}").format(label=self.corrections[index]))
         return "\n".join(lines) if self.task == "image" else " · ".join(lines)
 
+    def _show_hint(self) -> None:
+        """Nothing to list yet: the hint in place of a blank list and a useless button."""
+        waiting = self.evaluation is not None and not self.indices and not self._heading()
+        hint = self._empty_hint() if self._empty_hint is not None and waiting else ""
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))
+        self.list.setVisible(not hint)
+        self.correct_button.setVisible(not hint)
+
     def retranslate_ui(self) -> None:
+        self._show_hint()
         self.correct_button.setText(_("Correct label…"))
         self.correct_button.setToolTip(_("Give the selected example its right label in the "
                                          "dataset; the next training uses it."))

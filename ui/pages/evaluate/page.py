@@ -35,6 +35,7 @@ from engine.i18n import N_, _
 from ui.flow_layout import FlowLayout
 from ui.job_bar import JobBar
 from ui.pages.evaluate import correction, texts
+from ui.pages.evaluate.combine import ModelButtons
 from ui.pages.evaluate.compare import ComparePanel
 from ui.pages.evaluate.confusion import ConfusionMatrix
 from ui.pages.evaluate.examples import ExamplesPanel
@@ -115,7 +116,7 @@ class EvaluatePage(Retranslatable, QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.matrix)
-        self.cell_examples = ExamplesPanel("cellExamples")
+        self.cell_examples = ExamplesPanel("cellExamples", empty_hint=texts.cell_hint)
         self.cell_examples.corrections = self.corrections
         self.cell_examples.correct_requested.connect(self.correct_example)
         self.confusion_tab = confusion_tab = QSplitter()
@@ -142,6 +143,8 @@ class EvaluatePage(Retranslatable, QWidget):
 
         self.bar = JobBar()
         self.bar.running_changed.connect(self._running_changed)
+        self.model_buttons = ModelButtons(self)  # "Combine models…", "Use this model…"
+        buttons.addWidget(self.model_buttons)
         self.status = self.bar.status
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -269,7 +272,7 @@ class EvaluatePage(Retranslatable, QWidget):
         self.diagram.set_bins(evaluation.reliability() if evaluation else [])
         self._size_matrix()
         self.cards.set_summary(evaluation.summary() if evaluation else None)
-        self.cell_examples.clear()
+        self.cell_examples.show_examples(evaluation, [], self.cell_examples.task, lambda: "")
         task = self.model.task if self.model else "image"
         self.mistakes.show_examples(evaluation, evaluation.misclassified() if evaluation else [],
                                     task, self._mistakes_heading)
@@ -390,6 +393,7 @@ class EvaluatePage(Retranslatable, QWidget):
         self.model_combo.setEnabled(not running)
         self.compare.combo.setEnabled(not running)
         self.evaluate_button.setEnabled(not running and self.model is not None)
+        self.model_buttons.update_state()
         self.evaluate_button.setToolTip(_("Runs the model on every labelled row of the data "
                                           "open on the Data page.")
                                         if self.session.current is not None

@@ -55,3 +55,8 @@ def cell_heading(count: int, true: str, predicted: str) -> str:
     return ngettext("{n} example of {true} predicted as {predicted}",
                     "{n} examples of {true} predicted as {predicted}", count).format(
         n=i18n.format_number(count), true=true, predicted=predicted)
+
+
+def cell_hint() -> str:
+    return _("Click a cell of the matrix to see its examples here. Cells off the diagonal are "
+             "the mistakes: the row is the true label, the column the predicted one.")

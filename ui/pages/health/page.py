@@ -261,6 +261,7 @@ class HealthPage(Retranslatable, QWidget):
             self.preview_model.set_frame(None)
             self.rows_model.clear()
             self.preview.setVisible(False)
+            self.rows_view.setVisible(False)  # no finding: no empty table with raw column names
             return
         self.title.setText(finding.title.text())
         self.explanation.setText(finding.explanation.text())

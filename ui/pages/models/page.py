@@ -18,7 +18,6 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
-    QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
@@ -41,6 +40,7 @@ from engine.model_library import (
     register,
 )
 from ui.errors import show_error
+from ui.flow_layout import FlowLayout
 from ui.job_bar import JobBar
 from ui.pages.models import actions
 from ui.pages.models.table import (
@@ -104,12 +104,11 @@ class ModelsPage(Retranslatable, QWidget):
         self.folder_button = self._button("modelsShowFolder", self.show_folder)
         self.serve_button = self._button("modelsServe", self.serve)
         self.remove_button = self._button("modelsRemove", self.remove)
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()  # wraps in narrow windows and long languages (800×600 must fit)
         for button in (self.classify_button, self.evaluate_button, self.rename_button,
-                       self.export_button, self.serve_button, self.folder_button):
+                       self.export_button, self.serve_button, self.folder_button,
+                       self.remove_button):
             buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.remove_button)
 
         self.bar = JobBar()
         self.bar.running_changed.connect(self._update_buttons)
