@@ -323,6 +323,7 @@ class HealthPage(Retranslatable, QWidget):
             pixmap = QPixmap()
             if data and pixmap.loadFromData(data):
                 self.rows_model.set_thumbnail(path, pixmap)
+        self.rows_view.resizeColumnToContents(self.rows_model.column_keys().index("item"))
 
     def _fill_plan(self) -> None:
         self.plan_list.clear()

@@ -22,7 +22,10 @@ from engine.i18n import _
 LEADING = ("group", "item", "label")
 TRAILING = ("suggested_label", "confidence", "action")
 #: Preview keys that are not worth a column of their own here.
-_HIDDEN = frozenset({"row", "row_id", "source_line", "group", "kept", "suggested"})
+#: ("given_confidence" repeats what "suggested_label" and its confidence already say, and
+#: the table must fit beside the findings list.)
+_HIDDEN = frozenset({"row", "row_id", "source_line", "group", "kept", "suggested",
+                     "given_confidence"})
 #: Columns shown even when empty.
 _ALWAYS = ("item", "label")
 _MAX_CELL = 300
