@@ -28,16 +28,15 @@ import json
 import logging
 import os
 import shutil
-import sys
-import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.atomic import write_atomic
+from engine.file_lock import exclusive_lock
 from engine.i18n import N_
 from engine.jobs import UserError
 
@@ -56,7 +55,6 @@ FOLDER, ARCHIVE = "folder", "archive"
 #: Labels kept in the index (the count is always exact); the package holds them all.
 LABELS_KEPT = 50
 MAX_NAME = 200
-_LOCK_RETRY_S = 0.05
 
 MSG_UNKNOWN = N_("“{path}” is not in the list of models.")
 MSG_NOT_A_MODEL = N_("“{path}” is no longer a Taxon model, so Taxon will not delete it.")
@@ -371,7 +369,7 @@ class ModelLibrary:
         """Read, change and write the index under the lock (raises ``OSError``)."""
         path = self.index_path
         path.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(path.with_name(path.name + ".lock")):
+        with exclusive_lock(path.with_name(path.name + ".lock")):
             entries = self._read(repair=True)
             change(entries)
             data = {"format": FORMAT, "version": VERSION,
@@ -385,36 +383,6 @@ def _size_or_zero(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-@contextlib.contextmanager
-def _locked(lock_file: Path) -> Iterator[None]:
-    """An exclusive lock on ``lock_file`` between processes (blocking). Where the file
-    system refuses locks this logs and goes on: each write is still atomic."""
-    with open(lock_file, "a+b") as handle:
-        if sys.platform == "win32":
-            import msvcrt
-
-            while True:
-                try:
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-                    break
-                except OSError:
-                    time.sleep(_LOCK_RETRY_S)
-            try:
-                yield
-            finally:
-                with contextlib.suppress(OSError):
-                    handle.seek(0)
-                    msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-            return
-        import fcntl
-
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        except OSError as error:
-            log.warning("cannot lock %s (%s); writing without a lock", lock_file, error)
-        yield  # closing the file releases the lock
 
 
 # --------------------------------------------------------------------------- deleting

@@ -26,7 +26,6 @@ import logging
 import os
 import shutil
 import sys
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -38,7 +37,6 @@ OLD_TAG = ".old-"
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2  # Linux
 _RENAME_SWAP = 2  # macOS renamex_np
-_LOCK_RETRY_S = 0.05
 
 
 class SwapIncomplete(OSError):
@@ -66,7 +64,9 @@ def target_lock(target: Path) -> Iterator[None]:
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     if sys.platform == "win32":
-        with _windows_lock(target.with_name(f".{target.name}.lock")):
+        from engine.file_lock import exclusive_lock
+
+        with exclusive_lock(target.with_name(f".{target.name}.lock")):
             yield
         return
     import fcntl
@@ -80,25 +80,6 @@ def target_lock(target: Path) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)  # closing releases the lock
-
-
-@contextlib.contextmanager
-def _windows_lock(path: Path) -> Iterator[None]:
-    import msvcrt
-
-    with open(path, "a+b") as handle:
-        while True:
-            try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-                break
-            except OSError:
-                time.sleep(_LOCK_RETRY_S)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(OSError):
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
 
 
 # --------------------------------------------------------------------------- recovery
