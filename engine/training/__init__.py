@@ -44,6 +44,20 @@ MSG_DID_NOT_LEARN_KEPT = N_("The new model did not learn: its validation accurac
 MSG_DID_NOT_LEARN = N_("The model did not learn: its validation accuracy is {accuracy}, about "
                        "what guessing gives ({chance}). Check the labels and the learning rate "
                        "before using it.")
+MSG_MANY_CLASSES = N_("This dataset has {n} classes, far more than most: check that the label "
+                      "column really holds categories and not names or IDs. Training and "
+                      "evaluation take much longer with this many.")
+#: Above this many classes a dataset is unusual enough to say so (ImageNet has 1,000).
+UNUSUAL_CLASS_COUNT = 1000
+
+
+def class_count_notes(labels: list[str]) -> list[str]:
+    """A note when the class count suggests the wrong label column was picked."""
+    if len(labels) <= UNUSUAL_CLASS_COUNT:
+        return []
+    from engine.i18n import format_number
+
+    return [Message(MSG_MANY_CLASSES, {"n": format_number(len(labels))}).text()]
 
 #: Settings that do not change the result, so a run may resume with other values.
 _NOT_FINGERPRINTED = ("device", "workers")
@@ -118,7 +132,7 @@ def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = No
         evaluation = Evaluation(prepared.labels, prepared.val_items, prepared.val_y,
                                 outcome.best_probs, skipped=prepared.skipped,
                                 row_ids=prepared.val_rows)
-        notes = [note.text() for note in outcome.notes]
+        notes = [note.text() for note in outcome.notes] + class_count_notes(prepared.labels)
         if world.main:
             notes += _check_learned(evaluation, package, store)
             write_model(package, name=name or package.name, task=dataset.task, kind=kind,

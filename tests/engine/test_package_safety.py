@@ -499,3 +499,11 @@ def test_learning_rate_zero_does_not_replace_a_trained_image_model(tmp_path):
         train(digits, good.package, TrainConfig(**fast, learning_rate=0.0), resume=False)
     assert "did not learn" in raised.value.message
     assert (good.package / "model.safetensors").read_bytes() == before
+
+
+def test_an_unusual_class_count_is_said():
+    from engine.training import class_count_notes
+
+    assert class_count_notes([str(i) for i in range(1000)]) == []
+    (note,) = class_count_notes([str(i) for i in range(5000)])
+    assert "5,000 classes" in note
