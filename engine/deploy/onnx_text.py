@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,32 +56,56 @@ def export_text_onnx(source: Source, out: str | os.PathLike[str],
     cancel = cancel or CancelToken()
     refuse_instant(source, "ONNX")
     with folder_target(out, source.location) as stage:
-        progress(0, None, _(MSG_PREPARING))
-        texts = text_samples(source)
-        reference = text_reference(source, texts, progress, cancel)
-        module, hf_tokenizer, prefix, max_tokens = networks.text_module(source)
-        tokenizer = export_tokenizer(source, hf_tokenizer, max_tokens)
-        write_into(stage, TOKENIZER_FILE, tokenizer.to_str().encode("utf-8"))
-        write_into(stage, LABELS_FILE, labels_json(source))
-        cancel.raise_if_cancelled()
-        progress(0, None, _(MSG_CONVERTING))
-        ids, mask = encode(tokenizer, prefix, texts[:2])
+        prepared = prepare_text_export(source, stage, progress, cancel)
+        texts, prefix, max_tokens = prepared.texts, prepared.prefix, prepared.max_tokens
         axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
-        payload = export_bytes(module, {"input_ids": ids, "attention_mask": mask},
+        payload = export_bytes(prepared.module,
+                               {"input_ids": prepared.ids, "attention_mask": prepared.mask},
                                ["probabilities"], axes)
         metadata = {**common_metadata(source), "prefix": prefix, "max_tokens": str(max_tokens)}
         write_into(stage, MODEL_FILE, with_metadata(payload, metadata))
         cancel.raise_if_cancelled()
         progress(0, None, _(MSG_CHECKING))
-        checked = parity.compare(reference, onnx_probabilities(stage / MODEL_FILE,
-                                                               stage / TOKENIZER_FILE,
-                                                               prefix, texts))
+        exported = onnx_probabilities(stage / MODEL_FILE, stage / TOKENIZER_FILE, prefix, texts)
+        checked = parity.compare(prepared.reference, exported)
         facts = ReadmeFacts("onnx", "text", source.name, source.model_id, source.labels,
                             MODEL_FILE, source.preprocess, prefix, max_tokens)
         write_into(stage, README_FILE, render(facts).encode("utf-8"))
         names = sorted(path.name for path in stage.iterdir())
     output = folder_output(out)
     return ExportResult(output, "onnx", [output / name for name in names], checked.to_json())
+
+
+@dataclass
+class PreparedText:
+    """What both text exports (ONNX, TorchScript) start from: samples, Taxon's answers,
+    the network, its tokenizer (already written with the labels) and an example batch."""
+
+    texts: list[str]
+    reference: np.ndarray
+    module: Any
+    tokenizer: Any
+    prefix: str
+    max_tokens: int
+    ids: np.ndarray
+    mask: np.ndarray
+
+
+def prepare_text_export(source: Source, stage, progress: Progress,
+                        cancel: CancelToken) -> PreparedText:
+    """Samples and reference answers, the network and ``tokenizer.json``/``labels.json``
+    written into ``stage``: the part of a text export that does not depend on the format."""
+    progress(0, None, _(MSG_PREPARING))
+    texts = text_samples(source)
+    reference = text_reference(source, texts, progress, cancel)
+    module, hf_tokenizer, prefix, max_tokens = networks.text_module(source)
+    tokenizer = export_tokenizer(source, hf_tokenizer, max_tokens)
+    write_into(stage, TOKENIZER_FILE, tokenizer.to_str().encode("utf-8"))
+    write_into(stage, LABELS_FILE, labels_json(source))
+    cancel.raise_if_cancelled()
+    progress(0, None, _(MSG_CONVERTING))
+    ids, mask = encode(tokenizer, prefix, texts[:2])
+    return PreparedText(texts, reference, module, tokenizer, prefix, max_tokens, ids, mask)
 
 
 def folder_output(out: str | os.PathLike[str]):

@@ -23,19 +23,15 @@ from engine.deploy import networks, parity
 from engine.deploy.onnx_image import _reference as image_reference
 from engine.deploy.onnx_image import common_metadata, image_metadata
 from engine.deploy.onnx_text import (
-    LABELS_FILE,
     README_FILE,
-    TOKENIZER_FILE,
     encode,
-    export_tokenizer,
     folder_output,
-    labels_json,
+    prepare_text_export,
     refuse_instant,
-    text_reference,
 )
 from engine.deploy.readme import ReadmeFacts, render
 from engine.deploy.result import MSG_CHECKING, MSG_CONVERTING, MSG_PREPARING, ExportResult
-from engine.deploy.source import Source, image_samples, text_samples
+from engine.deploy.source import Source, image_samples
 from engine.deploy.target import file_target, folder_target, write_files, write_into
 from engine.i18n import N_, _
 from engine.jobs import CancelToken, Progress, UserError, no_progress
@@ -91,18 +87,12 @@ def _text(source: Source, out, progress: Progress, cancel: CancelToken) -> Expor
     import torch
 
     with folder_target(out, source.location) as stage:
-        progress(0, None, _(MSG_PREPARING))
-        texts = text_samples(source)
-        reference = text_reference(source, texts, progress, cancel)
-        module, hf_tokenizer, prefix, max_tokens = networks.text_module(source)
-        tokenizer = export_tokenizer(source, hf_tokenizer, max_tokens)
-        write_into(stage, TOKENIZER_FILE, tokenizer.to_str().encode("utf-8"))
-        write_into(stage, LABELS_FILE, labels_json(source))
-        cancel.raise_if_cancelled()
-        progress(0, None, _(MSG_CONVERTING))
-        ids, mask = encode(tokenizer, prefix, texts[:2])
+        prepared = prepare_text_export(source, stage, progress, cancel)
+        texts, tokenizer = prepared.texts, prepared.tokenizer
+        prefix, max_tokens = prepared.prefix, prepared.max_tokens
         metadata = {**common_metadata(source), "prefix": prefix, "max_tokens": str(max_tokens)}
-        payload = _save(_trace(module, (torch.from_numpy(ids), torch.from_numpy(mask))),
+        payload = _save(_trace(prepared.module, (torch.from_numpy(prepared.ids),
+                                                 torch.from_numpy(prepared.mask))),
                         {"taxon.json": json.dumps(metadata, ensure_ascii=False)})
         write_into(stage, MODEL_FILE, payload)
         progress(0, None, _(MSG_CHECKING))
@@ -111,7 +101,7 @@ def _text(source: Source, out, progress: Progress, cancel: CancelToken) -> Expor
             for start in range(0, len(texts), 16):
                 ids, mask = encode(tokenizer, prefix, texts[start:start + 16])
                 rows.append(loaded(torch.from_numpy(ids), torch.from_numpy(mask)).numpy())
-        checked = parity.compare(reference, np.concatenate(rows))
+        checked = parity.compare(prepared.reference, np.concatenate(rows))
         facts = ReadmeFacts("torchscript", "text", source.name, source.model_id, source.labels,
                             MODEL_FILE, source.preprocess, prefix, max_tokens)
         write_into(stage, README_FILE, render(facts).encode("utf-8"))
