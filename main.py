@@ -45,9 +45,9 @@ def main() -> int:
         import multiprocessing
 
         multiprocessing.freeze_support()
-    import engine.offline
+    import engine.core.offline
 
-    engine.offline.enforce_offline_environment()
+    engine.core.offline.enforce_offline_environment()
     argv = sys.argv[1:]
     if argv[:1] == ["--self-test"]:  # an installation's own check (ui/selftest.py)
         from ui.selftest import main as self_test

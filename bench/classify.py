@@ -5,7 +5,7 @@ measured in the same process run, on JPEGs generated into a temporary folder
 (smooth colour fields plus fine grain, quality 90: about 3.5 MB per 12 MP
 photo, like a camera's), so the ratios compare like with like:
 
-- taxon:     ``engine.inference.classify_images`` with the built-in classifier
+- taxon:     ``engine.models.inference.classify_images`` with the built-in classifier
 - naive:     full Pillow decode, resize, eager PyTorch, one image at a time
 - reference: Pillow draft decode + ONNX Runtime in batches, single process
              (what the hardware allows without parallel decoding)
@@ -134,9 +134,10 @@ def main() -> int:
         os.environ.setdefault("TAXON_HOME", str(Path(temp) / "home"))
         import torch
 
-        from engine import inference
-        from engine.backbones import efficientnet_lite0 as lite0
-        from engine.backbones import onnx_runtime as rt
+        from engine.core import workers
+        from engine.models import inference, loading
+        from engine.models.backbones import efficientnet_lite0 as lite0
+        from engine.models.backbones import onnx_runtime as rt
 
         torch.set_num_threads(os.cpu_count() or 1)
         print(f"Generating {count} 4000x3000 JPEGs...", flush=True)
@@ -149,18 +150,18 @@ def main() -> int:
         print(f"  done in {time.perf_counter() - start:.1f} s, {megabytes:.1f} MB per photo")
 
         start = time.perf_counter()
-        classifier = inference.load_builtin_classifier()
+        classifier = loading.load_builtin_classifier()
         print(f"Model load (first use: export + parity check): {time.perf_counter() - start:.1f} s")
         if args.ort_threads:
             runner = rt.OrtRunner(
                 rt.find_cached(lite0.BACKBONE_ID, lite0.weights_sha256()).path, args.ort_threads
             )
-            classifier = inference.BuiltinImageNetClassifier(runner, classifier.labels)
+            classifier = lite0.BuiltinImageNetClassifier(runner, classifier.labels)
         session = (
             classifier.runner
         )  # the same ONNX Runtime session (uint8 NHWC in), for the reference
         model = lite0.load_model()
-        pool = inference.DecodePool(args.workers) if args.workers else inference.DecodePool()
+        pool = workers.DecodePool(args.workers) if args.workers else workers.DecodePool()
 
         def naive_one(path: Path) -> np.ndarray:
             pixels = preprocess_full(path)[None]
@@ -261,7 +262,7 @@ def main() -> int:
 
 
 def cpu_name() -> str:
-    from engine.devices import _cpu_name
+    from engine.core.devices import _cpu_name
 
     return _cpu_name()
 

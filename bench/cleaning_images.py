@@ -108,8 +108,8 @@ def pairs_set(pairs: np.ndarray) -> set[tuple[int, int]]:
 def measure(paths: list[str], truth: dict[tuple[int, int], str], repeat: int) -> dict:
     """Hash once, then time the search; rows are indices into ``paths``."""
     from engine.cleaning import image_facts, near_duplicates
-    from engine.datasets import make_frame
-    from engine.image_pool import _digests
+    from engine.data.datasets import make_frame
+    from engine.data.image_pool import _digests
 
     image_facts._memo.clear()
     _digests.clear()
@@ -170,7 +170,7 @@ def threshold_table(result: dict, truth: dict[tuple[int, int], str]) -> list[str
 
 def time_features(paths: list[str], folder: str) -> list[str]:
     """Cold and cached feature extraction per backend (fresh cache folder each)."""
-    from engine import image_features
+    from engine.models import image_features
 
     lines = ["| backend | first call (model load or export, 16 images) | img/s | cached call |",
              "| --- | ---: | ---: | ---: |"]
@@ -194,7 +194,7 @@ def time_features(paths: list[str], folder: str) -> list[str]:
 def cosine_calibration(originals: list[str], folder: str) -> list[str]:
     """Cosine similarity of the built-in model's features: copies against their
     originals, and distinct pictures against each other (uses the cache filled above)."""
-    from engine import image_features
+    from engine.models import image_features
 
     n = len(originals)
     sub = os.path.join(folder, "cosine")

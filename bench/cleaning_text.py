@@ -138,7 +138,7 @@ def _taxon(path: str) -> dict:
     import pandas as pd
 
     from engine.cleaning.run import LABEL_ERRORS, applicable_checks, inspect_dataset
-    from engine.datasets import ITEM, LABEL, ROW_ID, SOURCE_LINE, Dataset, DatasetSource
+    from engine.data.datasets import ITEM, LABEL, ROW_ID, SOURCE_LINE, Dataset, DatasetSource
 
     table = pd.read_csv(path)
     # The dataset frame as a table reader builds it (column for column, no Python lists).

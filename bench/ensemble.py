@@ -13,7 +13,7 @@ Run ``python bench/ensemble.py`` (``--quick`` for a smoke run, ``--json PATH``,
   split by (topic, conversation) so a conversation and its translations sit on one
   side; Quick (instant) and Standard (fast) members.
 
-Each member, and each combination made by ``engine.ensemble.combine``, is scored
+Each member, and each combination made by ``engine.models.ensemble.combine``, is scored
 with ``evaluate_classifier`` on the held-out test set (never seen by training,
 nor by the weight search).
 """
@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _score(package: Path, dataset) -> float:
-    from engine.evaluation import evaluate_classifier
-    from engine.inference import load_classifier
+    from engine.models.evaluation import evaluate_classifier
+    from engine.models.loading import load_classifier
 
     classifier = load_classifier(package)
     try:
@@ -54,7 +54,7 @@ def _train(dataset, out: Path, **settings) -> Path:
 
 
 def _combine(members: list[Path], out: Path):
-    from engine.ensemble import combine
+    from engine.models.ensemble import combine
 
     return combine(members, out)
 
@@ -73,7 +73,7 @@ def run_images(args, temp: Path) -> dict:
     from sklearn.model_selection import train_test_split
 
     from bench.train import digits, write_pictures
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
 
     images, labels = digits()
     count = 400 if args.quick else len(labels)
@@ -98,7 +98,7 @@ def run_text(args, temp: Path) -> dict:
     import pandas as pd
 
     from bench.text import corpus_rows, read_corpus
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
 
     rows = corpus_rows(read_corpus(), 10).reset_index(drop=True)
     if args.quick:

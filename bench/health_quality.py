@@ -52,7 +52,7 @@ def _flip(labels: list[str], rate: float, seed: int = SEED) -> tuple[list[str], 
 
 
 def _dataset(task: str, items: list[str], labels: list[str]):
-    from engine.datasets import Dataset, DatasetSource, make_frame
+    from engine.data.datasets import Dataset, DatasetSource, make_frame
 
     return Dataset(task, make_frame(items, labels), DatasetSource("folder", "bench"))
 

@@ -164,7 +164,7 @@ def main() -> None:
     parser.add_argument("--skip-inspect", action="store_true")
     args = parser.parse_args()
     sizes = args.sizes or ([2000, 5000] if args.quick else [10_000, 50_000, 100_000])
-    from engine.paths import user_cache_dir
+    from engine.core.paths import user_cache_dir
 
     folder = args.folder or user_cache_dir() / "bench-scale"
     generate(folder, max(sizes))

@@ -3,7 +3,7 @@
 Run ``python bench/serve.py`` (``--quick`` for a smoke run). In one run, on the
 same small JPEGs (photo-like, 320x240, generated into a temporary folder):
 
-- in-process: ``engine.inference.classify_images`` with the built-in model on
+- in-process: ``engine.models.inference.classify_images`` with the built-in model on
   all the files (decode workers + batches: the app's own throughput), and one
   file at a time for latency;
 - service: ``python main.py serve builtin --port 0`` in a subprocess, and 1, 8
@@ -57,9 +57,10 @@ def percentile(values: list[float], q: float) -> float:
 
 def in_process(paths: list[Path], rounds: int) -> tuple[float, list[float]]:
     """Best images/s of ``rounds`` full passes, and per-image latencies one at a time."""
-    from engine import inference
+    from engine.core import workers
+    from engine.models import inference, loading
 
-    classifier = inference.load_classifier(None)
+    classifier = loading.load_classifier(None)
     try:
         inference.classify_images(classifier, paths[:4])  # start the decode workers
         best = 0.0
@@ -75,7 +76,7 @@ def in_process(paths: list[Path], rounds: int) -> tuple[float, list[float]]:
             latencies.append(time.perf_counter() - start)
     finally:
         classifier.close()
-        inference.close()
+        workers.close()
     return best, latencies
 
 

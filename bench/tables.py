@@ -4,7 +4,7 @@ Run ``python bench/tables.py [--rows N]`` (default 1,000,000 rows). It writes a
 multilingual CSV (id, text, label; ~60 MB for a million rows, one text in ten
 quoted with a comma inside) into a temporary folder and times, median of 3:
 
-- taxon:          ``engine.tables.read_table`` (detects encoding and delimiter,
+- taxon:          ``engine.data.tables.table_io.read_table`` (detects encoding and delimiter,
                   validates UTF-8, all columns as text, line numbers)
 - pandas-c:       ``pd.read_csv(path, dtype=str, keep_default_na=False)``, C engine
 - pandas-pyarrow: the same with ``engine="pyarrow"``
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.tables import read_table  # noqa: E402
+from engine.data.tables.table_io import read_table  # noqa: E402
 
 PHRASES = [
     "The delivery was fast and the product works well", "产品质量很好，物流也很快",

@@ -176,7 +176,7 @@ def ticker(label: str):
 
 def train_on(texts, labels, out: Path, args, mode: str, splits=None, **settings) -> Path:
     """Train through ``engine.training.train`` as the GUI does; the package's path."""
-    from engine.datasets import Dataset, DatasetSource, make_frame
+    from engine.data.datasets import Dataset, DatasetSource, make_frame
     from engine.training import TrainConfig, train
 
     data = Dataset("text", make_frame(list(texts), list(labels), splits=splits),
@@ -193,8 +193,8 @@ class Scorer:
     checked = False
 
     def __init__(self, package: Path, device: str) -> None:
-        from engine.inference import load_classifier
-        from engine.modelpack import load_package
+        from engine.models.loading import load_classifier
+        from engine.models.package import load_package
 
         self.package, self.device = load_package(package), device
         self.classifier = load_classifier(package)
@@ -206,7 +206,7 @@ class Scorer:
     def __call__(self, texts: list[str]) -> np.ndarray:
         if self.package.kind != "text-linear":
             return self.classifier.predict_texts(texts)
-        from engine.text_features import text_features
+        from engine.models.text_features import text_features
 
         weight, bias = (t.numpy() for t in self.head())
         logits = text_features(texts, device=self.device) @ weight.T + bias
@@ -309,8 +309,8 @@ def run_throughput(rows: pd.DataFrame, packages: dict[str, Path], args) -> dict:
     from text_embed import plain_encode
     from transformers import AutoModel, AutoTokenizer
 
-    from engine.backbones.e5 import e5_folder
-    from engine.text_features import TextEncoder
+    from engine.models.backbones.e5 import e5_folder
+    from engine.models.text_features import TextEncoder
 
     unique = sorted(set(rows["text"]))
     order = np.random.default_rng(args.seed).permutation(len(unique))[:args.texts]
@@ -376,7 +376,7 @@ def generate_rows(rows: pd.DataFrame, count: int, seed: int) -> tuple[list[str],
 
 
 def run_scale(rows: pd.DataFrame, args, temp: Path) -> dict:
-    from engine.modelpack import load_package
+    from engine.models.package import load_package
 
     start = time.perf_counter()
     texts, labels = generate_rows(rows, args.scale_rows, args.seed)
@@ -431,7 +431,7 @@ def main() -> int:
         os.environ.setdefault("TAXON_HOME", str(temp / "home"))
         import torch
 
-        from engine.text_features import text_features
+        from engine.models.text_features import text_features
 
         if args.threads:
             torch.set_num_threads(args.threads)

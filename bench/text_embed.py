@@ -7,7 +7,7 @@ multilingual texts with a realistic spread of lengths (mostly a sentence or
 two, a few long reviews) and measures, in the same process, alternating, the
 median of 3 rounds:
 
-- taxon: ``engine.text_features.TextEncoder.encode`` (sorted into batches by
+- taxon: ``engine.models.text_features.TextEncoder.encode`` (sorted into batches by
   token count, inference mode)
 - plain: ``AutoTokenizer`` + ``AutoModel`` on the same folder, batches in input
   order padded to their longest text, ``torch.no_grad``, mean pooling
@@ -84,8 +84,8 @@ def main() -> int:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-        from engine.backbones.e5 import e5_folder
-        from engine.text_features import TextEncoder
+        from engine.models.backbones.e5 import e5_folder
+        from engine.models.text_features import TextEncoder
 
         start = time.perf_counter()
         folder = e5_folder()

@@ -124,7 +124,7 @@ def taxon_round(model, pool, steps: int, batch: int, device, amp, channels_last:
     """
     import torch
 
-    from engine.jobs import CancelToken, no_progress
+    from engine.core.jobs import CancelToken, no_progress
     from engine.training.config import TrainConfig
     from engine.training.data import class_weights
     from engine.training.loop import LoopSpec, run_loop
@@ -204,8 +204,8 @@ def throughput(args: argparse.Namespace) -> dict:
     """Alternating rounds (GPU) or interleaved steps (CPU) of both loops; medians."""
     import torch
 
-    from engine.backbones.trained_image import new_network
-    from engine.devices import configure_cpu_threads
+    from engine.core.devices import configure_cpu_threads
+    from engine.models.image_package import new_network
 
     device = torch.device(args.device)
     cuda = device.type == "cuda"
@@ -269,7 +269,7 @@ def fast_child(folder: str, out: str) -> None:
     import onnxruntime  # noqa: F401 - the app has these loaded before the user trains
     import torch  # noqa: F401
 
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
     from engine.training import TrainConfig, train
 
     imported = time.perf_counter()
@@ -328,9 +328,9 @@ def fast_mode(args: argparse.Namespace, temp: Path) -> dict:
 def _fit_and_score(name: str, images: np.ndarray, labels: np.ndarray, names: list[str],
                    train: np.ndarray, test: np.ndarray, size: int | None, temp: Path):
     """Write the split as folders, train in fast mode, evaluate the package on the test files."""
-    from engine.dataset_io import load_dataset
-    from engine.evaluation import evaluate_classifier
-    from engine.inference import load_classifier
+    from engine.data.dataset_io import load_dataset
+    from engine.models.evaluation import evaluate_classifier
+    from engine.models.loading import load_classifier
     from engine.training import TrainConfig
     from engine.training import train as train_model
 

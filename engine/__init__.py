@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from engine.offline import enforce_offline_environment as _enforce_offline_environment
+from engine.core.offline import enforce_offline_environment as _enforce_offline_environment
 
 _enforce_offline_environment()

@@ -162,7 +162,7 @@ def app_version() -> str:
 def shipped_languages() -> tuple[str, ...]:
     sys.path.insert(0, str(ROOT))
     try:
-        from engine.i18n import SHIPPED_LANGUAGES
+        from engine.core.i18n import SHIPPED_LANGUAGES
 
         return SHIPPED_LANGUAGES
     finally:

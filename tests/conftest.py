@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import tempfile
 
@@ -13,47 +12,21 @@ _HOME = tempfile.mkdtemp(prefix="taxon-test-home-")
 os.environ["TAXON_HOME"] = _HOME
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from engine import i18n  # noqa: E402  (after TAXON_HOME is set)
+from engine.core import i18n  # noqa: E402  (after TAXON_HOME is set)
+from engine.core.network_guard import NetworkGuard  # noqa: E402
 
-_network_attempts: list[str] = []
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-_real_create_connection = socket.create_connection
-
-
-def _is_network(family: int) -> bool:
-    return family in (socket.AF_INET, socket.AF_INET6)
-
-
-def _guarded_connect(self, address):
-    if _is_network(self.family):
-        _network_attempts.append(repr(address))
-        raise OSError("Taxon's test suite forbids network connections")
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self, address):
-    if _is_network(self.family):
-        _network_attempts.append(repr(address))
-        raise OSError("Taxon's test suite forbids network connections")
-    return _real_connect_ex(self, address)
-
-
-def _guarded_create_connection(address, *args, **kwargs):
-    _network_attempts.append(repr(address))
-    raise OSError("Taxon's test suite forbids network connections")
+#: The guard of the running test (``tests/serve_helpers.allow_loopback_only`` opens loopback).
+guard: NetworkGuard | None = None
 
 
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch):
+def no_network():
     """Any attempt to open a network connection fails the test, even if the code caught it."""
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
-    monkeypatch.setattr(socket, "create_connection", _guarded_create_connection)
-    _network_attempts.clear()
-    yield _network_attempts
-    attempts = list(_network_attempts)
-    _network_attempts.clear()
+    global guard
+    attempts: list[str] = []
+    guard = NetworkGuard(attempts, who="Taxon's test suite")
+    with guard:
+        yield attempts
     if attempts:
         pytest.fail(f"network connection attempted: {attempts}")
 

@@ -2,7 +2,7 @@
 
 Images: scikit-learn's real digits; text: two topics of short sentences; the
 Hugging Face backbones are the random-initialised tiny folders from
-``engine.backbones.local_folder``.
+``engine.models.backbones.local_folder``.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ NEW_TEXTS = ["The goalkeeper saved a penalty", "Fry the eggs in butter",
 
 
 def digits_dataset(folder: Path):
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
     from tests.digits import write_digits
 
     return load_dataset(str(write_digits(folder, per_class=10, classes=(0, 1, 6))))
 
 
 def topics_dataset(folder: Path):
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "topics.csv"
@@ -51,12 +51,12 @@ def train_package(dataset, out: Path, **settings) -> Path:
 
 
 def tiny_text_backbone(folder: Path) -> Path:
-    from engine.backbones.local_folder import tiny_text_model
+    from engine.models.backbones.local_folder import tiny_text_model
 
     return tiny_text_model(folder, SPORT + FOOD + NEW_TEXTS)
 
 
 def tiny_image_backbone(folder: Path) -> Path:
-    from engine.backbones.local_folder import tiny_image_model
+    from engine.models.backbones.local_folder import tiny_image_model
 
     return tiny_image_model(folder)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from engine import i18n
+from engine.core import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = [code for code in i18n.SHIPPED_LANGUAGES if code != i18n.SOURCE_LANGUAGE]

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.jobs import UserError
-from engine.result_log import ResultLog
+from engine.core.jobs import UserError
+from engine.data.result_log import ResultLog
 
 ROOT = Path(__file__).resolve().parent.parent
 

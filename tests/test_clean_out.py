@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.jobs import UserError
+from engine.core.jobs import UserError
 
 SAMPLES = Path(__import__("sklearn").__file__).parent / "datasets" / "images"
 TABLE = "text,label\nThe team won the match,sport\nShe scored two goals,sport\n" \
@@ -41,12 +41,12 @@ def _clean(capsys, *argv: str) -> tuple[int, str, str]:
 @pytest.fixture
 def no_work(monkeypatch):
     """Refusals must come before the dataset is even read."""
-    import engine.dataset_io
+    import engine.data.dataset_io
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the dataset was read before the output folder was checked")
 
-    monkeypatch.setattr(engine.dataset_io, "load_dataset", forbidden)
+    monkeypatch.setattr(engine.data.dataset_io, "load_dataset", forbidden)
 
 
 @pytest.mark.parametrize("names", [("report.html",), ("findings.json", "cleaning-plan.json"),
@@ -124,15 +124,15 @@ def test_an_empty_or_new_folder_gets_the_whole_output_and_nothing_else(capsys, t
 
 
 def test_a_failure_while_writing_leaves_no_partial_output(capsys, tmp_path, monkeypatch):
-    import engine.report
+    import engine.cleaning.report
 
     table = tmp_path / "reviews.csv"
     table.write_text(TABLE, encoding="utf-8")
 
     def full_disk(dataset, findings, path):
-        raise UserError(engine.report.__name__ + ": the disk is full")
+        raise UserError(engine.cleaning.report.__name__ + ": the disk is full")
 
-    monkeypatch.setattr(engine.report, "write_report", full_disk)
+    monkeypatch.setattr(engine.cleaning.report, "write_report", full_disk)
     code, _out, err = _clean(capsys, str(table), "--out", str(tmp_path / "out"))
     assert code == 1 and "the disk is full" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reviews.csv"]

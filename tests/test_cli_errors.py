@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.jobs import UserError
+from engine.core.jobs import UserError
 
 SAMPLES = Path(__import__("sklearn").__file__).parent / "datasets" / "images"
 
@@ -95,14 +95,14 @@ def test_the_messages_go_through_the_translations(capsys, table, tmp_path):
 
 
 def test_tab_delimiter_spellings_are_accepted():
-    from ui.cli_args import delimiter
+    from ui.cli.args import delimiter
 
     assert delimiter("\\t") == delimiter("tab") == "\t" and delimiter(";") == ";"
 
 
 def test_the_known_finding_kinds_are_read_from_the_checks():
     from engine.cleaning.run import applicable_checks
-    from ui.cli_args import known_finding_kinds
+    from ui.cli.args import known_finding_kinds
 
     kinds = known_finding_kinds()
     for task in ("image", "text"):
@@ -133,7 +133,7 @@ def test_a_huge_or_nan_loss_is_reported_not_a_crash_in_number_formatting():
 
 
 def _tiny_text(per_class: dict[str, int]):
-    from engine.datasets import Dataset, DatasetSource, make_frame
+    from engine.data.datasets import Dataset, DatasetSource, make_frame
 
     items, labels = [], []
     for label, count in per_class.items():
@@ -186,7 +186,7 @@ def test_train_says_what_it_left_out_and_warns_about_thin_classes(capsys, tmp_pa
 
 
 def test_a_table_of_10000_columns_names_a_few_and_the_count(tmp_path):
-    from engine.dataset_io import load_table_dataset
+    from engine.data.dataset_io import load_table_dataset
 
     columns = [f"c{i}" for i in range(10_000)]
     path = tmp_path / "wide.csv"
@@ -202,7 +202,7 @@ def test_a_table_of_10000_columns_names_a_few_and_the_count(tmp_path):
     (errno.ENOENT, "does not exist"),
 ])
 def test_a_refused_write_gets_the_hint_that_fits(tmp_path, code, expected):
-    from engine.output_folder import write_problem
+    from engine.core.output_folder import write_problem
 
     error = write_problem(OSError(code, os.strerror(code)), tmp_path / "gone" / "out.csv")
     assert expected in error.message and "another program" not in error.message
@@ -211,7 +211,7 @@ def test_a_refused_write_gets_the_hint_that_fits(tmp_path, code, expected):
 def test_saving_into_a_read_only_folder_says_read_only(tmp_path, monkeypatch):
     import tempfile
 
-    from engine.dataset_io import save_dataset
+    from engine.data.dataset_io import save_dataset
 
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
@@ -234,8 +234,8 @@ def _folder_with_a_latin1_name(tmp_path: Path) -> Path:
 
 
 def test_an_image_named_in_non_utf8_bytes_is_left_out_with_a_warning(tmp_path):
-    from engine.dataset_io import load_image_folder
-    from engine.report import write_report
+    from engine.cleaning.report import write_report
+    from engine.data.dataset_io import load_image_folder
 
     dataset = load_image_folder(_folder_with_a_latin1_name(tmp_path))
     assert len(dataset) == 6

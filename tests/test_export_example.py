@@ -62,7 +62,8 @@ def _run_example(readme: Path, folder: Path, args: list[str], tmp_path: Path) ->
 
 
 def _engine_top1_images(package: Path, paths: list[str]) -> list[str]:
-    from engine.inference import classify_images, load_classifier
+    from engine.models.inference import classify_images
+    from engine.models.loading import load_classifier
 
     classifier = load_classifier(package)
     try:
@@ -72,7 +73,7 @@ def _engine_top1_images(package: Path, paths: list[str]) -> list[str]:
 
 
 def _images(package: Path) -> list[str]:
-    from engine.modelpack import load_package
+    from engine.models.package import load_package
 
     return load_package(package).evaluation().items[:5]
 
@@ -91,7 +92,7 @@ def test_the_image_readme_example_answers_like_classify(models, fmt, tmp_path):
 
 def test_the_text_readme_example_answers_like_classify(models, tmp_path):
     from engine.deploy import export_model
-    from engine.inference import load_classifier
+    from engine.models.loading import load_classifier
 
     result = export_model(models["text"], tmp_path / "topics", "onnx")
     lines = _run_example(result.output / "README.md", result.output, dm.NEW_TEXTS, tmp_path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from engine import i18n
+from engine.core import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLD = 0.8

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine import i18n
-from engine.i18n import N_, _
-from engine.jobs import UserError
+from engine.core import i18n
+from engine.core.i18n import N_, _
+from engine.core.jobs import UserError
 
 
 def test_switching_changes_translations_and_back():
@@ -108,7 +108,7 @@ def test_plural_forms_follow_each_language_for_every_count(code, expected):
 
 
 def test_pseudo_locales_stretch_and_mark_every_message_and_keep_placeholders():
-    from engine.pseudo_locale import pseudo
+    from engine.core.pseudo_locale import pseudo
 
     text = pseudo("Open {name} with <b>%(count)s</b> &rows…")
     assert text.startswith("⟦Óþéñ {name} ŵíţĥ <b>%(count)s</b> &ŕóŵš…") and text.endswith("⟧")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from engine import i18n
-from engine.backbones.efficientnet_lite0 import class_names
-from engine.class_names import DOMAIN, display_class_name
+from engine.core import i18n
+from engine.models.backbones.efficientnet_lite0 import class_names
+from engine.models.class_names import DOMAIN, display_class_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = [code for code in i18n.SHIPPED_LANGUAGES if code != i18n.SOURCE_LANGUAGE]
@@ -83,7 +83,7 @@ def test_classify_speaks_the_language_and_json_keeps_the_english_name(capsys):
 
 
 def test_a_trained_models_labels_are_never_translated():
-    from engine.inference import Classifier
+    from engine.models.contract import Classifier
 
     class UsersModel(Classifier):
         name, labels = "birds", ["crane (bird)", "tabby"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import i18n
+from engine.core import i18n
 from ui import selftest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def test_a_failing_or_crashing_check_is_reported_and_counted():
 
 def test_network_guard_refuses_and_records_connections_and_lookups(no_network):
     attempts: list[str] = []
-    with selftest.NetworkGuard(attempts):
+    with selftest.NetworkGuard(attempts, who="Taxon's self-test"):
         with pytest.raises(OSError, match="self-test refused"):
             socket.create_connection(("192.0.2.1", 80), timeout=1)
         with pytest.raises(OSError, match="self-test refused"):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.jobs import UserError
+from engine.core.jobs import UserError
 from engine.serving import Limits, ServedModel, start_server
 from engine.serving.auth import is_loopback
 from tests.serve_helpers import (
@@ -31,7 +31,7 @@ RED, GREEN, BLUE = (220, 10, 10), (10, 220, 10), (10, 10, 220)
 
 @pytest.fixture(autouse=True)
 def loopback_only(no_network, monkeypatch):
-    allow_loopback_only(monkeypatch, no_network)
+    allow_loopback_only(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_a_text_model_says_it_wants_texts(lengths, colours):
 def test_a_trained_text_package_is_served(tmp_path):
     import pandas as pd
 
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
     from engine.training import TrainConfig, train
     from tests.engine.test_text_training import FOOD, SPORT
 
@@ -211,7 +211,7 @@ def test_cli_serves_the_builtin_model_and_stops_on_sigterm():
 def test_the_loopback_allowance_still_refuses_every_other_address(no_network):
     import socket
 
-    with pytest.raises(OSError, match="forbids network"):
+    with pytest.raises(OSError, match="refused a network connection"):
         socket.create_connection(("93.184.216.34", 80))
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(OSError):
         sock.connect(("10.1.2.3", 8765))

@@ -30,7 +30,7 @@ TOKEN = "s3cret-token-for-tests"
 
 @pytest.fixture(autouse=True)
 def loopback_only(no_network, monkeypatch):
-    allow_loopback_only(monkeypatch, no_network)
+    allow_loopback_only(monkeypatch)
 
 
 @pytest.fixture(scope="module")

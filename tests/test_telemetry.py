@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.offline import OFFLINE_ENVIRONMENT
+from engine.core.offline import OFFLINE_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,7 +29,7 @@ import sys, time
 sys.argv = ["main.py"]
 import main
 main._interrupt_on_sigterm()
-from engine.inference import DecodePool
+from engine.core.workers import DecodePool
 pool = DecodePool(2)
 executor = pool.executor()
 pids = {executor.submit(__import__("os").getpid).result() for _ in range(8)}

@@ -20,9 +20,10 @@ sys.path.insert(0, str(ROOT))
 from babel.messages.catalog import Catalog  # noqa: E402
 from babel.messages.pofile import write_po  # noqa: E402
 
-from engine import __version__, i18n  # noqa: E402
-from engine.backbones.efficientnet_lite0 import class_names  # noqa: E402
-from engine.class_names import DOMAIN  # noqa: E402
+from engine import __version__  # noqa: E402
+from engine.core import i18n  # noqa: E402
+from engine.models.backbones.efficientnet_lite0 import class_names  # noqa: E402
+from engine.models.class_names import DOMAIN  # noqa: E402
 
 TRANSLATIONS = ROOT / "translations"
 

@@ -35,7 +35,7 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from engine import i18n  # noqa: E402
+from engine.core import i18n  # noqa: E402
 from ui.app import build_window, create_application  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -76,7 +76,7 @@ def sample_table() -> Path:
 
 def trained_digits_model() -> Path:
     """A real model package: the trainer's fast mode on scikit-learn's handwritten digits."""
-    from engine.dataset_io import load_image_folder
+    from engine.data.dataset_io import load_image_folder
     from engine.training import TrainConfig, train
     from tests.digits import write_digits
 
@@ -105,7 +105,7 @@ TEXTS = ["球队在决赛中赢得了比赛", "我们做了巧克力蛋糕", "ف
 
 def trained_text_model() -> Path:
     """A real text package: fast mode (the multilingual encoder) on English and Spanish."""
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
     from engine.training import TrainConfig, train
 
     root = Path(tempfile.mkdtemp(prefix="taxon-topics-"))
@@ -142,7 +142,7 @@ def show_worst_cell(app: QApplication, page) -> None:
 
 def training_in_progress(app: QApplication, window):
     """The Train page mid-run on the digits: charts filling, then paused for the pictures."""
-    from engine.dataset_io import load_image_folder
+    from engine.data.dataset_io import load_image_folder
     from tests.digits import write_digits
 
     root = Path(tempfile.mkdtemp(prefix="taxon-train-shots-"))
@@ -180,7 +180,7 @@ def digits_with_problems() -> Path:
 
 def image_health_screens(app: QApplication, window, languages: list[str]) -> None:
     """The Health page on the digits: label-error suggestions, then a duplicate group."""
-    from engine.dataset_io import load_image_folder
+    from engine.data.dataset_io import load_image_folder
 
     health = window.page("healthPage")
     window.session.set_dataset(load_image_folder(digits_with_problems()))
@@ -210,8 +210,8 @@ def image_health_screens(app: QApplication, window, languages: list[str]) -> Non
 def models_screens(app: QApplication, window, languages: list[str], models: list[Path]) -> None:
     """The Models page at 1,024×640 (``models-<lang>.png``): the models trained above, a
     shared ``.taxon-model`` copy, and one whose folder was deleted (listed as missing)."""
-    from engine.model_library import TRAINED, ModelLibrary, register
-    from engine.modelpack import write_archive
+    from engine.models.library import TRAINED, ModelLibrary, register
+    from engine.models.package import write_archive
 
     library, root = ModelLibrary(), Path(tempfile.mkdtemp(prefix="taxon-library-"))
     (root / "Downloads").mkdir()
@@ -244,9 +244,9 @@ def service_and_combine_screens(app: QApplication, window, languages: list[str],
                                 model: Path) -> None:
     """The prediction service dialog running for the digits model (``service-<lang>.png``) and
     the combine dialog with it and a second digits model (``combine-<lang>.png``), 1,024×640."""
-    from engine.dataset_io import load_image_folder
-    from engine.model_library import TRAINED, register
-    from engine.modelpack import load_package
+    from engine.data.dataset_io import load_image_folder
+    from engine.models.library import TRAINED, register
+    from engine.models.package import load_package
     from engine.training import TrainConfig, train
     from tests.digits import write_digits
     from ui.pages.evaluate.combine import CombineDialog

@@ -1,1 +1,1 @@
-"""Taxon's faces: the Qt window (``ui.app``) and the command line (``ui.cli``)."""
+"""Taxon's faces: the Qt window (``ui.app``) and the command line (``ui.cli.main``)."""

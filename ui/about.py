@@ -6,8 +6,8 @@ from html import escape
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-from engine.about import app_version, bundled_components
-from engine.i18n import _
+from engine.core.about import app_version, bundled_components
+from engine.core.i18n import _
 from ui.retranslate import Retranslatable
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from engine.logs import setup_logging
+from engine.core.logs import setup_logging
 from ui.errors import install_excepthooks
 from ui.language import LanguageManager
 from ui.main_window import MainWindow, app_icon

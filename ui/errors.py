@@ -13,7 +13,7 @@ import threading
 from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from engine.i18n import Message, _
+from engine.core.i18n import Message, _
 from ui.worker import said, unexpected_error_text
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from engine import i18n
-from engine.i18n import N_, _
+from engine.core import i18n
+from engine.core.i18n import N_, _
 from ui.retranslate import Retranslatable
 from ui.settings import app_settings
 

@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from engine.i18n import _
+from engine.core.i18n import _
 from ui.errors import show_error
 from ui.retranslate import Retranslatable
 from ui.worker import JobWorker

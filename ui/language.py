@@ -14,8 +14,8 @@ import re
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTranslator
 from PySide6.QtWidgets import QApplication
 
-from engine import i18n
-from engine.pseudo_locale import PSEUDO_LANGUAGES
+from engine.core import i18n
+from engine.core.pseudo_locale import PSEUDO_LANGUAGES
 from ui.settings import LANGUAGE_KEY, app_settings
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class GettextTranslator(QTranslator):
 
 
 def qt_locale(code: str) -> QLocale:
-    from engine.pseudo_locale import BASE_LOCALE
+    from engine.core.pseudo_locale import BASE_LOCALE
 
     return QLocale(BASE_LOCALE.get(code, code))
 

@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.i18n import _
-from engine.logs import log_file_path
+from engine.core.i18n import _
+from engine.core.logs import log_file_path
 from ui.retranslate import Retranslatable
 
 _TAIL_BYTES = 256 * 1024

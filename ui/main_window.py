@@ -39,10 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.devices import DeviceInfo, describe, select_device
-from engine.i18n import _
-from engine.paths import resources_dir
+from engine.core import i18n
+from engine.core.devices import DeviceInfo, describe, select_device
+from engine.core.i18n import _
+from engine.core.paths import resources_dir
 from ui.language import LanguageManager, mnemonic
 from ui.retranslate import Retranslatable
 from ui.session import Session
@@ -241,8 +241,8 @@ class MainWindow(Retranslatable, QMainWindow):
         """Open (or create) a project; a damaged or newer one is refused with a message."""
         from pathlib import Path
 
-        from engine.jobs import UserError
-        from engine.project import Project, remember_project
+        from engine.core.jobs import UserError
+        from engine.data.project import Project, remember_project
         from ui.errors import show_error
 
         try:
@@ -257,7 +257,7 @@ class MainWindow(Retranslatable, QMainWindow):
         return True
 
     def _fill_recent(self) -> None:
-        from engine.project import recent_projects
+        from engine.data.project import recent_projects
 
         self.recent_menu.clear()
         recent = recent_projects()
@@ -384,7 +384,7 @@ class MainWindow(Retranslatable, QMainWindow):
         preference = device_preference()
 
         def job(progress, cancel):
-            from engine.torch_preload import import_torch
+            from engine.core.torch_preload import import_torch
 
             import_torch()  # in pieces: one long import would freeze the window (0.3–0.7 s)
             return select_device(preference)

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.jobs import UserError
+from engine.core.jobs import UserError
 
 if TYPE_CHECKING:
     from engine.cleaning.findings import Finding, Fix
     from engine.cleaning.plan import CleaningPlan
-    from engine.datasets import Dataset
-    from engine.i18n import Message
-    from engine.project import Project
+    from engine.core.i18n import Message
+    from engine.data.datasets import Dataset
+    from engine.data.project import Project
 
 log = logging.getLogger(__name__)
 AUTOSAVE_MS = 3_000
@@ -67,7 +67,7 @@ class Session(QObject):
         """A freshly trained package: into the project (if one is open) and the choosers."""
         from pathlib import Path
 
-        from engine.modelpack import load_package
+        from engine.models.package import load_package
 
         package = load_package(path)
         folder = str(Path(package.path).resolve())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-from engine.devices import DEVICE_CHOICES
-from engine.paths import user_config_dir
+from engine.core.devices import DEVICE_CHOICES
+from engine.core.paths import user_config_dir
 
 LANGUAGE_KEY = "ui/language"
 DEVICE_KEY = "compute/device"

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import N_, _
-from engine.paths import user_cache_dir, user_data_dir, user_log_dir
+from engine.core import i18n
+from engine.core.i18n import N_, _
+from engine.core.paths import user_cache_dir, user_data_dir, user_log_dir
 from ui.language import LanguageManager
 from ui.retranslate import Retranslatable
 from ui.settings import DEVICE_KEY, app_settings, device_preference

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.i18n import N_, _
+from engine.core.i18n import N_, _
 from ui.retranslate import Retranslatable
 
 FILTER_WIDGETS = ("filter_edit",)

@@ -1,7 +1,7 @@
 """The one way the GUI runs an engine job off the UI thread.
 
 ``JobWorker(fn)`` wraps a job ``fn(progress, cancel) -> result`` (see
-``engine.jobs``) in a ``QThread``. Signals arrive on the UI thread:
+``engine.core.jobs``) in a ``QThread``. Signals arrive on the UI thread:
 
 - ``progress(done, total, message)``, throttled to about 20 per second;
 - ``report(obj)`` for partial results the job hands to ``worker.report_fn``;
@@ -25,9 +25,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from engine.i18n import N_, Message
-from engine.jobs import Cancelled, CancelToken, Progress, UserError
-from engine.logs import log_file_path
+from engine.core.i18n import N_, Message
+from engine.core.jobs import Cancelled, CancelToken, Progress, UserError
+from engine.core.logs import log_file_path
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ DECODE_TARGET = 2.0
 
 def _export_path() -> Path:
     """The built-in model's verified ONNX export (made now if the cache has none)."""
-    from engine.backbones import efficientnet_lite0 as lite0
-    from engine.backbones import onnx_runtime as rt
+    from engine.models.backbones import efficientnet_lite0 as lite0
+    from engine.models.backbones import onnx_runtime as rt
 
     lite0.load_classifier(backend="onnx").close()
     cached = rt.find_cached(lite0.BACKBONE_ID, lite0.weights_sha256())
@@ -42,8 +42,8 @@ def _rate(run, batch: np.ndarray, seconds: float, device: str | None = None) -> 
 def torch_runner(device: str):
     import torch
 
-    from engine.backbones import efficientnet_lite0 as lite0
-    from engine.backbones.onnx_runtime import with_normalization
+    from engine.models.backbones import efficientnet_lite0 as lite0
+    from engine.models.backbones.onnx_runtime import with_normalization
 
     model = with_normalization(lite0.load_model(), lite0.MEAN, lite0.STD).to(device).eval()
 
@@ -58,7 +58,7 @@ def torch_runner(device: str):
 def inference(ctx: Context) -> dict[str, Any]:
     import onnxruntime as ort
 
-    from engine.backbones import onnx_runtime as rt
+    from engine.models.backbones import onnx_runtime as rt
 
     if ctx.dry_run:
         return result("SKIP", "dry run: the three runners need the model on CUDA")
@@ -96,9 +96,10 @@ def inference(ctx: Context) -> dict[str, Any]:
 def gpu_decode(ctx: Context) -> dict[str, Any]:
     import torch
 
-    from engine import gpu_decode as decoder
-    from engine.images import decode_for_model
-    from engine.inference import classify_images, load_classifier
+    from engine.data import gpu_decode as decoder
+    from engine.data.images import decode_for_model
+    from engine.models.inference import classify_images
+    from engine.models.loading import load_classifier
 
     photos = sorted(str(p) for p in Path(ctx.photos).glob("*.jpg"))
     if ctx.dry_run:  # the decoder on the CPU (libjpeg): fallback, order, pixels

@@ -48,7 +48,7 @@ def taxon_run(dataset_path: str, out: Path, config, precision: str) -> dict[str,
     """``engine.training.train`` with its events timed; epoch wall times and the result."""
     import torch
 
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
     from engine.training import train
 
     stamps: list[float] = []
@@ -91,8 +91,8 @@ def hand_run(dataset_path: str, precision: str, batch: int, epochs: int, device:
 
     import torch
 
-    from engine.backbones.trained_image import new_network
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
+    from engine.models.image_package import new_network
     from engine.training.config import TrainConfig
     from engine.training.data import prepare
     from engine.training.image_data import PictureSet
@@ -193,7 +193,7 @@ def _finetune_image_dry(ctx: Context) -> dict[str, Any]:
     one augmented batch through Taxon's own picture pipeline."""
     import torch
 
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
     from engine.training.config import TrainConfig
     from engine.training.data import prepare
     from engine.training.image_data import PictureBatches, PictureSet
@@ -244,7 +244,7 @@ def per_sample_bytes(device: str, size: int = 224, batch: int = 16) -> float:
     """GPU memory one more 224 px example costs in an fp32 fine-tune step (measured)."""
     import torch
 
-    from engine.backbones.trained_image import new_network
+    from engine.models.image_package import new_network
 
     model = new_network(10).to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters())

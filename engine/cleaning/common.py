@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.cleaning.findings import Finding, Fix, Message
-from engine.datasets import ITEM, LABEL, ROW_ID, SOURCE_LINE, Dataset
-from engine.i18n import _
-from engine.jobs import CancelToken, Progress
+from engine.core.i18n import _
+from engine.core.jobs import CancelToken, Progress
+from engine.data.datasets import ITEM, LABEL, ROW_ID, SOURCE_LINE, Dataset
 
 #: How many example rows (or groups) a finding carries for the UI and the report.
 PREVIEW_ROWS = 5

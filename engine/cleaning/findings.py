@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from engine.i18n import Message
+from engine.core.i18n import Message
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -154,7 +154,7 @@ def affected_rows(finding: Finding, frame: pd.DataFrame) -> list[dict[str, Any]]
     and, for grouped findings, ``group`` (its index) and, where the fix keeps one
     item per group, ``kept`` (whether this row is the one that stays).
     """
-    from engine.datasets import ITEM, LABEL, ROW_ID
+    from engine.data.datasets import ITEM, LABEL, ROW_ID
 
     wanted = frame[frame[ROW_ID].isin(list(finding.row_ids))]
     named = {int(row): (str(item), None if pd.isna(label) else str(label))

@@ -38,10 +38,10 @@ from engine.cleaning.near_duplicates import (
     PIXEL_MAX,
     star_groups,
 )
-from engine.datasets import Dataset
-from engine.i18n import N_, Nn_
-from engine.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_IMAGE, MSG_TOO_LARGE
-from engine.jobs import CancelToken, Progress, no_progress
+from engine.core.i18n import N_, Nn_
+from engine.core.jobs import CancelToken, Progress, no_progress
+from engine.data.datasets import Dataset
+from engine.data.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_IMAGE, MSG_TOO_LARGE
 
 __all__ = ["IMAGE_CHECK_LIST", "ImageFacts", "image_facts"]
 

@@ -2,7 +2,7 @@
 
 Reading and decoding every image is by far the slowest part of checking an image
 dataset, so it happens once per frame (``per_frame``), in worker processes
-(``engine.image_pool``), and each file's fingerprint is also remembered by (path,
+(``engine.data.image_pool``), and each file's fingerprint is also remembered by (path,
 size, modification time): after a fix builds a new frame, or when the user checks
 again, unchanged files are not read again. ``near_groups`` (the near-duplicate
 search) is cached alongside, because three checks use it.
@@ -20,9 +20,10 @@ import pandas as pd
 
 from engine.cleaning.common import per_frame
 from engine.cleaning.near_duplicates import near_pairs
-from engine.datasets import ITEM, Dataset
-from engine.i18n import N_
-from engine.image_pool import (
+from engine.core.i18n import N_
+from engine.core.jobs import CancelToken, Progress, no_progress
+from engine.data.datasets import ITEM, Dataset
+from engine.data.image_pool import (
     COLOUR_CELLS,
     THUMB_SIDE,
     Fingerprint,
@@ -32,8 +33,7 @@ from engine.image_pool import (
     remember_digests,
     stat_key,
 )
-from engine.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_FOUND, MSG_NOT_IMAGE, MSG_TOO_LARGE
-from engine.jobs import CancelToken, Progress, no_progress
+from engine.data.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_FOUND, MSG_NOT_IMAGE, MSG_TOO_LARGE
 
 __all__ = ["ImageFacts", "image_facts", "remember_fingerprints"]
 

@@ -18,9 +18,9 @@ import pandas as pd
 
 from engine.cleaning.common import begin, label_codes, plural, preview_rows, row_ids_at
 from engine.cleaning.findings import Finding, Fix, Message
-from engine.datasets import Dataset
-from engine.i18n import N_, Nn_
-from engine.jobs import CancelToken, Progress, no_progress
+from engine.core.i18n import N_, Nn_
+from engine.core.jobs import CancelToken, Progress, no_progress
+from engine.data.datasets import Dataset
 
 __all__ = ["LABEL_CHECKS", "label_key", "label_variants"]
 

@@ -27,9 +27,9 @@ import numpy as np
 
 from engine.cleaning.common import label_codes, plural, preview_rows
 from engine.cleaning.findings import Finding, Fix, Message
-from engine.datasets import ITEM, Dataset
-from engine.i18n import N_, Nn_, _
-from engine.jobs import CancelToken, Progress, no_progress
+from engine.core.i18n import N_, Nn_, _
+from engine.core.jobs import CancelToken, Progress, no_progress
+from engine.data.datasets import ITEM, Dataset
 
 __all__ = ["LabelErrorScores", "find_label_errors", "label_error_scores"]
 

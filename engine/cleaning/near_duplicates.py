@@ -33,7 +33,7 @@ from math import comb
 
 import numpy as np
 
-from engine.jobs import CancelToken
+from engine.core.jobs import CancelToken
 
 __all__ = ["COLOUR_MAX", "COSINE_MIN", "DHASH_MAX", "EMBEDDING_MAX_ITEMS", "MIN_DETAIL",
            "PHASH_MAX", "PIXEL_MAX", "brute_force_pairs", "components", "embedding_pairs",

@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 
 from engine.cleaning.findings import Finding, Fix, Message
-from engine.datasets import ITEM, LABEL, ROW_ID, Dataset
-from engine.i18n import N_
-from engine.jobs import CancelToken, Progress, UserError, no_progress
-from engine.textnorm import normalize_series
+from engine.core.i18n import N_
+from engine.core.jobs import CancelToken, Progress, UserError, no_progress
+from engine.data.datasets import ITEM, LABEL, ROW_ID, Dataset
+from engine.data.textnorm import normalize_series
 
 __all__ = ["CleaningPlan", "PlanStep", "PLAN_VERSION", "ADDED_ROW_BASE"]
 

@@ -21,8 +21,8 @@ from engine.cleaning.image_checks import IMAGE_CHECK_LIST
 from engine.cleaning.label_checks import LABEL_CHECKS
 from engine.cleaning.label_errors import find_label_errors
 from engine.cleaning.text_checks import TEXT_CHECKS
-from engine.datasets import SPLIT, Dataset
-from engine.jobs import CancelToken, Progress, no_progress
+from engine.core.jobs import CancelToken, Progress, no_progress
+from engine.data.datasets import SPLIT, Dataset
 
 __all__ = ["IMAGE_CHECKS", "LABEL_ERRORS", "Check", "applicable_checks", "inspect_dataset"]
 
@@ -72,10 +72,10 @@ def _features_for(dataset: Dataset, features: np.ndarray | None, progress: Progr
     from far fewer examples, so precision suffers, but the check still runs."""
     if features is not None:
         return features
-    from engine.datasets import ITEM
+    from engine.data.datasets import ITEM
 
     if dataset.task == "image":
-        from engine.image_features import image_features
+        from engine.models.image_features import image_features
 
         return image_features(dataset.frame[ITEM].astype(str).tolist(), progress, cancel)
     if dataset.task != "text":
@@ -88,10 +88,10 @@ def _text_vectors(texts: list[str], progress: Progress, cancel: CancelToken) -> 
     """e5 vectors, or ``None`` when the encoder is unavailable (not installed, damaged)."""
     import logging
 
-    from engine.jobs import Cancelled, UserError
+    from engine.core.jobs import Cancelled, UserError
 
     try:
-        from engine.text_features import text_features
+        from engine.models.text_features import text_features
 
         return text_features(texts, progress, cancel)
     except Cancelled:
@@ -129,7 +129,7 @@ def inspect_dataset(dataset: Dataset, progress: Progress = no_progress,
         done += weight * 100
     if checks is None and SPLIT in dataset.frame.columns:
         # An imported split leaks when a duplicate group straddles it; groups come from above.
-        from engine.splits import check_split_leakage, groups_from_findings
+        from engine.cleaning.split_leakage import check_split_leakage, groups_from_findings
 
         findings.extend(check_split_leakage(dataset, groups_from_findings(findings, dataset.frame)))
     progress(total, total, "")

@@ -2,7 +2,7 @@
 
 The command line's ``clean --out`` and the Health page's "Save cleaned data" both
 come here, so both refuse a folder that holds files or overlaps the dataset, and
-both leave either the whole copy or nothing (``engine.output_folder``).
+both leave either the whole copy or nothing (``engine.core.output_folder``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.cleaning.findings import Finding
 from engine.cleaning.plan import CleaningPlan
-from engine.datasets import Dataset
+from engine.data.datasets import Dataset
 
 PLAN_NAME = "cleaning-plan.json"
 REPORT_NAMES = ("report.html", "findings.json")
@@ -28,10 +28,10 @@ def save_cleaned_copy(cleaned: Dataset, plan: CleaningPlan, findings: Sequence[F
     ``source`` is the original dataset's path: an ``out`` inside it, or holding it, is
     refused, as is one that already holds files.
     """
-    from engine.atomic import write_atomic
-    from engine.dataset_io import save_dataset
-    from engine.output_folder import check_new_output, staged_folder
-    from engine.report import write_report
+    from engine.cleaning.report import write_report
+    from engine.core.atomic import write_atomic
+    from engine.core.output_folder import check_new_output, staged_folder
+    from engine.data.dataset_io import save_dataset
 
     target = check_new_output(out, source)
     with staged_folder(target) as stage:

@@ -30,10 +30,10 @@ from engine.cleaning.languages import (
     detect_languages,
 )
 from engine.cleaning.text_facts import TextFacts, text_facts
-from engine.datasets import Dataset
-from engine.i18n import N_, Nn_
-from engine.jobs import CancelToken, Progress, no_progress
-from engine.textnorm import has_mojibake, normalize_text, visible
+from engine.core.i18n import N_, Nn_
+from engine.core.jobs import CancelToken, Progress, no_progress
+from engine.data.datasets import Dataset
+from engine.data.textnorm import has_mojibake, normalize_text, visible
 
 __all__ = ["TEXT_CHECKS", "TextFacts", "detect_languages", "text_facts"]
 

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 
 from engine.cleaning.common import label_codes, per_frame
 from engine.cleaning.label_checks import label_variants
-from engine.datasets import ITEM, Dataset
-from engine.textnorm import NormalizedColumn, comparison_keys, normalize_column, to_arrow
+from engine.data.datasets import ITEM, Dataset
+from engine.data.textnorm import NormalizedColumn, comparison_keys, normalize_column, to_arrow
 
 __all__ = ["TextFacts", "text_facts"]
 

@@ -13,17 +13,17 @@ each with a README (inputs, outputs, labels, exact preprocessing, a short
 example) in the interface language. Before anything is written, the export is
 run on the package's validation items and compared with Taxon's own
 classifier (``engine.deploy.parity``); a mismatch is refused with the figures.
-The ``.taxon-model`` archive (format ``taxon``) stays in ``engine.modelpack``.
+The ``.taxon-model`` archive (format ``taxon``) stays in ``engine.models.package``.
 """
 
 from __future__ import annotations
 
 import os
 
+from engine.core.i18n import N_
+from engine.core.jobs import CancelToken, Progress, UserError, no_progress
 from engine.deploy.result import ExportResult
 from engine.deploy.source import BUILTIN
-from engine.i18n import N_
-from engine.jobs import CancelToken, Progress, UserError, no_progress
 
 __all__ = ["BUILTIN", "FORMATS", "ExportResult", "export_model"]
 
@@ -64,7 +64,7 @@ def export_model(model: str | os.PathLike[str], out: str | os.PathLike[str], fmt
 
 
 def _archive(model: str | os.PathLike[str], out: str | os.PathLike[str]) -> ExportResult:
-    from engine.modelpack import write_archive
+    from engine.models.package import write_archive
 
     if os.fspath(model) == BUILTIN:
         raise UserError(MSG_BUILTIN_ARCHIVE)

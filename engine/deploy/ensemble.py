@@ -14,10 +14,11 @@ one graph on one input size cannot reproduce exactly) and text ensembles
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from engine.i18n import N_
-from engine.jobs import UserError
+from engine.core.i18n import N_
+from engine.core.jobs import UserError
 
 if TYPE_CHECKING:
     import torch
@@ -34,7 +35,7 @@ MSG_GEOMETRY = N_("The models combined in “{name}” take pictures of differen
 def member_sources(source: Source) -> list[tuple[Source, float, list[int]]]:
     """(member source, weight, column order) of each member of an ensemble source."""
     from engine.deploy.source import load_source
-    from engine.ensemble import members_of
+    from engine.models.ensemble import members_of
 
     return [(load_source(member.path), weight, [int(i) for i in order])
             for member, weight, order in members_of(source.package)]
@@ -50,11 +51,14 @@ def check_exportable(source: Source) -> None:
         raise UserError(MSG_GEOMETRY, details=f"geometries {sorted(geometry)}", name=source.name)
 
 
-def ensemble_image_module(source: Source) -> torch.nn.Module:
-    """uint8 NHWC pixels -> the weighted sum of the members' probabilities."""
-    import torch
+def ensemble_image_module(source: Source,
+                          image_module: Callable[[Source], torch.nn.Module]) -> torch.nn.Module:
+    """uint8 NHWC pixels -> the weighted sum of the members' probabilities.
 
-    from engine.deploy.networks import image_module
+    ``image_module`` builds each member's network (``engine.deploy.networks``, which
+    calls this and hands itself down).
+    """
+    import torch
 
     check_exportable(source)
     parts = member_sources(source)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.i18n import N_
-from engine.jobs import UserError
+from engine.core.i18n import N_
+from engine.core.jobs import UserError
 
 if TYPE_CHECKING:
     import torch
@@ -35,7 +35,7 @@ def image_module(source: Source) -> torch.nn.Module:
     if source.kind == "ensemble":  # the members' modules, weighted (engine.deploy.ensemble)
         from engine.deploy.ensemble import ensemble_image_module
 
-        return ensemble_image_module(source)
+        return ensemble_image_module(source, image_module)
 
     logits, rescale = _image_logits(source)
     settings = source.preprocess
@@ -60,10 +60,10 @@ def image_module(source: Source) -> torch.nn.Module:
 
 def _image_logits(source: Source) -> tuple[torch.nn.Module, float]:
     """(normalised NCHW -> logits network, the pixel rescale factor) of an image source."""
-    from engine.backbones import trained_image
+    from engine.models import image_package as trained_image
 
     if source.is_builtin:
-        from engine.backbones.efficientnet_lite0 import load_model
+        from engine.models.backbones.efficientnet_lite0 import load_model
 
         return load_model(), 1.0 / 255.0
     if source.kind in trained_image.KINDS:
@@ -71,7 +71,7 @@ def _image_logits(source: Source) -> tuple[torch.nn.Module, float]:
     if source.kind == trained_image.KIND_HF_LINEAR:
         import torch
 
-        from engine.backbones.hf_image import _package_backbone, load_backbone
+        from engine.models.backbones.hf_image import _package_backbone, load_backbone
 
         # A fresh backbone, not the shared one (its attention is switched for export).
         backbone = load_backbone(_package_backbone(source.package))
@@ -85,7 +85,7 @@ def _image_logits(source: Source) -> tuple[torch.nn.Module, float]:
         rescale = float(backbone.settings.get("rescale_factor", 1 / 255))
         return _HFLogits.build(backbone.network, head.eval(), backbone.use_pooler), rescale
     if source.kind == trained_image.KIND_HF_FINETUNED:
-        from engine.backbones.hf_image import load_hf_classifier
+        from engine.models.backbones.hf_image import load_hf_classifier
 
         classifier = load_hf_classifier(source.package)  # a network of its own
         rescale = float(classifier.settings.get("rescale_factor", 1 / 255))
@@ -101,7 +101,7 @@ class _HFLogits:
     def build(network: Any, head: Any, use_pooler: bool) -> torch.nn.Module:
         import torch
 
-        from engine.backbones.hf_image import pool
+        from engine.models.backbones.hf_image import pool
 
         class Logits(torch.nn.Module):
             def __init__(self) -> None:
@@ -146,8 +146,8 @@ def text_module(source: Source) -> tuple[torch.nn.Module, Any, str, int]:
 def _fast_text(source: Source):
     import torch
 
-    from engine.text_features import TextEncoder
-    from engine.text_models import _encoder_folder, _head
+    from engine.models.text_features import TextEncoder
+    from engine.models.text_package import _encoder_folder, _head
 
     weight, bias = _head(source.package, source.package.tensors())
     # A fresh encoder, not the shared one: switching its attention for export must not
@@ -177,8 +177,8 @@ def _finetuned_text(source: Source):
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
-    from engine.backbones.local_folder import quiet_transformers
-    from engine.text_models import _check_shapes_first
+    from engine.models.backbones.local_folder import quiet_transformers
+    from engine.models.text_package import _check_shapes_first
 
     package = source.package
     try:

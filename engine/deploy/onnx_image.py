@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.core.i18n import _
+from engine.core.jobs import CancelToken, Progress, no_progress
 from engine.deploy import networks, parity
 from engine.deploy.readme import ReadmeFacts, render
 from engine.deploy.result import MSG_CHECKING, MSG_CONVERTING, MSG_PREPARING, ExportResult
 from engine.deploy.source import Source, image_samples, reference_classifier
 from engine.deploy.target import file_target, write_files
-from engine.i18n import _
-from engine.jobs import CancelToken, Progress, no_progress
 
 if TYPE_CHECKING:
     import torch
@@ -85,7 +85,7 @@ def image_metadata(source: Source) -> dict[str, str]:
 
 
 def common_metadata(source: Source) -> dict[str, str]:
-    from engine.about import app_version
+    from engine.core.about import app_version
 
     return {"labels": json.dumps(source.labels, ensure_ascii=False),
             "taxon_model_id": source.model_id, "taxon_model_name": source.name,
@@ -113,7 +113,7 @@ def with_metadata(payload: bytes, metadata: dict[str, str]) -> bytes:
     """``payload`` with ``metadata`` as its ``metadata_props`` and Taxon as its producer."""
     import onnx
 
-    from engine.about import app_version
+    from engine.core.about import app_version
 
     model = onnx.load_model_from_string(payload)
     del model.metadata_props[:]

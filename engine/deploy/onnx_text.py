@@ -23,14 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from engine.core.i18n import N_, _
+from engine.core.jobs import CancelToken, Progress, UserError, no_progress
 from engine.deploy import networks, parity
 from engine.deploy.onnx_image import common_metadata, export_bytes, with_metadata
 from engine.deploy.readme import ReadmeFacts, render
 from engine.deploy.result import MSG_CHECKING, MSG_CONVERTING, MSG_PREPARING, ExportResult
 from engine.deploy.source import Source, reference_classifier, text_samples
 from engine.deploy.target import folder_target, write_into
-from engine.i18n import N_, _
-from engine.jobs import CancelToken, Progress, UserError, no_progress
 
 MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, README_FILE = ("model.onnx", "tokenizer.json",
                                                         "labels.json", "README.md")

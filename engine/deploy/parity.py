@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.i18n import N_
-from engine.jobs import UserError
+from engine.core.i18n import N_
+from engine.core.jobs import UserError
 
 #: Largest allowed difference of any probability between Taxon and the export.
 TOLERANCE = 1e-4
@@ -60,7 +60,7 @@ def compare(reference: np.ndarray, exported: np.ndarray) -> Parity:
 
 def bare_session(model: bytes | str):
     """An ONNX Runtime session as a user's script makes one: CPU, default options."""
-    from engine.backbones.onnx_runtime import import_onnxruntime
+    from engine.models.backbones.onnx_runtime import import_onnxruntime
 
     ort = import_onnxruntime()  # telemetry off, as everywhere in Taxon
     options = ort.SessionOptions()

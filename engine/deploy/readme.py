@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from engine.i18n import _, format_number, ngettext
+from engine.core.i18n import _, format_number, ngettext
 
 #: Labels listed in the README itself; the rest are in the model's metadata / labels.json.
 LISTED_LABELS = 50
@@ -36,7 +36,7 @@ class ReadmeFacts:
 
 def render(facts: ReadmeFacts) -> str:
     """The README's Markdown text."""
-    from engine.about import app_version
+    from engine.core.about import app_version
 
     kind = "ONNX" if facts.fmt == "onnx" else "TorchScript"
     lines = [f"# {facts.name} ({kind})", "",

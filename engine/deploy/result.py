@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.i18n import N_
+from engine.core.i18n import N_
 
 MSG_PREPARING = N_("Preparing the model for export…")
 MSG_CONVERTING = N_("Converting the model…")

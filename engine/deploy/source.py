@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jobs import CancelToken, Progress, UserError, no_progress
+from engine.core.jobs import CancelToken, Progress, UserError, no_progress
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Source:
     model_id: str
     labels: list[str]
     preprocess: dict[str, Any] = field(default_factory=dict)
-    package: Any = None  # engine.modelpack.ModelPackage, None for the built-in model
+    package: Any = None  # engine.models.package.ModelPackage, None for the built-in model
     location: Path | None = None  # what the user named (never written into)
 
     @property
@@ -54,16 +54,16 @@ class Source:
 def load_source(model: str | os.PathLike[str]) -> Source:
     """The built-in model (``"builtin"``) or a validated package folder / ``.taxon-model``."""
     if os.fspath(model) == BUILTIN:
-        from engine.backbones import efficientnet_lite0 as lite0
+        from engine.models.backbones import efficientnet_lite0 as lite0
 
         return Source("image", BUILTIN, lite0.DISPLAY_NAME, lite0.BACKBONE_ID,
                       lite0.class_names(), lite0.preprocess_config())
-    from engine.modelpack import load_package
+    from engine.models.package import load_package
 
     package = load_package(model)
     preprocess = dict(package.manifest.get("preprocess") or {})
     if package.task == "image" and "size" not in preprocess:
-        from engine.backbones import efficientnet_lite0 as lite0
+        from engine.models.backbones import efficientnet_lite0 as lite0
 
         preprocess = lite0.preprocess_config()
     model_id = str(package.manifest.get("id") or package.weights_sha256[:16])
@@ -74,7 +74,7 @@ def load_source(model: str | os.PathLike[str]) -> Source:
 def reference_classifier(source: Source, progress: Progress = no_progress,
                          cancel: CancelToken | None = None):
     """Taxon's own classifier for ``source``: what ``classify`` would answer."""
-    from engine.inference import load_classifier
+    from engine.models.loading import load_classifier
 
     return load_classifier(None if source.is_builtin else source.package.path, progress, cancel)
 
@@ -85,7 +85,7 @@ def reference_classifier(source: Source, progress: Progress = no_progress,
 def image_samples(source: Source) -> np.ndarray:
     """uint8 (N, S, S, 3) model input: the package's validation images, decoded exactly as
     ``classify`` decodes them, else synthetic photos, a gradient and noise."""
-    from engine.images import decode_for_model
+    from engine.data.images import decode_for_model
 
     size, shorter = int(source.preprocess["size"]), int(source.preprocess["resize_shorter"])
     pixels = []
@@ -102,7 +102,7 @@ def image_samples(source: Source) -> np.ndarray:
 def _synthetic_images(size: int) -> list[np.ndarray]:
     from PIL import Image
 
-    from engine.backbones.efficientnet_lite0 import parity_samples
+    from engine.models.backbones.image_runner import parity_samples
 
     out = []
     for image in parity_samples():

@@ -8,7 +8,7 @@ exactly its name; a file Taxon chose the name of is never replaced. The README
 goes beside it as ``<file name>.README.md`` (``leaves.onnx.README.md``) under the
 same rule, so an ONNX and a TorchScript export can sit side by side.
 
-Folder exports (text models) follow ``engine.output_folder``: a new or empty
+Folder exports (text models) follow ``engine.core.output_folder``: a new or empty
 folder outside the package, filled in a hidden staging folder that becomes the
 target in one rename, or is removed when anything (the parity check included)
 fails.
@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.atomic import write_atomic
-from engine.i18n import N_
-from engine.jobs import UserError
-from engine.output_folder import check_new_output, display_path, staged_folder, write_problem
+from engine.core.atomic import write_atomic
+from engine.core.i18n import N_
+from engine.core.jobs import UserError
+from engine.core.output_folder import check_new_output, display_path, staged_folder, write_problem
 
 MSG_EXISTS = N_("“{path}” already exists, and Taxon does not write over a file whose name you "
                 "did not give. Move it away or name the file to replace with --out.")
@@ -46,7 +46,7 @@ class FileTarget:
 
 def file_target(out: str | os.PathLike[str], name: str, suffix: str) -> FileTarget:
     """Where a one-file export of the model called ``name`` goes (checked, nothing written)."""
-    from engine.package_archive import safe_file_name
+    from engine.models.package_archive import safe_file_name
 
     raw = os.fspath(out)
     given = Path(os.path.abspath(raw))

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.core.i18n import N_, _
+from engine.core.jobs import CancelToken, Progress, UserError, no_progress
 from engine.deploy import networks, parity
 from engine.deploy.onnx_image import _reference as image_reference
 from engine.deploy.onnx_image import common_metadata, image_metadata
@@ -33,8 +35,6 @@ from engine.deploy.readme import ReadmeFacts, render
 from engine.deploy.result import MSG_CHECKING, MSG_CONVERTING, MSG_PREPARING, ExportResult
 from engine.deploy.source import Source, image_samples
 from engine.deploy.target import file_target, folder_target, write_files, write_into
-from engine.i18n import N_, _
-from engine.jobs import CancelToken, Progress, UserError, no_progress
 
 if TYPE_CHECKING:
     import torch

@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.about import app_version
+from engine.core.about import app_version
 from engine.serving.auth import LoopbackHostGuard, TokenGuard
 from engine.serving.batcher import BatcherClosed
 from engine.serving.docs_page import CLASSIFY_OPENAPI, DOCS_CSP, DOCS_HTML

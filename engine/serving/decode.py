@@ -1,6 +1,6 @@
 """Uploaded image bytes to model pixels, in the crash-safe decode worker processes.
 
-The service decodes exactly like ``engine.inference.classify_images`` (same
+The service decodes exactly like ``engine.models.inference.classify_images`` (same
 Pillow path, same bomb, truncation and aspect-ratio guards, same errors), but
 from bytes in memory rather than a file, and always in a worker process: a
 native decoder that crashes on a hostile upload kills a worker, never the
@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from engine import images
-from engine.i18n import N_, Message
-from engine.images import ImageReadError
-from engine.inference import DEFAULT_DECODE_WORKERS, DecodePool
+from engine.core.i18n import N_, Message
+from engine.core.workers import DEFAULT_DECODE_WORKERS, DecodePool
+from engine.data import images
+from engine.data.images import ImageReadError
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class DecodeFailure:
 def decode_upload(data: bytes, name: str, size: int, resize_shorter: int) -> Pixels:
     """Decode one uploaded image (a worker task); raises ``ImageReadError``.
 
-    Mirrors ``engine.images.decode_for_model`` without the thumbnail, which a
+    Mirrors ``engine.data.images.decode_for_model`` without the thumbnail, which a
     service does not return.
     """
     shown = Path(name or "image")

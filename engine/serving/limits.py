@@ -14,7 +14,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from engine.i18n import N_, Message
+from engine.core.i18n import N_, Message
 
 MIB = 1024 * 1024
 

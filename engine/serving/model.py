@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.inference import Classifier, load_classifier
-from engine.jobs import CancelToken, Progress
+from engine.core.jobs import CancelToken, Progress
+from engine.models.contract import Classifier
+from engine.models.loading import load_classifier
 
 #: What to type for the built-in ImageNet model instead of a package path.
 BUILTIN = "builtin"
@@ -52,7 +53,7 @@ def load_served_model(model: str | os.PathLike[str] | None,
     if is_builtin(model):
         classifier = load_classifier(None, progress, cancel)
         return ServedModel.from_classifier(classifier, source=BUILTIN)
-    from engine.modelpack import load_package
+    from engine.models.package import load_package
 
     assert model is not None
     package = load_package(model)  # a .taxon-model is unpacked once, into the cache

@@ -19,8 +19,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from engine.i18n import N_
-from engine.jobs import UserError
+from engine.core.i18n import N_
+from engine.core.jobs import UserError
 from engine.serving.auth import generate_token, is_loopback
 from engine.serving.limits import Limits
 from engine.serving.model import ServedModel, load_served_model

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.i18n import Message
+from engine.core.i18n import Message
 from engine.serving.batcher import MicroBatcher
 from engine.serving.decode import DecodeFailure, DecodeService
 from engine.serving.limits import MSG_TEXT_TOO_LONG, Limits
@@ -78,7 +78,7 @@ class Service:
     async def classify_texts(self, texts: list[tuple[str, str]], top_k: int
                              ) -> list[dict[str, Any]]:
         """One row per ``(name, text)``: predictions and detected language, or an error."""
-        from engine.cleaning.languages import detect_languages
+        from engine.data.languages import detect_languages
 
         limit = self.limits.max_text_chars
         good = [index for index, (_name, text) in enumerate(texts) if len(text) <= limit]

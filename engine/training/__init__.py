@@ -17,10 +17,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.datasets import Dataset
-from engine.i18n import N_, Message, format_percent
-from engine.jobs import CancelToken, Progress, UserError, no_progress
-from engine.modelpack import check_target
+from engine.core.i18n import N_, Message, format_percent
+from engine.core.jobs import CancelToken, Progress, UserError, no_progress
+from engine.data.datasets import Dataset
+from engine.models.package import check_target
 from engine.training import distributed
 from engine.training.checkpoint import CheckpointStore
 from engine.training.config import (
@@ -55,7 +55,7 @@ def class_count_notes(labels: list[str]) -> list[str]:
     """A note when the class count suggests the wrong label column was picked."""
     if len(labels) <= UNUSUAL_CLASS_COUNT:
         return []
-    from engine.i18n import format_number
+    from engine.core.i18n import format_number
 
     return [Message(MSG_MANY_CLASSES, {"n": format_number(len(labels))}).text()]
 
@@ -72,7 +72,7 @@ def fingerprint(task: str, prepared: Prepared, config: TrainConfig) -> str:
     fingerprint (a local backbone folder counts by its weights' hash, not its path)."""
     settings = {k: v for k, v in config.to_json().items() if k not in _NOT_FINGERPRINTED}
     if config.backbone:
-        from engine.backbones.local_folder import inspect_folder
+        from engine.models.backbones.local_folder import inspect_folder
 
         settings["backbone"] = inspect_folder(config.backbone, task).id
     digest = hashlib.sha256(json.dumps({"task": task, "settings": settings, "labels": prepared.labels},
@@ -85,13 +85,13 @@ def fingerprint(task: str, prepared: Prepared, config: TrainConfig) -> str:
 
 
 def checkpoint_store(run_fingerprint: str) -> CheckpointStore:
-    from engine.paths import user_data_dir
+    from engine.core.paths import user_data_dir
 
     return CheckpointStore(user_data_dir() / "runs" / run_fingerprint[:20], run_fingerprint)
 
 
 def _device(config: TrainConfig, world: distributed.World):
-    from engine.devices import configure_cpu_threads, select_device
+    from engine.core.devices import configure_cpu_threads, select_device
 
     device = select_device(config.device)
     if device.kind == "cuda" and world.distributed:
@@ -110,7 +110,7 @@ def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = No
           on_event: Callable[[TrainEvent], None] | None = None,
           faults: Faults | None = None, resume: bool = True, name: str | None = None) -> TrainResult:
     """Train a model on ``dataset`` and save it as a package in ``out_dir``."""
-    from engine.evaluation import Evaluation
+    from engine.models.evaluation import Evaluation
     from engine.training.package import write_model
 
     cancel = cancel or CancelToken()
@@ -166,7 +166,7 @@ def _check_learned(evaluation, package: Path, store: CheckpointStore) -> list[st
 
 def _train_task(task, prepared, config, device, store, progress, cancel, controls, on_event, faults):
     if task == "image":
-        from engine.training.image import train_image
+        from engine.training.image_task import train_image
 
         return train_image(prepared, config, device, store, progress, cancel, controls, on_event, faults)
     from engine.training.text import train_text

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import write_atomic
-from engine.i18n import N_
-from engine.jobs import UserError
+from engine.core.atomic import write_atomic
+from engine.core.i18n import N_
+from engine.core.jobs import UserError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.i18n import N_
+from engine.core.devices import DeviceInfo
+from engine.core.i18n import N_
 
 MODES = ("fast", "finetune", "instant")
 #: Per task, the mode offered first.
@@ -117,7 +118,7 @@ class TrainEvent:
     gpu_memory_bytes: int | None = None
     batch_size: int = 0
     best_epoch: int | None = None
-    note: Any = None  # an engine.i18n.Message for "note" and "status" events
+    note: Any = None  # an engine.core.i18n.Message for "note" and "status" events
 
 
 class TrainControls:
@@ -157,3 +158,14 @@ class TrainResult:
     best_epoch: int | None = None
     resumed_from_epoch: int | None = None
     notes: list[str] = field(default_factory=list)
+
+
+def amp_dtype(config: TrainConfig, device: DeviceInfo):
+    """The autocast dtype for ``config.precision`` on ``device`` (None: full precision)."""
+    import torch
+
+    if device.kind != "cuda" or config.precision == "fp32":
+        return None
+    if config.precision in ("bf16", "fp16"):
+        return torch.bfloat16 if config.precision == "bf16" else torch.float16
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

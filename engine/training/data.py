@@ -1,7 +1,7 @@
 """From a ``Dataset`` to what a trainer needs: classes, a train/validation split,
 class weights, and a summary for the model card.
 
-The split comes from ``engine.splits`` (stratified, group-aware: identical
+The split comes from ``engine.data.splits`` (stratified, group-aware: identical
 items never sit on both sides). A ``split`` column the user supplied wins:
 their validation rows are used as given and their test rows are kept out of
 training altogether.
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.datasets import ITEM, LABEL, ROW_ID, SPLIT, TRAIN, VALIDATION, Dataset
-from engine.i18n import N_, Message, Nn_
-from engine.jobs import UserError
+from engine.core.i18n import N_, Message, Nn_
+from engine.core.jobs import UserError
+from engine.data.datasets import ITEM, LABEL, ROW_ID, SPLIT, TRAIN, VALIDATION, Dataset
 
 MSG_TOO_FEW_CLASSES = N_("Training needs at least two classes with examples; this dataset has {n}.")
 MSG_TOO_FEW_ROWS = N_("Training needs at least two examples of some class to check the model on; "
@@ -88,7 +88,7 @@ class Prepared:
 
     def _too_few_rows(self) -> UserError:
         """Say how many examples a class needs, and how many the largest has."""
-        from engine.splits import MIN_ROWS_TO_SHARE
+        from engine.data.splits import MIN_ROWS_TO_SHARE
 
         counts = np.bincount(self.train_y, minlength=len(self.labels))
         largest = int(counts.argmax())
@@ -117,7 +117,7 @@ def training_languages(texts: list[str]) -> dict[str, int]:
     ``LANGUAGE_SAMPLE`` evenly spaced texts are detected (~25 µs each); texts with
     no letters to judge by are left out.
     """
-    from engine.cleaning.languages import MACRO_LANGUAGES, UNDETERMINED, detect_languages
+    from engine.data.languages import MACRO_LANGUAGES, UNDETERMINED, detect_languages
 
     if len(texts) > LANGUAGE_SAMPLE:
         texts = [texts[int(i)] for i in np.linspace(0, len(texts) - 1, LANGUAGE_SAMPLE)]
@@ -137,7 +137,7 @@ def group_keys(dataset: Dataset) -> pd.Series | None:
 
 def prepare(dataset: Dataset, *, validation_fraction: float, seed: int,
             groups: pd.Series | None = None) -> Prepared:
-    from engine.splits import split_dataset
+    from engine.data.splits import split_dataset
 
     frame = dataset.frame
     frame = frame[frame[ITEM].notna() & frame[LABEL].notna()]

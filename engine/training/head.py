@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.jobs import CancelToken, Progress
+from engine.core.jobs import CancelToken, Progress
 from engine.training.checkpoint import CheckpointStore
 from engine.training.config import TrainConfig, TrainControls
 from engine.training.data import Prepared, class_weights

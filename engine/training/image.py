@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from engine.backbones import efficientnet_lite0 as lite0
-from engine.backbones.trained_image import KIND_FINETUNED, KIND_LINEAR, new_network
-from engine.devices import DeviceInfo
-from engine.i18n import N_, _
-from engine.jobs import CancelToken, Progress, UserError
+from engine.core.devices import DeviceInfo
+from engine.core.i18n import N_, _
+from engine.core.jobs import CancelToken, Progress
+from engine.models.backbones import efficientnet_lite0 as lite0
+from engine.models.image_package import new_network
 from engine.training.checkpoint import CheckpointStore
-from engine.training.config import TrainConfig, TrainControls
+from engine.training.config import TrainConfig, TrainControls, amp_dtype
 from engine.training.data import Prepared
 from engine.training.head import loss_weights
 from engine.training.loop import LoopOutcome, LoopSpec, run_loop
@@ -48,7 +48,7 @@ def fast_features(prepared: Prepared, progress: Progress, cancel: CancelToken,
 
     ``compute(paths, progress, cancel)``: the feature function (default: the built-in model's).
     """
-    from engine.image_features import image_features
+    from engine.models.image_features import image_features
 
     compute = compute or image_features
     features = compute(prepared.train_items + prepared.val_items, progress, cancel)
@@ -77,7 +77,7 @@ def train_fast(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
 
 def readable_images(prepared: Prepared, progress: Progress, cancel: CancelToken) -> Prepared:
     """Drop files that cannot be opened before a long run starts (header check, fast)."""
-    from engine.images import verify_image
+    from engine.data.images import verify_image
 
     items = prepared.train_items + prepared.val_items
     ok = np.ones(len(items), dtype=bool)
@@ -93,16 +93,6 @@ def readable_images(prepared: Prepared, progress: Progress, cancel: CancelToken)
             reasons[path] = _(MSG_UNREADABLE)
     n_train = len(prepared.train_items)
     return prepared.keep(ok[:n_train], ok[n_train:], reasons)
-
-
-def amp_dtype(config: TrainConfig, device: DeviceInfo):
-    import torch
-
-    if device.kind != "cuda" or config.precision == "fp32":
-        return None
-    if config.precision in ("bf16", "fp16"):
-        return torch.bfloat16 if config.precision == "bf16" else torch.float16
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def train_finetune(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
@@ -147,24 +137,3 @@ def _choose_trainable(model, train_blocks: str) -> list[Any]:
         if parameter.requires_grad:
             trainable.append(parameter)
     return trainable
-
-
-KINDS = {"fast": (KIND_LINEAR, train_fast), "finetune": (KIND_FINETUNED, train_finetune)}
-
-
-def train_image(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
-                store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
-                controls: TrainControls | None, on_event, faults=None):
-    """(prepared, outcome, tensors, kind, backbone, preprocess, extra files) for ``train``:
-    the built-in model, or the local Hugging Face folder in ``config.backbone``."""
-    if config.mode not in KINDS:
-        raise UserError(MSG_NOT_FOR_IMAGES, details=config.mode)
-    if config.backbone:
-        from engine.training.image_hf import train_hf
-
-        return train_hf(prepared, config, device, store, progress, cancel, controls, on_event,
-                        faults)
-    kind, trainer = KINDS[config.mode]
-    prepared, outcome, tensors = trainer(prepared, config, device, store, progress, cancel,
-                                         controls, on_event, faults)
-    return prepared, outcome, tensors, kind, image_backbone(), lite0.preprocess_config(), None

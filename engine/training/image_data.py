@@ -2,7 +2,7 @@
 
 Training pictures go through random resized crop, horizontal flip and colour
 jitter (each switchable); validation pictures go through exactly the decode the
-classifier uses later (``engine.images.decode_for_model``), so validation
+classifier uses later (``engine.data.images.decode_for_model``), so validation
 numbers predict what the user will see. A file that fails to decode mid-run
 gives a blank picture with label -100, which the loss ignores: one bad file
 never stops a long run (files are checked before training starts anyway).
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.backbones import efficientnet_lite0 as lite0
+from engine.models.backbones import efficientnet_lite0 as lite0
 from engine.training.config import TrainConfig
 
 IGNORE = -100
@@ -66,7 +66,7 @@ class PictureSet:
         """uint8 HWC pixels of one example as the network will see them (augmented if training)."""
         import torch
 
-        from engine.images import MAX_ASPECT_RATIO, decode_for_model, load_rgb
+        from engine.data.images import MAX_ASPECT_RATIO, decode_for_model, load_rgb
 
         path = self.items[index]
         if not self.train:

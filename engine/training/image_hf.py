@@ -1,6 +1,6 @@
 """Training image models on a local Hugging Face folder (``TrainConfig.backbone``).
 
-- **Fast**: the folder's pooled features (``engine.backbones.hf_image``, cached
+- **Fast**: the folder's pooled features (``engine.models.backbones.hf_image``, cached
   per model and file content) and a linear head, trained exactly like the
   built-in model's head; the package (``image-hf-linear``) holds the head and
   points at the folder by path and weights hash.
@@ -19,8 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from engine.backbones.hf_image import hf_image_features, image_settings
-from engine.backbones.local_folder import (
+from engine.core.devices import DeviceInfo
+from engine.core.jobs import CancelToken, Progress, UserError
+from engine.models.backbones.hf_image import (
+    KIND_HF_FINETUNED,
+    KIND_HF_LINEAR,
+    hf_image_features,
+    image_settings,
+)
+from engine.models.backbones.local_folder import (
     LOAD_ERRORS,
     PROCESSOR,
     LocalModel,
@@ -28,13 +35,10 @@ from engine.backbones.local_folder import (
     load_failed,
     quiet_transformers,
 )
-from engine.backbones.trained_image import KIND_HF_FINETUNED, KIND_HF_LINEAR
-from engine.devices import DeviceInfo
-from engine.jobs import CancelToken, Progress, UserError
 from engine.training.checkpoint import CheckpointStore
-from engine.training.config import TrainConfig, TrainControls
+from engine.training.config import TrainConfig, TrainControls, amp_dtype
 from engine.training.data import Prepared
-from engine.training.image import MSG_NOT_FOR_IMAGES, amp_dtype, readable_images, train_fast
+from engine.training.image import MSG_NOT_FOR_IMAGES, readable_images, train_fast
 from engine.training.image_data import IGNORE, PictureBatches, PictureSet, default_workers
 
 #: Of the network's largest stack of blocks, "top" fine-tuning trains this last fraction.
@@ -59,7 +63,7 @@ class HFPictureSet(PictureSet):
         self.settings = dict(settings)
 
     def __getitem__(self, index: int):
-        from engine.backbones.hf_image import to_pixel_values
+        from engine.models.backbones.hf_image import to_pixel_values
 
         side = self.settings["size"]
         try:

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.i18n import N_, Message, format_number
-from engine.jobs import CancelToken, Progress, UserError
+from engine.core.i18n import N_, Message, format_number
+from engine.core.jobs import CancelToken, Progress, UserError
 from engine.training import distributed
 from engine.training.checkpoint import CheckpointStore, flatten_optimizer, unflatten_optimizer
 from engine.training.config import TrainConfig, TrainControls, TrainEvent

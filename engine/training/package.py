@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.i18n import _, format_number, format_percent, ngettext
-from engine.modelpack import save_package
+from engine.core.i18n import _, format_number, format_percent, ngettext
+from engine.models.package import save_package
 from engine.training.config import MODE_NAMES, TrainConfig
 
 
@@ -20,7 +20,7 @@ def write_model(out_dir: str | Path, *, name: str, task: str, kind: str, labels:
                 data: dict[str, Any], backbone: dict[str, Any], preprocess: dict[str, Any] | None,
                 history: list[dict[str, Any]], best_epoch: int, device: str,
                 extra_files: dict[str, bytes] | None = None) -> Path:
-    """Save the package; ``evaluation`` is an ``engine.evaluation.Evaluation`` on validation rows."""
+    """Save the package; ``evaluation`` is an ``engine.models.evaluation.Evaluation`` on validation rows."""
     metrics = evaluation.summary()
     manifest = {
         "name": name, "task": task, "kind": kind, "labels": labels, "backbone": backbone,

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.i18n import N_, Message, _, format_number
-from engine.jobs import CancelToken, Progress, UserError
-from engine.training.config import TrainConfig, TrainEvent
+from engine.core.i18n import N_, Message, _, format_number
+from engine.core.jobs import CancelToken, Progress, UserError
+from engine.models.text_package import linear_probabilities
+from engine.training.config import TrainConfig, TrainEvent, amp_dtype
 from engine.training.data import Prepared, class_weights
 from engine.training.loop import LoopOutcome, LoopSpec, run_loop
 
@@ -41,12 +42,12 @@ MAX_TOKENS = 256
 
 
 def text_backbone(folder: Path) -> dict[str, Any]:
-    from engine.backbones import e5
+    from engine.models.backbones import e5
 
     try:
         return {"id": e5.model_id(folder), "name": "multilingual-e5-small", "kind": "e5"}
     except UserError:
-        from engine.backbones.local_folder import inspect_folder
+        from engine.models.backbones.local_folder import inspect_folder
 
         local = inspect_folder(folder, "text")
         return {"id": local.id, "name": local.name, "kind": "local", "path": str(folder),
@@ -55,10 +56,10 @@ def text_backbone(folder: Path) -> dict[str, Any]:
 
 def backbone_folder(config: TrainConfig, progress: Progress, cancel: CancelToken) -> Path:
     if config.backbone:
-        from engine.backbones.local_folder import inspect_folder
+        from engine.models.backbones.local_folder import inspect_folder
 
         return inspect_folder(config.backbone, "text").path
-    from engine.backbones.e5 import e5_folder
+    from engine.models.backbones.e5 import e5_folder
 
     return e5_folder(progress, cancel)
 
@@ -72,17 +73,6 @@ def vectorizer(n_rows: int):
     return TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), min_df=2 if n_rows > 2000 else 1,
                            max_features=300_000, sublinear_tf=True, lowercase=True,
                            dtype=np.float32)
-
-
-def linear_probabilities(scores: np.ndarray) -> np.ndarray:
-    """Probabilities of a one-vs-rest logistic model (as scikit-learn computes them)."""
-    from scipy.special import expit
-
-    if scores.shape[1] == 1:
-        positive = expit(scores[:, 0])
-        return np.stack([1.0 - positive, positive], axis=1).astype(np.float32)
-    probs = expit(scores)
-    return (probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
 
 def _log_loss(probs: np.ndarray, y: np.ndarray) -> float:
@@ -219,7 +209,6 @@ def train_finetune(prepared: Prepared, folder: Path, config: TrainConfig, device
     from transformers import AutoTokenizer
 
     from engine.training.head import loss_weights
-    from engine.training.image import amp_dtype
 
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     progress(0, None, _(MSG_TOKENIZING))
@@ -269,7 +258,7 @@ def train_text(prepared: Prepared, config: TrainConfig, device, store, progress:
             preprocess, files
     folder = backbone_folder(config, progress, cancel)
     if config.mode == "fast":
-        from engine.text_features import text_features
+        from engine.models.text_features import text_features
         from engine.training.head import train_head
 
         features = text_features(prepared.train_items + prepared.val_items, progress, cancel,

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.backbones import efficientnet_lite0 as lite0
-from engine.images import decode_for_model
+from engine.data.images import decode_for_model
+from engine.models.backbones import efficientnet_lite0 as lite0
 
 torch = pytest.importorskip("torch")
 timm = pytest.importorskip("timm")
@@ -128,7 +128,7 @@ def test_feature_extractor_gives_the_pooled_1280_features(model):
 
 
 def test_normalization_inside_the_network_matches_normalizing_outside(model):
-    from engine.backbones.onnx_runtime import with_normalization
+    from engine.models.backbones.onnx_runtime import with_normalization
 
     _names, pixels = sample_pixels()
     wrapped = with_normalization(model, lite0.MEAN, lite0.STD)

@@ -17,15 +17,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import images
-from engine.files import iter_image_files
-from engine.image_pool import file_digest, fingerprint
-from engine.images import ImageReadError, decode_for_model, load_rgb, make_thumbnail, verify_image
-from engine.inference import Classifier, classify_images
-from engine.jobs import UserError
-from engine.regular_files import MSG_NOT_REGULAR, NotRegularFileError
-from engine.tables import read_table
-from engine.text_inputs import MSG_TOO_BIG, read_text_file
+from engine.core.jobs import UserError
+from engine.core.regular_files import MSG_NOT_REGULAR, NotRegularFileError
+from engine.data import images
+from engine.data.files import iter_image_files
+from engine.data.image_pool import file_digest, fingerprint
+from engine.data.images import (
+    ImageReadError,
+    decode_for_model,
+    load_rgb,
+    make_thumbnail,
+    verify_image,
+)
+from engine.data.tables.table_io import read_table
+from engine.data.text_inputs import MSG_TOO_BIG, read_text_file
+from engine.models.contract import Classifier
+from engine.models.inference import classify_images
 
 ROOT = Path(__file__).resolve().parents[2]
 POSIX_ONLY = pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and /dev/zero are POSIX")
@@ -80,9 +87,9 @@ def test_thin_images_still_get_thumbnails(tmp_path):
 
 _MEMORY_SCRIPT = """
 import json, resource, sys
-from engine.image_features import UNDECODABLE, decode_files
-from engine.image_pool import fingerprint
-from engine.images import ImageReadError, decode_for_model, load_rgb, make_thumbnail, verify_image
+from engine.models.image_features import UNDECODABLE, decode_files
+from engine.data.image_pool import fingerprint
+from engine.data.images import ImageReadError, decode_for_model, load_rgb, make_thumbnail, verify_image
 
 def features(path):
     if decode_files([path])[0] is UNDECODABLE:

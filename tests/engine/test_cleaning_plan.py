@@ -10,7 +10,7 @@ import pytest
 from engine.cleaning.findings import Fix, Message
 from engine.cleaning.plan import PLAN_VERSION, CleaningPlan, PlanStep
 from engine.cleaning.run import inspect_dataset
-from engine.jobs import UserError
+from engine.core.jobs import UserError
 from tests.engine.test_text_checks import dataset, planted
 
 
@@ -111,7 +111,7 @@ def test_unknown_plan_version_is_a_user_error():
 
 
 def test_normalize_text_is_for_text_datasets():
-    from engine.datasets import Dataset, DatasetSource, make_frame
+    from engine.data.datasets import Dataset, DatasetSource, make_frame
 
     images = Dataset("image", make_frame(["/a.jpg"], ["cat"]), DatasetSource("folder", "/"))
     plan = CleaningPlan()

@@ -1,4 +1,4 @@
-"""engine.datasets and engine.dataset_io: reading folders and tables, writing them back."""
+"""engine.data.datasets and engine.data.dataset_io: reading folders and tables, writing them back."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine import dataset_io
-from engine.dataset_io import load_dataset, load_image_folder, load_table_dataset, save_dataset
-from engine.datasets import (
+from engine.core.jobs import Cancelled, CancelToken, UserError
+from engine.data import dataset_io
+from engine.data.dataset_io import load_dataset, load_image_folder, load_table_dataset, save_dataset
+from engine.data.datasets import (
     ITEM,
     LABEL,
     SOURCE_LINE,
@@ -20,7 +21,6 @@ from engine.datasets import (
     normalize_split,
     resolve_image_paths,
 )
-from engine.jobs import Cancelled, CancelToken, UserError
 
 
 def touch(path: Path, data: bytes = b"x") -> Path:
@@ -227,7 +227,7 @@ def test_image_folder_saves_as_a_manifest_of_the_originals(image_tree, tmp_path)
 
 @pytest.mark.parametrize("fmt", ["tsv", "jsonl", "xlsx", "parquet"])
 def test_text_round_trip_in_each_format(tmp_path, fmt):
-    from engine.tables import write_table
+    from engine.data.tables.table_io import write_table
 
     source = tmp_path / f"texts.{fmt}"
     original = pd.DataFrame({"sentence": ["hello", "مرحبا", "你好", "a, \"quoted\"\ttab"],
@@ -275,7 +275,7 @@ def test_unknown_split_values_are_unsplit_with_a_warning(tmp_path):
 
 def test_inspecting_a_dataset_with_a_leaky_imported_split_reports_it(tmp_path):
     from engine.cleaning.run import inspect_dataset
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
 
     rows = [("The match ended in a draw", "sport", "train"), ("The match ended in a draw", "sport", "test"),
             ("She baked bread", "food", "train"), ("We grilled fish", "food", "test"),

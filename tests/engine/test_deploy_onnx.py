@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.core.jobs import UserError
 from engine.deploy import export_model, parity
-from engine.jobs import UserError
 from tests import deploy_models as dm
 
 torch = pytest.importorskip("torch")
@@ -63,13 +63,14 @@ def packages(base, digits, vit) -> dict[str, Path]:
 
 
 def _images(package: Path) -> list[str]:
-    from engine.modelpack import load_package
+    from engine.models.package import load_package
 
     return load_package(package).evaluation().items[:6]
 
 
 def _taxon_top1(package: Path | None, paths: list[str]) -> list[str]:
-    from engine.inference import classify_images, load_classifier
+    from engine.models.inference import classify_images
+    from engine.models.loading import load_classifier
 
     classifier = load_classifier(package)
     try:
@@ -79,7 +80,7 @@ def _taxon_top1(package: Path | None, paths: list[str]) -> list[str]:
 
 
 def _pixels(session, paths: list[str]) -> np.ndarray:
-    from engine.images import decode_for_model
+    from engine.data.images import decode_for_model
 
     meta = session.get_modelmeta().custom_metadata_map
     size, shorter = int(meta["input_size"]), int(meta["resize_shorter"])
@@ -129,7 +130,7 @@ def test_the_readme_names_inputs_outputs_labels_and_the_resize_rule(packages, tm
 
 
 def test_the_readme_follows_the_interface_language(packages, tmp_path):
-    from engine import i18n
+    from engine.core import i18n
 
     previous = i18n.current_language()
     i18n.set_language("en_XA")  # pseudo-locale: every translated string is bracketed

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.core.jobs import UserError
 from engine.deploy import export_model, parity
 from engine.deploy.onnx_text import MSG_INSTANT
 from engine.deploy.torchscript import MSG_NOT_TRACEABLE
-from engine.jobs import UserError
 from tests import deploy_models as dm
 
 torch = pytest.importorskip("torch")
@@ -38,7 +38,7 @@ def packages(tmp_path_factory) -> dict[str, Path]:
 
 
 def _taxon(package: Path, texts: list[str]) -> np.ndarray:
-    from engine.inference import load_classifier
+    from engine.models.loading import load_classifier
 
     classifier = load_classifier(package)
     try:

@@ -14,13 +14,14 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageEnhance
 
-from engine import image_features, image_pool
 from engine.cleaning import image_checks, near_duplicates
 from engine.cleaning.findings import REVIEW_BEFORE_FIXING, SAFE_BY_DEFAULT, Finding
 from engine.cleaning.plan import CleaningPlan
 from engine.cleaning.run import inspect_dataset
-from engine.datasets import Dataset, DatasetSource, make_frame
-from engine.jobs import CancelToken
+from engine.core.jobs import CancelToken
+from engine.data import image_pool
+from engine.data.datasets import Dataset, DatasetSource, make_frame
+from engine.models import image_features
 from tests.digits import write_digits
 
 IMAGE_KINDS = [kind for kind, _check in image_checks.IMAGE_CHECK_LIST]
@@ -41,7 +42,7 @@ def run(check, dataset: Dataset) -> list[Finding]:
 
 
 def default_plan(findings: list[Finding]) -> CleaningPlan:
-    """What ``clean`` without ``--fix`` applies (ui/cli.py ``cmd_clean``)."""
+    """What ``clean`` without ``--fix`` applies (ui/cli/main.py ``cmd_clean``)."""
     plan = CleaningPlan()
     for finding in findings:
         if finding.fix is not None and finding.kind not in REVIEW_BEFORE_FIXING:

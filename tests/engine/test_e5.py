@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.backbones import e5
-from engine.backbones.e5_format import BLOCK_DTYPE, E5File, E5FormatError, dequantize_q4_0
-from engine.jobs import Cancelled, CancelToken, UserError, no_progress
+from engine.core.jobs import Cancelled, CancelToken, UserError, no_progress
+from engine.models.backbones import e5
+from engine.models.backbones.e5_format import BLOCK_DTYPE, E5File, E5FormatError, dequantize_q4_0
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -49,7 +49,7 @@ def e5_dir(tmp_path_factory) -> Path:
 def hf_model(e5_dir):
     """AutoTokenizer + AutoModel from the folder (the text features' cached instance,
     so the session loads the 470 MB model once)."""
-    from engine.text_features import _encoder
+    from engine.models.text_features import _encoder
 
     encoder = _encoder(e5_dir, "cpu", no_progress, CancelToken())
     return encoder.tokenizer, encoder.model
@@ -229,7 +229,7 @@ def test_a_valid_folder_is_reused_without_converting(e5_dir, tmp_path_factory, m
 
 
 def test_a_tampered_folder_is_refused_and_converted_again(e5_dir, tmp_path, monkeypatch):
-    from engine.text_features import TextEncoder
+    from engine.models.text_features import TextEncoder
 
     root = tmp_path / "models"
     copy = root / e5_dir.name

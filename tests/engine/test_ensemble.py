@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.ensemble import EQUAL, KIND, SEARCHED, combine, fit_weights
-from engine.jobs import UserError
+from engine.core.jobs import UserError
+from engine.models.ensemble import EQUAL, KIND, SEARCHED, combine, fit_weights
 from tests import deploy_models as dm
 
 WORDS = {"sport": ["goal", "match", "team", "score", "coach", "stadium", "referee", "league"],
@@ -21,7 +21,7 @@ WORDS = {"sport": ["goal", "match", "team", "score", "coach", "stadium", "refere
 
 def _topics(folder: Path, rows_per_class: int = 40):
     """Three topics of short noisy sentences: enough rows for a real validation set."""
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
 
     rng = np.random.default_rng(0)
     everything = sum(WORDS.values(), [])
@@ -56,9 +56,9 @@ def test_weights_favour_the_member_that_explains_the_validation_data():
 
 
 def test_combining_two_models_gives_a_package_that_classifies_and_evaluates(text_models):
-    from engine.evaluation import evaluate_classifier
-    from engine.inference import load_classifier
-    from engine.modelpack import load_package
+    from engine.models.evaluation import evaluate_classifier
+    from engine.models.loading import load_classifier
+    from engine.models.package import load_package
 
     out = text_models["base"] / "ensemble"
     result = combine([text_models["a"], text_models["b"]], out, name="Both")
@@ -89,7 +89,7 @@ def test_combining_two_models_gives_a_package_that_classifies_and_evaluates(text
 def test_a_damaged_member_is_refused(text_models, tmp_path):
     import shutil
 
-    from engine.inference import load_classifier
+    from engine.models.loading import load_classifier
 
     out = tmp_path / "ensemble"
     combine([text_models["a"], text_models["b"]], out)
@@ -102,7 +102,7 @@ def test_a_damaged_member_is_refused(text_models, tmp_path):
 
 
 def test_different_validation_sets_get_equal_weights_and_say_so(text_models):
-    from engine.modelpack import load_package
+    from engine.models.package import load_package
 
     out = text_models["base"] / "equal"
     result = combine([text_models["a"], text_models["other-split"]], out)
@@ -115,8 +115,8 @@ def test_different_validation_sets_get_equal_weights_and_say_so(text_models):
 
 def test_labels_in_another_order_are_mapped():
     """Two members with the same labels in another order: columns follow the ensemble's."""
-    from engine.ensemble import shared_validation
-    from engine.evaluation import Evaluation
+    from engine.models.ensemble import shared_validation
+    from engine.models.evaluation import Evaluation
 
     items = ["x", "y", "z"]
     first = Evaluation(["cat", "dog"], items, np.array([0, 1, 0]),
@@ -147,7 +147,7 @@ def test_one_model_or_the_same_model_twice_is_refused(text_models, tmp_path):
 
 def test_text_ensembles_export_only_as_a_taxon_model_file(text_models, tmp_path):
     from engine.deploy import export_model
-    from engine.modelpack import load_package
+    from engine.models.package import load_package
 
     out = text_models["base"] / "ensemble"
     if not out.exists():
@@ -202,7 +202,7 @@ def image_models(tmp_path_factory) -> dict[str, Path]:
 def test_an_image_ensemble_exports_to_onnx_and_answers_like_taxon(image_models, tmp_path):
     from engine.deploy import export_model, parity
     from engine.deploy.source import image_samples, load_source
-    from engine.inference import load_classifier
+    from engine.models.loading import load_classifier
 
     out = image_models["base"] / "ensemble"
     result = combine([image_models["a"], image_models["b"]], out)

@@ -14,10 +14,10 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from engine.datasets import Dataset, DatasetSource, make_frame
-from engine.evaluation import Evaluation, compare, evaluate_classifier
-from engine.inference import Classifier, PreprocessConfig
-from engine.jobs import Cancelled, CancelToken, UserError
+from engine.core.jobs import Cancelled, CancelToken, UserError
+from engine.data.datasets import Dataset, DatasetSource, make_frame
+from engine.models.contract import Classifier, PreprocessConfig
+from engine.models.evaluation import Evaluation, compare, evaluate_classifier
 from tests.synthetic import natural
 
 

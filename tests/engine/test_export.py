@@ -1,4 +1,4 @@
-"""engine.export and engine.atomic: files read back with csv, pandas and json."""
+"""engine.data.result_export and engine.core.atomic: files read back with csv, pandas and json."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from engine import atomic, export
-from engine.atomic import write_atomic
-from engine.export import export_results_csv, export_results_json, neutralize_formula
-from engine.jobs import UserError
+from engine.core import atomic
+from engine.core.atomic import write_atomic
+from engine.core.jobs import UserError
+from engine.data import result_export as export
+from engine.data.result_export import export_results_csv, export_results_json, neutralize_formula
 
 ROWS = [
     {

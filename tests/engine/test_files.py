@@ -1,4 +1,4 @@
-"""engine.files: folder walks over real temporary trees."""
+"""engine.data.files: folder walks over real temporary trees."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import files
-from engine.files import iter_image_files
-from engine.jobs import Cancelled, CancelToken
+from engine.core.jobs import Cancelled, CancelToken
+from engine.data import files
+from engine.data.files import iter_image_files
 
 
 def touch(path: Path) -> Path:

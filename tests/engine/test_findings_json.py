@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from engine.cleaning.findings import Finding, Fix, Message
-from engine.report import build_html, findings_json
+from engine.cleaning.report import build_html, findings_json
 from tests.engine.test_text_checks import clean_rows, dataset
 
 
@@ -21,7 +21,7 @@ def _table(tmp_path, texts, labels):
 
 
 def test_inspect_json_names_every_flagged_row(tmp_path, capsys, monkeypatch):
-    from ui import cli
+    from ui.cli import main
 
     # TF-IDF keeps the test quick; the e5 path is exercised by the label-check tests.
     monkeypatch.setattr("engine.cleaning.run._text_vectors", lambda *args: None)
@@ -33,7 +33,7 @@ def test_inspect_json_names_every_flagged_row(tmp_path, capsys, monkeypatch):
     for row in (40, 150, 260):  # planted errors: moved to the next class
         labels[row] = classes[(classes.index(labels[row]) + 1) % len(classes)]
     table = _table(tmp_path, texts, labels)
-    assert cli.main(["inspect", str(table), "--json", "--lang", "en"]) == 0
+    assert main(["inspect", str(table), "--json", "--lang", "en"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["findings"]
     for finding in report["findings"]:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import gpu_decode
-from engine.images import MSG_CORRUPT, MSG_NOT_IMAGE, ImageReadError, decode_for_model
+from engine.data import gpu_decode
+from engine.data.images import MSG_CORRUPT, MSG_NOT_IMAGE, ImageReadError, decode_for_model
 
 
 def _photo(size: tuple[int, int], seed: int) -> Image.Image:

@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import image_features, image_pool
 from engine.cleaning import image_checks, image_facts, near_duplicates
 from engine.cleaning.findings import Finding
-from engine.datasets import Dataset, DatasetSource, make_frame
-from engine.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_IMAGE
-from engine.inference import DecodePool
-from engine.jobs import Cancelled, CancelToken
+from engine.core.jobs import Cancelled, CancelToken
+from engine.core.workers import DecodePool
+from engine.data import image_pool
+from engine.data.datasets import Dataset, DatasetSource, make_frame
+from engine.data.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_IMAGE
+from engine.models import image_features
 from tests.synthetic import natural  # noqa: E402
 
 CLASSES = ("circles", "boxes", "stripes")

@@ -1,4 +1,4 @@
-"""engine.images: every file kind is built here with Pillow/numpy, nothing is downloaded."""
+"""engine.data.images: every file kind is built here with Pillow/numpy, nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import images
-from engine.images import (
+from engine.data import images
+from engine.data.images import (
     ALLOWED_FORMATS,
     IMAGE_EXTENSIONS,
     DecodedImage,

@@ -15,12 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import inference
-from engine.backbones import efficientnet_lite0 as lite0
-from engine.backbones import onnx_runtime as rt
-from engine.i18n import _
-from engine.images import MSG_CORRUPT, MSG_EMPTY, decode_for_model
-from engine.jobs import Cancelled, CancelToken
+from engine.core import workers
+from engine.core.i18n import _
+from engine.core.jobs import Cancelled, CancelToken
+from engine.data.images import MSG_CORRUPT, MSG_EMPTY, decode_for_model
+from engine.models import contract, inference, loading
+from engine.models.backbones import efficientnet_lite0 as lite0
+from engine.models.backbones import onnx_runtime as rt
+from engine.models.backbones.image_runner import parity_samples
 
 # Checked without importing: decode workers import this module (for
 # crash_on_name), and importing torch there would cost seconds per worker.
@@ -47,7 +49,7 @@ def builtin(onnx_home):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TAXON_HOME", str(onnx_home))
         patch.delenv(rt.BACKEND_ENV, raising=False)
-        classifier = inference.load_builtin_classifier(backend="onnx")
+        classifier = loading.load_builtin_classifier(backend="onnx")
     yield classifier
     classifier.close()
 
@@ -56,14 +58,14 @@ def builtin(onnx_home):
 def torch_classifier():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(rt.BACKEND_ENV, "torch")
-        classifier = inference.load_builtin_classifier()
+        classifier = loading.load_builtin_classifier()
     yield classifier
     classifier.close()
 
 
 @pytest.fixture(scope="module")
 def pool():
-    decode_pool = inference.DecodePool(2)
+    decode_pool = workers.DecodePool(2)
     yield decode_pool
     decode_pool.close()
 
@@ -86,7 +88,7 @@ def onnx_file(onnx_home: Path) -> Path:
 def test_export_matches_pytorch_on_real_photos(builtin, torch_classifier):
     assert builtin.backend == "onnxruntime"
     assert torch_classifier.backend == "pytorch"
-    samples = lite0.parity_samples()
+    samples = parity_samples()
     assert samples.dtype == np.uint8 and samples.shape[1:] == (224, 224, 3) and len(samples) == 4
     exported = builtin.runner(samples)
     reference = torch_classifier.runner(samples)
@@ -102,7 +104,7 @@ def test_the_cached_export_is_reused_without_exporting_again(builtin, home, monk
     mtime = path.stat().st_mtime_ns
     calls = []
     monkeypatch.setattr(rt, "export_verified", lambda *a, **k: calls.append(a))
-    again = inference.load_builtin_classifier()
+    again = loading.load_builtin_classifier()
     assert again.backend == "onnxruntime" and not calls
     assert path.stat().st_mtime_ns == mtime
 
@@ -110,7 +112,7 @@ def test_the_cached_export_is_reused_without_exporting_again(builtin, home, monk
 def test_a_cached_export_loads_without_importing_torch(builtin, onnx_home):
     code = (
         "import sys\n"
-        "from engine.inference import load_builtin_classifier\n"
+        "from engine.models.loading import load_builtin_classifier\n"
         "c = load_builtin_classifier()\n"
         "assert c.backend == 'onnxruntime', c.backend\n"
         "assert 'torch' not in sys.modules and 'timm' not in sys.modules\n"
@@ -123,15 +125,15 @@ def test_a_cached_export_loads_without_importing_torch(builtin, onnx_home):
 
 def test_pytorch_is_used_when_onnxruntime_is_missing(home, monkeypatch):
     monkeypatch.setattr(rt, "onnxruntime_available", lambda: False)
-    assert inference.load_builtin_classifier().backend == "pytorch"
+    assert loading.load_builtin_classifier().backend == "pytorch"
     with pytest.raises(inference.UserError):
-        inference.load_builtin_classifier(backend="onnx")
+        loading.load_builtin_classifier(backend="onnx")
 
 
 def test_a_failed_parity_check_deletes_the_export_and_falls_back(tmp_path, monkeypatch):
     monkeypatch.setenv("TAXON_HOME", str(tmp_path))
     monkeypatch.setattr(rt, "_parity_problem", lambda *a: "forced for the test")
-    classifier = inference.load_builtin_classifier()
+    classifier = loading.load_builtin_classifier()
     assert classifier.backend == "pytorch"
     folder = tmp_path / "cache" / "onnx"
     assert not list(folder.glob("*.onnx"))
@@ -139,7 +141,7 @@ def test_a_failed_parity_check_deletes_the_export_and_falls_back(tmp_path, monke
     assert json.loads(sidecar.read_text(encoding="utf-8"))["parity_ok"] is False
     # Recorded: the next start goes straight to PyTorch instead of exporting again.
     monkeypatch.setattr(rt, "export_verified", lambda *a, **k: pytest.fail("exported again"))
-    assert inference.load_builtin_classifier().backend == "pytorch"
+    assert loading.load_builtin_classifier().backend == "pytorch"
 
 
 def test_an_exporter_error_falls_back_to_pytorch(tmp_path, monkeypatch):
@@ -148,7 +150,7 @@ def test_an_exporter_error_falls_back_to_pytorch(tmp_path, monkeypatch):
 
     monkeypatch.setenv("TAXON_HOME", str(tmp_path))
     monkeypatch.setattr(rt, "_export_bytes", broken)
-    assert inference.load_builtin_classifier().backend == "pytorch"
+    assert loading.load_builtin_classifier().backend == "pytorch"
     (sidecar,) = (tmp_path / "cache" / "onnx").glob("*.json")
     record = json.loads(sidecar.read_text(encoding="utf-8"))
     assert record["parity_ok"] is False and "exporter exploded" in record["parity_problem"]
@@ -214,7 +216,7 @@ def test_results_stream_before_the_last_batch_is_computed(builtin, tmp_path, poo
 
 
 def test_one_image_is_decoded_in_process_without_starting_workers(builtin):
-    fresh = inference.DecodePool(1)
+    fresh = workers.DecodePool(1)
     (result,) = inference.classify_images(builtin, [FLOWER], 3, pool=fresh)
     assert result.predictions[0].label == "daisy"
     assert not fresh.started
@@ -257,7 +259,7 @@ def test_a_crashing_decoder_fails_only_its_file(builtin, tmp_path, monkeypatch):
         files.append(tmp_path / name)
         shutil.copy(FLOWER, files[-1])
     monkeypatch.setattr(inference, "decode_for_model", crash_on_name)
-    crash_pool = inference.DecodePool(2)
+    crash_pool = workers.DecodePool(2)
     try:
         results = inference.classify_images(builtin, files, pool=crash_pool)
     finally:
@@ -277,7 +279,7 @@ def crash_on_name(path, size=224, resize_shorter=256):
     return decode_for_model(path, size, resize_shorter)
 
 
-class SpyClassifier(inference.Classifier):
+class SpyClassifier(contract.Classifier):
     """Wraps a classifier to log batches, shrink them, or slow them down."""
 
     def __init__(self, inner, batch_size, events=None, delay=0.0):
@@ -301,13 +303,14 @@ def test_a_damaged_cached_export_falls_back_and_is_rebuilt_later(builtin, onnx_h
     (folder / source.name).write_bytes(b"not an onnx model")
     monkeypatch.setenv("TAXON_HOME", str(tmp_path))
     monkeypatch.delenv(rt.BACKEND_ENV, raising=False)
-    assert inference.load_builtin_classifier().backend == "pytorch"
+    assert loading.load_builtin_classifier().backend == "pytorch"
     assert not (folder / source.name).exists()
     assert rt.find_cached(lite0.BACKBONE_ID, lite0.weights_sha256()) is None  # export next time
 
 
 def test_results_stream_in_input_order_whatever_order_the_workers_finish():
-    from engine.inference import ItemResult, _Tracker
+    from engine.models.contract import ItemResult
+    from engine.models.inference import _Tracker
 
     seen = []
     tracker = _Tracker(lambda *_: None, lambda result: seen.append(result.input), keep=False)

@@ -7,8 +7,8 @@ import pytest
 
 from engine.cleaning import label_checks, label_errors
 from engine.cleaning.run import IMAGE_CHECKS, LABEL_ERRORS, applicable_checks, inspect_dataset
-from engine.datasets import Dataset, DatasetSource, make_frame
-from engine.jobs import Cancelled, CancelToken
+from engine.core.jobs import Cancelled, CancelToken
+from engine.data.datasets import Dataset, DatasetSource, make_frame
 from tests.engine.test_text_checks import clean_rows, dataset, planted
 
 
@@ -191,7 +191,7 @@ def test_label_errors_skip_rows_whose_features_are_missing():
     import pandas as pd
 
     from engine.cleaning.label_errors import find_label_errors
-    from engine.datasets import Dataset, DatasetSource, make_frame
+    from engine.data.datasets import Dataset, DatasetSource, make_frame
 
     rng = np.random.default_rng(0)
     labels = ["a"] * 20 + ["b"] * 20

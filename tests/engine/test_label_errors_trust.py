@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.cleaning.run import LABEL_ERRORS, inspect_dataset
-from engine.datasets import Dataset, DatasetSource, make_frame
+from engine.data.datasets import Dataset, DatasetSource, make_frame
 from tests.digits import write_digits
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.backbones import local_folder as lf
-from engine.backbones.local_folder import inspect_folder, tiny_image_model, tiny_text_model
-from engine.jobs import UserError
+from engine.core.jobs import UserError
+from engine.models.backbones import local_folder as lf
+from engine.models.backbones.local_folder import inspect_folder, tiny_image_model, tiny_text_model
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -94,7 +94,7 @@ def test_a_damaged_config_or_unknown_model_type_is_named(text_dir, copy_of):
 
 def test_pickled_weights_are_refused_and_never_unpickled(text_dir, copy_of, tmp_path,
                                                          no_unpickling):
-    from engine.text_features import TextEncoder
+    from engine.models.text_features import TextEncoder
 
     folder = copy_of(text_dir)
     (folder / "model.safetensors").unlink()
@@ -110,7 +110,7 @@ def test_pickled_weights_are_refused_and_never_unpickled(text_dir, copy_of, tmp_
 
 def test_safetensors_beside_a_pickle_are_used_and_the_pickle_is_left_alone(
         text_dir, copy_of, tmp_path, no_unpickling):
-    from engine.text_features import TextEncoder
+    from engine.models.text_features import TextEncoder
 
     folder = copy_of(text_dir)
     marker = tmp_path / "unpickled"
@@ -170,7 +170,7 @@ def test_a_truncated_weights_file_is_reported_as_damaged(image_dir, copy_of):
 
 def test_text_features_of_a_local_model_are_unit_vectors_cached_by_model(
         text_dir, tmp_path, monkeypatch):
-    from engine import text_features as tf
+    from engine.models import text_features as tf
 
     monkeypatch.setenv("TAXON_HOME", str(tmp_path))
     texts = ["good great lovely", "bad awful terrible", "good great lovely", "ein Satz"]
@@ -193,7 +193,7 @@ def test_text_features_of_a_local_model_are_unit_vectors_cached_by_model(
 
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory):
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
     from tests.digits import write_digits
 
     folder = write_digits(tmp_path_factory.mktemp("digits") / "digits", per_class=12,
@@ -203,7 +203,7 @@ def digits(tmp_path_factory):
 
 def test_image_features_are_pooled_cached_and_nan_for_broken_files(
         image_dir, tmp_path, monkeypatch):
-    from engine.backbones import hf_image
+    from engine.models.backbones import hf_image
     from tests.synthetic import natural
 
     monkeypatch.setenv("TAXON_HOME", str(tmp_path))
@@ -228,8 +228,8 @@ def test_image_features_report_progress_and_stop_soon_after_cancel(
         image_dir, tmp_path, monkeypatch):
     import time
 
-    from engine.backbones import hf_image
-    from engine.jobs import Cancelled, CancelToken
+    from engine.core.jobs import Cancelled, CancelToken
+    from engine.models.backbones import hf_image
     from tests.synthetic import natural
 
     monkeypatch.setenv("TAXON_HOME", str(tmp_path))
@@ -260,8 +260,9 @@ def test_image_features_report_progress_and_stop_soon_after_cancel(
 
 def test_fast_mode_on_a_local_vit_writes_a_package_that_classifies(
         digits, image_dir, copy_of, tmp_path):
-    from engine.inference import classify_images, load_classifier
-    from engine.modelpack import load_package
+    from engine.models.inference import classify_images
+    from engine.models.loading import load_classifier
+    from engine.models.package import load_package
     from engine.training import TrainConfig, train
 
     backbone = copy_of(image_dir)
@@ -295,8 +296,9 @@ def test_fast_mode_on_a_local_vit_writes_a_package_that_classifies(
 
 def test_fine_tuning_a_local_vit_gives_a_self_contained_package(digits, image_dir, copy_of,
                                                                 tmp_path):
-    from engine.inference import classify_images, load_classifier
-    from engine.modelpack import load_package
+    from engine.models.inference import classify_images
+    from engine.models.loading import load_classifier
+    from engine.models.package import load_package
     from engine.training import TrainConfig, train
 
     backbone = copy_of(image_dir)

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import model_library
-from engine.jobs import UserError
-from engine.model_library import ModelLibrary, register
-from engine.modelpack import load_package, save_package, write_archive
+from engine.core.jobs import UserError
+from engine.models import library as model_library
+from engine.models.library import ModelLibrary, register
+from engine.models.package import load_package, save_package, write_archive
 
 
 def make_package(folder: Path, name: str = "Leaves", labels=("oak", "maple", "ash"),

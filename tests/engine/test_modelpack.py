@@ -10,9 +10,9 @@ import pickle
 import numpy as np
 import pytest
 
-from engine import modelpack
-from engine.jobs import UserError
-from engine.modelpack import load_package, save_package
+from engine.core.jobs import UserError
+from engine.models import package as modelpack
+from engine.models.package import load_package, save_package
 
 MANIFEST = {"name": "cats and dogs", "task": "image", "kind": "image-linear",
             "labels": ["cat", "dog"], "metrics": {"accuracy": 0.9}}
@@ -135,7 +135,7 @@ def test_a_new_package_replaces_the_old_one_completely(tmp_path):
 
 
 def test_a_one_file_package_round_trips_and_loads_like_the_folder(tmp_path):
-    from engine.modelpack import write_archive
+    from engine.models.package import write_archive
 
     folder = _save(tmp_path / "model")
     archive = write_archive(folder, tmp_path / "shared")

@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import modelpack, package_swap
-from engine.evaluation import Evaluation
-from engine.jobs import UserError
-from engine.modelpack import load_package, save_package
+from engine.core.jobs import UserError
+from engine.models import package as modelpack
+from engine.models import package_swap
+from engine.models.evaluation import Evaluation
+from engine.models.package import load_package, save_package
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = {"name": "cats and dogs", "task": "image", "kind": "image-linear",
@@ -102,7 +103,7 @@ def test_a_user_file_with_a_name_the_new_package_needs_is_never_replaced(tmp_pat
 
 def _text_dataset(folder: Path, rows: int = 100, seed: int = 0):
     """Random words with random labels: nothing to learn."""
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
 
     rng = np.random.default_rng(seed)
     words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
@@ -135,7 +136,7 @@ def _run_crashing_save(folder: Path, setup: str) -> None:
     """Save into ``folder`` in another process that dies (``os._exit``) at a chosen step."""
     script = "\n".join([
         "import os, numpy as np",
-        "from engine import package_swap, modelpack",
+        "from engine.models import package as modelpack, package_swap",
         setup,
         f"modelpack.save_package({str(folder)!r}, manifest={MANIFEST!r}, tensors={{",
         "    'classifier.weight': np.full((2, 4), 0.75, np.float32),",
@@ -268,7 +269,7 @@ def test_a_model_that_learned_nothing_in_a_new_folder_is_saved_with_a_warning(tm
 
 
 def _cache_folders() -> list[Path]:
-    from engine.paths import user_cache_dir
+    from engine.core.paths import user_cache_dir
 
     folder = user_cache_dir() / "opened-models"
     return sorted(folder.iterdir()) if folder.is_dir() else []
@@ -398,7 +399,7 @@ def test_an_edited_manifest_fails_its_checksum_and_an_unsigned_one_still_loads(t
         load_package(path)
     assert "damaged" in raised.value.message and "checksum" in raised.value.details
     _edit_manifest(path, lambda m: m.pop("manifest_sha256"))
-    with caplog.at_level("INFO", logger="engine.modelpack"):
+    with caplog.at_level("INFO", logger="engine.models.manifest"):
         assert load_package(path).metrics["accuracy"] == 0.99
     assert "unsigned" in caplog.text
 
@@ -413,7 +414,7 @@ def test_a_deeply_nested_manifest_is_damage_not_a_crash(tmp_path):
 
 @pytest.mark.parametrize("outputs", [3, 1])
 def test_labels_and_image_head_outputs_must_agree(tmp_path, outputs):
-    from engine.backbones.trained_image import check_head
+    from engine.models.image_package import check_head
 
     path = save_package(tmp_path / "model", manifest=MANIFEST, tensors=_tensors(0.5, outputs))
     with pytest.raises(UserError) as raised:
@@ -423,7 +424,7 @@ def test_labels_and_image_head_outputs_must_agree(tmp_path, outputs):
 
 @pytest.mark.parametrize("rows", [3, 5])
 def test_labels_and_instant_text_outputs_must_agree(tmp_path, rows):
-    from engine.text_models import load_text_classifier
+    from engine.models.text_package import load_text_classifier
 
     manifest = {"name": "t", "task": "text", "kind": "text-instant", "labels": ["a", "b", "c", "d"],
                 "preprocess": {"analyzer": "char_wb", "ngram_range": [1, 2]}}
@@ -485,7 +486,7 @@ def test_an_evaluation_of_many_classes_is_stored_compactly_with_the_same_metrics
 @pytest.mark.slow
 def test_learning_rate_zero_does_not_replace_a_trained_image_model(tmp_path):
     """The reported case: ``train --learning-rate 0`` into the folder of a good model."""
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
     from engine.training import TrainConfig, train
     from tests.digits import write_digits
 

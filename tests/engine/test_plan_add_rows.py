@@ -9,8 +9,8 @@ import pytest
 
 from engine.cleaning.findings import Fix, Message
 from engine.cleaning.plan import ADDED_ROW_BASE, CleaningPlan
-from engine.dataset_io import save_dataset
-from engine.datasets import Dataset, DatasetSource, make_frame
+from engine.data.dataset_io import save_dataset
+from engine.data.datasets import Dataset, DatasetSource, make_frame
 
 
 def images(tmp_path, with_split: bool = False) -> Dataset:

@@ -1,4 +1,4 @@
-"""engine.project: the project manifest is saved atomically and never clobbered."""
+"""engine.data.project: the project manifest is saved atomically and never clobbered."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import project as project_module
-from engine.datasets import DatasetSource
-from engine.jobs import UserError
-from engine.project import (
+from engine.core.jobs import UserError
+from engine.data import project as project_module
+from engine.data.datasets import DatasetSource
+from engine.data.project import (
     MANIFEST_NAME,
     MAX_RECENT,
     Project,

@@ -1,4 +1,4 @@
-"""engine.splits: stratified, group-aware splits and leakage in imported splits."""
+"""engine.data.splits: stratified, group-aware splits and leakage in imported splits."""
 
 from __future__ import annotations
 
@@ -7,14 +7,10 @@ import pandas as pd
 import pytest
 
 from engine.cleaning.findings import Finding, Message
-from engine.datasets import SPLIT, SPLITS, Dataset, DatasetSource, make_frame
-from engine.jobs import UserError
-from engine.splits import (
-    check_split_leakage,
-    groups_from_findings,
-    split_counts,
-    split_dataset,
-)
+from engine.cleaning.split_leakage import check_split_leakage, groups_from_findings
+from engine.core.jobs import UserError
+from engine.data.datasets import SPLIT, SPLITS, Dataset, DatasetSource, make_frame
+from engine.data.splits import split_counts, split_dataset
 
 
 def dataset(labels, splits=None) -> Dataset:

@@ -1,4 +1,4 @@
-"""engine.tables: reading tables in any encoding and delimiter, failing clearly, writing back."""
+"""engine.data.tables.table_io: reading tables in any encoding and delimiter, failing clearly, writing back."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import tables, tables_detect
-from engine.jobs import Cancelled, CancelToken, UserError
-from engine.tables import ColumnGuess, guess_columns, read_table, write_table
+from engine.core.jobs import Cancelled, CancelToken, UserError
+from engine.data.tables import common as tables_common
+from engine.data.tables import detect as tables_detect
+from engine.data.tables import table_io as tables
+from engine.data.tables.table_io import ColumnGuess, guess_columns, read_table, write_table
 
 TEXTS = {
     "zh": ["这个产品的质量非常好，我很满意。", "物流速度太慢了，等了一个星期才到。",
@@ -161,9 +163,9 @@ def test_xlsx_cells_read_as_displayed_with_excel_row_numbers(tmp_path):
     assert read.frame.values.tolist() == [["one", "1", "2024-05-01", "3"],
                                           ["two", "2", "2024-05-02", "0.25"]]
     assert read.line_numbers.tolist() == [3, 5]
-    error = expect_error(tables.MSG_NO_SHEET, path, sheet="Sheet9")
+    error = expect_error(tables_common.MSG_NO_SHEET, path, sheet="Sheet9")
     assert error.params["sheets"] == "Notes, Data"
-    expect_error(tables.MSG_NO_ROWS, path)  # the first sheet holds only a header
+    expect_error(tables_common.MSG_NO_ROWS, path)  # the first sheet holds only a header
 
 
 def test_parquet_columns_of_any_type_become_text(tmp_path):
@@ -314,7 +316,7 @@ def test_single_column_file(tmp_path):
 def test_empty_files(tmp_path, content):
     path = tmp_path / "empty.csv"
     path.write_bytes(content)
-    expect_error(tables.MSG_EMPTY, path)
+    expect_error(tables_common.MSG_EMPTY, path)
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".xlsx", ".parquet"])
@@ -324,9 +326,9 @@ def test_header_only(tmp_path, suffix):
                 suffix[1:])
     if suffix == ".jsonl":
         path.write_text("")  # JSON Lines has no header: it is just empty
-        expect_error(tables.MSG_EMPTY, path)
+        expect_error(tables_common.MSG_EMPTY, path)
     else:
-        expect_error(tables.MSG_NO_ROWS, path)
+        expect_error(tables_common.MSG_NO_ROWS, path)
 
 
 def test_ragged_row_names_its_physical_line(tmp_path):
@@ -341,7 +343,7 @@ def test_ragged_row_names_its_physical_line(tmp_path):
 def test_duplicate_column_names_are_named(tmp_path):
     path = tmp_path / "dupes.csv"
     path.write_text("text,label,text,label,x\na,b,c,d,e\n", encoding="utf-8")
-    error = expect_error(tables.MSG_DUPLICATE_COLUMNS, path)
+    error = expect_error(tables_common.MSG_DUPLICATE_COLUMNS, path)
     assert "text" in error.params["columns"] and "label" in error.params["columns"]
 
 
@@ -350,7 +352,7 @@ def test_unnamed_columns_are_named_or_dropped(tmp_path):
     path.write_text("text,,label,\na,1,x,\nb,2,y,\n", encoding="utf-8")
     read = read_table(path)
     assert list(read.frame.columns) == ["text", "column_2", "label"]
-    assert [w.msgid for w in read.warnings] == [tables.MSG_UNNAMED_COLUMN]
+    assert [w.msgid for w in read.warnings] == [tables_common.MSG_UNNAMED_COLUMN]
 
 
 @pytest.mark.parametrize("junk", [
@@ -367,13 +369,13 @@ def test_binary_junk(tmp_path, junk):
 def test_corrupt_binary_formats(tmp_path):
     bad_xlsx = tmp_path / "bad.xlsx"
     bad_xlsx.write_bytes(b"PK\x03\x04" + b"\x00garbage" * 50)
-    expect_error(tables.MSG_BAD_XLSX, bad_xlsx)
+    expect_error(tables_common.MSG_BAD_XLSX, bad_xlsx)
     not_xlsx = tmp_path / "text.xlsx"
     not_xlsx.write_text("a,b\n1,2\n")
-    expect_error(tables.MSG_BAD_XLSX, not_xlsx)
+    expect_error(tables_common.MSG_BAD_XLSX, not_xlsx)
     bad_parquet = tmp_path / "bad.parquet"
     bad_parquet.write_bytes(b"PAR1" + b"\x01\x02" * 100 + b"PAR1")
-    expect_error(tables.MSG_BAD_PARQUET, bad_parquet)
+    expect_error(tables_common.MSG_BAD_PARQUET, bad_parquet)
     old = tmp_path / "old.xls"
     old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512)
     expect_error(tables_detect.MSG_OLD_EXCEL, old)
@@ -382,9 +384,9 @@ def test_corrupt_binary_formats(tmp_path):
 def test_invalid_jsonl_lines_are_named(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"text": "a", "label": "x"}\n\n{"text": "b", "label": \n', encoding="utf-8")
-    assert expect_error(tables.MSG_BAD_JSON, path).params["line"] == 3
+    assert expect_error(tables_common.MSG_BAD_JSON, path).params["line"] == 3
     path.write_text('{"text": "a"}\n["not", "an", "object"]\n', encoding="utf-8")
-    assert expect_error(tables.MSG_NOT_OBJECT, path).params["line"] == 2
+    assert expect_error(tables_common.MSG_NOT_OBJECT, path).params["line"] == 2
 
 
 def test_missing_file_folder_and_permission(tmp_path, monkeypatch):
@@ -396,14 +398,14 @@ def test_missing_file_folder_and_permission(tmp_path, monkeypatch):
     def refuse(file, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(file))
 
-    from engine import regular_files  # tables open files through it (regular files only)
+    from engine.core import regular_files  # tables open files through it (regular files only)
 
     monkeypatch.setattr(regular_files, "open", refuse, raising=False)
     expect_error(tables.MSG_PERMISSION, locked)
 
 
 def test_messages_translate_and_fill_their_placeholders(tmp_path):
-    from engine import i18n
+    from engine.core import i18n
 
     path = tmp_path / "ragged.csv"
     path.write_text("a,b\n1,2,3\n", encoding="utf-8")
@@ -485,7 +487,7 @@ def test_guess_text_and_label_by_name_in_many_languages():
     assert guess_columns(spaced, "text") == ColumnGuess("Review Text", "Sentiment")
     camel = frame.rename(columns={"id": "stage", "text": "ReviewText", "label": "LabelName"})
     assert guess_columns(camel, "text") == ColumnGuess("ReviewText", "LabelName")
-    from engine import tables_columns
+    from engine.data.tables import columns as tables_columns
 
     assert tables_columns._by_name(["stage", "percentage", "контекст"],
                                    tables_columns._LABEL_NAMES + ("текст",)) is None

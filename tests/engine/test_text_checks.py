@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import textnorm
 from engine.cleaning import languages, text_checks
 from engine.cleaning.findings import Finding
-from engine.datasets import Dataset, DatasetSource, make_frame
-from engine.jobs import Cancelled, CancelToken
+from engine.core.jobs import Cancelled, CancelToken
+from engine.data import textnorm
+from engine.data.datasets import Dataset, DatasetSource, make_frame
 
 # ---------------------------------------------------------------- test data
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import text_features as tf
-from engine import vector_cache
-from engine.backbones import e5
-from engine.jobs import Cancelled, CancelToken
-from engine.text_features import TextEncoder, text_features
+from engine.core import vector_cache
+from engine.core.jobs import Cancelled, CancelToken
+from engine.models import text_features as tf
+from engine.models.backbones import e5
+from engine.models.text_features import TextEncoder, text_features
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -161,7 +161,7 @@ def test_cancel_stops_inside_a_batch(encoder):
 
 
 def test_importing_the_module_loads_neither_torch_nor_transformers():
-    code = ("import sys, engine.text_features, engine.backbones.e5\n"
+    code = ("import sys, engine.models.text_features, engine.models.backbones.e5\n"
             "heavy = [m for m in ('torch', 'transformers', 'tokenizers') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

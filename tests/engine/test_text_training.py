@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.dataset_io import load_dataset
-from engine.inference import load_classifier
-from engine.modelpack import load_package
-from engine.text_inputs import TextInput, classify_texts, gather, read_text_file
+from engine.data.dataset_io import load_dataset
+from engine.data.text_inputs import TextInput, classify_texts, gather, read_text_file
+from engine.models.loading import load_classifier
+from engine.models.package import load_package
 from engine.training import TrainConfig, train
 
 SPORT = ["The team won the football match", "She scored a goal in the final",
@@ -61,7 +61,7 @@ def test_instant_mode_writes_arrays_and_json_only_and_reproduces_its_validation(
 def test_instant_probabilities_match_scikit_learn():
     from sklearn.linear_model import SGDClassifier
 
-    from engine.training.text import linear_probabilities
+    from engine.models.text_package import linear_probabilities
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(60, 5)), rng.integers(0, 3, 60)
@@ -133,7 +133,7 @@ def test_cli_classifies_text_typed_from_files_and_from_a_table_column(instant_mo
 def test_finetune_a_local_transformer_folder_and_use_its_self_contained_package(english, tmp_path):
     import shutil
 
-    from engine.backbones.local_folder import tiny_text_model
+    from engine.models.backbones.local_folder import tiny_text_model
 
     folder = tiny_text_model(tmp_path / "tiny-bert", SPORT + FOOD)
     events = []

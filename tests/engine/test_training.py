@@ -9,9 +9,9 @@ import threading
 import numpy as np
 import pytest
 
-from engine.dataset_io import load_dataset
-from engine.jobs import Cancelled, CancelToken, UserError
-from engine.modelpack import load_package
+from engine.core.jobs import Cancelled, CancelToken, UserError
+from engine.data.dataset_io import load_dataset
+from engine.models.package import load_package
 from engine.training import TrainConfig, TrainControls, checkpoint_store, fingerprint, train
 from engine.training.data import prepare
 from engine.training.faults import Faults
@@ -56,7 +56,8 @@ def test_fast_mode_learns_digits_and_writes_a_complete_package(digits, tmp_path)
 
 
 def test_the_package_classifies_like_the_validation_run(digits, tmp_path):
-    from engine.inference import classify_images, load_classifier
+    from engine.models.inference import classify_images
+    from engine.models.loading import load_classifier
 
     result = train(digits, tmp_path / "model", TrainConfig(**FAST))
     evaluation = load_package(result.package).evaluation()
@@ -181,7 +182,8 @@ def test_unreadable_images_are_left_out_and_reported(digits, tmp_path):
 
 
 def test_finetune_top_blocks_trains_and_its_package_classifies(tmp_path):
-    from engine.inference import classify_images, load_classifier
+    from engine.models.inference import classify_images
+    from engine.models.loading import load_classifier
 
     folder = write_digits(tmp_path / "d", per_class=5, classes=(0, 1))
     config = TrainConfig(mode="finetune", epochs=1, batch_size=4, train_blocks="top",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import vector_cache
-from engine.vector_cache import VectorCache
+from engine.core import vector_cache
+from engine.core.vector_cache import VectorCache
 
 
 def test_lookup_returns_stored_vectors_and_nan_for_the_rest(tmp_path):

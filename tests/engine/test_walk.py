@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import files, inference
-from engine.files import InputFile, iter_inputs, shard_of
-from engine.inference import Classifier, classify_images
+from engine.core import workers
+from engine.data import files
+from engine.data.files import InputFile, iter_inputs, shard_of
+from engine.models.contract import Classifier
+from engine.models.inference import classify_images
 
 
 class TinyClassifier(Classifier):
@@ -29,7 +31,7 @@ class TinyClassifier(Classifier):
 
 @pytest.fixture(scope="module")
 def pool():
-    decode_pool = inference.DecodePool(2)
+    decode_pool = workers.DecodePool(2)
     yield decode_pool
     decode_pool.close()
 
@@ -146,7 +148,7 @@ def test_a_hard_link_found_twice_in_a_walk_is_classified_once(tmp_path):
 
 def test_cancelled_image_checks_keep_the_fingerprints_already_computed(tmp_path, monkeypatch):
     from engine.cleaning import image_facts
-    from engine.jobs import Cancelled, CancelToken
+    from engine.core.jobs import Cancelled, CancelToken
 
     paths = [str(photo(tmp_path / f"{i:03d}.jpg", shade=i)) for i in range(96)]
     cancel, real = CancelToken(), image_facts.remember_fingerprints

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.i18n import SHIPPED_LANGUAGES
+from engine.core.i18n import SHIPPED_LANGUAGES
 from tests.packaging.conftest import PACKAGE_TEST_ENV, ROOT, package_tests_enabled
 from ui.selftest import WITHOUT_QT_TRANSLATION
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from engine.i18n import SHIPPED_LANGUAGES
+from engine.core.i18n import SHIPPED_LANGUAGES
 from tests.packaging.conftest import ROOT
 
 SITE = Path(sysconfig.get_paths()["purelib"])
@@ -61,7 +61,7 @@ def test_languages_trimmed_from_babel_still_fall_back_to_english(bundle_module, 
     import babel.localedata
     from babel import Locale, UnknownLocaleError
 
-    from engine import i18n
+    from engine.core import i18n
 
     folder = Path(babel.localedata._dirname)
     kept = [path for path in folder.glob("*.dat")
@@ -184,7 +184,7 @@ def test_icons_are_generated_from_the_pngs(bundle_module, tmp_path):
 
 def test_every_engine_and_ui_module_is_a_hidden_import(bundle_module):
     modules = bundle_module.hidden_imports()
-    assert "ui.selftest" in modules and "engine.backbones.efficientnet_lite0" in modules
+    assert "ui.selftest" in modules and "engine.models.backbones.efficientnet_lite0" in modules
     on_disk = {".".join(path.relative_to(ROOT).with_suffix("").parts)
                for folder in ("engine", "ui") for path in (ROOT / folder).rglob("*.py")}
     on_disk = {name.removesuffix(".__init__") for name in on_disk}

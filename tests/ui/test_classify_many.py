@@ -18,7 +18,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableView
 
-from engine.inference import Classifier, ItemResult, Prediction
+from engine.models.contract import Classifier, ItemResult, Prediction
 from ui.pages.classify import page as page_module
 from ui.pages.classify.page import ClassifyPage
 from ui.pages.classify.results_model import (

@@ -15,7 +15,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
-from engine import i18n
+from engine.core import i18n
 from ui.pages.classify.page import ClassifyPage
 from ui.pages.classify.results_model import (
     COLUMN_CONFIDENCE,
@@ -216,7 +216,7 @@ def test_results_and_status_follow_the_language(page, qtbot, window, mixed_folde
 
 def test_built_in_labels_read_in_the_ui_language_with_the_english_name_on_hover(page, qtbot,
                                                                                  window):
-    from engine.class_names import display_class_name
+    from engine.models.class_names import display_class_name
 
     page.add_inputs([str(SAMPLES / "china.jpg")])
     qtbot.waitUntil(lambda: page.job is None and page.model.rowCount() == 1, timeout=120_000)

@@ -14,9 +14,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication
 
-from engine import i18n
-from engine.dataset_io import load_dataset
-from engine.modelpack import load_package
+from engine.core import i18n
+from engine.data.dataset_io import load_dataset
+from engine.models.package import load_package
 from engine.training import TrainConfig, train
 from tests.engine.test_text_training import FOOD, SPORT
 from tests.ui.test_classify_page import drop

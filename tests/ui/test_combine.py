@@ -24,7 +24,7 @@ def models(tmp_path_factory) -> dict[str, Path]:
 
 
 def _library(models):
-    from engine.model_library import ModelLibrary
+    from engine.models.library import ModelLibrary
 
     library = ModelLibrary()
     for key in ("a", "b", "two"):
@@ -33,7 +33,7 @@ def _library(models):
 
 
 def test_the_dialog_lists_compatible_models_and_shows_weights(qtbot, models):
-    from engine.modelpack import load_package
+    from engine.models.package import load_package
 
     library = _library(models)
     package = load_package(models["a"])

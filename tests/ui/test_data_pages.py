@@ -12,7 +12,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from engine.project import Project
+from engine.data.project import Project
 from tests.ui.test_classify_page import drop
 from ui.pages.data.import_dialog import TableImportDialog
 

@@ -10,12 +10,12 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from engine import i18n
-from engine.datasets import Dataset, DatasetSource, make_frame
-from engine.evaluation import Evaluation, evaluate_classifier
-from engine.inference import ItemResult, Prediction
-from engine.modelpack import save_package
-from engine.project import Project
+from engine.core import i18n
+from engine.data.datasets import Dataset, DatasetSource, make_frame
+from engine.data.project import Project
+from engine.models.contract import ItemResult, Prediction
+from engine.models.evaluation import Evaluation, evaluate_classifier
+from engine.models.package import save_package
 from tests.engine.test_evaluation import RedBlueClassifier, tinted
 from ui.pages.evaluate import correction, models
 

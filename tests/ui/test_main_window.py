@@ -11,8 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import QLocale, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
-from engine import i18n
-from engine.logs import log_file_path
+from engine.core import i18n
+from engine.core.logs import log_file_path
 from tests.ui.conftest import visible_texts
 from ui.settings import DEVICE_KEY, LANGUAGE_KEY, app_settings
 

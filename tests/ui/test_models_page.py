@@ -12,10 +12,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from engine import i18n, model_library
-from engine.evaluation import Evaluation
-from engine.model_library import ModelLibrary, register
-from engine.modelpack import load_package, save_package, write_archive
+from engine.core import i18n
+from engine.models import library as model_library
+from engine.models.evaluation import Evaluation
+from engine.models.library import ModelLibrary, register
+from engine.models.package import load_package, save_package, write_archive
 from ui.app import build_window, create_application
 from ui.pages import PAGE_FACTORIES
 from ui.pages.models import actions

@@ -1,7 +1,7 @@
 """Every page in the pseudo-locales: no text left untranslated, none cut off.
 
 ``en_XA`` makes every message 40% longer and accented inside ⟦ ⟧ (see
-``engine.pseudo_locale``); ``ar_XB`` also mirrors the window. Plain English left
+``engine.core.pseudo_locale``); ``ar_XB`` also mirrors the window. Plain English left
 on screen never went through ``_()``; a widget narrower than its text clips it
 (the closing ⟧ is not seen).
 
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
+from engine.core import i18n
 from tests.ui.test_evaluate_page import settle
 from ui.pages import PAGE_FACTORIES
 
@@ -240,7 +240,7 @@ def _select_error_row(page) -> bool:
 
 
 def _trained(table, folder, mode: str, name: str, epochs: int = 60):
-    from engine.dataset_io import load_dataset
+    from engine.data.dataset_io import load_dataset
     from engine.training import TrainConfig, train
 
     return train(load_dataset(str(table)), folder, TrainConfig(mode=mode, epochs=epochs, seed=0),

@@ -25,9 +25,8 @@ def _start(qtbot, dialog: ServiceDialog) -> None:
 
 
 def test_the_service_starts_answers_and_stops_when_the_dialog_closes(qtbot, text_model,
-                                                                     monkeypatch):
-    attempts: list[str] = []
-    allow_loopback_only(monkeypatch, attempts)
+                                                                     monkeypatch, no_network):
+    allow_loopback_only(monkeypatch)
     dialog = ServiceDialog(text_model, "Topics", "text")
     qtbot.addWidget(dialog)
     dialog.port.setValue(0)  # any free port
@@ -52,7 +51,7 @@ def test_the_service_starts_answers_and_stops_when_the_dialog_closes(qtbot, text
     assert not handle.running and not dialog.running
     with pytest.raises(OSError):
         request(port, "GET", "/healthz", timeout=2)
-    assert attempts == []
+    assert no_network == []
 
 
 def test_a_port_in_use_is_said_beside_the_port(qtbot, text_model):
@@ -112,7 +111,7 @@ def test_use_this_model_offers_every_export_format_and_the_service(qtbot, text_m
 
 
 def test_the_models_page_serves_the_selected_model(window, qtbot, text_model, monkeypatch):
-    from engine.model_library import ModelLibrary
+    from engine.models.library import ModelLibrary
 
     ModelLibrary().add(text_model)
     page = window.page("modelsPage")

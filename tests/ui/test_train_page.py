@@ -7,9 +7,9 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from engine import i18n
-from engine.dataset_io import load_dataset
-from engine.project import Project
+from engine.core import i18n
+from engine.data.dataset_io import load_dataset
+from engine.data.project import Project
 from tests.digits import write_digits
 from tests.ui.test_evaluate_page import settle, switch
 

@@ -4,8 +4,8 @@ A 50 ms ``QTimer`` on the UI thread records how late each tick comes: a tick 0.6
 late means the window froze for half a second (a click, a repaint, a progress bar all
 wait). Work on a worker thread can still freeze the window when it holds Python's
 global lock inside one long C call: parsing the 17 MB tokenizer, building it, loading
-the ``onnx`` extension. Those run in helper processes (``engine.tokenizer_process``,
-``engine.backbones.image_runner``), and this test walks the first hour's heavy moments
+the ``onnx`` extension. Those run in helper processes (``engine.models.tokenizer_process``,
+``engine.models.backbones.image_runner``), and this test walks the first hour's heavy moments
 with a fresh home folder, so every first-use conversion happens:
 
 - the built-in image model's first load (the ONNX export and its check), whose
@@ -28,7 +28,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from engine.dataset_io import load_dataset
+from engine.data.dataset_io import load_dataset
 from tests.engine.test_text_training import FOOD, SPORT
 
 BUDGET_S = 0.6
@@ -90,8 +90,8 @@ def fresh_window(qtbot, tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_loading_converting_and_training_never_freeze_the_window(fresh_window, tmp_path):
-    from engine import tokenizer_process
-    from engine.text_features import release_encoders
+    from engine.models import tokenizer_process
+    from engine.models.text_features import release_encoders
     from engine.training import TrainConfig, train
     from ui.worker import JobWorker
 

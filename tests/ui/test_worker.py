@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from engine.i18n import N_
-from engine.jobs import UserError
-from engine.logs import log_file_path
+from engine.core.i18n import N_
+from engine.core.jobs import UserError
+from engine.core.logs import log_file_path
 from ui.worker import JobWorker, running_workers
 
 
@@ -47,7 +47,7 @@ def test_unexpected_error_is_logged_and_points_at_the_log(qtbot):
     def job(progress, cancel):
         raise ZeroDivisionError("boom-unique-marker")
 
-    from engine.logs import setup_logging
+    from engine.core.logs import setup_logging
 
     setup_logging()
     worker = JobWorker(job)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QWidget
 
-from engine.i18n import N_, _
-from engine.paths import resources_dir
+from engine.core.i18n import N_, _
+from engine.core.paths import resources_dir
 
 
 @dataclass(frozen=True)

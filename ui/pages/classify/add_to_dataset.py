@@ -12,7 +12,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenu, QPushButton, QWidget
 
-from engine.i18n import _
+from engine.core.i18n import _
 from ui.collation import sorted_for_reading
 from ui.errors import show_error
 from ui.pages.classify.results_model import ROW_ROLE, ResultRow

@@ -15,8 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
-from engine.i18n import _
-from engine.model_library import ModelLibrary, register
+from engine.core.i18n import _
+from engine.models.library import ModelLibrary, register
 
 BUILTIN = "builtin"
 OPEN = "open"

@@ -42,11 +42,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.export import export_results_csv, export_results_json
-from engine.i18n import _, ngettext
-from engine.jobs import UserError
-from engine.paths import user_cache_dir
+from engine.core import i18n
+from engine.core.i18n import _, ngettext
+from engine.core.jobs import UserError
+from engine.core.paths import user_cache_dir
+from engine.data.result_export import export_results_csv, export_results_json
 from ui.errors import show_error
 from ui.job_bar import JobBar
 from ui.pages.classify.model_choice import BUILTIN, OPEN, ModelChooser
@@ -66,7 +66,7 @@ from ui.retranslate import Retranslatable
 from ui.worker import JobWorker
 
 if TYPE_CHECKING:
-    from engine.inference import ItemResult
+    from engine.models.contract import ItemResult
 
 log = logging.getLogger(__name__)
 TOP_K = 5
@@ -415,7 +415,7 @@ class ClassifyPage(Retranslatable, QWidget):
         self._run_counts = [0, 0]
 
         def job(progress, cancel):
-            from engine.inference import classify_images
+            from engine.models.inference import classify_images
 
             return classify_images(classifier, paths, TOP_K, progress, cancel,
                                    on_result=worker.report_fn, keep_results=False)
@@ -587,15 +587,16 @@ class ClassifyPage(Retranslatable, QWidget):
         if self.classifier is not None:
             self.classifier.close()
             self.classifier = None
-        if "engine.inference" in sys.modules:
-            from engine.inference import close as close_decode_workers
+        if "engine.core.workers" in sys.modules:
+            from engine.core.workers import close as close_decode_workers
 
             close_decode_workers()
 
 
 def _load_model(key: str, progress, cancel):
     """Runs on a worker thread: importing numpy/onnxruntime here keeps start-up fast."""
-    from engine.inference import load_classifier, warm_up_decoders
+    from engine.core.workers import warm_up_decoders
+    from engine.models.loading import load_classifier
 
     classifier = load_classifier(None if key == BUILTIN else key, progress, cancel)
     warm_up_decoders()

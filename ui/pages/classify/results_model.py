@@ -27,11 +27,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
-from engine import i18n
-from engine.i18n import N_, Message, _
+from engine.core import i18n
+from engine.core.i18n import N_, Message, _
 
 if TYPE_CHECKING:
-    from engine.inference import ItemResult
+    from engine.models.contract import ItemResult
 
 COLUMN_IMAGE, COLUMN_FILE, COLUMN_LABEL, COLUMN_CONFIDENCE = range(4)
 HEADERS = (N_("Image"), N_("File"), N_("Label"), N_("Confidence"))

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import _
+from engine.core import i18n
+from engine.core.i18n import _
 from ui.pages.data.frame_model import FrameModel
 from ui.retranslate import Retranslatable
 from ui.worker import JobWorker
@@ -82,7 +82,7 @@ class TableColumnDialog(Retranslatable, QDialog):
         path = self.path
 
         def job(progress, cancel):
-            from engine.tables import read_table
+            from engine.data.tables.table_io import read_table
 
             return read_table(path, progress=progress, cancel=cancel)
 
@@ -93,7 +93,7 @@ class TableColumnDialog(Retranslatable, QDialog):
         self._worker.start()
 
     def _on_read(self, read) -> None:
-        from engine.tables import guess_columns
+        from engine.data.tables.table_io import guess_columns
 
         self._worker = None
         self.read = read

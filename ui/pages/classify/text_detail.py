@@ -26,15 +26,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import _
+from engine.core import i18n
+from engine.core.i18n import _
 from ui.pages.classify.text_languages import language_label
 from ui.pages.classify.text_results import TextRow, isolate
 from ui.retranslate import Retranslatable
 from ui.scroll import VerticalScrollArea
 
 if TYPE_CHECKING:
-    from engine.text_models import Segment
+    from engine.models.text_package import Segment
 
 TOWARDS = "#2e9d4a"
 AGAINST = "#d0342c"

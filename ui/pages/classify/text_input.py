@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.i18n import _, pgettext
+from engine.core.i18n import _, pgettext
 from ui.pages.classify.widgets import local_paths
 from ui.retranslate import Retranslatable
 

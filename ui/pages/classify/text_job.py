@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.i18n import N_, Message, _
-from engine.jobs import CancelToken, Progress
+from engine.core.i18n import N_, Message, _
+from engine.core.jobs import CancelToken, Progress
 from ui.pages.classify.text_languages import fold
 
 TOP_K = 5
@@ -21,7 +21,7 @@ MSG_EMPTY = N_("The text is empty.")
 
 def classify_sources(classifier, sources: list[tuple], progress: Progress, cancel: CancelToken):
     """Read every source into inputs, then classify them all: (results, row names)."""
-    from engine.text_inputs import TextInput, classify_texts, read_text_file
+    from engine.data.text_inputs import TextInput, classify_texts, read_text_file
 
     inputs: list[TextInput] = []
     names: list[Message | None] = []
@@ -58,9 +58,9 @@ def table_inputs(path: str, column: str, read, cancel):
     read is one error row."""
     import pandas as pd
 
-    from engine.jobs import UserError
-    from engine.tables import read_table
-    from engine.text_inputs import MSG_NO_COLUMN, MSG_ROW, TextInput
+    from engine.core.jobs import UserError
+    from engine.data.tables.table_io import read_table
+    from engine.data.text_inputs import MSG_NO_COLUMN, MSG_ROW, TextInput
 
     name = Path(path).name
     try:

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine import i18n
-from engine.i18n import _, ngettext
+from engine.core import i18n
+from engine.core.i18n import _, ngettext
 
 SHOWN_TRAINING = 3  # languages named with their share; the rest are counted
 SHOWN_INPUTS = 5
@@ -40,7 +40,7 @@ def fold(code: str | None) -> str:
     Imports the language detector's module (pandas, pyarrow): call it on a worker thread;
     the functions below take codes already folded.
     """
-    from engine.cleaning.languages import MACRO_LANGUAGES, UNDETERMINED
+    from engine.data.languages import MACRO_LANGUAGES, UNDETERMINED
 
     code = MACRO_LANGUAGES.get(code or "", code or "")
     return "" if code == UNDETERMINED else code
@@ -67,9 +67,9 @@ def training_languages(folder: str | Path) -> TrainingLanguages:
                           if isinstance(n, int) and n > 0})
         counts.pop("", None)
         return TrainingLanguages(kind, dict(counts.most_common()))
-    from engine.cleaning.languages import detect_languages
-    from engine.jobs import UserError
-    from engine.modelpack import load_package
+    from engine.core.jobs import UserError
+    from engine.data.languages import detect_languages
+    from engine.models.package import load_package
 
     try:
         evaluation = load_package(folder).evaluation()

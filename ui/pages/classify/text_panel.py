@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import _, ngettext
+from engine.core import i18n
+from engine.core.i18n import _, ngettext
 from ui.job_bar import JobBar
 from ui.pages.classify.text_detail import TextDetailPanel
 from ui.pages.classify.text_input import TABLE_SUFFIXES, TEXT_SUFFIXES, TextInputArea
@@ -400,7 +400,7 @@ class TextPanel(Retranslatable, QWidget):
 
     def export_to(self, path: str, kind: str) -> None:
         """Save the results (raises ``UserError`` when the file cannot be written)."""
-        from engine.export import export_text_results
+        from engine.data.result_export import export_text_results
 
         export_text_results([row.to_export() for row in self.model.rows], path, kind)
 

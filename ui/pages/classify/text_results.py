@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush
 
-from engine import i18n
-from engine.i18n import N_, Message, _
+from engine.core import i18n
+from engine.core.i18n import N_, Message, _
 from ui.pages.classify.results_model import ERROR_COLOR, ROW_ROLE, SORT_ROLE
 from ui.pages.classify.text_languages import language_label
 
 if TYPE_CHECKING:
-    from engine.text_inputs import TextResult
-    from engine.text_models import Segment
+    from engine.data.text_inputs import TextResult
+    from engine.models.text_package import Segment
 
 COLUMN_SOURCE, COLUMN_TEXT, COLUMN_LABEL, COLUMN_CONFIDENCE, COLUMN_LANGUAGE = range(5)
 HEADERS = (N_("Source"), N_("Text"), N_("Label"), N_("Confidence"), N_("Language"))

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import _
+from engine.core import i18n
+from engine.core.i18n import _
 from ui.pages.classify.results_model import ROW_ROLE, ResultRow
 from ui.retranslate import Retranslatable
 
@@ -36,7 +36,7 @@ def render_thumbnail(path: str) -> bytes:
 
     Decodes at a reduced size (JPEG draft mode), so a camera photo costs a few ms.
     """
-    from engine.images import THUMBNAIL_SIZE, load_rgb, make_thumbnail
+    from engine.data.images import THUMBNAIL_SIZE, load_rgb, make_thumbnail
 
     try:
         image = make_thumbnail(load_rgb(path, THUMBNAIL_SIZE))

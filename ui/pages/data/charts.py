@@ -10,7 +10,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from engine import i18n
+from engine.core import i18n
 
 BAR_COLOUR = QColor("#2f6fba")
 _ROW = 22

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.i18n import N_, _
+from engine.core.i18n import N_, _
 from ui.pages.data.frame_model import FrameModel
 from ui.retranslate import Retranslatable
 from ui.worker import JobWorker
@@ -45,7 +45,7 @@ class TableImportDialog(Retranslatable, QDialog):
         self.file_label = QLabel("\u2068" + Path(path).name + "\u2069")
         self.encoding_combo = QComboBox()
         self.encoding_combo.addItem("", None)
-        from engine.tables import SUPPORTED_ENCODINGS
+        from engine.data.tables.table_io import SUPPORTED_ENCODINGS
 
         for codec, _name in SUPPORTED_ENCODINGS:
             self.encoding_combo.addItem("", codec)
@@ -100,7 +100,7 @@ class TableImportDialog(Retranslatable, QDialog):
         path = self.path
 
         def job(progress, cancel):
-            from engine.tables import read_table
+            from engine.data.tables.table_io import read_table
 
             return read_table(path, encoding=encoding, delimiter=delimiter, progress=progress, cancel=cancel)
 
@@ -132,7 +132,7 @@ class TableImportDialog(Retranslatable, QDialog):
     def _guess_columns(self) -> None:
         if self.read is None:
             return
-        from engine.tables import guess_columns
+        from engine.data.tables.table_io import guess_columns
 
         guess = guess_columns(self.read.frame, self.task)
         if guess.item is not None:
@@ -143,8 +143,8 @@ class TableImportDialog(Retranslatable, QDialog):
     def _show_status(self) -> None:
         if self.read is None:
             return
-        from engine import i18n
-        from engine.tables_detect import display_encoding
+        from engine.core import i18n
+        from engine.data.tables.detect import display_encoding
 
         self.status.setStyleSheet("")
         rows = len(self.read.frame)
@@ -160,7 +160,7 @@ class TableImportDialog(Retranslatable, QDialog):
         return "image" if self.image_radio.isChecked() else "text"
 
     def options(self) -> dict:
-        """Keyword arguments for ``engine.dataset_io.load_table_dataset``."""
+        """Keyword arguments for ``engine.data.dataset_io.load_table_dataset``."""
         return {
             "task": self.task,
             "item_column": self.item_combo.currentText(),
@@ -181,7 +181,7 @@ class TableImportDialog(Retranslatable, QDialog):
                  "task": _("Contains:"), "item": _("Text or image column:"), "label": _("Label column:")}
         for key, label in self._labels.items():
             label.setText(texts[key])
-        from engine.tables import SUPPORTED_ENCODINGS
+        from engine.data.tables.table_io import SUPPORTED_ENCODINGS
 
         self.encoding_combo.setItemText(0, _("Detect automatically"))
         for index, (_codec, name) in enumerate(SUPPORTED_ENCODINGS, start=1):

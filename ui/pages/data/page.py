@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import _, ngettext
+from engine.core import i18n
+from engine.core.i18n import _, ngettext
 from ui.flow_layout import FlowLayout
 from ui.job_bar import JobBar
 from ui.pages.classify.widgets import local_paths
@@ -192,7 +192,7 @@ class DataPage(Retranslatable, QWidget):
         entry = self.session.project.dataset(dataset_id)
 
         def job(progress, cancel):
-            from engine.dataset_io import load_from_source
+            from engine.data.dataset_io import load_from_source
 
             return load_from_source(entry.source, entry.task, progress, cancel)
 
@@ -210,7 +210,7 @@ class DataPage(Retranslatable, QWidget):
                                    "page."))
             self.warnings.setVisible(False)
             return
-        from engine.datasets import (  # pandas loads with the first dataset
+        from engine.data.datasets import (  # pandas loads with the first dataset
             ITEM,
             LABEL,
             SOURCE_LINE,
@@ -249,7 +249,7 @@ class DataPage(Retranslatable, QWidget):
         self._refresh_languages()
 
     def _refresh_languages(self) -> None:
-        from engine.report import language_mix
+        from engine.cleaning.report import language_mix
 
         mix = language_mix(self.session.findings)
         self.language_chart.setVisible(bool(mix))
@@ -257,7 +257,7 @@ class DataPage(Retranslatable, QWidget):
                                      _("Languages"))
 
     def _headers(self) -> dict[str, str]:
-        from engine.datasets import ITEM, LABEL, SOURCE_LINE, SPLIT
+        from engine.data.datasets import ITEM, LABEL, SOURCE_LINE, SPLIT
 
         dataset = self.session.current
         item = _("Image") if dataset is not None and dataset.task == "image" else _("Text")
@@ -282,7 +282,7 @@ def _language_label(code: str) -> str:
 
 
 def _load(target: Path, options: dict | None, progress, cancel):
-    from engine.dataset_io import load_dataset, load_table_dataset
+    from engine.data.dataset_io import load_dataset, load_table_dataset
 
     if options:
         options = dict(options)

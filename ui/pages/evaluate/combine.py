@@ -1,7 +1,7 @@
 """Combining models from the Evaluate page, and using the shown model elsewhere.
 
 ``CombineDialog`` lists the library's models of the current model's task and
-labels with check boxes. Each change of the ticks runs ``engine.ensemble.preview``
+labels with check boxes. Each change of the ticks runs ``engine.models.ensemble.preview``
 on a ``JobWorker`` (it reads every package's saved validation predictions) and
 shows the weights found and the validation accuracy of the combination beside
 each model's. "Combine" writes the ensemble package (a job), adds it to the
@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import _
-from engine.model_library import LABELS_KEPT, LibraryEntry, ModelLibrary
+from engine.core import i18n
+from engine.core.i18n import _
+from engine.models.library import LABELS_KEPT, LibraryEntry, ModelLibrary
 from ui.errors import show_error
 from ui.retranslate import Retranslatable
 from ui.worker import JobWorker
@@ -60,7 +60,7 @@ def compatible(entries: list[LibraryEntry], task: str, labels: list[str]) -> lis
 
 
 def default_folder(name: str) -> Path:
-    from engine.paths import user_data_dir
+    from engine.core.paths import user_data_dir
 
     safe = re.sub(r'[\x00-\x1f<>:"/\\|?*]+', "_", name).strip(" .") or "combined"
     parent = user_data_dir() / "models"
@@ -82,7 +82,7 @@ class CombineDialog(Retranslatable, QDialog):
         self.current = str(Path(current).resolve())
         self.entries = compatible(self.library.entries(), task, labels)
         self.entries.sort(key=lambda entry: entry.path != self.current)  # the shown one first
-        self.result_ = None  # the last preview (engine.ensemble.CombineResult)
+        self.result_ = None  # the last preview (engine.models.ensemble.CombineResult)
         self.saved: Path | None = None
         self.worker: JobWorker | None = None
         self._pending = False
@@ -167,7 +167,7 @@ class CombineDialog(Retranslatable, QDialog):
         if self.worker is not None:
             self._pending = True
             return
-        from engine.ensemble import preview
+        from engine.models.ensemble import preview
 
         self._set_status(lambda: _("Finding the weights…"))
         self.worker = JobWorker(lambda progress, cancel: preview(paths, progress, cancel),
@@ -208,8 +208,8 @@ class CombineDialog(Retranslatable, QDialog):
         """Write the combination (a job), add it to the library, then close."""
         if self.result_ is None or self.worker is not None:
             return
-        from engine.ensemble import combine
-        from engine.model_library import TRAINED, register
+        from engine.models.ensemble import combine
+        from engine.models.library import TRAINED, register
 
         paths = [entry.path for entry in self.chosen()]
         name = self.name.text().strip() or self.library.unique_name(_("Combined model"))
@@ -295,7 +295,7 @@ class CombineDialog(Retranslatable, QDialog):
 
 def result_notes(result) -> list[str]:
     """The preview's notes, translated now (a language switch redraws them)."""
-    from engine.ensemble import _notes
+    from engine.models.ensemble import _notes
 
     return _notes(result.weighting, result.checked)
 

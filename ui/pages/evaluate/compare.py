@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import N_, _
+from engine.core import i18n
+from engine.core.i18n import N_, _
 from ui.pages.evaluate.tables import format_delta, format_metric
 from ui.retranslate import Retranslatable
 

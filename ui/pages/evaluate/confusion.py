@@ -16,8 +16,8 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from engine import i18n
-from engine.i18n import _
+from engine.core import i18n
+from engine.core.i18n import _
 
 RIGHT = QColor("#2f6fba")
 WRONG = QColor("#c0501b")

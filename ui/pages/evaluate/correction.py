@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.i18n import N_, Message
+from engine.core.i18n import N_, Message
 from ui.pages.evaluate.label_dialog import ask_label
 
 if TYPE_CHECKING:
-    from engine.datasets import Dataset
+    from engine.data.datasets import Dataset
 
 __all__ = ["apply_label", "ask_label", "find_row", "short_item"]
 
@@ -39,7 +39,7 @@ def short_item(item: str, task: str) -> str:
 
 def find_row(dataset: Dataset, item: str, row_id: int | None = None) -> int | None:
     """The row id holding ``item``: ``row_id`` when it still holds that item, else the first match."""
-    from engine.datasets import ITEM, ROW_ID  # pandas: not before the window's first paint
+    from engine.data.datasets import ITEM, ROW_ID  # pandas: not before the window's first paint
 
     frame = dataset.frame
     if row_id is not None:
@@ -58,7 +58,7 @@ def apply_label(session, item: str, label: str, row_id: int | None = None) -> Me
     Returns the message that says what was done (translated when shown).
     """
     from engine.cleaning.findings import Fix
-    from engine.datasets import LABEL, ROW_ID
+    from engine.data.datasets import LABEL, ROW_ID
 
     dataset = session.current
     if dataset is None:

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.evaluation import Evaluation
-from engine.i18n import _
+from engine.core import i18n
+from engine.core.i18n import _
+from engine.models.evaluation import Evaluation
 from ui.retranslate import Retranslatable
 from ui.worker import JobWorker
 
@@ -41,7 +41,7 @@ TEXT_CHARS = 240
 
 def thumbnail_bytes(path: str) -> bytes | None:
     """A small JPEG of the image, or None when it cannot be read (runs off the UI thread)."""
-    from engine.images import load_rgb, make_thumbnail
+    from engine.data.images import load_rgb, make_thumbnail
 
     try:
         image = make_thumbnail(load_rgb(path, target_min_side=THUMB), THUMB)

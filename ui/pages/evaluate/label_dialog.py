@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.i18n import _
+from engine.core.i18n import _
 from ui.collation import sorted_for_reading
 from ui.retranslate import Retranslatable
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.evaluation import Evaluation, evaluate_classifier
-from engine.jobs import CancelToken, Progress
-from engine.model_library import ModelLibrary, register
+from engine.core.jobs import CancelToken, Progress
+from engine.models.evaluation import Evaluation, evaluate_classifier
+from engine.models.library import ModelLibrary, register
 
 
 @dataclass
@@ -32,7 +32,7 @@ class OpenedModel:
 
 
 def open_model(path: str | Path, progress: Progress, cancel: CancelToken) -> OpenedModel:
-    from engine.modelpack import load_package
+    from engine.models.package import load_package
 
     progress(0, None, "")
     package = load_package(path)
@@ -55,7 +55,7 @@ def with_library(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def load_model_classifier(path: Path, progress: Progress, cancel: CancelToken):
     """The package as a ``Classifier`` (through the engine's loader)."""
-    from engine.inference import load_classifier
+    from engine.models.loading import load_classifier
 
     return load_classifier(str(path), progress=progress, cancel=cancel)
 

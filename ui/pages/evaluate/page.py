@@ -2,7 +2,7 @@
 
 Choosing a model shows the validation evaluation saved with it at once;
 "Evaluate on the current dataset" runs the model on the session's data as a
-job. Every view derives from one ``engine.evaluation.Evaluation``: metric cards,
+job. Every view derives from one ``engine.models.evaluation.Evaluation``: metric cards,
 per-class table, confusion matrix (a click lists the examples behind a cell),
 the most confident mistakes, the reliability diagram, and a comparison with a
 second model evaluated on the same data.
@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.i18n import N_, _
+from engine.core.i18n import N_, _
 from ui.flow_layout import FlowLayout
 from ui.job_bar import JobBar
 from ui.pages.evaluate import correction, texts
@@ -313,7 +313,7 @@ class EvaluatePage(Retranslatable, QWidget):
         self.open_model(key, self._compare_opened)
 
     def _compare_opened(self, other: OpenedModel) -> None:
-        from engine.evaluation import compare
+        from engine.models.evaluation import compare
 
         if self.source == VALIDATION:
             evaluation = other.validation

@@ -14,9 +14,9 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
-from engine import i18n
-from engine.evaluation import ReliabilityBin
-from engine.i18n import _
+from engine.core import i18n
+from engine.core.i18n import _
+from engine.models.evaluation import ReliabilityBin
 
 BAR = QColor("#2f6fba")
 GAP = QColor("#c0501b")

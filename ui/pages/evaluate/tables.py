@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.evaluation import ClassReport
-from engine.i18n import N_, _
+from engine.core import i18n
+from engine.core.i18n import N_, _
+from engine.models.evaluation import ClassReport
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 PER_CLASS_HEADERS = (N_("Class"), N_("Precision"), N_("Recall"), N_("F1"), N_("Examples"))

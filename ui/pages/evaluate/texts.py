@@ -3,9 +3,9 @@ language switch) and kept apart from the widgets that show them."""
 
 from __future__ import annotations
 
-from engine import i18n
-from engine.evaluation import Evaluation
-from engine.i18n import _, ngettext
+from engine.core import i18n
+from engine.core.i18n import _, ngettext
+from engine.models.evaluation import Evaluation
 
 
 def source_text(has_model: bool, evaluation: Evaluation | None, on_dataset: bool) -> str:

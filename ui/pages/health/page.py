@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import _, ngettext
+from engine.core import i18n
+from engine.core.i18n import _, ngettext
 from ui.errors import show_error
 from ui.flow_layout import FlowLayout
 from ui.job_bar import JobBar
@@ -57,7 +57,7 @@ def preview_headers(task: str) -> dict[str, str]:
 def _thumbnail_bytes(path: str) -> bytes | None:
     import io
 
-    from engine.images import load_rgb, make_thumbnail
+    from engine.data.images import load_rgb, make_thumbnail
 
     try:
         image = make_thumbnail(load_rgb(path, target_min_side=THUMB), THUMB)
@@ -347,7 +347,7 @@ class HealthPage(Retranslatable, QWidget):
         dataset, so nothing in it is ever overwritten.
         """
         from engine.cleaning.save import save_cleaned_copy
-        from engine.jobs import UserError
+        from engine.core.jobs import UserError
 
         dataset = self.session.current
         target = _free_folder(Path(folder), _("{name} (cleaned)").format(name=dataset.name))
@@ -373,8 +373,8 @@ class HealthPage(Retranslatable, QWidget):
             self.export_report(path)
 
     def export_report(self, path: str) -> None:
-        from engine.jobs import UserError
-        from engine.report import write_report
+        from engine.cleaning.report import write_report
+        from engine.core.jobs import UserError
 
         try:
             write_report(self.session.current, self.session.findings, path)

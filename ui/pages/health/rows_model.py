@@ -14,8 +14,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor, QPixmap
 
-from engine import i18n
-from engine.i18n import _
+from engine.core import i18n
+from engine.core.i18n import _
 
 #: Columns before and after a finding's own extra columns (its preview's, such as
 #: "reason" or "language"); a column shows only when some row has a value for it.

@@ -17,9 +17,9 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from engine.i18n import N_, _
-from engine.jobs import CancelToken, Progress
-from engine.model_library import LibraryEntry, can_trash
+from engine.core.i18n import N_, _
+from engine.core.jobs import CancelToken, Progress
+from engine.models.library import LibraryEntry, can_trash
 
 #: What "Remove…" may answer.
 FROM_LIST, TO_TRASH, FOR_GOOD = "list", "trash", "delete"
@@ -57,7 +57,7 @@ class ExportFormat:
 
 
 def _export_archive(model: str, out: str, progress: Progress, cancel: CancelToken) -> Path:
-    from engine.modelpack import write_archive
+    from engine.models.package import write_archive
 
     progress(0, None, _("Exporting the model…"))
     return write_archive(model, out)
@@ -69,7 +69,7 @@ def _standard_export(fmt: str) -> Callable[[str, str, Progress, CancelToken], Pa
 
     def run(model: str, out: str, progress: Progress, cancel: CancelToken) -> Path:
         from engine.deploy import export_model
-        from engine.modelpack import load_package
+        from engine.models.package import load_package
 
         if fmt == "onnx" and load_package(model).task == "text":
             out = str(Path(out).with_suffix(""))

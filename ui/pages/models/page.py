@@ -1,6 +1,6 @@
 """The Models page: every model the user trained or opened, with or without a project.
 
-It shows the model library (``engine.model_library``): name, task, classes,
+It shows the model library (``engine.models.library``): name, task, classes,
 accuracy, date, size and where each model is. From here a model is renamed (in
 the library only: packages are checksummed), removed from the list or deleted
 (to the trash), shown in the file manager, exported to one file, or used on
@@ -29,10 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import N_, _, ngettext
-from engine.jobs import UserError
-from engine.model_library import (
+from engine.core import i18n
+from engine.core.i18n import N_, _, ngettext
+from engine.core.jobs import UserError
+from engine.models.library import (
     MSG_CANNOT_TRASH,
     OPENED,
     LibraryEntry,

@@ -37,8 +37,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.i18n import N_, _
-from engine.jobs import UserError
+from engine.core.i18n import N_, _
+from engine.core.jobs import UserError
 from ui.errors import show_error
 from ui.pages.models import actions
 from ui.retranslate import Retranslatable

@@ -10,9 +10,9 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from engine import i18n
-from engine.i18n import N_, _
-from engine.model_library import LibraryEntry
+from engine.core import i18n
+from engine.core.i18n import N_, _
+from engine.models.library import LibraryEntry
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 PATH_ROLE = Qt.ItemDataRole.UserRole + 2

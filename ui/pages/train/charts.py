@@ -12,8 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QBoxLayout, QWidget
 
-from engine import i18n
-from engine.i18n import _
+from engine.core import i18n
+from engine.core.i18n import _
 from ui.retranslate import Retranslatable
 
 #: Smallest useful plot; below twice this width the two charts stack.

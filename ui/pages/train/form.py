@@ -3,7 +3,7 @@
 Fields left at "Automatic" use the mode's defaults (``TrainConfig.resolved``),
 so a first-time user only picks a mode and presses Train. The starting point is
 the built-in model or a local Hugging Face folder, validated when it is chosen
-(``engine.backbones.local_folder.inspect_folder``) so that a hostile or broken
+(``engine.models.backbones.local_folder.inspect_folder``) so that a hostile or broken
 folder is refused before a run starts.
 """
 
@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import _
-from engine.jobs import UserError
+from engine.core import i18n
+from engine.core.i18n import _
+from engine.core.jobs import UserError
 from engine.training.config import DEFAULT_MODE, MODE_NAMES, TrainConfig
 from ui.errors import show_error
 from ui.retranslate import Retranslatable
@@ -195,7 +195,7 @@ class TrainForm(Retranslatable, QWidget):
     def set_backbone(self, folder: str) -> bool:
         """Check ``folder`` for the current task and make it the starting point; a folder
         Taxon must refuse (custom code, pickled weights...) shows why and changes nothing."""
-        from engine.backbones.local_folder import inspect_folder
+        from engine.models.backbones.local_folder import inspect_folder
 
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # hashing large weights
         try:

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import i18n
-from engine.i18n import N_, Message, _, ngettext
+from engine.core import i18n
+from engine.core.i18n import N_, Message, _, ngettext
 from engine.training.config import TrainControls
 from ui.errors import show_error
 from ui.flow_layout import FlowLayout
@@ -146,7 +146,7 @@ class TrainPage(Retranslatable, QWidget):
 
     # -- the run --------------------------------------------------------------------
     def output_folder(self, name: str) -> Path:
-        from engine.paths import user_data_dir
+        from engine.core.paths import user_data_dir
 
         project = self.session.project
         parent = project.folder / "models" if project is not None else user_data_dir() / "models"
@@ -155,7 +155,7 @@ class TrainPage(Retranslatable, QWidget):
     def default_name(self) -> str:
         """The dataset's name and the time, unique among the library's models (two runs in
         the same minute get "… (2)"), so every chooser tells them apart."""
-        from engine.model_library import ModelLibrary
+        from engine.models.library import ModelLibrary
 
         dataset = self.session.current
         base = dataset.name if dataset is not None else _("Model")
@@ -178,7 +178,7 @@ class TrainPage(Retranslatable, QWidget):
         self.last_result = None
 
         def job(progress, cancel):
-            from engine.devices import select_device
+            from engine.core.devices import select_device
             from engine.training import train
 
             worker.report_fn(select_device(config.device))
@@ -215,7 +215,7 @@ class TrainPage(Retranslatable, QWidget):
                                                      "epochs": max(epochs, len(result.history))})
         self._show_job_status()
         self.charts.set_history(result.history)
-        from engine.model_library import TRAINED, register
+        from engine.models.library import TRAINED, register
 
         register(result.package, origin=TRAINED)  # before add_model: its signal refreshes lists
         self.session.add_model(result.package)
@@ -250,7 +250,7 @@ class TrainPage(Retranslatable, QWidget):
 
     # -- events from the run ----------------------------------------------------------
     def _on_report(self, event) -> None:
-        from engine.devices import DeviceInfo
+        from engine.core.devices import DeviceInfo
 
         if isinstance(event, DeviceInfo):
             self.device = event
@@ -282,7 +282,7 @@ class TrainPage(Retranslatable, QWidget):
         self._show_job_status()
 
     def _show_status(self) -> None:
-        from engine.devices import describe
+        from engine.core.devices import describe
 
         event = self.last_event
         parts = [describe(self.device)] if self.device is not None else []
@@ -305,7 +305,7 @@ class TrainPage(Retranslatable, QWidget):
         if result is None:
             return
         metrics = result.metrics
-        from engine.model_library import ModelLibrary
+        from engine.models.library import ModelLibrary
 
         entry = ModelLibrary().get(result.package)
         name = entry.name if entry is not None else result.package.name

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from engine.i18n import _
+from engine.core.i18n import _
 from engine.training.config import TrainConfig
 from ui.worker import JobWorker
 

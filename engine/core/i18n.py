@@ -1,0 +1,273 @@
+"""Translation and locale formatting for every user-visible string.
+
+Import the functions explicitly (``from engine.core.i18n import _``); nothing is put
+into builtins. Strings that must exist before a language is chosen (table
+headers, menu entries defined at module level) are marked with ``N_`` and
+translated where they are displayed, so a live language switch reaches them.
+
+The current language is one module-level translation object that is swapped
+in a single assignment, so worker threads may translate while the UI thread
+switches languages.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+import locale
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.core.paths import translations_dir
+from engine.core.pseudo_locale import BASE_LOCALE, PSEUDO_LANGUAGES, PseudoTranslations
+
+if TYPE_CHECKING:
+    from babel import Locale
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "taxon"
+SOURCE_LANGUAGE = "en"
+#: Languages with a complete catalog, in menu order. English is the source.
+SHIPPED_LANGUAGES: tuple[str, ...] = ("en", "zh_CN", "zh_TW", "ja", "ko", "es", "fr", "de",
+                                      "pt_BR", "ru", "ar", "hi")
+_RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
+#: Languages whose UI shows native digits; matches QLocale's default for them (ar → ar_EG).
+_NATIVE_DIGITS = {"ar": ("arab", str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))}
+
+_translation: gettext.NullTranslations = gettext.NullTranslations()
+_language: str = SOURCE_LANGUAGE
+_listeners: list = []
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it yet."""
+    return message
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - gettext convention
+    """Mark a singular/plural pair for extraction as one plural entry; ``ngettext`` later."""
+    return singular, plural
+
+
+def _(message: str) -> str:
+    return _translation.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _translation.ngettext(singular, plural, n)
+
+
+def pgettext(context: str, message: str) -> str:
+    return _translation.pgettext(context, message)
+
+
+def current_language() -> str:
+    return _language
+
+
+def load_catalog(code: str, directory: Path | None = None,
+                 domain: str = DOMAIN) -> gettext.NullTranslations:
+    """Prefer the compiled ``.mo``; compile the ``.po`` in memory if it is missing.
+
+    A checkout that has not run ``make translations`` yet still shows translations.
+    """
+    folder = (directory or translations_dir()) / code / "LC_MESSAGES"
+    mo = folder / f"{domain}.mo"
+    po = folder / f"{domain}.po"
+    if mo.exists() and (not po.exists() or mo.stat().st_mtime >= po.stat().st_mtime):
+        with mo.open("rb") as handle:
+            return gettext.GNUTranslations(handle)
+    if po.exists():
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=code)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        return gettext.GNUTranslations(buffer)
+    raise FileNotFoundError(po)
+
+
+def normalize_language(code: str | None) -> str:
+    """Map any locale spelling (``zh-Hans-CN``, ``ar_EG.UTF-8``, ``C``) to a shipped language."""
+    if not code:
+        return SOURCE_LANGUAGE
+    cleaned = code.split(".")[0].split("@")[0].replace("-", "_")
+    if cleaned in SHIPPED_LANGUAGES or cleaned in PSEUDO_LANGUAGES:
+        return cleaned
+    from babel import Locale, UnknownLocaleError  # Babel loads on first use, not at start-up
+
+    try:
+        parsed = Locale.parse(cleaned)
+    except (ValueError, UnknownLocaleError):
+        return SOURCE_LANGUAGE
+    if parsed.language == "zh":  # Traditional script in Taiwan, Hong Kong and Macao
+        traditional = parsed.script == "Hant" or parsed.territory in {"TW", "HK", "MO"}
+        return "zh_TW" if traditional else "zh_CN"
+    for shipped in SHIPPED_LANGUAGES:
+        if shipped.split("_")[0] == parsed.language:
+            return shipped
+    return SOURCE_LANGUAGE
+
+
+def system_language() -> str:
+    """The shipped language closest to the environment's locale (CLI and first run)."""
+    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable)
+        if value:
+            return normalize_language(value.split(":")[0])
+    code = locale.getlocale()[0]
+    return normalize_language(code)
+
+
+def set_language(code: str, directory: Path | None = None) -> str:
+    """Switch every later ``_()`` call to ``code``; returns the language actually used."""
+    global _translation, _language
+    language = normalize_language(code)
+    if language == SOURCE_LANGUAGE:
+        translation: gettext.NullTranslations = gettext.NullTranslations()
+    elif language in PSEUDO_LANGUAGES:
+        translation = PseudoTranslations(language)
+    else:
+        try:
+            translation = load_catalog(language, directory)
+        except (OSError, ValueError) as error:
+            log.error("Cannot load the %s catalog: %s", language, error)
+            translation, language = gettext.NullTranslations(), SOURCE_LANGUAGE
+    _translation, _language = translation, language
+    for listener in list(_listeners):
+        listener(language)
+    return language
+
+
+def add_language_listener(callback) -> None:
+    """Call ``callback(code)`` after every switch (the Qt layer re-translates)."""
+    _listeners.append(callback)
+
+
+def remove_language_listener(callback) -> None:
+    if callback in _listeners:
+        _listeners.remove(callback)
+
+
+def babel_locale(code: str | None = None) -> Locale:
+    from babel import Locale
+
+    code = code or _language
+    return Locale.parse(BASE_LOCALE.get(code, code))
+
+
+def is_rtl(code: str | None = None) -> bool:
+    return (code or _language).split("_")[0] in _RTL_LANGUAGES
+
+
+def language_name(code: str) -> str:
+    """The language's own name for itself: "English", "简体中文", "العربية"."""
+    loc = babel_locale(code)
+    if loc.language == "zh":
+        script = "Hant" if loc.territory in {"TW", "HK", "MO"} else "Hans"
+        name = loc.languages.get(f"zh_{script}")
+        if name:
+            return name
+    name = loc.get_display_name(code) if loc.territory and loc.language == "pt" else None
+    name = name or loc.get_language_name(code) or code  # "Português (Brasil)", not Portugal's
+    return name[:1].upper() + name[1:]
+
+
+def language_choices(codes: Iterable[str] = SHIPPED_LANGUAGES) -> list[tuple[str, str]]:
+    return [(code, language_name(code)) for code in codes]
+
+
+def _numbering() -> tuple[str, dict | None]:
+    system, digits = _NATIVE_DIGITS.get(_language.split("_")[0], ("default", None))
+    return system, digits
+
+
+def _with_digits(text: str, digits: dict | None) -> str:
+    """Babel picks the numbering system's separators but keeps ASCII digits."""
+    return text.translate(digits) if digits else text
+
+
+def format_number(value: float, decimals: int | None = None) -> str:
+    from babel import numbers as babel_numbers  # imported on first use: start-up stays fast
+
+    system, digits = _numbering()
+    pattern = None if decimals is None else "#,##0" + ("." + "0" * decimals if decimals else "")
+    text = babel_numbers.format_decimal(value, format=pattern, locale=babel_locale(),
+                                        numbering_system=system)
+    return _with_digits(text, digits)
+
+
+def format_percent(fraction: float, decimals: int = 0) -> str:
+    from babel import numbers as babel_numbers
+
+    system, digits = _numbering()
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
+    text = babel_numbers.format_percent(fraction, format=pattern, locale=babel_locale(),
+                                        numbering_system=system)
+    return _with_digits(text, digits)
+
+
+def format_datetime(moment: datetime) -> str:
+    from babel import dates as babel_dates
+
+    _system, digits = _numbering()
+    return _with_digits(babel_dates.format_datetime(moment, format="medium", locale=babel_locale()),
+                        digits)
+
+
+def format_duration(seconds: float) -> str:
+    from babel import dates as babel_dates
+
+    return babel_dates.format_timedelta(
+        seconds, threshold=1.0, format="narrow", locale=babel_locale()
+    )
+
+
+def format_bytes(size: float) -> str:
+    """File and memory sizes with binary units, e.g. "4.2 GB" in the UI locale."""
+    units = ("B", "KB", "MB", "GB", "TB")
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(units) - 1:
+        value /= 1024
+        unit += 1
+    return f"{format_number(value, 0 if unit == 0 else 1)} {units[unit]}"
+
+
+@dataclass(frozen=True)
+class Message:
+    """A translatable sentence: an ``N_`` message id with named parameters.
+
+    ``plural`` and ``count`` make it an ``ngettext`` message.
+    """
+
+    msgid: str
+    params: dict[str, Any] = field(default_factory=dict)
+    plural: str | None = None
+    count: int | None = None
+
+    def text(self) -> str:
+        template = _(self.msgid) if self.plural is None else ngettext(self.msgid, self.plural, self.count or 0)
+        try:
+            return template.format(**self.params)
+        except (KeyError, IndexError, ValueError):  # a broken translation must not hide the message
+            source = self.msgid if self.plural is None or self.count == 1 else self.plural
+            return source.format(**self.params)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"msgid": self.msgid, "params": self.params}
+        if self.plural is not None:
+            data.update(plural=self.plural, count=self.count)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Message:
+        return cls(data["msgid"], dict(data.get("params", {})), data.get("plural"), data.get("count"))

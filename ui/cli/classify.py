@@ -1,0 +1,190 @@
+"""``classify`` over image folders of any size: results stream out as they are made.
+
+Nothing is collected: each result is printed (a tab-separated line, or with
+``--json`` one JSON object per line, flushed at once) and, with ``--output FILE``,
+appended to a results file that is made durable after every batch
+(``engine.data.result_log``), then dropped. ``--resume`` skips what that file already
+holds, ``--shard I/N`` takes one of N fixed parts of the inputs, and the first
+Ctrl+C stops after the current batch with everything so far written (exit 130);
+a second one stops at once. No Qt is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from engine.core import i18n
+from engine.core.i18n import _
+from engine.core.jobs import Cancelled, CancelToken
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def shard_spec(text: str) -> tuple[int, int]:
+    """argparse type for ``--shard I/N``: 1-based part I of N, returned as (I - 1, N)."""
+    try:
+        part, count = (int(value) for value in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            _("expected I/N with whole numbers, e.g. 1/4")) from None
+    if count < 1 or not 1 <= part <= count:
+        raise argparse.ArgumentTypeError(
+            _("the part must be between 1 and the number of parts, e.g. 1/4 to 4/4"))
+    return part - 1, count
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The streaming options of ``classify``."""
+    parser.add_argument("--output", metavar=_("FILE"),
+                        help=_("also write the results to FILE as they are made, one line per "
+                               "input: JSON Lines, or CSV for a .csv name; saved after every "
+                               "batch"))
+    parser.add_argument("--resume", action="store_true",
+                        help=_("continue the --output FILE of an interrupted run: skip the "
+                               "inputs it holds (same path, size and modification time)"))
+    parser.add_argument("--shard", type=shard_spec, metavar="I/N",
+                        help=_("classify only part I of N (1/4 … 4/4); a file's part is fixed "
+                               "by a hash of its path inside the folder given, so N runs on "
+                               "N machines split one folder without talking to each other"))
+
+
+def record(result, classifier=None) -> dict[str, Any]:
+    """The JSON object of one result: ``to_json()`` plus size and mtime (for --resume) and,
+    for the built-in model, each label's ``display_label`` in the UI language (``label``
+    stays the stable English name)."""
+    row = result.to_json()
+    if classifier is not None and classifier.label_domain is not None:
+        for prediction in row.get("predictions", ()):
+            prediction["display_label"] = classifier.display_label(prediction["label"])
+    if result.size is not None:
+        row["size"], row["mtime_ns"] = result.size, result.mtime_ns
+    return row
+
+
+def _selector(args: argparse.Namespace, log) -> Callable | None:
+    from engine.data.files import shard_of
+
+    tests: list[Callable] = []
+    if args.shard is not None:
+        part, count = args.shard
+        tests.append(lambda item: shard_of(item.relative, count) == part)
+    if log is not None and log.index.count:
+        index = log.index
+        tests.append(lambda item: not index.has(str(item.path), _known(item.size),
+                                                _known(item.mtime_ns)))
+    if not tests:
+        return None
+    return lambda item: all(test(item) for test in tests)
+
+
+def _known(value: int) -> int | None:
+    return None if value < 0 else value
+
+
+def _say(text: str) -> None:
+    """A line on stderr, above the progress bar rather than through it."""
+    from tqdm import tqdm
+
+    tqdm.write(text, file=sys.stderr)
+
+
+class _Printer:
+    """Prints each result as it comes; errors to stderr above the progress bar."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.count = self.errors = 0
+
+    def __call__(self, row: dict[str, Any]) -> None:
+        self.count += 1
+        if "error" in row:
+            self.errors += 1
+        if self.as_json:
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+        elif "error" in row:
+            _say(_("{input}: error: {message}").format(input=row["input"],
+                                                        message=row["error"]))
+        else:
+            best, *rest = [(p.get("display_label", p["label"]), p["score"])
+                           for p in row["predictions"]]
+            others = ", ".join(f"{label} {i18n.format_percent(score, 1)}" for label, score in rest)
+            print(f"{row['input']}\t{best[0]}\t{i18n.format_percent(best[1], 1)}\t{others}",
+                  flush=True)
+
+
+@contextlib.contextmanager
+def _first_ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
+    """The first Ctrl+C asks the job to stop after its batch; a second one interrupts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_signum, _frame) -> None:
+        if cancel.cancelled:
+            raise KeyboardInterrupt
+        cancel.cancel()
+        _say(_("Stopping after the current batch… (press Ctrl+C again to stop now)"))
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Usage errors (exit 2) before the model loads."""
+    if args.resume and not args.output:
+        args.parser.error(_("--resume needs --output FILE: the file to continue."))
+
+
+def classify_image_folders(args: argparse.Namespace, classifier, bar) -> int:
+    """Run ``classify`` on images, streaming; returns the exit code."""
+    from engine.data.result_log import ResultLog
+    from engine.models.inference import classify_images
+
+    log = ResultLog(args.output, resume=args.resume) if args.output else None
+    printer = _Printer(args.json)
+
+    def on_result(result) -> None:
+        row = record(result, classifier)
+        if log is not None:
+            if args.resume and log.index.has(row["input"], row.get("size"), row.get("mtime_ns")):
+                return  # a folder error already recorded
+            log.add(row)
+        printer(row)
+
+    cancel = CancelToken()
+    interrupted = False
+    try:
+        with _first_ctrl_c_cancels(cancel):
+            classify_images(classifier, args.paths, args.top_k, bar, cancel, on_result,
+                            select=_selector(args, log), keep_results=False,
+                            on_batch=log.commit if log is not None else None)
+    except Cancelled:
+        interrupted = True
+    finally:
+        if log is not None:
+            log.close()  # what was classified is saved, even on Ctrl+C
+    bar.close()
+    if interrupted:
+        print(_("Cancelled."), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if printer.count == 0:
+        if log is not None and log.index.count:
+            print(i18n.ngettext("Nothing left to classify: {name} holds all {n} result.",
+                                "Nothing left to classify: {name} holds all {n} results.",
+                                log.index.count).format(name=log.path.name,
+                                                        n=i18n.format_number(log.index.count)),
+                  file=sys.stderr)
+            return EXIT_OK
+        print(_("No images found."), file=sys.stderr)
+        return EXIT_SOME_FAILED
+    return EXIT_SOME_FAILED if printer.errors else EXIT_OK
