@@ -42,6 +42,7 @@ test: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 
 lint: setup
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 

@@ -9,7 +9,9 @@ from pathlib import Path
 def _is_model_package(argument: str) -> bool:
     """A zipped ``.taxon-model`` or a model folder: what the installers' file association opens."""
     path = Path(argument)
-    return (path.suffix == ".taxon-model" and path.is_file()) or (path / "taxon-model.json").is_file()
+    return (path.suffix == ".taxon-model" and path.is_file()) or (
+        path / "taxon-model.json"
+    ).is_file()
 
 
 def _gui_language(argv: list[str]) -> tuple[bool, str | None]:

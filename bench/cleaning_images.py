@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.synthetic import natural  # noqa: E402  (after sys.path is set)
+from tests.helpers.synthetic import natural  # noqa: E402  (after sys.path is set)
 
 KINDS = ("resized", "recompressed", "cropped")
 COPY_SHARE = 0.05
@@ -130,15 +130,27 @@ def measure(paths: list[str], truth: dict[tuple[int, int], str], repeat: int) ->
     candidates = near_duplicates.hamming_pairs(facts.phash[reps], near_duplicates.PHASH_MAX)
     found = pairs_set(np.sort(reps[pairs], axis=1))
     hits = {pair for pair in truth if pair in found}
-    per_kind = {kind: (sum(1 for p, k in truth.items() if k == kind and p in hits),
-                       sum(1 for k in truth.values() if k == kind)) for kind in KINDS}
+    per_kind = {
+        kind: (
+            sum(1 for p, k in truth.items() if k == kind and p in hits),
+            sum(1 for k in truth.values() if k == kind),
+        )
+        for kind in KINDS
+    }
     return {
-        "n": len(paths), "hashing_s": hashing, "search_s": statistics.median(times),
-        "brute_force_s": brute_s, "search_equals_brute": np.array_equal(candidates, brute),
-        "candidates": stats["phash_candidates"], "pairs": len(found),
-        "recall": len(hits) / len(truth), "precision": len(hits) / max(1, len(found)),
-        "false_pairs": len(found) - len(hits), "per_kind": per_kind,
-        "facts": facts, "reps": reps,
+        "n": len(paths),
+        "hashing_s": hashing,
+        "search_s": statistics.median(times),
+        "brute_force_s": brute_s,
+        "search_equals_brute": np.array_equal(candidates, brute),
+        "candidates": stats["phash_candidates"],
+        "pairs": len(found),
+        "recall": len(hits) / len(truth),
+        "precision": len(hits) / max(1, len(found)),
+        "false_pairs": len(found) - len(hits),
+        "per_kind": per_kind,
+        "facts": facts,
+        "reps": reps,
     }
 
 
@@ -156,15 +168,27 @@ def threshold_table(result: dict, truth: dict[tuple[int, int], str]) -> list[str
     dc = np.abs(colour[left] - colour[right]).mean(axis=1)
     rows_of = np.stack([reps[left], reps[right]], axis=1)
     planted = np.array([(min(a, b), max(a, b)) in truth for a, b in rows_of.tolist()], dtype=bool)
-    lines = ["| pHash ≤ | dHash ≤ | colour ≤ | recall | precision | false pairs |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for p, d, c in ((6, 64, 999), (8, 64, 999), (8, 20, 999), (10, 64, 999), (10, 20, 999),
-                    (10, 20, nd.COLOUR_MAX), (12, 20, nd.COLOUR_MAX), (14, 20, nd.COLOUR_MAX)):
+    lines = [
+        "| pHash ≤ | dHash ≤ | colour ≤ | recall | precision | false pairs |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for p, d, c in (
+        (6, 64, 999),
+        (8, 64, 999),
+        (8, 20, 999),
+        (10, 64, 999),
+        (10, 20, 999),
+        (10, 20, nd.COLOUR_MAX),
+        (12, 20, nd.COLOUR_MAX),
+        (14, 20, nd.COLOUR_MAX),
+    ):
         chosen = (dp <= p) & (dd <= d) & (dc <= c)
         good = int((chosen & planted).sum())
-        lines.append(f"| {p} | {d if d < 64 else '—'} | {c if c < 999 else '—'} | "
-                     f"{good / len(truth):.3f} | {good / max(1, int(chosen.sum())):.3f} | "
-                     f"{int((chosen & ~planted).sum())} |")
+        lines.append(
+            f"| {p} | {d if d < 64 else '—'} | {c if c < 999 else '—'} | "
+            f"{good / len(truth):.3f} | {good / max(1, int(chosen.sum())):.3f} | "
+            f"{int((chosen & ~planted).sum())} |"
+        )
     return lines
 
 
@@ -172,8 +196,10 @@ def time_features(paths: list[str], folder: str) -> list[str]:
     """Cold and cached feature extraction per backend (fresh cache folder each)."""
     from engine.models import image_features
 
-    lines = ["| backend | first call (model load or export, 16 images) | img/s | cached call |",
-             "| --- | ---: | ---: | ---: |"]
+    lines = [
+        "| backend | first call (model load or export, 16 images) | img/s | cached call |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     for backend in ("onnx", "torch"):
         os.environ["TAXON_HOME"] = os.path.join(folder, f"home-{backend}")
         image_features._runners.clear()
@@ -186,8 +212,10 @@ def time_features(paths: list[str], folder: str) -> list[str]:
         start = time.perf_counter()
         image_features.image_features(paths, backend=backend)
         cached = time.perf_counter() - start
-        lines.append(f"| {backend} | {load:.1f} s | {rate:.1f} | {cached * 1000:.0f} ms "
-                     f"({len(paths)} images) |")
+        lines.append(
+            f"| {backend} | {load:.1f} s | {rate:.1f} | {cached * 1000:.0f} ms "
+            f"({len(paths)} images) |"
+        )
     return lines
 
 
@@ -204,14 +232,19 @@ def cosine_calibration(originals: list[str], folder: str) -> list[str]:
     unit = features / np.linalg.norm(features, axis=1, keepdims=True)
     planted = np.sum(unit[:n] * unit[n:], axis=1)
     distinct = (unit[:n] @ unit[:n].T)[np.triu_indices(n, 1)]
-    lines = ["| pairs | count | min | 1st percentile | median | max |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for name, values in [(f"copy vs original ({kind})", planted[k::3]) for k, kind
-                         in enumerate(("resized", "recompressed", "cropped"))] + [
-                         ("distinct pictures", distinct)]:
-        lines.append(f"| {name} | {len(values)} | {values.min():.3f} | "
-                     f"{np.percentile(values, 1):.3f} | {np.median(values):.3f} | "
-                     f"{values.max():.3f} |")
+    lines = [
+        "| pairs | count | min | 1st percentile | median | max |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, values in [
+        (f"copy vs original ({kind})", planted[k::3])
+        for k, kind in enumerate(("resized", "recompressed", "cropped"))
+    ] + [("distinct pictures", distinct)]:
+        lines.append(
+            f"| {name} | {len(values)} | {values.min():.3f} | "
+            f"{np.percentile(values, 1):.3f} | {np.median(values):.3f} | "
+            f"{values.max():.3f} |"
+        )
     return lines
 
 
@@ -219,8 +252,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="300 and 1,000 images")
     parser.add_argument("--repeat", type=int, default=5, help="timed search runs per size")
-    parser.add_argument("--features", type=int, default=200,
-                        help="time the feature extractor on this many images (0: skip)")
+    parser.add_argument(
+        "--features",
+        type=int,
+        default=200,
+        help="time the feature extractor on this many images (0: skip)",
+    )
     args = parser.parse_args()
     small, large = (300, 1000) if args.quick else (1000, 10_000)
     features = min(args.features, 48) if args.quick else args.features
@@ -236,16 +273,20 @@ def main() -> None:
             truth = {(sources[j], n - n_copies + j): KINDS[j % 3] for j in range(n_copies)}
             results.append(measure(paths, truth, args.repeat))
             result = results[-1]
-            print(f"n={n}: hashing {result['hashing_s']:.2f} s "
-                  f"({n / result['hashing_s']:.0f} img/s), search {result['search_s'] * 1000:.1f} ms"
-                  f" (brute force {result['brute_force_s'] * 1000:.0f} ms, same pairs: "
-                  f"{result['search_equals_brute']}), pHash candidates {result['candidates']}, "
-                  f"recall {result['recall']:.3f}, precision {result['precision']:.3f} "
-                  f"({result['false_pairs']} false pairs), per kind {result['per_kind']}",
-                  flush=True)
+            print(
+                f"n={n}: hashing {result['hashing_s']:.2f} s "
+                f"({n / result['hashing_s']:.0f} img/s), search {result['search_s'] * 1000:.1f} ms"
+                f" (brute force {result['brute_force_s'] * 1000:.0f} ms, same pairs: "
+                f"{result['search_equals_brute']}), pHash candidates {result['candidates']}, "
+                f"recall {result['recall']:.3f}, precision {result['precision']:.3f} "
+                f"({result['false_pairs']} false pairs), per kind {result['per_kind']}",
+                flush=True,
+            )
         a, b = results
-        print(f"\nsearch time ratio {large}/{small}: {b['search_s'] / a['search_s']:.1f}× "
-              f"(target ≤ 15× for 10×); hashing ratio {b['hashing_s'] / a['hashing_s']:.1f}×")
+        print(
+            f"\nsearch time ratio {large}/{small}: {b['search_s'] / a['search_s']:.1f}× "
+            f"(target ≤ 15× for 10×); hashing ratio {b['hashing_s'] / a['hashing_s']:.1f}×"
+        )
         print(f"\nThresholds on the {large}-image set:")
         print("\n".join(threshold_table(b, truth)))
         if features:
@@ -253,8 +294,10 @@ def main() -> None:
             print("\n".join(time_features(originals[:features], folder)))
             print("\nCosine similarity of features:")
             print("\n".join(cosine_calibration(originals[:features], folder)))
-    print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
+    )
 
 
 if __name__ == "__main__":

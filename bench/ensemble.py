@@ -78,18 +78,21 @@ def run_images(args, temp: Path) -> dict:
     images, labels = digits()
     count = 400 if args.quick else len(labels)
     images, labels = images[:count], labels[:count]
-    pool, test, pool_y, test_y = train_test_split(images, labels, test_size=0.3,
-                                                  stratify=labels, random_state=0)
+    pool, test, pool_y, test_y = train_test_split(
+        images, labels, test_size=0.3, stratify=labels, random_state=0
+    )
     write_pictures(temp / "pool", pool, [str(y) for y in pool_y], 32)
     write_pictures(temp / "test", test, [str(y) for y in test_y], 32)
     train_data, test_data = load_dataset(str(temp / "pool")), load_dataset(str(temp / "test"))
-    members = {"fast": _train(train_data, temp / "fast", mode="fast"),
-               "fast-hot": _train(train_data, temp / "fast-hot", mode="fast", epochs=5,
-                                  learning_rate=0.1)}
+    members = {
+        "fast": _train(train_data, temp / "fast", mode="fast"),
+        "fast-hot": _train(train_data, temp / "fast-hot", mode="fast", epochs=5, learning_rate=0.1),
+    }
     combos = [("fast", "fast-hot")]
     if not args.skip_finetune:
-        members["finetune"] = _train(train_data, temp / "finetune", mode="finetune", epochs=1,
-                                     train_blocks="top", workers=0)
+        members["finetune"] = _train(
+            train_data, temp / "finetune", mode="finetune", epochs=1, train_blocks="top", workers=0
+        )
         combos += [("fast", "finetune"), ("fast", "fast-hot", "finetune")]
     return {"test_items": len(test_y), **_table(members, test_data, temp, combos)}
 
@@ -110,13 +113,18 @@ def run_text(args, temp: Path) -> dict:
     is_test = groups.isin(held)
     for name, part in (("pool", rows[~is_test]), ("test", rows[is_test])):
         pd.DataFrame({"text": part["text"], "label": part["topic"]}).to_csv(
-            temp / f"{name}.csv", index=False)
+            temp / f"{name}.csv", index=False
+        )
     train_data = load_dataset(str(temp / "pool.csv"))
     test_data = load_dataset(str(temp / "test.csv"))
-    members = {"instant": _train(train_data, temp / "instant", mode="instant"),
-               "fast": _train(train_data, temp / "fast-text", mode="fast")}
-    return {"test_items": int(is_test.sum()),
-            **_table(members, test_data, temp, [("instant", "fast")])}
+    members = {
+        "instant": _train(train_data, temp / "instant", mode="instant"),
+        "fast": _train(train_data, temp / "fast-text", mode="fast"),
+    }
+    return {
+        "test_items": int(is_test.sum()),
+        **_table(members, test_data, temp, [("instant", "fast")]),
+    }
 
 
 def main() -> int:

@@ -53,9 +53,13 @@ DEFAULT_BUDGET_S = 470.0
 def environment(ctx: Context) -> dict[str, Any]:
     import torch
 
-    info: dict[str, Any] = {"python": platform.python_version(), "torch": torch.__version__,
-                            "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
-                            "gpus": torch.cuda.device_count()}
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+        "gpus": torch.cuda.device_count(),
+    }
     try:
         import onnxruntime
         import torchvision
@@ -66,14 +70,23 @@ def environment(ctx: Context) -> dict[str, Any]:
     except ImportError as error:
         info["import_error"] = str(error)
     if ctx.dry_run or not torch.cuda.is_available():
-        return result("PASS" if ctx.dry_run else "SKIP",
-                      f"torch {info['torch']}, no CUDA device (dry run)", **info)
+        return result(
+            "PASS" if ctx.dry_run else "SKIP",
+            f"torch {info['torch']}, no CUDA device (dry run)",
+            **info,
+        )
     props = torch.cuda.get_device_properties(0)
-    info.update(name=props.name, memory_bytes=int(props.total_memory),
-                capability=f"{props.major}.{props.minor}", bf16=torch.cuda.is_bf16_supported())
-    figure = (f"{props.name}, {props.total_memory / 2**30:.1f} GiB, compute {info['capability']}, "
-              f"bf16 {'yes' if info['bf16'] else 'no'}, torch {info['torch']}, CUDA {info['cuda']}, "
-              f"{info['gpus']} GPU(s)")
+    info.update(
+        name=props.name,
+        memory_bytes=int(props.total_memory),
+        capability=f"{props.major}.{props.minor}",
+        bf16=torch.cuda.is_bf16_supported(),
+    )
+    figure = (
+        f"{props.name}, {props.total_memory / 2**30:.1f} GiB, compute {info['capability']}, "
+        f"bf16 {'yes' if info['bf16'] else 'no'}, torch {info['torch']}, CUDA {info['cuda']}, "
+        f"{info['gpus']} GPU(s)"
+    )
     return result("PASS", figure, **info)
 
 
@@ -94,8 +107,17 @@ def _checks() -> list[tuple[str, float, Callable[[Context], dict[str, Any]]]]:
     ]
 
 
-CHECK_NAMES = ("environment", "finetune-image", "finetune-text", "oom-backoff", "resume", "ddp",
-               "inference", "gpu-decode", "memory-figure")
+CHECK_NAMES = (
+    "environment",
+    "finetune-image",
+    "finetune-text",
+    "oom-backoff",
+    "resume",
+    "ddp",
+    "inference",
+    "gpu-decode",
+    "memory-figure",
+)
 
 
 def build_data(ctx: Context) -> None:
@@ -121,12 +143,25 @@ def run_child(name: str, ctx: Context, limit: float) -> dict[str, Any]:
     result_file = ctx.path("children", f"{name}.result.json")
     log_file = ctx.path("children", f"{name}.log")
     context_file.write_text(json.dumps(ctx.to_json()), encoding="utf-8")
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", name,
-               "--context", str(context_file), "--result", str(result_file)]
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        name,
+        "--context",
+        str(context_file),
+        "--result",
+        str(result_file),
+    ]
     with log_file.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                   start_new_session=True, env={**os.environ,
-                                                                "TAXON_HOME": ctx.home})
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+            env={**os.environ, "TAXON_HOME": ctx.home},
+        )
         try:
             process.wait(timeout=max(1.0, limit))
         except subprocess.TimeoutExpired:
@@ -147,8 +182,9 @@ def run_in_process(function: Callable[[Context], dict[str, Any]], ctx: Context) 
         return result("FAIL", f"{type(error).__name__}: {error}")
 
 
-def run_checks(ctx: Context, names: list[str], budget: float, isolate: bool,
-               cuda: bool) -> list[dict[str, Any]]:
+def run_checks(
+    ctx: Context, names: list[str], budget: float, isolate: bool, cuda: bool
+) -> list[dict[str, Any]]:
     started = time.perf_counter()
     rows = []
     for name, allowed, function in _checks():
@@ -165,23 +201,38 @@ def run_checks(ctx: Context, names: list[str], budget: float, isolate: bool,
         else:
             outcome = run_in_process(function, ctx)
             if time.perf_counter() - check_start > allowed and outcome["status"] == "PASS":
-                outcome = result("FAIL", f"took {time.perf_counter() - check_start:.0f} s, over "
-                                         f"its {allowed:.0f} s: " + outcome["figure"],
-                                 **outcome.get("data", {}))
-        outcome.update(name=name, seconds=round(time.perf_counter() - check_start, 2),
-                       allowed_s=allowed)
+                outcome = result(
+                    "FAIL",
+                    f"took {time.perf_counter() - check_start:.0f} s, over "
+                    f"its {allowed:.0f} s: " + outcome["figure"],
+                    **outcome.get("data", {}),
+                )
+        outcome.update(
+            name=name, seconds=round(time.perf_counter() - check_start, 2), allowed_s=allowed
+        )
         print(line(outcome["status"], name, outcome["figure"]), flush=True)
         rows.append(outcome)
     return rows
 
 
-def summary(ctx: Context, rows: list[dict[str, Any]], total: float, budget: float,
-            cuda: bool) -> dict[str, Any]:
-    counts = {status: sum(r["status"] == status for r in rows) for status in ("PASS", "FAIL", "SKIP")}
-    return {"script": "bench/gpu.py", "dry_run": ctx.dry_run, "cuda": cuda,
-            "platform": platform.platform(), "total_s": round(total, 2), "budget_s": budget,
-            "data_s": round(ctx.extra.get("data_s", 0.0), 2), "counts": counts,
-            "ok": counts["FAIL"] == 0, "checks": rows}
+def summary(
+    ctx: Context, rows: list[dict[str, Any]], total: float, budget: float, cuda: bool
+) -> dict[str, Any]:
+    counts = {
+        status: sum(r["status"] == status for r in rows) for status in ("PASS", "FAIL", "SKIP")
+    }
+    return {
+        "script": "bench/gpu.py",
+        "dry_run": ctx.dry_run,
+        "cuda": cuda,
+        "platform": platform.platform(),
+        "total_s": round(total, 2),
+        "budget_s": budget,
+        "data_s": round(ctx.extra.get("data_s", 0.0), 2),
+        "counts": counts,
+        "ok": counts["FAIL"] == 0,
+        "checks": rows,
+    }
 
 
 def child_main(args: argparse.Namespace) -> int:
@@ -194,14 +245,23 @@ def child_main(args: argparse.Namespace) -> int:
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dry-run", action="store_true",
-                        help="CPU only, tiny sizes: test the script itself")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="CPU only, tiny sizes: test the script itself"
+    )
     parser.add_argument("--json-out", help="also write the JSON summary to this file")
-    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S,
-                        help=f"seconds for all checks (default {DEFAULT_BUDGET_S:.0f})")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help=f"seconds for all checks (default {DEFAULT_BUDGET_S:.0f})",
+    )
     parser.add_argument("--only", help="comma-separated checks: " + ",".join(CHECK_NAMES))
-    parser.add_argument("--isolate", choices=("auto", "yes", "no"), default="auto",
-                        help="a process per check (default: yes, no in a dry run)")
+    parser.add_argument(
+        "--isolate",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="a process per check (default: yes, no in a dry run)",
+    )
     parser.add_argument("--keep", help="build data and outputs in this folder and keep them")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--context", help=argparse.SUPPRESS)
@@ -223,18 +283,24 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     cuda = torch.cuda.is_available()
-    print(f"Taxon GPU proof: {platform.platform()}, Python {platform.python_version()}, torch "
-          f"{torch.__version__}" + (f", {torch.cuda.get_device_name(0)}" if cuda else ", no CUDA")
-          + (" (dry run)" if args.dry_run else ""), flush=True)
+    print(
+        f"Taxon GPU proof: {platform.platform()}, Python {platform.python_version()}, torch "
+        f"{torch.__version__}"
+        + (f", {torch.cuda.get_device_name(0)}" if cuda else ", no CUDA")
+        + (" (dry run)" if args.dry_run else ""),
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="taxon-gpu-") as temp:
         workdir = Path(args.keep).resolve() if args.keep else Path(temp)
         workdir.mkdir(parents=True, exist_ok=True)
-        ctx = Context(str(workdir), device="cuda" if cuda and not args.dry_run else "cpu",
-                      dry_run=args.dry_run)
+        ctx = Context(
+            str(workdir),
+            device="cuda" if cuda and not args.dry_run else "cpu",
+            dry_run=args.dry_run,
+        )
         # a dry run keeps the caller's TAXON_HOME (its ONNX export cache); a real run starts
         # from an empty one, as a fresh install does
-        ctx.home = (os.environ.get("TAXON_HOME") if args.dry_run else None) or str(
-            workdir / "home")
+        ctx.home = (os.environ.get("TAXON_HOME") if args.dry_run else None) or str(workdir / "home")
         if cuda or args.dry_run:
             build_data(ctx)
         isolate = args.isolate == "yes" or (args.isolate == "auto" and not args.dry_run)

@@ -91,7 +91,7 @@ def bench_digits(folder: Path, rows: list[tuple]) -> None:
     from PIL import Image
 
     from engine.cleaning.run import LABEL_ERRORS, inspect_dataset
-    from tests.digits import write_digits
+    from tests.helpers.digits import write_digits
 
     write_digits(folder, size=64)
     paths = sorted(folder.glob("*/*.png"))
@@ -101,19 +101,36 @@ def bench_digits(folder: Path, rows: list[tuple]) -> None:
         labels, planted = _flip(truth, rate) if rate else (truth, set())
         data = _dataset("image", items, labels)
         start = time.perf_counter()
-        findings = inspect_dataset(data) if rate == 0 else inspect_dataset(
-            data, checks=[LABEL_ERRORS])
+        findings = (
+            inspect_dataset(data) if rate == 0 else inspect_dataset(data, checks=[LABEL_ERRORS])
+        )
         seconds = time.perf_counter() - start
         flagged = _flagged(findings, lambda kind: kind == LABEL_ERRORS)
         name = f"digits {rate:.0%} flipped"
         rows.append(("label errors", name, "taxon", *_score(flagged, planted), seconds))
         start = time.perf_counter()
         base = _baseline_errors(pixels, labels)
-        rows.append(("label errors", name, "baseline (LR on pixels + cleanlab)",
-                     *_score(base, planted), time.perf_counter() - start))
+        rows.append(
+            (
+                "label errors",
+                name,
+                "baseline (LR on pixels + cleanlab)",
+                *_score(base, planted),
+                time.perf_counter() - start,
+            )
+        )
         if rate == 0:
-            rows.append(("default clean", "digits clean", "rows removed",
-                         np.nan, np.nan, _default_removed(data, findings), seconds))
+            rows.append(
+                (
+                    "default clean",
+                    "digits clean",
+                    "rows removed",
+                    np.nan,
+                    np.nan,
+                    _default_removed(data, findings),
+                    seconds,
+                )
+            )
 
 
 def _photos() -> list[tuple[str, np.ndarray]]:
@@ -121,8 +138,16 @@ def _photos() -> list[tuple[str, np.ndarray]]:
     from sklearn.datasets import load_sample_images
 
     photos = [(f"sklearn{i}", image) for i, image in enumerate(load_sample_images().images)]
-    for name in ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "camera",
-                 "coins", "colorwheel"):
+    for name in (
+        "astronaut",
+        "coffee",
+        "chelsea",
+        "rocket",
+        "immunohistochemistry",
+        "camera",
+        "coins",
+        "colorwheel",
+    ):
         try:
             photos.append((name, getattr(skimage.data, name)()))
         except Exception:  # noqa: BLE001 - a sample that needs a download is skipped
@@ -152,8 +177,9 @@ def bench_photos(folder: Path, rows: list[tuple]) -> None:
             elif kind == "recompressed":
                 image.save(copy, quality=40)
             else:
-                image.crop((width // 20, height // 20, width - width // 20,
-                            height - height // 20)).save(copy, quality=90)
+                image.crop(
+                    (width // 20, height // 20, width - width // 20, height - height // 20)
+                ).save(copy, quality=90)
             planted.add(len(items))
             items.append(str(copy))
             labels.append(label)
@@ -167,10 +193,28 @@ def bench_photos(folder: Path, rows: list[tuple]) -> None:
     pairs = {row for row in planted if any({row - 1, row} <= g for g in groups)}
     originals = {row - 1 for row in planted}
     precision = len(flagged & (planted | originals)) / len(flagged) if flagged else 1.0
-    rows.append(("duplicates", f"{len(items)} photos, {len(planted)} copies", "taxon",
-                 precision, len(pairs) / len(planted), len(flagged), seconds))
-    rows.append(("default clean", "photos with copies", "rows removed (planted copies: "
-                 f"{len(planted)})", np.nan, np.nan, _default_removed(data, findings), seconds))
+    rows.append(
+        (
+            "duplicates",
+            f"{len(items)} photos, {len(planted)} copies",
+            "taxon",
+            precision,
+            len(pairs) / len(planted),
+            len(flagged),
+            seconds,
+        )
+    )
+    rows.append(
+        (
+            "default clean",
+            "photos with copies",
+            f"rows removed (planted copies: {len(planted)})",
+            np.nan,
+            np.nan,
+            _default_removed(data, findings),
+            seconds,
+        )
+    )
 
 
 def _chatterbot(language: str) -> dict[str, str]:
@@ -196,23 +240,47 @@ def bench_text(rows: list[tuple], quick: bool) -> None:
         start = time.perf_counter()
         findings = inspect_dataset(_dataset("text", texts, labels), checks=[LABEL_ERRORS])
         flagged = _flagged(findings, lambda kind: kind == LABEL_ERRORS)
-        rows.append(("label errors", "chatterbot English 5% flipped", "taxon (e5)",
-                     *_score(flagged, planted), time.perf_counter() - start))
+        rows.append(
+            (
+                "label errors",
+                "chatterbot English 5% flipped",
+                "taxon (e5)",
+                *_score(flagged, planted),
+                time.perf_counter() - start,
+            )
+        )
     data = _dataset("text", texts, truth)
     start = time.perf_counter()
     mix = check_language_mix(data)
     stray = check_unexpected_language(data)
     false = len(mix) + sum(f.count for f in stray)
-    rows.append(("languages", f"{len(texts)} short English lines", "false findings (mix + rows)",
-                 np.nan, np.nan, false, time.perf_counter() - start))
+    rows.append(
+        (
+            "languages",
+            f"{len(texts)} short English lines",
+            "false findings (mix + rows)",
+            np.nan,
+            np.nan,
+            false,
+            time.perf_counter() - start,
+        )
+    )
     foreign = list(_chatterbot("spanish"))[:250] + list(_chatterbot("french"))[:100]
     mixed = texts[:1400] + foreign
     start = time.perf_counter()
     found = check_language_mix(_dataset("text", mixed, ["x"] * len(mixed)))
     languages = set(found[0].stats) if found else set()
-    rows.append(("languages", "English + 20% Spanish/French", "mix found (en, es, fr)",
-                 np.nan, len({"en", "es", "fr"} & languages) / 3, len(languages),
-                 time.perf_counter() - start))
+    rows.append(
+        (
+            "languages",
+            "English + 20% Spanish/French",
+            "mix found (en, es, fr)",
+            np.nan,
+            len({"en", "es", "fr"} & languages) / 3,
+            len(languages),
+            time.perf_counter() - start,
+        )
+    )
 
 
 def main() -> None:
@@ -226,12 +294,15 @@ def main() -> None:
             (Path(tmp) / "photos").mkdir()
             bench_photos(Path(tmp) / "photos", rows)
         bench_text(rows, args.quick)
-    print("| check | data | method | precision | recall | flagged | seconds |\n"
-          "| --- | --- | --- | ---: | ---: | ---: | ---: |")
+    print(
+        "| check | data | method | precision | recall | flagged | seconds |\n"
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |"
+    )
     for check, data, method, precision, recall, flagged, seconds in rows:
         cells = ["" if np.isnan(v) else f"{v:.3f}" for v in (precision, recall)]
-        print(f"| {check} | {data} | {method} | {cells[0]} | {cells[1]} | {flagged} | "
-              f"{seconds:.1f} |")
+        print(
+            f"| {check} | {data} | {method} | {cells[0]} | {cells[1]} | {flagged} | {seconds:.1f} |"
+        )
 
 
 if __name__ == "__main__":

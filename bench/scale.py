@@ -98,13 +98,19 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_measured(args: list[str], kill_after_lines: int | None = None, out: Path | None = None
-                 ) -> dict:
+def run_measured(
+    args: list[str], kill_after_lines: int | None = None, out: Path | None = None
+) -> dict:
     """Run ``main.py args``; wall time, peak tree RSS, time to first stdout line."""
     command = [sys.executable, str(ROOT / "main.py"), *args, "--lang", "en"]
     started = time.monotonic()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, env={**os.environ, "TQDM_DISABLE": "1"})
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TQDM_DISABLE": "1"},
+    )
     os.set_blocking(process.stdout.fileno(), False)
     peak, first, lines = 0, None, 0
     while process.poll() is None:
@@ -118,8 +124,13 @@ def run_measured(args: list[str], kill_after_lines: int | None = None, out: Path
                 process.send_signal(signal.SIGKILL)
         time.sleep(0.05)
     lines += (process.stdout.read() or b"").count(b"\n")
-    return {"seconds": time.monotonic() - started, "peak_mb": peak / 2**20, "first_s": first,
-            "lines": lines, "rc": process.returncode}
+    return {
+        "seconds": time.monotonic() - started,
+        "peak_mb": peak / 2**20,
+        "first_s": first,
+        "lines": lines,
+        "rc": process.returncode,
+    }
 
 
 def bench_classify(folder: Path, count: int, work: Path) -> float:
@@ -127,39 +138,48 @@ def bench_classify(folder: Path, count: int, work: Path) -> float:
     out.unlink(missing_ok=True)
     result = run_measured(["classify", str(folder), "--json", "--output", str(out)])
     rate = count / result["seconds"]
-    print(f"classify {count:>7} files: {result['seconds']:7.1f} s  {rate:6.1f} img/s  "
-          f"peak RSS {result['peak_mb']:6.0f} MB  first result {result['first_s']:.2f} s  "
-          f"({1000 / rate:.1f} ms/image)")
+    print(
+        f"classify {count:>7} files: {result['seconds']:7.1f} s  {rate:6.1f} img/s  "
+        f"peak RSS {result['peak_mb']:6.0f} MB  first result {result['first_s']:.2f} s  "
+        f"({1000 / rate:.1f} ms/image)"
+    )
     return result["seconds"] / count
 
 
 def bench_resume(folder: Path, count: int, work: Path) -> None:
     out = work / f"resume-{count}.jsonl"
     out.unlink(missing_ok=True)
-    run_measured(["classify", str(folder), "--output", str(out)], kill_after_lines=count // 2,
-                 out=out)
+    run_measured(
+        ["classify", str(folder), "--output", str(out)], kill_after_lines=count // 2, out=out
+    )
     before = out.read_bytes().count(b"\n")
     run_measured(["classify", str(folder), "--output", str(out), "--resume"])
     inputs = [json.loads(line)["input"] for line in out.read_text(encoding="utf-8").splitlines()]
     expected = {str(path) for path in folder.glob("*/*.jpg")}
     twice = len(inputs) - len(set(inputs))
     missed = len(expected - set(inputs))
-    print(f"resume  {count:>7} files: killed at {before} ({100 * before / count:.0f}%), "
-          f"after --resume {len(inputs)} lines, classified twice {twice}, missed {missed}")
+    print(
+        f"resume  {count:>7} files: killed at {before} ({100 * before / count:.0f}%), "
+        f"after --resume {len(inputs)} lines, classified twice {twice}, missed {missed}"
+    )
 
 
 def bench_inspect(folder: Path, count: int) -> None:
     result = run_measured(["inspect", str(folder), "--json"])  # each set is a class
-    print(f"inspect {count:>7} files: {result['seconds']:7.1f} s  "
-          f"{count / result['seconds']:6.1f} files/s  peak RSS {result['peak_mb']:6.0f} MB")
+    print(
+        f"inspect {count:>7} files: {result['seconds']:7.1f} s  "
+        f"{count / result['seconds']:6.1f} files/s  peak RSS {result['peak_mb']:6.0f} MB"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 and 5,000 files")
-    parser.add_argument("--sizes", type=lambda text: [int(v) for v in text.split(",")],
-                        help="comma-separated folder sizes, multiples of 1,000 "
-                             "(default 10000,50000,100000)")
+    parser.add_argument(
+        "--sizes",
+        type=lambda text: [int(v) for v in text.split(",")],
+        help="comma-separated folder sizes, multiples of 1,000 (default 10000,50000,100000)",
+    )
     parser.add_argument("--folder", type=Path, help="where the generated images live")
     parser.add_argument("--skip-inspect", action="store_true")
     args = parser.parse_args()
@@ -170,14 +190,17 @@ def main() -> None:
     generate(folder, max(sizes))
     work = Path(tempfile.mkdtemp(prefix="taxon-scale-"))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, images in {folder}")
-    run_measured(["classify", str(folder / "set000" / "img_000000.jpg")])  # the ONNX export is cached before anything is timed
+    run_measured(
+        ["classify", str(folder / "set000" / "img_000000.jpg")]
+    )  # the ONNX export is cached before anything is timed
     costs = {}
     for count in sizes:
         costs[count] = bench_classify(subset(folder, count, work / "links"), count, work)
     smallest = min(sizes)
     for count in sizes:
-        print(f"per-image cost at {count}: {costs[count] / costs[smallest]:.2f}x that at "
-              f"{smallest}")
+        print(
+            f"per-image cost at {count}: {costs[count] / costs[smallest]:.2f}x that at {smallest}"
+        )
     bench_resume(subset(folder, smallest, work / "links"), smallest, work)
     if not args.skip_inspect:
         for count in (sizes[0], sizes[-1]):

@@ -38,7 +38,7 @@ CLIENTS = (1, 8, 32)
 
 
 def make_images(folder: Path, count: int) -> list[Path]:
-    from tests.synthetic import natural
+    from tests.helpers.synthetic import natural
 
     paths = []
     for seed in range(count):
@@ -83,7 +83,12 @@ def in_process(paths: list[Path], rounds: int) -> tuple[float, list[float]]:
 def start_service(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "serve", "builtin", "--port", "0", "--json"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     line = process.stdout.readline()  # type: ignore[union-attr]
     if not line:
         process.kill()
@@ -92,8 +97,9 @@ def start_service(env: dict[str, str]) -> tuple[subprocess.Popen, int]:
     return process, int(url.rsplit(":", 1)[1])
 
 
-def run_clients(port: int, bodies: list[bytes], clients: int, requests: int
-                ) -> tuple[float, list[float]]:
+def run_clients(
+    port: int, bodies: list[bytes], clients: int, requests: int
+) -> tuple[float, list[float]]:
     """``requests`` posts shared by ``clients`` threads: requests/s and latencies."""
     latencies: list[float] = []
     lock = threading.Lock()
@@ -110,8 +116,12 @@ def run_clients(port: int, bodies: list[bytes], clients: int, requests: int
                 if index is None:
                     break
                 start = time.perf_counter()
-                connection.request("POST", "/v1/classify?top_k=1", bodies[index % len(bodies)],
-                                   {"Content-Type": "image/jpeg"})
+                connection.request(
+                    "POST",
+                    "/v1/classify?top_k=1",
+                    bodies[index % len(bodies)],
+                    {"Content-Type": "image/jpeg"},
+                )
                 response = connection.getresponse()
                 payload = response.read()
                 mine.append(time.perf_counter() - start)
@@ -148,28 +158,47 @@ def main() -> int:
         paths = make_images(folder, count)
         bodies = [path.read_bytes() for path in paths]
         local_rate, local_latencies = in_process(paths, rounds)
-        rows = [("in-process, all files", "-", local_rate, percentile(local_latencies, 50),
-                 percentile(local_latencies, 99))]
+        rows = [
+            (
+                "in-process, all files",
+                "-",
+                local_rate,
+                percentile(local_latencies, 50),
+                percentile(local_latencies, 99),
+            )
+        ]
         process, port = start_service(dict(os.environ))
         try:
             run_clients(port, bodies, 4, 16)  # warm up connections and workers
             for clients in CLIENTS:
                 requests = max(count, 8 * clients) if clients > 1 else min(count, 128)
                 rate, latencies = run_clients(port, bodies, clients, requests)
-                rows.append((f"service, {clients} client(s)", str(clients), rate,
-                             percentile(latencies, 50), percentile(latencies, 99)))
+                rows.append(
+                    (
+                        f"service, {clients} client(s)",
+                        str(clients),
+                        rate,
+                        percentile(latencies, 50),
+                        percentile(latencies, 99),
+                    )
+                )
         finally:
             process.terminate()
             process.wait(30)
-    print(f"{count} JPEGs of {SIZE[0]}x{SIZE[1]}; {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs; in-process latency is one file at a time")
+    print(
+        f"{count} JPEGs of {SIZE[0]}x{SIZE[1]}; {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs; in-process latency is one file at a time"
+    )
     print(f"{'':26} {'img/s':>8} {'x in-proc':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for name, _clients, rate, p50, p99 in rows:
-        print(f"{name:26} {rate:8.1f} {rate / local_rate:10.2f} {p50 * 1000:8.1f} "
-              f"{p99 * 1000:8.1f}")
+        print(
+            f"{name:26} {rate:8.1f} {rate / local_rate:10.2f} {p50 * 1000:8.1f} {p99 * 1000:8.1f}"
+        )
     ratio = rows[-1][2] / local_rate
-    print(f"32 clients: {ratio:.2f}x in-process (target >= 0.8x): "
-          f"{'met' if ratio >= 0.8 else 'NOT met'}")
+    print(
+        f"32 clients: {ratio:.2f}x in-process (target >= 0.8x): "
+        f"{'met' if ratio >= 0.8 else 'NOT met'}"
+    )
     return 0
 
 

@@ -34,7 +34,8 @@ class Window(QMainWindow):
         super().paintEvent(event)
         if not self.painted:
             self.painted = True
-            print(json.dumps({"painted_at": time.time(), "torch_imported": "torch" in sys.modules}), flush=True)
+            state = {"painted_at": time.time(), "torch_imported": "torch" in sys.modules}
+            print(json.dumps(state), flush=True)
             QTimer.singleShot(0, QApplication.quit)
 
 app = QApplication(sys.argv)
@@ -94,15 +95,19 @@ def main() -> int:
             torch_seen |= torch_imported
     taxon_median, bare_median = statistics.median(taxon), statistics.median(bare)
     ratio = taxon_median / bare_median
-    print(f"first paint, median of {args.rounds}: Taxon {taxon_median * 1000:.0f} ms, "
-          f"bare PySide6 {bare_median * 1000:.0f} ms, ratio {ratio:.2f}x (target <= 1.5x)")
+    print(
+        f"first paint, median of {args.rounds}: Taxon {taxon_median * 1000:.0f} ms, "
+        f"bare PySide6 {bare_median * 1000:.0f} ms, ratio {ratio:.2f}x (target <= 1.5x)"
+    )
     frozen_ok = True
     if frozen:
         frozen_median = statistics.median(frozen)
         frozen_ratio = frozen_median / taxon_median
         frozen_ok = frozen_ratio <= 1.2
-        print(f"frozen Taxon ({bundle}), median of {args.rounds}: {frozen_median * 1000:.0f} ms, "
-              f"{frozen_ratio:.2f}x python main.py (target <= 1.2x)")
+        print(
+            f"frozen Taxon ({bundle}), median of {args.rounds}: {frozen_median * 1000:.0f} ms, "
+            f"{frozen_ratio:.2f}x python main.py (target <= 1.2x)"
+        )
     else:
         print("frozen Taxon: none found (make package, or --bundle PATH)")
     print(f"torch imported at first paint: {'yes' if torch_seen else 'no'} (target: no)")

@@ -34,9 +34,14 @@ if str(ROOT) not in sys.path:
 from engine.data.tables.table_io import read_table  # noqa: E402
 
 PHRASES = [
-    "The delivery was fast and the product works well", "产品质量很好，物流也很快",
-    "配送が遅くて残念でした", "الخدمة ممتازة وسأشتري مرة أخرى", "Доставка быстрая, всё отлично",
-    "배송이 빠르고 좋아요", "Très bon produit, je recommande", "Das Gerät ist leider kaputt angekommen",
+    "The delivery was fast and the product works well",
+    "产品质量很好，物流也很快",
+    "配送が遅くて残念でした",
+    "الخدمة ممتازة وسأشتري مرة أخرى",
+    "Доставка быстрая, всё отлично",
+    "배송이 빠르고 좋아요",
+    "Très bon produit, je recommande",
+    "Das Gerät ist leider kaputt angekommen",
     "Servicio terrible, no lo recomiendo",
 ]
 LABELS = ["positive", "negative", "neutral", "spam", "question"]
@@ -67,8 +72,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    print(f"Python {platform.python_version()}, pandas {pd.__version__}, "
-          f"{platform.machine()}, {args.rows:,} rows, median of {args.repeats}")
+    print(
+        f"Python {platform.python_version()}, pandas {pd.__version__}, "
+        f"{platform.machine()}, {args.rows:,} rows, median of {args.repeats}"
+    )
     with tempfile.TemporaryDirectory(prefix="taxon-bench-tables-") as folder:
         results = []
         for encoding in ("utf-8", "gb18030"):
@@ -79,12 +86,20 @@ def main() -> int:
             assert len(read.frame) == args.rows and read.encoding == encoding, read.encoding
             timings = {
                 "taxon": median_time(lambda p=path: read_table(p), args.repeats),
-                "pandas-c": median_time(lambda p=path, e=encoding: pd.read_csv(
-                    p, dtype=str, keep_default_na=False, encoding=e), args.repeats),
+                "pandas-c": median_time(
+                    lambda p=path, e=encoding: pd.read_csv(
+                        p, dtype=str, keep_default_na=False, encoding=e
+                    ),
+                    args.repeats,
+                ),
             }
             if encoding == "utf-8":
-                timings["pandas-pyarrow"] = median_time(lambda p=path: pd.read_csv(
-                    p, dtype=str, keep_default_na=False, engine="pyarrow"), args.repeats)
+                timings["pandas-pyarrow"] = median_time(
+                    lambda p=path: pd.read_csv(
+                        p, dtype=str, keep_default_na=False, engine="pyarrow"
+                    ),
+                    args.repeats,
+                )
             for name, seconds in timings.items():
                 ratio = seconds / timings["taxon"]
                 results.append((encoding, f"{size:.0f} MB", name, seconds, ratio))

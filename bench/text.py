@@ -55,17 +55,32 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 #: File names that spell a shared topic differently.
-TOPIC_ALIASES = {"ia": "ai", "dinero": "money", "emociones": "emotion", "emotions": "emotion",
-                 "sport": "sports", "coversations": "conversations", "computer": "computers",
-                 "greeting": "greetings", "botprofile": "profile", "perfilbot": "profile",
-                 "psicologia": "psychology"}
+TOPIC_ALIASES = {
+    "ia": "ai",
+    "dinero": "money",
+    "emociones": "emotion",
+    "emotions": "emotion",
+    "sport": "sports",
+    "coversations": "conversations",
+    "computer": "computers",
+    "greeting": "greetings",
+    "botprofile": "profile",
+    "perfilbot": "profile",
+    "psicologia": "psychology",
+}
 NOT_TOPICS = ("conversations", "trivia")
 MATCH_COSINE = 0.87
 PIVOT = "english"
 SECTIONS = ("folds", "crosslingual", "throughput", "scale")
 #: Option: (full run, --quick).
-SIZES = {"finetune_folds": (5, 1), "finetune_per_topic": (180, 20), "finetune_test": (270, 90),
-         "texts": (256, 64), "scale_rows": (100_000, 20_000), "scale_repeats": (3, 1)}
+SIZES = {
+    "finetune_folds": (5, 1),
+    "finetune_per_topic": (180, 20),
+    "finetune_test": (270, 90),
+    "texts": (256, 64),
+    "scale_rows": (100_000, 20_000),
+    "scale_repeats": (3, 1),
+}
 
 
 def read_corpus() -> dict[tuple[str, str], list[list[str]]]:
@@ -100,9 +115,12 @@ def corpus_rows(files: dict[tuple[str, str], list[list[str]]], min_languages: in
     for (language, topic), conversations in files.items():
         if topic in topics:
             layout = tuple(len(c) for c in conversations)
-            rows += [(line, topic, language, c, p, layout)
-                     for c, conversation in enumerate(conversations)
-                     for p, line in enumerate(conversation) if line]
+            rows += [
+                (line, topic, language, c, p, layout)
+                for c, conversation in enumerate(conversations)
+                for p, line in enumerate(conversation)
+                if line
+            ]
     return pd.DataFrame(rows, columns=["text", "topic", "language", "conv", "pos", "layout"])
 
 
@@ -125,8 +143,11 @@ def translation_groups(rows: pd.DataFrame, vectors: np.ndarray) -> tuple[np.ndar
             others = part.index[members]
             sims = vectors[others] @ vectors[pivot].T
             best_pivot, best_other = sims.argmax(1), sims.argmax(0)
-            edges += [(others[i], pivot[j]) for i, j in enumerate(best_pivot)
-                      if best_other[j] == i and sims[i, j] >= MATCH_COSINE]
+            edges += [
+                (others[i], pivot[j])
+                for i, j in enumerate(best_pivot)
+                if best_other[j] == i and sims[i, j] >= MATCH_COSINE
+            ]
 
     def components(pairs: list[tuple[int, int]]) -> np.ndarray:
         ends = np.array(pairs, dtype=np.int64).reshape(-1, 2)
@@ -138,9 +159,12 @@ def translation_groups(rows: pd.DataFrame, vectors: np.ndarray) -> tuple[np.ndar
         return int((spread.reindex(groups).to_numpy() > 1).sum())
 
     groups = components(edges)
-    return groups, {"groups": int(groups.max()) + 1, "largest": int(np.bincount(groups).max()),
-                    "multilingual": multilingual(groups),
-                    "multilingual_by_layout": multilingual(components(edges[:by_layout]))}
+    return groups, {
+        "groups": int(groups.max()) + 1,
+        "largest": int(np.bincount(groups).max()),
+        "multilingual": multilingual(groups),
+        "multilingual_by_layout": multilingual(components(edges[:by_layout])),
+    }
 
 
 def folds(rows: pd.DataFrame, groups: np.ndarray, k: int, seed: int):
@@ -158,8 +182,9 @@ def folds(rows: pd.DataFrame, groups: np.ndarray, k: int, seed: int):
 def per_topic(rows: pd.DataFrame, positions: np.ndarray, count: int, rng) -> np.ndarray:
     """At most ``count`` of ``positions`` per topic, drawn at random."""
     topics = rows["topic"].to_numpy()[positions]
-    return np.concatenate([rng.permutation(positions[topics == t])[:count]
-                           for t in np.unique(topics)])
+    return np.concatenate(
+        [rng.permutation(positions[topics == t])[:count] for t in np.unique(topics)]
+    )
 
 
 def ticker(label: str):
@@ -179,8 +204,12 @@ def train_on(texts, labels, out: Path, args, mode: str, splits=None, **settings)
     from engine.data.datasets import Dataset, DatasetSource, make_frame
     from engine.training import TrainConfig, train
 
-    data = Dataset("text", make_frame(list(texts), list(labels), splits=splits),
-                   DatasetSource("table", "chatterbot-corpus"), name="chatterbot-corpus")
+    data = Dataset(
+        "text",
+        make_frame(list(texts), list(labels), splits=splits),
+        DatasetSource("table", "chatterbot-corpus"),
+        name="chatterbot-corpus",
+    )
     config = TrainConfig(mode=mode, seed=args.seed, device=args.device, **settings)
     return train(data, out, config, ticker(mode)).package
 
@@ -247,33 +276,51 @@ def run_folds(rows: pd.DataFrame, groups: np.ndarray, args, temp: Path) -> dict:
             pooled[mode][test] = fit_and_predict(mode, fit, val, test)
         line = f"  fold {k}: {len(fit)} train, {len(val)} validation, {len(test)} test"
         if not args.skip_finetune and k <= args.finetune_folds:
-            sub = rng.permutation(test)[:args.finetune_test]
-            fit_and_predict("finetune", per_topic(rows, fit, args.finetune_per_topic, rng),
-                            per_topic(rows, val, max(5, args.finetune_per_topic // 4), rng), sub,
-                            epochs=args.finetune_epochs)
+            sub = rng.permutation(test)[: args.finetune_test]
+            fit_and_predict(
+                "finetune",
+                per_topic(rows, fit, args.finetune_per_topic, rng),
+                per_topic(rows, val, max(5, args.finetune_per_topic // 4), rng),
+                sub,
+                epochs=args.finetune_epochs,
+            )
             for mode in ("instant", "fast"):
                 sample[mode].append(float((pooled[mode][sub] == truth[sub]).mean()))
-            line += (f"; fine-tune {accuracy['finetune'][-1]:.3f} on {len(sub)} of them "
-                     f"({seconds['finetune'][-1]:.0f} s)")
+            line += (
+                f"; fine-tune {accuracy['finetune'][-1]:.3f} on {len(sub)} of them "
+                f"({seconds['finetune'][-1]:.0f} s)"
+            )
         print(line + "".join(f"  {m} {accuracy[m][k - 1]:.3f}" for m in pooled), flush=True)
-    out = {mode: {"accuracy": float((pooled[mode] == truth).mean()), "folds": accuracy[mode],
-                  "macro_f1": float(f1_score(truth, pooled[mode].astype(str), average="macro")),
-                  "train_s": statistics.median(seconds[mode])} for mode in pooled}
-    print(f"\n{'5-fold topic accuracy':<24}{'pooled':>8}{'folds':>14}{'macro F1':>10}"
-          f"{'train s':>9}")
+    out = {
+        mode: {
+            "accuracy": float((pooled[mode] == truth).mean()),
+            "folds": accuracy[mode],
+            "macro_f1": float(f1_score(truth, pooled[mode].astype(str), average="macro")),
+            "train_s": statistics.median(seconds[mode]),
+        }
+        for mode in pooled
+    }
+    print(
+        f"\n{'5-fold topic accuracy':<24}{'pooled':>8}{'folds':>14}{'macro F1':>10}{'train s':>9}"
+    )
     for mode, r in out.items():
         span = f"{min(r['folds']):.3f}-{max(r['folds']):.3f}"
-        print(f"{mode:<24}{r['accuracy']:>8.3f}{span:>14}{r['macro_f1']:>10.3f}"
-              f"{r['train_s']:>9.1f}")
+        print(
+            f"{mode:<24}{r['accuracy']:>8.3f}{span:>14}{r['macro_f1']:>10.3f}{r['train_s']:>9.1f}"
+        )
     if sample:
-        out["finetune_rows"] = {"finetune": float(np.mean(accuracy["finetune"])),
-                                "folds": accuracy["finetune"],
-                                "train_s": statistics.median(seconds["finetune"]),
-                                **{mode: float(np.mean(v)) for mode, v in sample.items()}}
+        out["finetune_rows"] = {
+            "finetune": float(np.mean(accuracy["finetune"])),
+            "folds": accuracy["finetune"],
+            "train_s": statistics.median(seconds["finetune"]),
+            **{mode: float(np.mean(v)) for mode, v in sample.items()},
+        }
         f = out["finetune_rows"]
-        print(f"on fine-tune's test rows ({args.finetune_epochs} epoch, {args.finetune_per_topic} "
-              f"rows per topic, {len(f['folds'])} folds): finetune {f['finetune']:.3f}, fast "
-              f"{f['fast']:.3f}, instant {f['instant']:.3f}; fine-tune train {f['train_s']:.0f} s")
+        print(
+            f"on fine-tune's test rows ({args.finetune_epochs} epoch, {args.finetune_per_topic} "
+            f"rows per topic, {len(f['folds'])} folds): finetune {f['finetune']:.3f}, fast "
+            f"{f['fast']:.3f}, instant {f['instant']:.3f}; fine-tune train {f['train_s']:.0f} s"
+        )
     return out
 
 
@@ -282,24 +329,35 @@ def run_crosslingual(rows: pd.DataFrame, args, temp: Path) -> tuple[dict, dict[s
     sizes = others.groupby("language").agg(rows=("text", "size"), topics=("topic", "nunique"))
     packages, out = {}, {}
     for mode in ("fast", "instant"):
-        packages[mode] = train_on(english["text"], english["topic"], temp / f"en-{mode}", args,
-                                  mode)
+        packages[mode] = train_on(
+            english["text"], english["topic"], temp / f"en-{mode}", args, mode
+        )
         scorer = Scorer(packages[mode], args.device)
-        accuracy = pd.Series({lang: float((scorer.predict(part["text"]) == part["topic"]).mean())
-                              for lang, part in others.groupby("language")})
-        out[mode] = {"mean": float(accuracy.mean()),
-                     "pooled": float(np.average(accuracy, weights=sizes["rows"][accuracy.index])),
-                     "mean_5_topics": float(accuracy[sizes["topics"] >= 5].mean()),
-                     "languages": accuracy.to_dict()}
+        accuracy = pd.Series(
+            {
+                lang: float((scorer.predict(part["text"]) == part["topic"]).mean())
+                for lang, part in others.groupby("language")
+            }
+        )
+        out[mode] = {
+            "mean": float(accuracy.mean()),
+            "pooled": float(np.average(accuracy, weights=sizes["rows"][accuracy.index])),
+            "mean_5_topics": float(accuracy[sizes["topics"] >= 5].mean()),
+            "languages": accuracy.to_dict(),
+        }
     print(f"\nTrained on {len(english)} English rows; accuracy per language (rows, topics):")
     for language in sizes.sort_values("rows", ascending=False).index:
-        print(f"  {language:<20}{sizes.loc[language, 'rows']:>5}{sizes.loc[language, 'topics']:>3}"
-              f"   fast {out['fast']['languages'][language]:.3f}"
-              f"   instant {out['instant']['languages'][language]:.3f}")
+        print(
+            f"  {language:<20}{sizes.loc[language, 'rows']:>5}{sizes.loc[language, 'topics']:>3}"
+            f"   fast {out['fast']['languages'][language]:.3f}"
+            f"   instant {out['instant']['languages'][language]:.3f}"
+        )
     for mode in ("fast", "instant"):
-        print(f"  {mode:<8} mean over {len(sizes)} languages {out[mode]['mean']:.3f}, over rows "
-              f"{out[mode]['pooled']:.3f}, over the {int((sizes['topics'] >= 5).sum())} "
-              f"languages with 5+ topics {out[mode]['mean_5_topics']:.3f}")
+        print(
+            f"  {mode:<8} mean over {len(sizes)} languages {out[mode]['mean']:.3f}, over rows "
+            f"{out[mode]['pooled']:.3f}, over the {int((sizes['topics'] >= 5).sum())} "
+            f"languages with 5+ topics {out[mode]['mean_5_topics']:.3f}"
+        )
     print(f"  {'PASS' if out['fast']['mean'] >= 0.65 else 'MISS'}  fast mean accuracy >= 0.65")
     return out, packages
 
@@ -313,7 +371,7 @@ def run_throughput(rows: pd.DataFrame, packages: dict[str, Path], args) -> dict:
     from engine.models.text_features import TextEncoder
 
     unique = sorted(set(rows["text"]))
-    order = np.random.default_rng(args.seed).permutation(len(unique))[:args.texts]
+    order = np.random.default_rng(args.seed).permutation(len(unique))[: args.texts]
     texts, folder = [unique[i] for i in order], e5_folder()
     batch, device = args.batch_size, args.device
     encoder = TextEncoder(folder, device)
@@ -326,10 +384,13 @@ def run_throughput(rows: pd.DataFrame, packages: dict[str, Path], args) -> dict:
         vectors = torch.from_numpy(plain_encode(tokenizer, model, items, batch, device))
         return torch.softmax(vectors @ weight.T + bias, dim=1).numpy()
 
-    runs = {"embed taxon": lambda items: encoder.encode(items, batch_size=batch),
-            "embed plain": lambda items: plain_encode(tokenizer, model, items, batch, device),
-            "classify taxon": fast.classifier.predict_texts, "classify plain": plain_classify,
-            "classify instant": instant.classifier.predict_texts}
+    runs = {
+        "embed taxon": lambda items: encoder.encode(items, batch_size=batch),
+        "embed plain": lambda items: plain_encode(tokenizer, model, items, batch, device),
+        "classify taxon": fast.classifier.predict_texts,
+        "classify plain": plain_classify,
+        "classify instant": instant.classifier.predict_texts,
+    }
     for run in runs.values():
         run(texts[:batch])  # warm-up
     rates, results = defaultdict(list), {}
@@ -342,18 +403,24 @@ def run_throughput(rows: pd.DataFrame, packages: dict[str, Path], args) -> dict:
     out["cosine"] = float((results["embed taxon"] * results["embed plain"]).sum(1).min())
     out["gap"] = float(np.abs(results["classify taxon"] - results["classify plain"]).max())
     tokens = [len(ids) for ids in encoder.tokenize(texts)]
-    print(f"\n{len(texts)} distinct corpus lines, tokens per text: median "
-          f"{statistics.median(tokens):.0f}, max {max(tokens)}; batch {batch}; "
-          f"torch {torch.get_num_threads()} threads")
+    print(
+        f"\n{len(texts)} distinct corpus lines, tokens per text: median "
+        f"{statistics.median(tokens):.0f}, max {max(tokens)}; batch {batch}; "
+        f"torch {torch.get_num_threads()} threads"
+    )
     print(f"{f'median of {args.repeats}, texts/s':<26}{'plain':>9}{'taxon':>9}{'ratio':>8}")
     for kind in ("embed", "classify"):
         plain, taxon = out[f"{kind} plain"], out[f"{kind} taxon"]
         out[f"{kind} ratio"] = taxon / plain
-        print(f"{kind:<26}{plain:>9.1f}{taxon:>9.1f}{taxon / plain:>7.2f}x"
-              f"   {'PASS' if taxon >= plain else 'MISS'} >= 1.0x")
+        print(
+            f"{kind:<26}{plain:>9.1f}{taxon:>9.1f}{taxon / plain:>7.2f}x"
+            f"   {'PASS' if taxon >= plain else 'MISS'} >= 1.0x"
+        )
     print(f"classify, instant model {out['classify instant']:>19.1f}")
-    print(f"lowest cosine taxon/plain {out['cosine']:.6f}; largest probability gap "
-          f"{out['gap']:.1e}; ONNX Runtime: not used for text")
+    print(
+        f"lowest cosine taxon/plain {out['cosine']:.6f}; largest probability gap "
+        f"{out['gap']:.1e}; ONNX Runtime: not used for text"
+    )
     return out
 
 
@@ -386,13 +453,20 @@ def run_scale(rows: pd.DataFrame, args, temp: Path) -> dict:
         package = train_on(texts, labels, temp / f"scale-{r}", args, "instant")
         seconds.append(time.perf_counter() - start)
     manifest = load_package(package).manifest
-    out = {"rows": len(texts), "seconds": seconds, "median_s": statistics.median(seconds),
-           "epochs": manifest["training"]["epochs_run"], "generate_s": generated,
-           "validation_accuracy": manifest["metrics"]["accuracy"]}
-    print(f"\nInstant mode on {len(texts):,} generated rows ({generated:.1f} s to generate): "
-          f"median {out['median_s']:.1f} s (runs: {', '.join(f'{s:.1f}' for s in seconds)}; "
-          f"{len(texts) / out['median_s']:,.0f} rows/s), {out['epochs']} epochs, "
-          f"validation accuracy {out['validation_accuracy']:.3f}")
+    out = {
+        "rows": len(texts),
+        "seconds": seconds,
+        "median_s": statistics.median(seconds),
+        "epochs": manifest["training"]["epochs_run"],
+        "generate_s": generated,
+        "validation_accuracy": manifest["metrics"]["accuracy"],
+    }
+    print(
+        f"\nInstant mode on {len(texts):,} generated rows ({generated:.1f} s to generate): "
+        f"median {out['median_s']:.1f} s (runs: {', '.join(f'{s:.1f}' for s in seconds)}; "
+        f"{len(texts) / out['median_s']:,.0f} rows/s), {out['epochs']} epochs, "
+        f"validation accuracy {out['validation_accuracy']:.3f}"
+    )
     return out
 
 
@@ -410,8 +484,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, help="write the figures here")
     for name, (full, quick) in SIZES.items():
-        parser.add_argument("--" + name.replace("_", "-"), type=int,
-                            help=f"default {full:,} (quick {quick:,})")
+        parser.add_argument(
+            "--" + name.replace("_", "-"), type=int, help=f"default {full:,} (quick {quick:,})"
+        )
     args = parser.parse_args()
     for name, (full, quick) in SIZES.items():
         if getattr(args, name) is None:
@@ -440,19 +515,29 @@ def main() -> int:
             rows = rows.sample(n=min(2000, len(rows)), random_state=args.seed)
             rows = rows.reset_index(drop=True)
         counts = ", ".join(f"{t} {n}" for t, n in rows["topic"].value_counts().items())
-        print(f"chatterbot-corpus: {len(rows)} lines, {rows['language'].nunique()} languages; "
-              f"topics (rows): {counts}")
+        print(
+            f"chatterbot-corpus: {len(rows)} lines, {rows['language'].nunique()} languages; "
+            f"topics (rows): {counts}"
+        )
         start = time.perf_counter()
         vectors = text_features(rows["text"].tolist(), ticker("e5"), device=args.device)
         took, distinct = time.perf_counter() - start, rows["text"].nunique()
-        print(f"e5 vectors of {distinct} distinct lines (grouping; cached for the fast mode): "
-              f"{took:.0f} s, {distinct / took:.1f} texts/s")
+        print(
+            f"e5 vectors of {distinct} distinct lines (grouping; cached for the fast mode): "
+            f"{took:.0f} s, {distinct / took:.1f} texts/s"
+        )
         groups, found = translation_groups(rows, vectors)
-        print(f"groups: {found['groups']} (largest {found['largest']} rows); rows grouped with "
-              f"a line of another language: {found['multilingual']} "
-              f"({found['multilingual_by_layout']} by file layout alone)")
-        results: dict = {"rows": len(rows), "groups": found, "embed_all_s": took,
-                         "settings": {k: str(v) for k, v in vars(args).items()}}
+        print(
+            f"groups: {found['groups']} (largest {found['largest']} rows); rows grouped with "
+            f"a line of another language: {found['multilingual']} "
+            f"({found['multilingual_by_layout']} by file layout alone)"
+        )
+        results: dict = {
+            "rows": len(rows),
+            "groups": found,
+            "embed_all_s": took,
+            "settings": {k: str(v) for k, v in vars(args).items()},
+        }
         if "folds" in args.sections:
             results["folds"] = run_folds(rows, groups, args, temp)
         if "crosslingual" in args.sections or "throughput" in args.sections:
@@ -461,9 +546,11 @@ def main() -> int:
             results["throughput"] = run_throughput(rows, packages, args)
         if "scale" in args.sections:
             results["scale"] = run_scale(rows, args, temp)
-    print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+    print(
+        f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 1 if results.get("throughput", {}).get("cosine", 1.0) < 0.9999 else 0

@@ -35,11 +35,17 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SENTENCES = [
-    "The delivery was fast and the product works well.", "产品质量很好，物流也很快。",
-    "配送が遅くて残念でした。", "الخدمة ممتازة وسأشتري مرة أخرى.", "Доставка быстрая, всё отлично.",
-    "배송이 빠르고 좋아요.", "Très bon produit, je recommande.",
-    "Das Gerät ist leider kaputt angekommen.", "Servicio terrible, no lo recomiendo.",
-    "बहुत अच्छा उत्पाद है, मैं फिर से खरीदूंगा।", "Ürün beklediğimden çok daha iyi çıktı.",
+    "The delivery was fast and the product works well.",
+    "产品质量很好，物流也很快。",
+    "配送が遅くて残念でした。",
+    "الخدمة ممتازة وسأشتري مرة أخرى.",
+    "Доставка быстрая, всё отлично.",
+    "배송이 빠르고 좋아요.",
+    "Très bon produit, je recommande.",
+    "Das Gerät ist leider kaputt angekommen.",
+    "Servicio terrible, no lo recomiendo.",
+    "बहुत अच्छा उत्पाद है, मैं फिर से खरीदूंगा।",
+    "Ürün beklediğimden çok daha iyi çıktı.",
 ]
 
 
@@ -59,8 +65,13 @@ def plain_encode(tokenizer, model, texts: list[str], batch_size: int, device) ->
 
     out = []
     for start in range(0, len(texts), batch_size):
-        batch = tokenizer([f"query: {t}" for t in texts[start:start + batch_size]], padding=True,
-                          truncation=True, max_length=512, return_tensors="pt").to(device)
+        batch = tokenizer(
+            [f"query: {t}" for t in texts[start : start + batch_size]],
+            padding=True,
+            truncation=True,
+            max_length=512,
+            return_tensors="pt",
+        ).to(device)
         with torch.no_grad():
             hidden = model(**batch).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -99,10 +110,12 @@ def main() -> int:
 
         texts = make_texts(count)
         tokens = [len(ids) for ids in encoder.tokenize(texts)]
-        print(f"{count} texts, tokens per text: median {statistics.median(tokens):.0f}, "
-              f"max {max(tokens)}, batch size {args.batch_size}")
+        print(
+            f"{count} texts, tokens per text: median {statistics.median(tokens):.0f}, "
+            f"max {max(tokens)}, batch size {args.batch_size}"
+        )
 
-        warm = texts[:args.batch_size]
+        warm = texts[: args.batch_size]
         encoder.encode(warm, batch_size=args.batch_size)
         plain_encode(tokenizer, model, warm, args.batch_size, device)
         rates: dict[str, list[float]] = {"plain": [], "taxon": []}
@@ -116,9 +129,11 @@ def main() -> int:
         agreement = float((ours * theirs).sum(axis=1).min())
 
     print()
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads"
+    )
     plain, taxon = statistics.median(rates["plain"]), statistics.median(rates["taxon"])
     print(f"{'median of ' + str(args.repeats):<20}{'plain':>10}{'taxon':>10}{'ratio':>9}")
     print(f"{'texts/s':<20}{plain:>10.1f}{taxon:>10.1f}{taxon / plain:>8.2f}x")

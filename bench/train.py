@@ -112,9 +112,17 @@ def _gather(pool, rows, device):
     return pixels, labels
 
 
-def taxon_round(model, pool, steps: int, batch: int, device, amp, channels_last: bool,
-                seed: int, between: Callable[[], None] | None = None
-                ) -> tuple[list[float], float | None]:
+def taxon_round(
+    model,
+    pool,
+    steps: int,
+    batch: int,
+    device,
+    amp,
+    channels_last: bool,
+    seed: int,
+    between: Callable[[], None] | None = None,
+) -> tuple[list[float], float | None]:
     """Seconds of each step of one ``run_loop`` epoch, and the last rate the loop reported.
 
     A step is timed from the moment its batch is handed over until the loop asks
@@ -146,14 +154,26 @@ def taxon_round(model, pool, steps: int, batch: int, device, amp, channels_last:
             if start == 0:
                 _sync(device)
             mark = time.perf_counter()
-            yield _gather(pool, torch.tensor(order[start:start + batch_size]) % len(labels), device)
+            yield _gather(
+                pool, torch.tensor(order[start : start + batch_size]) % len(labels), device
+            )
         _sync(device)
         seconds.append(time.perf_counter() - mark)
 
     config = TrainConfig(mode="finetune", epochs=1, batch_size=batch, seed=seed).resolved("image")
     weights = torch.from_numpy(class_weights(train_y, 10)).to(device)
-    spec = LoopSpec(model, list(model.parameters()), batches, train_y, labels.numpy()[:batch], 10,
-                    device, weights, amp, channels_last=channels_last)
+    spec = LoopSpec(
+        model,
+        list(model.parameters()),
+        batches,
+        train_y,
+        labels.numpy()[:batch],
+        10,
+        device,
+        weights,
+        amp,
+        channels_last=channels_last,
+    )
     events = []
     run_loop(spec, config, None, no_progress, CancelToken(), on_event=events.append)
     reported = [e.items_per_s for e in events if e.kind == "step" and e.items_per_s]
@@ -181,8 +201,9 @@ class HandLoop:
         _sync(self.device)
         seconds, mark = [], time.perf_counter()
         for step in range(steps):
-            inputs, targets = _gather(self.pool, order[step * self.batch:(step + 1) * self.batch],
-                                      self.device)
+            inputs, targets = _gather(
+                self.pool, order[step * self.batch : (step + 1) * self.batch], self.device
+            )
             inputs = inputs.to(self.device, non_blocking=True)
             if self.channels_last:
                 inputs = inputs.contiguous(memory_format=torch.channels_last)
@@ -224,9 +245,12 @@ def throughput(args: argparse.Namespace) -> dict:
         model = new_network(10).to(device)
         models.append(model.to(memory_format=torch.channels_last) if channels_last else model)
     hand = HandLoop(models[1], pool, batch, device, amp, channels_last)
-    print(f"Throughput: {args.device}, {args.precision}, batch {batch}, {args.size}x{args.size}, "
-          f"{rounds} rounds of {steps} steps, interleaved by {interleave} "
-          f"(+{warmup} warm-up steps each)", flush=True)
+    print(
+        f"Throughput: {args.device}, {args.precision}, batch {batch}, {args.size}x{args.size}, "
+        f"{rounds} rounds of {steps} steps, interleaved by {interleave} "
+        f"(+{warmup} warm-up steps each)",
+        flush=True,
+    )
     taxon_round(models[0], pool, warmup, batch, device, amp, channels_last, 99)
     hand.run(warmup)
     rates: dict[str, list[float]] = {"taxon": [], "hand": [], "reported": []}
@@ -234,30 +258,54 @@ def throughput(args: argparse.Namespace) -> dict:
     for index in range(rounds):
         hand_seconds: list[float] = []
         if interleave == "step":
-            seconds, reported = taxon_round(models[0], pool, steps, batch, device, amp,
-                                            channels_last, index,
-                                            between=lambda done=hand_seconds: done.extend(hand.run(1)))
+            seconds, reported = taxon_round(
+                models[0],
+                pool,
+                steps,
+                batch,
+                device,
+                amp,
+                channels_last,
+                index,
+                between=lambda done=hand_seconds: done.extend(hand.run(1)),
+            )
             pairs += [h / t for h, t in zip(hand_seconds, seconds, strict=True)]
         elif index % 2 == 0:
-            seconds, reported = taxon_round(models[0], pool, steps, batch, device, amp,
-                                            channels_last, index)
+            seconds, reported = taxon_round(
+                models[0], pool, steps, batch, device, amp, channels_last, index
+            )
             hand_seconds = hand.run(steps)
         else:
             hand_seconds = hand.run(steps)
-            seconds, reported = taxon_round(models[0], pool, steps, batch, device, amp,
-                                            channels_last, index)
+            seconds, reported = taxon_round(
+                models[0], pool, steps, batch, device, amp, channels_last, index
+            )
         rates["taxon"].append(steps * batch / sum(seconds))
         rates["hand"].append(steps * batch / sum(hand_seconds))
         rates["reported"].append(reported or float("nan"))
-        print(f"  round {index + 1}: taxon {rates['taxon'][-1]:.2f} img/s, "
-              f"hand {rates['hand'][-1]:.2f} img/s", flush=True)
+        print(
+            f"  round {index + 1}: taxon {rates['taxon'][-1]:.2f} img/s, "
+            f"hand {rates['hand'][-1]:.2f} img/s",
+            flush=True,
+        )
     taxon, hand_rate = statistics.median(rates["taxon"]), statistics.median(rates["hand"])
     if not pairs:
         pairs = [t / h for t, h in zip(rates["taxon"], rates["hand"], strict=True)]
-    return {"device": args.device, "precision": args.precision, "batch": batch, "steps": steps,
-            "rounds": rounds, "size": args.size, "interleave": interleave, "taxon": taxon,
-            "hand": hand_rate, "ratio": taxon / hand_rate, "paired_median": statistics.median(pairs),
-            "pairs": pairs, "rates": rates}
+    return {
+        "device": args.device,
+        "precision": args.precision,
+        "batch": batch,
+        "steps": steps,
+        "rounds": rounds,
+        "size": args.size,
+        "interleave": interleave,
+        "taxon": taxon,
+        "hand": hand_rate,
+        "ratio": taxon / hand_rate,
+        "paired_median": statistics.median(pairs),
+        "pairs": pairs,
+        "rates": rates,
+    }
 
 
 # ---------------------------------------------------------------- fast mode, from a folder
@@ -279,15 +327,28 @@ def fast_child(folder: str, out: str) -> None:
         result = train(load_dataset(folder), Path(out) / run, TrainConfig(mode="fast", seed=0))
         times.append(time.perf_counter() - start)
         metrics.append(result.metrics["accuracy"])
-    print(json.dumps({"imports_s": imported - started, "first_s": times[0], "again_s": times[1],
-                      "val_accuracy": metrics[0]}))
+    print(
+        json.dumps(
+            {
+                "imports_s": imported - started,
+                "first_s": times[0],
+                "again_s": times[1],
+                "val_accuracy": metrics[0],
+            }
+        )
+    )
 
 
 def _run_child(folder: Path, out: Path, home: Path) -> dict:
     env = dict(os.environ, TAXON_HOME=str(home))
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--child-fast", str(folder), str(out)],
-                          env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child-fast", str(folder), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"fast-mode child failed:\n{done.stderr[-4000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -302,8 +363,14 @@ def fast_mode(args: argparse.Namespace, temp: Path) -> dict:
     write_pictures(folder, images[keep], [str(v) for v in labels[keep]], 64)
     rounds = args.fast_rounds or (1 if args.quick else 3)
     print(f"Fast mode: 1,000 digits (64x64 PNG) -> package, {rounds} rounds", flush=True)
-    runs: dict[str, list[float]] = {"cold": [], "warm": [], "again": [], "cold_process": [],
-                                    "warm_process": [], "imports": []}
+    runs: dict[str, list[float]] = {
+        "cold": [],
+        "warm": [],
+        "again": [],
+        "cold_process": [],
+        "warm_process": [],
+        "imports": [],
+    }
     for index in range(rounds):
         home = temp / f"home-fast-{index}"
         cold = _run_child(folder, temp / f"fast-{index}-cold", home)
@@ -314,9 +381,12 @@ def fast_mode(args: argparse.Namespace, temp: Path) -> dict:
         runs["cold_process"].append(cold["process_s"] - cold["again_s"])
         runs["warm_process"].append(warm["process_s"] - warm["again_s"])
         runs["imports"].append(cold["imports_s"])
-        print(f"  round {index + 1}: cold {cold['first_s']:.1f} s, warm {warm['first_s']:.1f} s, "
-              f"again {cold['again_s']:.1f} s (validation accuracy "
-              f"{cold['val_accuracy']:.3f})", flush=True)
+        print(
+            f"  round {index + 1}: cold {cold['first_s']:.1f} s, warm {warm['first_s']:.1f} s, "
+            f"again {cold['again_s']:.1f} s (validation accuracy "
+            f"{cold['val_accuracy']:.3f})",
+            flush=True,
+        )
     medians = {name: statistics.median(values) for name, values in runs.items()}
     medians["cold_over_warm"] = medians["cold"] / medians["warm"]
     return {"rounds": rounds, "median_s": medians, "runs": runs}
@@ -325,8 +395,16 @@ def fast_mode(args: argparse.Namespace, temp: Path) -> dict:
 # ---------------------------------------------------------------- accuracy on held-out files
 
 
-def _fit_and_score(name: str, images: np.ndarray, labels: np.ndarray, names: list[str],
-                   train: np.ndarray, test: np.ndarray, size: int | None, temp: Path):
+def _fit_and_score(
+    name: str,
+    images: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    train: np.ndarray,
+    test: np.ndarray,
+    size: int | None,
+    temp: Path,
+):
     """Write the split as folders, train in fast mode, evaluate the package on the test files."""
     from engine.data.dataset_io import load_dataset
     from engine.models.evaluation import evaluate_classifier
@@ -337,8 +415,11 @@ def _fit_and_score(name: str, images: np.ndarray, labels: np.ndarray, names: lis
     label_names = [names[v] for v in labels]
     write_pictures(temp / f"{name}-train", images[train], [label_names[i] for i in train], size)
     write_pictures(temp / f"{name}-test", images[test], [label_names[i] for i in test], size)
-    result = train_model(load_dataset(temp / f"{name}-train"), temp / f"{name}-model",
-                         TrainConfig(mode="fast", seed=0))
+    result = train_model(
+        load_dataset(temp / f"{name}-train"),
+        temp / f"{name}-model",
+        TrainConfig(mode="fast", seed=0),
+    )
     classifier = load_classifier(result.package)
     try:
         evaluation = evaluate_classifier(classifier, load_dataset(temp / f"{name}-test"))
@@ -354,15 +435,24 @@ def accuracy(args: argparse.Namespace, temp: Path) -> dict:
     out: dict[str, dict] = {}
     images, labels = digits()
     start = time.perf_counter()
-    train, test = train_test_split(np.arange(len(labels)), test_size=0.2, stratify=labels,
-                                   random_state=0)
-    evaluation = _fit_and_score("digits", images, labels, [str(v) for v in range(10)], train,
-                                test, 64, temp)
-    out["digits"] = {"accuracy": evaluation.accuracy, "macro_f1": evaluation.macro_f1,
-                     "train_files": len(train), "test_files": len(evaluation),
-                     "seconds": time.perf_counter() - start}
-    print(f"Digits: held-out accuracy {evaluation.accuracy:.4f} on {len(evaluation)} files "
-          f"({out['digits']['seconds']:.0f} s)", flush=True)
+    train, test = train_test_split(
+        np.arange(len(labels)), test_size=0.2, stratify=labels, random_state=0
+    )
+    evaluation = _fit_and_score(
+        "digits", images, labels, [str(v) for v in range(10)], train, test, 64, temp
+    )
+    out["digits"] = {
+        "accuracy": evaluation.accuracy,
+        "macro_f1": evaluation.macro_f1,
+        "train_files": len(train),
+        "test_files": len(evaluation),
+        "seconds": time.perf_counter() - start,
+    }
+    print(
+        f"Digits: held-out accuracy {evaluation.accuracy:.4f} on {len(evaluation)} files "
+        f"({out['digits']['seconds']:.0f} s)",
+        flush=True,
+    )
 
     images, labels = faces()
     start = time.perf_counter()
@@ -370,16 +460,26 @@ def accuracy(args: argparse.Namespace, temp: Path) -> dict:
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     right, scores = 0, []
     for fold, (train, test) in enumerate(splitter.split(images, labels)):
-        evaluation = _fit_and_score(f"faces-{fold}", images, labels, ["face", "non_face"], train,
-                                    test, None, temp)
+        evaluation = _fit_and_score(
+            f"faces-{fold}", images, labels, ["face", "non_face"], train, test, None, temp
+        )
         right += int(evaluation.correct.sum())
         scores.append(evaluation.accuracy)
-        print(f"  faces fold {fold + 1}/{folds}: {evaluation.accuracy:.3f} on {len(evaluation)}",
-              flush=True)
-    out["faces"] = {"accuracy": right / len(labels), "folds": scores, "held_out": len(labels),
-                    "seconds": time.perf_counter() - start}
-    print(f"Faces: held-out accuracy {right / len(labels):.4f} over {folds} folds "
-          f"({out['faces']['seconds']:.0f} s)", flush=True)
+        print(
+            f"  faces fold {fold + 1}/{folds}: {evaluation.accuracy:.3f} on {len(evaluation)}",
+            flush=True,
+        )
+    out["faces"] = {
+        "accuracy": right / len(labels),
+        "folds": scores,
+        "held_out": len(labels),
+        "seconds": time.perf_counter() - start,
+    }
+    print(
+        f"Faces: held-out accuracy {right / len(labels):.4f} over {folds} folds "
+        f"({out['faces']['seconds']:.0f} s)",
+        flush=True,
+    )
     return out
 
 
@@ -394,35 +494,47 @@ def report(results: dict) -> None:
     print("\n== Results ==")
     if "throughput" in results:
         t = results["throughput"]
-        print(f"fine-tune img/s (median of {t['rounds']} rounds): taxon {t['taxon']:.2f}, "
-              f"hand loop {t['hand']:.2f} ({t['ratio']:.3f}x); taxon / hand, median of "
-              f"{len(t['pairs'])} paired {t['interleave']}s: {t['paired_median']:.3f}x "
-              f"(target >= {TARGETS['throughput']}x: "
-              f"{_verdict(t['paired_median'], TARGETS['throughput'])})")
+        print(
+            f"fine-tune img/s (median of {t['rounds']} rounds): taxon {t['taxon']:.2f}, "
+            f"hand loop {t['hand']:.2f} ({t['ratio']:.3f}x); taxon / hand, median of "
+            f"{len(t['pairs'])} paired {t['interleave']}s: {t['paired_median']:.3f}x "
+            f"(target >= {TARGETS['throughput']}x: "
+            f"{_verdict(t['paired_median'], TARGETS['throughput'])})"
+        )
     if "fast" in results:
         m = results["fast"]["median_s"]
-        print(f"fast mode, 1,000 images -> package (median of {results['fast']['rounds']}): "
-              f"cold {m['cold']:.1f} s, warm {m['warm']:.1f} s (cold/warm {m['cold_over_warm']:.1f}x),"
-              f" again in the same process {m['again']:.1f} s; whole process cold "
-              f"{m['cold_process']:.1f} s / warm {m['warm_process']:.1f} s")
+        print(
+            f"fast mode, 1,000 images -> package (median of {results['fast']['rounds']}): "
+            f"cold {m['cold']:.1f} s, warm {m['warm']:.1f} s "
+            f"(cold/warm {m['cold_over_warm']:.1f}x),"
+            f" again in the same process {m['again']:.1f} s; whole process cold "
+            f"{m['cold_process']:.1f} s / warm {m['warm_process']:.1f} s"
+        )
     if "accuracy" in results:
         for name in ("digits", "faces"):
             value = results["accuracy"][name]["accuracy"]
-            print(f"{name}: held-out accuracy {value:.4f} (target >= {TARGETS[name]}: "
-                  f"{_verdict(value, TARGETS[name])})")
+            print(
+                f"{name}: held-out accuracy {value:.4f} (target >= {TARGETS[name]}: "
+                f"{_verdict(value, TARGETS[name])})"
+            )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, steps and folds")
-    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated: " + ",".join(PARTS))
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help="comma-separated: " + ",".join(PARTS)
+    )
     parser.add_argument("--device", default="cpu", help="throughput device: cpu or cuda")
     parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     parser.add_argument("--batch", type=int, help="throughput batch (default 8 CPU, 32 CUDA)")
     parser.add_argument("--steps", type=int, help="timed steps per round")
     parser.add_argument("--rounds", type=int, help="throughput rounds (CPU 3, quick 2; GPU 5)")
-    parser.add_argument("--interleave", choices=("step", "round"),
-                        help="alternate the loops by step (CPU default) or by round (GPU default)")
+    parser.add_argument(
+        "--interleave",
+        choices=("step", "round"),
+        help="alternate the loops by step (CPU default) or by round (GPU default)",
+    )
     parser.add_argument("--size", type=int, default=224, help="throughput picture side")
     parser.add_argument("--fast-rounds", type=int, help="fast-mode rounds (default 3, quick 1)")
     parser.add_argument("--json", help="also write the results to this file")
@@ -437,9 +549,12 @@ def main() -> int:
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     import torch
 
-    print(f"{platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}, "
-          f"{os.cpu_count()} CPUs" + (f", {torch.cuda.get_device_name(0)}"
-                                      if torch.cuda.is_available() else ""), flush=True)
+    print(
+        f"{platform.platform()}, Python {platform.python_version()}, torch {torch.__version__}, "
+        f"{os.cpu_count()} CPUs"
+        + (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""),
+        flush=True,
+    )
     results: dict = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="taxon-bench-train-") as folder:

@@ -43,14 +43,17 @@ def check_torch(context: Context) -> str:
         raise CheckFailed(_("PyTorch computed {value} instead of 15.").format(value=value))
     cuda = torch.cuda.is_available()
     if cuda:
-        on_gpu = (torch.ones(64, 64, device="cuda") @ torch.ones(64, 64, device="cuda")).sum().item()
-        if on_gpu != 64.0 ** 3:
+        on_gpu = (
+            (torch.ones(64, 64, device="cuda") @ torch.ones(64, 64, device="cuda")).sum().item()
+        )
+        if on_gpu != 64.0**3:
             raise CheckFailed(_("The GPU computed a wrong result."))
         device = torch.cuda.get_device_name(0)
     else:
         device = _("no CUDA GPU")
     return _("torch {version}, CUDA build: {cuda_build}, device: {device}").format(
-        version=torch.__version__, cuda_build=torch.version.cuda or _("no"), device=device)
+        version=torch.__version__, cuda_build=torch.version.cuda or _("no"), device=device
+    )
 
 
 def check_onnxruntime(context: Context) -> str:
@@ -59,19 +62,22 @@ def check_onnxruntime(context: Context) -> str:
     from onnx import TensorProto, helper
 
     graph = helper.make_graph(
-        [helper.make_node("Add", ["x", "x"], ["y"])], "double",
+        [helper.make_node("Add", ["x", "x"], ["y"])],
+        "double",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = min(model.ir_version, 9)
-    session = onnxruntime.InferenceSession(model.SerializeToString(),
-                                           providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(
+        model.SerializeToString(), providers=["CPUExecutionProvider"]
+    )
     result = session.run(None, {"x": np.array([1.5, 2.0], np.float32)})[0]
     if result.tolist() != [3.0, 4.0]:
         raise CheckFailed(_("ONNX Runtime computed {value}.").format(value=result.tolist()))
     return _("onnxruntime {version}; providers: {providers}").format(
-        version=onnxruntime.__version__, providers=", ".join(onnxruntime.get_available_providers()))
+        version=onnxruntime.__version__, providers=", ".join(onnxruntime.get_available_providers())
+    )
 
 
 def check_builtin_model(context: Context) -> str:
@@ -92,12 +98,18 @@ def check_builtin_model(context: Context) -> str:
             raise CheckFailed(f"{name}: {result.error}")
         top = result.predictions[0]
         if top.label != expected:
-            raise CheckFailed(_("{photo} was classified as “{label}”, expected “{expected}”.")
-                              .format(photo=name, label=top.label, expected=expected))
+            raise CheckFailed(
+                _("{photo} was classified as “{label}”, expected “{expected}”.").format(
+                    photo=name, label=top.label, expected=expected
+                )
+            )
         answers.append(f"{name} → {top.label}")
     if backend != "onnxruntime":
-        raise CheckFailed(_("The model runs on {backend} instead of ONNX Runtime (the log says why).")
-                          .format(backend=backend))
+        raise CheckFailed(
+            _("The model runs on {backend} instead of ONNX Runtime (the log says why).").format(
+                backend=backend
+            )
+        )
     return _("{answers} (via {backend})").format(answers=", ".join(answers), backend=backend)
 
 
@@ -122,27 +134,37 @@ def check_training(context: Context) -> str:
                 for index in range(8):  # overlapping crops across the photo: a real if tiny dataset
                     left, top = (index * (width - 200)) // 7, (index % 4) * (height - 200) // 3
                     image.crop((left, top, left + 200, top + 200)).save(
-                        root / "data" / label / f"{index}.jpg", quality=90)
-        result = train(load_image_folder(root / "data"), root / "model",
-                       TrainConfig(mode="fast", epochs=15, device="cpu", seed=0))
+                        root / "data" / label / f"{index}.jpg", quality=90
+                    )
+        result = train(
+            load_image_folder(root / "data"),
+            root / "model",
+            TrainConfig(mode="fast", epochs=15, device="cpu", seed=0),
+        )
         classifier = load_classifier(result.package)
         try:
-            outcomes = classify_images(classifier, [photos[name] for name in SAMPLE_PHOTOS], top_k=1)
+            outcomes = classify_images(
+                classifier, [photos[name] for name in SAMPLE_PHOTOS], top_k=1
+            )
         finally:
             classifier.close()
         for (name, expected), outcome in zip(SAMPLE_PHOTOS.items(), outcomes, strict=True):
             if outcome.error or outcome.predictions[0].label != expected:
                 raise CheckFailed(_("The trained model got {photo} wrong.").format(photo=name))
-        return _("trained in {epochs} epochs, validation accuracy {accuracy}; the package loads").format(
-            epochs=len(result.history), accuracy=f"{result.metrics['accuracy']:.0%}")
+        return _(
+            "trained in {epochs} epochs, validation accuracy {accuracy}; the package loads"
+        ).format(epochs=len(result.history), accuracy=f"{result.metrics['accuracy']:.0%}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 def check_no_network(context: Context) -> str:
     if context.network_attempts:
-        raise CheckFailed(_("Connections were attempted: {attempts}")
-                          .format(attempts=", ".join(context.network_attempts)))
+        raise CheckFailed(
+            _("Connections were attempted: {attempts}").format(
+                attempts=", ".join(context.network_attempts)
+            )
+        )
     return _("no connection attempted")
 
 

@@ -57,7 +57,13 @@ CUDA_RUNTIME_LOADED = ("libnvrtc-builtins.so*",)
 #: Distributions whose metadata a library reads with importlib.metadata, beyond those of
 #: requirements.txt and resources/licenses.json (Help → About shows their versions).
 METADATA = (
-    "tokenizers", "huggingface-hub", "regex", "requests", "packaging", "filelock", "pyyaml",
+    "tokenizers",
+    "huggingface-hub",
+    "regex",
+    "requests",
+    "packaging",
+    "filelock",
+    "pyyaml",
 )
 
 #: scikit-learn's sample photos: the self-test classifies them (palace, daisy).
@@ -66,69 +72,141 @@ SAMPLE_PHOTOS = ("china.jpg", "flower.jpg")
 #: Modules never needed at run time. Removed from the analysis in a trimmed build.
 EXCLUDED_MODULES = (
     "triton",  # torch.compile's GPU code generator (~900 MB); Taxon never compiles
-    "torch.utils.tensorboard", "tensorboard",
+    "torch.utils.tensorboard",
+    "tensorboard",
     "hf_xet",  # Hugging Face downloads: Taxon is offline
-    "tkinter", "_tkinter", "IPython", "jupyter", "notebook", "matplotlib",
-    "pytest", "_pytest", "pip", "PyInstaller",
+    "tkinter",
+    "_tkinter",
+    "IPython",
+    "jupyter",
+    "notebook",
+    "matplotlib",
+    "pytest",
+    "_pytest",
+    "pip",
+    "PyInstaller",
     # Only torch.utils.cpp_extension (building C++ extensions) imports setuptools; bundled,
     # PyInstaller's setuptools runtime hook imports it at every start (~100 ms before paint).
-    "setuptools", "pkg_resources", "_distutils_hack",
-    "pyarrow.flight", "pyarrow._flight", "pyarrow.substrait", "pyarrow._substrait",
-    "pyarrow.cuda", "pyarrow._cuda", "pyarrow.gandiva", "pyarrow.tests",
-    "pyarrow._s3fs", "pyarrow._gcsfs", "pyarrow._azurefs", "pyarrow._hdfs",  # cloud storage
+    "setuptools",
+    "pkg_resources",
+    "_distutils_hack",
+    "pyarrow.flight",
+    "pyarrow._flight",
+    "pyarrow.substrait",
+    "pyarrow._substrait",
+    "pyarrow.cuda",
+    "pyarrow._cuda",
+    "pyarrow.gandiva",
+    "pyarrow.tests",
+    "pyarrow._s3fs",
+    "pyarrow._gcsfs",
+    "pyarrow._azurefs",
+    "pyarrow._hdfs",  # cloud storage
     "pyarrow._pyarrow_cpp_tests",
-    "pandas.tests", "numpy.tests", "scipy.tests", "sklearn.tests",
-    "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtNetwork",
-    "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtDesigner", "PySide6.QtHelp",
-    "PySide6.QtUiTools", "PySide6.QtXml", "PySide6.QtConcurrent", "PySide6.QtPdf",
-    "PySide6.QtOpenGL", "PySide6.QtOpenGLWidgets",
+    "pandas.tests",
+    "numpy.tests",
+    "scipy.tests",
+    "sklearn.tests",
+    "PySide6.QtQml",
+    "PySide6.QtQuick",
+    "PySide6.QtQuickWidgets",
+    "PySide6.QtNetwork",
+    "PySide6.QtSql",
+    "PySide6.QtTest",
+    "PySide6.QtDesigner",
+    "PySide6.QtHelp",
+    "PySide6.QtUiTools",
+    "PySide6.QtXml",
+    "PySide6.QtConcurrent",
+    "PySide6.QtPdf",
+    "PySide6.QtOpenGL",
+    "PySide6.QtOpenGLWidgets",
 )
 
 #: Destination paths (globs, ``/`` separators) dropped from a trimmed bundle. Each
 #: line says why it is safe; ``tests/packaging`` checks a few of them on the build.
 TRIM_PATTERNS = (
     # C/C++ headers, static libraries, CMake files, test suites: build-time only.
-    "*/include/*", "*.h", "*.hpp", "*.cuh", "*.a", "*.lib", "*/cmake/*", "*/tests/*",
-    "*/test/*", "torch/bin/test_*",
+    "*/include/*",
+    "*.h",
+    "*.hpp",
+    "*.cuh",
+    "*.a",
+    "*.lib",
+    "*/cmake/*",
+    "*/tests/*",
+    "*/test/*",
+    "torch/bin/test_*",
     # CUDA pieces no code path of torch's CUDA import or kernels loads: the multi-GPU
     # solver, the "alt" NVRTC build, the BLAS drop-in, the FFTW shim, profiler host
     # libraries, GPUDirect-RDMA, and NVSHMEM's MPI/PMI/IB/UCX transports (loaded only
     # when a multi-node job initialises NVSHMEM). Every library that libtorch_cuda.so
     # links against stays, so `torch.cuda.is_available()` still loads.
-    "*/libcusolverMg.so*", "*/libnvrtc.alt.so*", "*/libnvrtc-builtins.alt.so*",
-    "*/libnvblas.so*", "*/libcufftw.so*", "*/libnvperf_host.so", "*/libnvperf_target.so",
-    "*/libpcsamplingutil.so", "*/libcheckpoint.so", "*/libcufile_rdma.so*",
-    "*/nvshmem_bootstrap_*.so*", "*/nvshmem_transport_*.so*", "*.bc",
+    "*/libcusolverMg.so*",
+    "*/libnvrtc.alt.so*",
+    "*/libnvrtc-builtins.alt.so*",
+    "*/libnvblas.so*",
+    "*/libcufftw.so*",
+    "*/libnvperf_host.so",
+    "*/libnvperf_target.so",
+    "*/libpcsamplingutil.so",
+    "*/libcheckpoint.so",
+    "*/libcufile_rdma.so*",
+    "*/nvshmem_bootstrap_*.so*",
+    "*/nvshmem_transport_*.so*",
+    "*.bc",
     # GPU linear algebra (torch.linalg on CUDA tensors): torch opens libtorch_cuda_linalg
     # only on the first such call and Taxon makes none; cuSOLVER is needed by nothing else.
     # Without them that call raises an error naming the missing library.
-    "torch/lib/libtorch_cuda_linalg.so", "*/libcusolver.so*",
+    "torch/lib/libtorch_cuda_linalg.so",
+    "*/libcusolver.so*",
     # protoc, the protobuf compiler that the torch wheel carries for building extensions.
     "torch/bin/protoc*",
     # Qt pieces Taxon never loads: QML/Quick, SQL, network information, TLS, the
     # designer, embedded-Linux input and EGLFS/VNC/framebuffer platforms, printing.
-    "PySide6/Qt/plugins/designer/*", "PySide6/Qt/plugins/qmltooling/*",
-    "PySide6/Qt/plugins/sqldrivers/*", "PySide6/Qt/plugins/networkinformation/*",
-    "PySide6/Qt/plugins/tls/*", "PySide6/Qt/plugins/generic/*",
-    "PySide6/Qt/plugins/egldeviceintegrations/*", "PySide6/Qt/plugins/printsupport/*",
+    "PySide6/Qt/plugins/designer/*",
+    "PySide6/Qt/plugins/qmltooling/*",
+    "PySide6/Qt/plugins/sqldrivers/*",
+    "PySide6/Qt/plugins/networkinformation/*",
+    "PySide6/Qt/plugins/tls/*",
+    "PySide6/Qt/plugins/generic/*",
+    "PySide6/Qt/plugins/egldeviceintegrations/*",
+    "PySide6/Qt/plugins/printsupport/*",
     "PySide6/Qt/plugins/wayland-graphics-integration-server/*",
-    "PySide6/Qt/plugins/platforms/libqeglfs.so", "PySide6/Qt/plugins/platforms/libqlinuxfb.so",
-    "PySide6/Qt/plugins/platforms/libqvnc.so", "PySide6/Qt/plugins/platforms/libqvkkhrdisplay.so",
+    "PySide6/Qt/plugins/platforms/libqeglfs.so",
+    "PySide6/Qt/plugins/platforms/libqlinuxfb.so",
+    "PySide6/Qt/plugins/platforms/libqvnc.so",
+    "PySide6/Qt/plugins/platforms/libqvkkhrdisplay.so",
     "PySide6/Qt/plugins/platforms/libqminimalegl.so",
     "PySide6/Qt/plugins/platforminputcontexts/libqtvirtualkeyboardplugin.so",
-    "PySide6/Qt/plugins/imageformats/libqpdf.so", "PySide6/Qt/plugins/vectorimageformats/*",
-    "PySide6/Qt/lib/libQt6Quick*", "PySide6/Qt/lib/libQt6Qml*", "PySide6/Qt/lib/libQt6Labs*",
-    "PySide6/Qt/lib/libQt6Designer*", "PySide6/Qt/lib/libQt6Pdf*", "PySide6/Qt/lib/libQt6Lottie*",
-    "PySide6/Qt/lib/libQt6WaylandCompositor*", "PySide6/Qt/lib/libQt6Sql*",
-    "PySide6/Qt/lib/libQt6Test*", "PySide6/Qt/lib/libQt6Help*",
+    "PySide6/Qt/plugins/imageformats/libqpdf.so",
+    "PySide6/Qt/plugins/vectorimageformats/*",
+    "PySide6/Qt/lib/libQt6Quick*",
+    "PySide6/Qt/lib/libQt6Qml*",
+    "PySide6/Qt/lib/libQt6Labs*",
+    "PySide6/Qt/lib/libQt6Designer*",
+    "PySide6/Qt/lib/libQt6Pdf*",
+    "PySide6/Qt/lib/libQt6Lottie*",
+    "PySide6/Qt/lib/libQt6WaylandCompositor*",
+    "PySide6/Qt/lib/libQt6Sql*",
+    "PySide6/Qt/lib/libQt6Test*",
+    "PySide6/Qt/lib/libQt6Help*",
     # Arrow Flight (RPC) and cloud file systems: Taxon reads local files only. pyarrow's
     # hook collects every library; these are needed only by the modules excluded above.
-    "pyarrow/libarrow_flight.so*", "pyarrow/libarrow_python_flight.so*", "pyarrow/libarrow_s3.so*",
-    "pyarrow/_flight.*", "pyarrow/_s3fs.*", "pyarrow/_gcsfs.*", "pyarrow/_azurefs.*",
-    "pyarrow/_hdfs.*", "pyarrow/_pyarrow_cpp_tests.*",
+    "pyarrow/libarrow_flight.so*",
+    "pyarrow/libarrow_python_flight.so*",
+    "pyarrow/libarrow_s3.so*",
+    "pyarrow/_flight.*",
+    "pyarrow/_s3fs.*",
+    "pyarrow/_gcsfs.*",
+    "pyarrow/_azurefs.*",
+    "pyarrow/_hdfs.*",
+    "pyarrow/_pyarrow_cpp_tests.*",
     # Cython sources and type stubs (torch, timm and transformers keep their .py files:
     # TorchScript and their decorators read the source).
-    "*.pyx", "*.pxd", "*.pyi",
+    "*.pyx",
+    "*.pxd",
+    "*.pyi",
 )
 
 #: Qt's own translations: only these catalogs, and only for the shipped languages.
@@ -182,8 +260,11 @@ def app_datas() -> list[tuple[str, str]]:
     A missing catalog stops the build: a bundle that silently falls back to
     English is worse than no bundle (run ``make catalogs``).
     """
-    datas = [(str(path), str(path.parent.relative_to(ROOT)))
-             for path in sorted((ROOT / "resources").rglob("*")) if path.is_file()]
+    datas = [
+        (str(path), str(path.parent.relative_to(ROOT)))
+        for path in sorted((ROOT / "resources").rglob("*"))
+        if path.is_file()
+    ]
     for language in shipped_languages():
         if language == "en":
             continue
@@ -207,8 +288,11 @@ def package_datas() -> list[tuple[str, str]]:
     datas: list[tuple[str, str]] = []
     for package, includes in DATA_PACKAGES.items():
         if installed(package):
-            datas += collect_data_files(package, includes=includes or ["**/*"],
-                                        excludes=["**/__pycache__/**", "**/*.py", "**/*.pyc"])
+            datas += collect_data_files(
+                package,
+                includes=includes or ["**/*"],
+                excludes=["**/__pycache__/**", "**/*.py", "**/*.pyc"],
+            )
     for distribution in metadata_distributions():
         try:
             datas += copy_metadata(distribution)
@@ -221,9 +305,11 @@ def metadata_distributions() -> list[str]:
     """Every pinned requirement, every component the About dialog lists, and ``METADATA``."""
     import json
 
-    names = [line.split("==")[0].strip()
-             for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
-             if "==" in line and not line.lstrip().startswith("#")]
+    names = [
+        line.split("==")[0].strip()
+        for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.lstrip().startswith("#")
+    ]
     licences = json.loads((ROOT / "resources" / "licenses.json").read_text(encoding="utf-8"))
     names += [item["package"] for item in licences["libraries"]]
     names += [item["source"] for item in licences["models"]]
@@ -325,7 +411,8 @@ def is_trimmed(dest: str, languages: tuple[str, ...]) -> bool:
     if any(fnmatch.fnmatchcase(path, pattern) for pattern in TRIM_PATTERNS):
         return True
     return is_unwanted_qt_translation(path, languages) or (
-        bool(languages) and is_unwanted_babel_locale(path, languages))
+        bool(languages) and is_unwanted_babel_locale(path, languages)
+    )
 
 
 def trim(entries: list, languages: tuple[str, ...]) -> tuple[list, int]:
@@ -340,12 +427,14 @@ def _has_symbol_table(path: Path) -> bool:
         header = handle.read(64)
         if len(header) < 64 or header[:6] != b"\x7fELF\x02\x01":
             return False
-        offset, = struct.unpack_from("<Q", header, 0x28)
+        (offset,) = struct.unpack_from("<Q", header, 0x28)
         entry_size, count = struct.unpack_from("<HH", header, 0x3A)
         handle.seek(offset)
         table = handle.read(entry_size * count)
-    return any(struct.unpack_from("<I", table, index * entry_size + 4)[0] == 2  # SHT_SYMTAB
-               for index in range(len(table) // entry_size if entry_size else 0))
+    return any(
+        struct.unpack_from("<I", table, index * entry_size + 4)[0] == 2  # SHT_SYMTAB
+        for index in range(len(table) // entry_size if entry_size else 0)
+    )
 
 
 def loadable_segments(path: Path) -> bool:
@@ -357,15 +446,17 @@ def loadable_segments(path: Path) -> bool:
         header = handle.read(64)
         if len(header) < 64 or header[:6] != b"\x7fELF\x02\x01":
             return False
-        offset, = struct.unpack_from("<Q", header, 0x20)
+        (offset,) = struct.unpack_from("<Q", header, 0x20)
         entry_size, count = struct.unpack_from("<HH", header, 0x36)
         handle.seek(offset)
         table = handle.read(entry_size * count)
     for index in range(count):
         kind, _flags, file_offset, address, _p, _f, _m, align = struct.unpack_from(
-            "<IIQQQQQQ", table, index * entry_size)
-        if kind == 1 and ((address - file_offset) % 4096
-                          or (align > 1 and (address - file_offset) % align)):
+            "<IIQQQQQQ", table, index * entry_size
+        )
+        if kind == 1 and (
+            (address - file_offset) % 4096 or (align > 1 and (address - file_offset) % align)
+        ):
             return False
     return True
 
@@ -419,21 +510,25 @@ def info_plist(version: str, languages: tuple[str, ...]) -> dict:
         "NSHighResolutionCapable": True,
         "LSMinimumSystemVersion": "12.0",
         "NSHumanReadableCopyright": "Taxon contributors, Apache-2.0",
-        "CFBundleDocumentTypes": [{
-            "CFBundleTypeName": "Taxon model package",
-            "CFBundleTypeRole": "Viewer",
-            "LSHandlerRank": "Owner",
-            "LSItemContentTypes": [f"{BUNDLE_ID}.model-package"],
-        }],
-        "UTExportedTypeDeclarations": [{
-            "UTTypeIdentifier": f"{BUNDLE_ID}.model-package",
-            "UTTypeDescription": "Taxon model package",
-            "UTTypeConformsTo": ["public.zip-archive"],
-            "UTTypeTagSpecification": {
-                "public.filename-extension": [MODEL_PACKAGE_EXTENSION.lstrip(".")],
-                "public.mime-type": MODEL_PACKAGE_MIME,
-            },
-        }],
+        "CFBundleDocumentTypes": [
+            {
+                "CFBundleTypeName": "Taxon model package",
+                "CFBundleTypeRole": "Viewer",
+                "LSHandlerRank": "Owner",
+                "LSItemContentTypes": [f"{BUNDLE_ID}.model-package"],
+            }
+        ],
+        "UTExportedTypeDeclarations": [
+            {
+                "UTTypeIdentifier": f"{BUNDLE_ID}.model-package",
+                "UTTypeDescription": "Taxon model package",
+                "UTTypeConformsTo": ["public.zip-archive"],
+                "UTTypeTagSpecification": {
+                    "public.filename-extension": [MODEL_PACKAGE_EXTENSION.lstrip(".")],
+                    "public.mime-type": MODEL_PACKAGE_MIME,
+                },
+            }
+        ],
     }
 
 
@@ -442,11 +537,18 @@ def windows_version_file(version: str, folder: Path) -> Path:
     parts = [int(part) for part in version.split(".")[:4] if part.isdigit()]
     numbers = tuple((parts + [0, 0, 0, 0])[:4])
     strings = {
-        "CompanyName": "Taxon", "FileDescription": "Taxon image and text classifier",
-        "FileVersion": version, "InternalName": APP_NAME, "LegalCopyright": "Apache-2.0",
-        "OriginalFilename": f"{EXE_NAME}.exe", "ProductName": APP_NAME, "ProductVersion": version,
+        "CompanyName": "Taxon",
+        "FileDescription": "Taxon image and text classifier",
+        "FileVersion": version,
+        "InternalName": APP_NAME,
+        "LegalCopyright": "Apache-2.0",
+        "OriginalFilename": f"{EXE_NAME}.exe",
+        "ProductName": APP_NAME,
+        "ProductVersion": version,
     }
-    string_structs = ", ".join(f"StringStruct({key!r}, {value!r})" for key, value in strings.items())
+    string_structs = ", ".join(
+        f"StringStruct({key!r}, {value!r})" for key, value in strings.items()
+    )
     text = (
         "VSVersionInfo(\n"
         f"  ffi=FixedFileInfo(filevers={numbers}, prodvers={numbers}, mask=0x3f, flags=0x0,\n"

@@ -14,18 +14,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from engine.core import i18n  # noqa: E402  (after TAXON_HOME is set)
 from engine.core.network_guard import NetworkGuard  # noqa: E402
-
-#: The guard of the running test (``tests/serve_helpers.allow_loopback_only`` opens loopback).
-guard: NetworkGuard | None = None
+from tests.helpers import network  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def no_network():
     """Any attempt to open a network connection fails the test, even if the code caught it."""
-    global guard
     attempts: list[str] = []
-    guard = NetworkGuard(attempts, who="Taxon's test suite")
-    with guard:
+    network.guard = NetworkGuard(attempts, who="Taxon's test suite")
+    with network.guard:
         yield attempts
     if attempts:
         pytest.fail(f"network connection attempted: {attempts}")

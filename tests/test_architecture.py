@@ -23,9 +23,14 @@ def import_loops(*packages: str) -> list[list[str]]:
     import grimp
 
     graph = grimp.build_graph(*packages, include_external_packages=False)
-    edges = {module: [other for other in graph.find_modules_directly_imported_by(module)
-                      if not other.startswith(module + ".")]  # a package re-exporting its child
-             for module in graph.modules}
+    edges = {
+        module: [
+            other
+            for other in graph.find_modules_directly_imported_by(module)
+            if not other.startswith(module + ".")
+        ]  # a package re-exporting its child
+        for module in graph.modules
+    }
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -85,7 +90,8 @@ def test_importing_every_engine_module_and_the_cli_loads_no_qt():
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))\n"
+        "bad = sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('PySide6', 'shiboken6', 'pyqtgraph'))\n"
         "assert not bad, bad\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
@@ -98,13 +104,78 @@ def test_startup_sets_offline_switches_before_any_library_loads():
         "assert os.environ['HF_HUB_OFFLINE'] == '1' and os.environ['TRANSFORMERS_OFFLINE'] == '1'\n"
     )
     env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "0"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                            env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_ruff_finds_nothing():
     ruff = Path(sys.executable).parent / "ruff"
-    result = subprocess.run([str(ruff), "check", "engine", "ui", "tests", "bench", "tools", "main.py"],
-                            cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [str(ruff), "check", "engine", "ui", "tests", "bench", "tools", "main.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_tree_is_formatted():
+    """``ruff format`` leaves every file as it is (lines up to 100 characters, E501 on)."""
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run(
+        [str(ruff), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def imports_of_other_tests(folder: Path) -> list[str]:
+    """``file: module`` for every import, even inside a function, of a module under
+    ``folder`` that is neither in ``helpers/`` nor a ``conftest``: shared code lives in
+    ``tests/helpers`` so that moving or trimming one test file breaks no other."""
+    import ast
+
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module == folder.name:
+                names = [
+                    f"{node.module}.{alias.name}" for alias in node.names
+                ]  # from tests import x
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if (
+                    parts[0] == folder.name
+                    and len(parts) > 1
+                    and parts[1] != "helpers"
+                    and parts[-1] != "conftest"
+                ):
+                    found.append(f"{path.relative_to(folder.parent)}: {name}")
+    return found
+
+
+def test_no_test_module_imports_another():
+    assert imports_of_other_tests(ROOT / "tests") == []
+
+
+def test_imports_of_other_tests_are_found(tmp_path):
+    tests = tmp_path / "tests"
+    (tests / "helpers").mkdir(parents=True)
+    (tests / "helpers" / "data.py").write_text("X = 1\n")
+    (tests / "test_a.py").write_text("def test_a():\n    from tests.test_b import Y\n")
+    (tests / "test_b.py").write_text(
+        "from tests.helpers.data import X\nfrom tests import conftest\n"
+    )
+    (tests / "test_c.py").write_text("import tests.test_a\nfrom tests import test_b\n")
+    assert imports_of_other_tests(tests) == [
+        "tests/test_a.py: tests.test_b",
+        "tests/test_c.py: tests.test_a",
+        "tests/test_c.py: tests.test_b",
+    ]

@@ -10,6 +10,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from engine.core import i18n
+from tests.helpers.languages import WITHOUT_QT_TRANSLATION
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = [code for code in i18n.SHIPPED_LANGUAGES if code != i18n.SOURCE_LANGUAGE]
@@ -22,16 +23,23 @@ def _catalog(code: str):
 
 
 def test_catalogs_are_up_to_date_with_the_source():
-    result = subprocess.run(["make", "-s", "--no-print-directory", "check-catalogs"], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["make", "-s", "--no-print-directory", "check-catalogs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, "run `make translations`:\n" + result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("code", TRANSLATED)
 def test_every_message_is_translated_and_none_is_fuzzy(code):
     catalog = _catalog(code)
-    missing = [m.id for m in catalog
-               if m.id and not all(m.string if isinstance(m.string, tuple) else [m.string])]
+    missing = [
+        m.id
+        for m in catalog
+        if m.id and not all(m.string if isinstance(m.string, tuple) else [m.string])
+    ]
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     assert not missing, f"{code}: untranslated {missing}"
     assert not fuzzy, f"{code}: fuzzy {fuzzy}"
@@ -67,10 +75,6 @@ def test_every_language_maps_to_a_real_qlocale(code):
     locale = QLocale(code)
     assert locale.language() != QLocale.Language.C
     assert locale.name().split("_")[0] == code.split("_")[0]
-
-
-#: Qt has no translation of its own for these; its few built-in texts stay English there.
-WITHOUT_QT_TRANSLATION = {"hi"}
 
 
 @pytest.mark.parametrize("code", TRANSLATED)

@@ -25,8 +25,14 @@ def cli(*args: str) -> list[str]:
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(cli(*args), cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return subprocess.run(
+        cli(*args),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
 
 
 def make_folder(folder: Path, count: int) -> Path:
@@ -81,8 +87,14 @@ def test_result_log_appends_whole_batches_and_resumes_past_a_partial_line(tmp_pa
 def test_result_log_csv_round_trips_formula_safe_paths(tmp_path):
     path = tmp_path / "out.csv"
     with ResultLog(path) as log:
-        log.add({"input": "=HYPERLINK(1).jpg", "size": 3, "mtime_ns": 9,
-                 "predictions": [{"label": "cat", "score": 0.9}]})
+        log.add(
+            {
+                "input": "=HYPERLINK(1).jpg",
+                "size": 3,
+                "mtime_ns": 9,
+                "predictions": [{"label": "cat", "score": 0.9}],
+            }
+        )
         log.add({"input": "/p/bad.jpg", "error": "damaged", "size": 4, "mtime_ns": 9})
     text = path.read_text(encoding="utf-8-sig")
     assert text.splitlines()[0] == "path,label,score,top5,error,size,mtime_ns"
@@ -106,8 +118,13 @@ def test_an_existing_results_file_is_never_overwritten_without_resume(tmp_path):
 @pytest.mark.slow
 def test_json_lines_arrive_while_the_run_is_going(tmp_path):
     folder = make_folder(tmp_path / "in", 160)
-    process = subprocess.Popen(cli("classify", str(folder), "--json", "--top-k", "2"), cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        cli("classify", str(folder), "--json", "--top-k", "2"),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = json.loads(process.stdout.readline())  # one whole object per line
         assert process.poll() is None  # ... read before the process has ended
@@ -124,8 +141,12 @@ def test_json_lines_arrive_while_the_run_is_going(tmp_path):
 def test_resume_after_sigkill_gives_exactly_one_result_per_input(tmp_path):
     folder = make_folder(tmp_path / "in", 150)
     out = tmp_path / "results.jsonl"
-    process = subprocess.Popen(cli("classify", str(folder), "--output", str(out)), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        cli("classify", str(folder), "--output", str(out)),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_for_lines(out, 20, process)
         process.send_signal(signal.SIGKILL)  # no clean-up, as in a power cut
@@ -134,7 +155,7 @@ def test_resume_after_sigkill_gives_exactly_one_result_per_input(tmp_path):
     before = lines_of(out)
     assert 20 <= len(before) < 150
     with open(out, "ab") as handle:
-        handle.write(b'{"input": "' + str(folder).encode() + b'/part 0/img_')  # a torn line
+        handle.write(b'{"input": "' + str(folder).encode() + b"/part 0/img_")  # a torn line
     resumed = run("classify", str(folder), "--output", str(out), "--resume", "--json")
     assert resumed.returncode == 0, resumed.stderr
     printed = [json.loads(line)["input"] for line in resumed.stdout.splitlines()]
@@ -151,8 +172,15 @@ def test_shards_cover_every_input_exactly_once(tmp_path):
     folder = make_folder(tmp_path / "in", 24)
     seen: list[str] = []
     for part in ("1/3", "2/3", "3/3"):
-        done = run("classify", str(folder), "--json", "--shard", part,
-                   "--output", str(tmp_path / f"shard-{part[0]}.csv"))
+        done = run(
+            "classify",
+            str(folder),
+            "--json",
+            "--shard",
+            part,
+            "--output",
+            str(tmp_path / f"shard-{part[0]}.csv"),
+        )
         assert done.returncode == 0, done.stderr
         seen += [json.loads(line)["input"] for line in done.stdout.splitlines()]
     assert sorted(seen) == sorted(inputs_of(folder))
@@ -165,8 +193,13 @@ def test_shards_cover_every_input_exactly_once(tmp_path):
 def test_ctrl_c_stops_after_the_batch_with_everything_so_far_saved(tmp_path):
     folder = make_folder(tmp_path / "in", 300)
     out = tmp_path / "results.jsonl"
-    process = subprocess.Popen(cli("classify", str(folder), "--json", "--output", str(out)),
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        cli("classify", str(folder), "--json", "--output", str(out)),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for_lines(out, 10, process)
         process.send_signal(signal.SIGINT)

@@ -19,14 +19,19 @@ import pytest
 from engine.core.jobs import UserError
 
 SAMPLES = Path(__import__("sklearn").__file__).parent / "datasets" / "images"
-TABLE = "text,label\nThe team won the match,sport\nShe scored two goals,sport\n" \
-        "The soup was delicious,food\nShe baked fresh bread,food\nThe soup was delicious,food\n"
+TABLE = (
+    "text,label\nThe team won the match,sport\nShe scored two goals,sport\n"
+    "The soup was delicious,food\nShe baked fresh bread,food\nThe soup was delicious,food\n"
+)
 
 
 def _snapshot(folder: Path) -> dict[str, str]:
     """Every file under ``folder`` and its content's hash."""
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def _clean(capsys, *argv: str) -> tuple[int, str, str]:
@@ -49,8 +54,10 @@ def no_work(monkeypatch):
     monkeypatch.setattr(engine.data.dataset_io, "load_dataset", forbidden)
 
 
-@pytest.mark.parametrize("names", [("report.html",), ("findings.json", "cleaning-plan.json"),
-                                   ("reviews.csv",), ("notes.txt",)])
+@pytest.mark.parametrize(
+    "names",
+    [("report.html",), ("findings.json", "cleaning-plan.json"), ("reviews.csv",), ("notes.txt",)],
+)
 def test_a_folder_that_holds_files_is_refused_and_left_unchanged(capsys, tmp_path, no_work, names):
     table = tmp_path / "reviews.csv"
     table.write_text(TABLE, encoding="utf-8")
@@ -91,8 +98,12 @@ def _image_folder(tmp_path: Path) -> Path:
 def test_an_out_folder_overlapping_the_image_dataset_is_refused(capsys, tmp_path, no_work, where):
     root = _image_folder(tmp_path)
     (root / "manifest.csv").write_text("path,label\nmine.jpg,a\n", encoding="utf-8")
-    dataset, out = {"itself": (root, root), "inside": (root, root / "cleaned"),
-                    "class folder": (root, root / "a"), "parent": (root / "a", root)}[where]
+    dataset, out = {
+        "itself": (root, root),
+        "inside": (root, root / "cleaned"),
+        "class folder": (root, root / "a"),
+        "parent": (root / "a", root),
+    }[where]
     before = _snapshot(tmp_path)
     code, _out, err = _clean(capsys, str(dataset), "--out", str(out))
     assert code == 1 and "overlaps the dataset's folder" in err
@@ -117,7 +128,11 @@ def test_an_empty_or_new_folder_gets_the_whole_output_and_nothing_else(capsys, t
         assert code == 0, err
         assert json.loads(stdout)["output"] == str(out / "reviews.csv")
         assert sorted(p.name for p in out.iterdir()) == [
-            "cleaning-plan.json", "findings.json", "report.html", "reviews.csv"]
+            "cleaning-plan.json",
+            "findings.json",
+            "report.html",
+            "reviews.csv",
+        ]
         assert (out / "reviews.csv").read_text(encoding="utf-8").count("soup") == 1
     assert table.read_text(encoding="utf-8") == TABLE
     assert not list(tmp_path.rglob("*.partial"))

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(*args: str, home: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    if home is not None:
-        env["TAXON_HOME"] = str(home)
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+from tests.helpers.cli import run_cli
 
 
 def test_help_lists_the_sub_commands():
@@ -61,7 +50,9 @@ def test_classify_json_reports_each_input_and_exits_1_when_some_fail(tmp_path):
     import json
 
     folder = _mixed(tmp_path)
-    result = run_cli("classify", str(folder), "--json", "--top-k", "3", "--lang", "en", home=tmp_path / "home")
+    result = run_cli(
+        "classify", str(folder), "--json", "--top-k", "3", "--lang", "en", home=tmp_path / "home"
+    )
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stdout.splitlines()  # JSON Lines: one object per input
@@ -80,19 +71,33 @@ def test_classify_plain_output_all_good_exits_0_and_errors_go_to_stderr(tmp_path
     assert good.returncode == 0, good.stderr
     line = good.stdout.strip().splitlines()[0].split("\t")
     assert line[0].endswith("花 🌼.jpg") and line[2].endswith("%")
-    bad = run_cli("classify", str(folder / "broken.png"), str(tmp_path / "missing.jpg"), "--lang", "zh_CN",
-                  home=tmp_path / "home")
+    bad = run_cli(
+        "classify",
+        str(folder / "broken.png"),
+        str(tmp_path / "missing.jpg"),
+        "--lang",
+        "zh_CN",
+        home=tmp_path / "home",
+    )
     assert bad.returncode == 1
     errors = bad.stderr.strip().splitlines()
     assert sum("错误" in line for line in errors) == 2
 
 
 MESSY = "text,label\n" + "".join(
-    f"{text},{label}\n" for text, label in [
-        ("The team won the match", "sport"), ("She scored two goals", "sport"), ("The coach praised them", "sport"),
-        ("The soup was delicious", "food"), ("She baked fresh bread", "food"), ("We ordered pizza", "food"),
-        ("The soup was delicious", "food"), ("", "sport"), ("Great pasta", "Food"),
-    ])
+    f"{text},{label}\n"
+    for text, label in [
+        ("The team won the match", "sport"),
+        ("She scored two goals", "sport"),
+        ("The coach praised them", "sport"),
+        ("The soup was delicious", "food"),
+        ("She baked fresh bread", "food"),
+        ("We ordered pizza", "food"),
+        ("The soup was delicious", "food"),
+        ("", "sport"),
+        ("Great pasta", "Food"),
+    ]
+)
 
 
 def test_inspect_lists_planted_problems_as_json(tmp_path):
@@ -112,7 +117,9 @@ def test_clean_writes_a_cleaned_copy_plan_and_report_and_leaves_the_original(tmp
     table = tmp_path / "messy.csv"
     table.write_text(MESSY, encoding="utf-8")
     out = tmp_path / "out"
-    result = run_cli("clean", str(table), "--out", str(out), "--json", "--lang", "en", home=tmp_path / "home")
+    result = run_cli(
+        "clean", str(table), "--out", str(out), "--json", "--lang", "en", home=tmp_path / "home"
+    )
     assert result.returncode == 0, result.stderr
     assert table.read_text(encoding="utf-8") == MESSY
     cleaned = (out / "messy.csv").read_text(encoding="utf-8")
@@ -121,11 +128,21 @@ def test_clean_writes_a_cleaned_copy_plan_and_report_and_leaves_the_original(tmp
     assert cleaned.count("The soup was delicious") == 1 and ",Food" in cleaned
     assert "\n,sport" not in cleaned
     plan = json.loads((out / "cleaning-plan.json").read_text(encoding="utf-8"))
-    assert {step["finding_kind"] for step in plan["steps"]} >= {"text.empty", "text.exact_duplicates"}
+    assert {step["finding_kind"] for step in plan["steps"]} >= {
+        "text.empty",
+        "text.exact_duplicates",
+    }
     assert "label.likely_errors" not in {step["finding_kind"] for step in plan["steps"]}
     assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    replay = run_cli("clean", str(table), "--out", str(tmp_path / "again"), "--plan", str(out / "cleaning-plan.json"),
-                     home=tmp_path / "home")
+    replay = run_cli(
+        "clean",
+        str(table),
+        "--out",
+        str(tmp_path / "again"),
+        "--plan",
+        str(out / "cleaning-plan.json"),
+        home=tmp_path / "home",
+    )
     assert replay.returncode == 0, replay.stderr
     assert (tmp_path / "again" / "messy.csv").read_text(encoding="utf-8") == cleaned
 

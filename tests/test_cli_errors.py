@@ -36,7 +36,7 @@ def _usage_error(capsys, *argv: str) -> str:
     lines = err.strip().splitlines()  # argparse's usage block, then the one error line
     errors = [index for index, line in enumerate(lines) if "error:" in line or "éŕŕóŕ:" in line]
     assert len(errors) == 1 and errors[0] > 0, err
-    assert all(set(line) <= set("·⟧") for line in lines[errors[0] + 1:]), err  # en_XA padding
+    assert all(set(line) <= set("·⟧") for line in lines[errors[0] + 1 :]), err  # en_XA padding
     return lines[errors[0]]
 
 
@@ -48,31 +48,52 @@ def table(tmp_path) -> Path:
 
 
 TRAIN_CASES = [
-    ("--learning-rate", "1e30"), ("--learning-rate", "nan"), ("--learning-rate", "inf"),
-    ("--learning-rate", "-1"), ("--learning-rate", "0"), ("--epochs", "0"), ("--epochs", "-3"),
-    ("--batch-size", "0"), ("--batch-size", "-5"), ("--seed", "-1"), ("--seed", "1e20"),
+    ("--learning-rate", "1e30"),
+    ("--learning-rate", "nan"),
+    ("--learning-rate", "inf"),
+    ("--learning-rate", "-1"),
+    ("--learning-rate", "0"),
+    ("--epochs", "0"),
+    ("--epochs", "-3"),
+    ("--batch-size", "0"),
+    ("--batch-size", "-5"),
+    ("--seed", "-1"),
+    ("--seed", "1e20"),
 ]
 
 
 @pytest.mark.parametrize(("option", "value"), TRAIN_CASES)
-def test_bad_training_numbers_are_usage_errors_naming_the_option(capsys, table, tmp_path,
-                                                                  option, value):
-    line = _usage_error(capsys, "--lang", "en", "train", str(table), "--out",
-                        str(tmp_path / "model"), f"{option}={value}")
+def test_bad_training_numbers_are_usage_errors_naming_the_option(
+    capsys, table, tmp_path, option, value
+):
+    line = _usage_error(
+        capsys,
+        "--lang",
+        "en",
+        "train",
+        str(table),
+        "--out",
+        str(tmp_path / "model"),
+        f"{option}={value}",
+    )
     assert f"argument {option}:" in line and value in line
     assert not (tmp_path / "model").exists()
 
 
-@pytest.mark.parametrize(("command", "option", "value", "expected"), [
-    ("classify", "--top-k", "0", "at least 1"),
-    ("inspect", "--delimiter", ";;", "single character"),
-    ("inspect", "--encoding", "rot13", "not a text encoding"),
-    ("inspect", "--encoding", "no-such-codec", "not a text encoding"),
-    ("inspect", "--report", "r.exe", ".html, .htm, .json"),
-    ("clean", "--fix", "text.typos", "label.variants"),
-])
-def test_bad_option_values_are_usage_errors(capsys, table, tmp_path, command, option, value,
-                                            expected):
+@pytest.mark.parametrize(
+    ("command", "option", "value", "expected"),
+    [
+        ("classify", "--top-k", "0", "at least 1"),
+        ("inspect", "--delimiter", ";;", "single character"),
+        ("inspect", "--encoding", "rot13", "not a text encoding"),
+        ("inspect", "--encoding", "no-such-codec", "not a text encoding"),
+        ("inspect", "--report", "r.exe", ".html, .htm, .json"),
+        ("clean", "--fix", "text.typos", "label.variants"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(
+    capsys, table, tmp_path, command, option, value, expected
+):
     target = ["x.jpg"] if command == "classify" else [str(table)]
     extra = ["--out", str(tmp_path / "out")] if command == "clean" else []
     line = _usage_error(capsys, "--lang", "en", command, *target, *extra, option, value)
@@ -87,8 +108,17 @@ def test_a_report_path_that_is_a_folder_is_refused(capsys, table, tmp_path):
 
 def test_the_messages_go_through_the_translations(capsys, table, tmp_path):
     """en_XA accents every translated message, so plain English would show a missing ``_``."""
-    line = _usage_error(capsys, "--lang", "en_XA", "train", str(table), "--out",
-                        str(tmp_path / "m"), "--epochs", "0")
+    line = _usage_error(
+        capsys,
+        "--lang",
+        "en_XA",
+        "train",
+        str(table),
+        "--out",
+        str(tmp_path / "m"),
+        "--epochs",
+        "0",
+    )
     assert "ɱúšţ" in line  # "must", translated
     line = _usage_error(capsys, "--lang", "en_XA", "inspect", str(table), "--report", "r.exe")
     assert "ŕéþóŕţ" in line  # "report", translated
@@ -139,8 +169,9 @@ def _tiny_text(per_class: dict[str, int]):
     for label, count in per_class.items():
         items += [f"{label} example number {i}" for i in range(count)]
         labels += [label] * count
-    return Dataset("text", make_frame(items, labels), DatasetSource(kind="table", path="t.csv"),
-                   "t")
+    return Dataset(
+        "text", make_frame(items, labels), DatasetSource(kind="table", path="t.csv"), "t"
+    )
 
 
 def test_classes_too_small_to_check_on_say_how_many_are_needed_and_which_class():
@@ -155,22 +186,36 @@ def test_classes_too_small_to_check_on_say_how_many_are_needed_and_which_class()
 def test_classes_checked_on_too_few_examples_are_named():
     from engine.training.data import thin_validation
 
-    warning = thin_validation({"cat": {"train": 9, "validation": 1},
-                               "dog": {"train": 40, "validation": 10}})
+    warning = thin_validation(
+        {"cat": {"train": 9, "validation": 1}, "dog": {"train": 40, "validation": 10}}
+    )
     assert warning is not None and "cat" in warning.text() and "dog" not in warning.text()
     assert thin_validation({"dog": {"train": 40, "validation": 10}}) is None
 
 
 @pytest.mark.slow
 def test_train_says_what_it_left_out_and_warns_about_thin_classes(capsys, tmp_path):
-    from tests.digits import write_digits
+    from tests.helpers.digits import write_digits
     from ui.cli import main
 
     data = write_digits(tmp_path / "digits", per_class=6, classes=(0, 1))
     (data / "1" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     (data / "2").mkdir()  # an empty class folder
-    code = main(["--lang", "en", "--json", "train", str(data), "--out", str(tmp_path / "m"),
-                 "--epochs", "3", "--device", "cpu"])
+    code = main(
+        [
+            "--lang",
+            "en",
+            "--json",
+            "train",
+            str(data),
+            "--out",
+            str(tmp_path / "m"),
+            "--epochs",
+            "3",
+            "--device",
+            "cpu",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     result = json.loads(captured.out)
@@ -197,10 +242,15 @@ def test_a_table_of_10000_columns_names_a_few_and_the_count(tmp_path):
     assert len(message) < 300 and "10,000 columns" in message and "c0, c1" in message
 
 
-@pytest.mark.parametrize(("code", "expected"), [
-    (errno.EROFS, "read-only"), (errno.EACCES, "read-only"), (errno.ENOSPC, "disk is full"),
-    (errno.ENOENT, "does not exist"),
-])
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (errno.EROFS, "read-only"),
+        (errno.EACCES, "read-only"),
+        (errno.ENOSPC, "disk is full"),
+        (errno.ENOENT, "does not exist"),
+    ],
+)
 def test_a_refused_write_gets_the_hint_that_fits(tmp_path, code, expected):
     from engine.core.output_folder import write_problem
 
@@ -241,7 +291,8 @@ def test_an_image_named_in_non_utf8_bytes_is_left_out_with_a_warning(tmp_path):
     assert len(dataset) == 6
     assert [w.text() for w in dataset.warnings] == [
         "1 image was left out because its name is not valid text (a/caf\\xe9.jpg); rename it "
-        "to use it."]
+        "to use it."
+    ]
     dataset.name = os.fsdecode(b"caf\xe9")  # a surrogate reaching the report still writes
     write_report(dataset, [], tmp_path / "r.html")
     write_report(dataset, [], tmp_path / "r.json")

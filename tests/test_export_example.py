@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests import deploy_models as dm
+from tests.helpers import deploy_models as dm
 from ui.cli import main
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("torch")
+#: Every test here uses the models fixture, which trains fast-mode image and text models.
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,10 +29,12 @@ def models(tmp_path_factory) -> dict[str, Path]:
     topics = dm.topics_dataset(base / "topics")
     vit, bert = dm.tiny_image_backbone(base / "vit"), dm.tiny_text_backbone(base / "bert")
     return {
-        "image": dm.train_package(digits, base / "digits-model", mode="fast", epochs=10,
-                                  backbone=str(vit)),
-        "text": dm.train_package(topics, base / "topics-model", mode="fast", epochs=10,
-                                 backbone=str(bert)),
+        "image": dm.train_package(
+            digits, base / "digits-model", mode="fast", epochs=10, backbone=str(vit)
+        ),
+        "text": dm.train_package(
+            topics, base / "topics-model", mode="fast", epochs=10, backbone=str(bert)
+        ),
         "instant": dm.train_package(topics, base / "instant-model", mode="instant"),
     }
 
@@ -50,13 +54,24 @@ def _run_example(readme: Path, folder: Path, args: list[str], tmp_path: Path) ->
     code = _example(readme)
     assert len(code.splitlines()) <= 25
     script.write_text(code, encoding="utf-8")
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path),
-           "ORT_DISABLE_TELEMETRY": "1"}
-    probe = subprocess.run([sys.executable, "-I", "-c", "import engine"], cwd=folder, env=env,
-                           capture_output=True, text=True, timeout=60)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "ORT_DISABLE_TELEMETRY": "1"}
+    probe = subprocess.run(
+        [sys.executable, "-I", "-c", "import engine"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert probe.returncode != 0  # Taxon itself cannot be imported there
-    done = subprocess.run([sys.executable, "-I", str(script), *args], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-I", str(script), *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
@@ -78,15 +93,14 @@ def _images(package: Path) -> list[str]:
     return load_package(package).evaluation().items[:5]
 
 
-@pytest.mark.parametrize("fmt", ["onnx", pytest.param("torchscript", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
 def test_the_image_readme_example_answers_like_classify(models, fmt, tmp_path):
     from engine.deploy import export_model
 
     result = export_model(models["image"], tmp_path / "export" / "digits", fmt)
     paths = _images(models["image"])
     lines = _run_example(result.files[1], result.output.parent, paths, tmp_path)
-    assert [line.rsplit(" ", 2)[1] for line in lines] == _engine_top1_images(models["image"],
-                                                                            paths)
+    assert [line.rsplit(" ", 2)[1] for line in lines] == _engine_top1_images(models["image"], paths)
     assert all(0.0 < float(line.rsplit(" ", 1)[1]) <= 1.0 for line in lines)
 
 
@@ -109,8 +123,19 @@ def test_the_text_readme_example_answers_like_classify(models, tmp_path):
 
 
 def test_cli_export_onnx_prints_json_and_exits_0(models, tmp_path, capsys):
-    code = main(["--lang", "en", "export", str(models["image"]), "--format", "onnx",
-                 "--out", str(tmp_path / "digits"), "--json"])
+    code = main(
+        [
+            "--lang",
+            "en",
+            "export",
+            str(models["image"]),
+            "--format",
+            "onnx",
+            "--out",
+            str(tmp_path / "digits"),
+            "--json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert out["output"] == str(tmp_path / "digits.onnx") and out["format"] == "onnx"
@@ -119,15 +144,35 @@ def test_cli_export_onnx_prints_json_and_exits_0(models, tmp_path, capsys):
 
 
 def test_cli_export_says_what_it_checked(models, tmp_path, capsys):
-    code = main(["--lang", "en", "export", str(models["text"]), "--format", "onnx",
-                 "--out", str(tmp_path / "topics")])
+    code = main(
+        [
+            "--lang",
+            "en",
+            "export",
+            str(models["text"]),
+            "--format",
+            "onnx",
+            "--out",
+            str(tmp_path / "topics"),
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0 and "Saved the model to" in printed and "the same top label" in printed
 
 
 def test_cli_refusals_exit_1_with_the_reason_and_write_nothing(models, tmp_path, capsys):
-    code = main(["--lang", "en", "export", str(models["instant"]), "--format", "onnx",
-                 "--out", str(tmp_path / "instant")])
+    code = main(
+        [
+            "--lang",
+            "en",
+            "export",
+            str(models["instant"]),
+            "--format",
+            "onnx",
+            "--out",
+            str(tmp_path / "instant"),
+        ]
+    )
     assert code == 1 and "n-grams" in capsys.readouterr().err
     code = main(["--lang", "en", "export", "builtin", "--out", str(tmp_path / "builtin")])
     assert code == 1 and "ONNX or TorchScript" in capsys.readouterr().err
@@ -141,21 +186,34 @@ def test_cli_unknown_format_is_a_usage_error(models, tmp_path):
 
 
 def test_cli_default_format_still_packs_a_taxon_model_file(models, tmp_path, capsys):
-    code = main(["--lang", "en", "export", str(models["image"]), "--out", str(tmp_path / "d"),
-                 "--json"])
+    code = main(
+        ["--lang", "en", "export", str(models["image"]), "--out", str(tmp_path / "d"), "--json"]
+    )
     assert code == 0
     assert json.loads(capsys.readouterr().out)["output"] == str(tmp_path / "d.taxon-model")
 
 
-@pytest.mark.slow
 def test_main_py_export_then_example_matches_main_py_classify(models, tmp_path):
     """The whole road as a user walks it: two commands and the README's example."""
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT,
-                              capture_output=True, text=True, timeout=300)
 
-    exported = run("export", str(models["image"]), "--format", "onnx", "--out",
-                   str(tmp_path / "digits.onnx"), "--json")
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    exported = run(
+        "export",
+        str(models["image"]),
+        "--format",
+        "onnx",
+        "--out",
+        str(tmp_path / "digits.onnx"),
+        "--json",
+    )
     assert exported.returncode == 0, exported.stderr
     paths = _images(models["image"])
     lines = _run_example(tmp_path / "digits.onnx.README.md", tmp_path, paths, tmp_path)

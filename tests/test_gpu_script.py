@@ -14,8 +14,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "gpu.py"
-CHECKS = ["environment", "finetune-image", "finetune-text", "oom-backoff", "resume", "ddp",
-          "inference", "gpu-decode", "memory-figure"]
+CHECKS = [
+    "environment",
+    "finetune-image",
+    "finetune-text",
+    "oom-backoff",
+    "resume",
+    "ddp",
+    "inference",
+    "gpu-decode",
+    "memory-figure",
+]
 LINE = re.compile(r"^(PASS|FAIL|SKIP)  ([a-z-]+)  (\S.*)$")
 
 
@@ -23,8 +32,14 @@ def _run(*args: str, cuda_visible: str | None = None) -> subprocess.CompletedPro
     env = dict(os.environ)
     if cuda_visible is not None:
         env["CUDA_VISIBLE_DEVICES"] = cuda_visible
-    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
-                          timeout=280, cwd=ROOT, env=env)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=ROOT,
+        env=env,
+    )
 
 
 def _lines(stdout: str) -> list[re.Match]:
@@ -32,7 +47,7 @@ def _lines(stdout: str) -> list[re.Match]:
 
 
 def _summary(stdout: str) -> dict:
-    return json.loads(stdout[stdout.index("\n{") + 1:])
+    return json.loads(stdout[stdout.index("\n{") + 1 :])
 
 
 @pytest.mark.slow
@@ -60,7 +75,8 @@ def test_without_cuda_every_check_is_skipped_and_the_script_exits_0(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     lines = _lines(done.stdout)
     assert [(m.group(1), m.group(2), m.group(3)) for m in lines] == [
-        ("SKIP", name, "no CUDA device") for name in CHECKS]
+        ("SKIP", name, "no CUDA device") for name in CHECKS
+    ]
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["cuda"] is False and report["counts"] == {"PASS": 0, "FAIL": 0, "SKIP": 9}
 

@@ -21,10 +21,24 @@ def test_switching_changes_translations_and_back():
 
 @pytest.mark.parametrize(
     ("spelling", "expected"),
-    [("zh-Hans-CN", "zh_CN"), ("zh_TW.UTF-8", "zh_TW"), ("zh-Hant", "zh_TW"), ("zh_HK", "zh_TW"),
-     ("zh_SG", "zh_CN"), ("ar_EG.UTF-8", "ar"), ("C", "en"), ("fr_CA", "fr"), ("pt_PT", "pt_BR"),
-     ("de_AT.UTF-8", "de"), ("hi_IN", "hi"), ("it_IT", "en"), ("", "en"), (None, "en"),
-     ("en_GB", "en"), ("not a locale!", "en")],
+    [
+        ("zh-Hans-CN", "zh_CN"),
+        ("zh_TW.UTF-8", "zh_TW"),
+        ("zh-Hant", "zh_TW"),
+        ("zh_HK", "zh_TW"),
+        ("zh_SG", "zh_CN"),
+        ("ar_EG.UTF-8", "ar"),
+        ("C", "en"),
+        ("fr_CA", "fr"),
+        ("pt_PT", "pt_BR"),
+        ("de_AT.UTF-8", "de"),
+        ("hi_IN", "hi"),
+        ("it_IT", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("en_GB", "en"),
+        ("not a locale!", "en"),
+    ],
 )
 def test_locale_spellings_map_to_shipped_languages(spelling, expected):
     assert i18n.normalize_language(spelling) == expected
@@ -39,9 +53,19 @@ def test_system_language_follows_environment(monkeypatch):
 
 def test_languages_are_named_in_their_own_language():
     assert dict(i18n.language_choices()) == {
-        "en": "English", "zh_CN": "简体中文", "zh_TW": "繁體中文", "ja": "日本語", "ko": "한국어",
-        "es": "Español", "fr": "Français", "de": "Deutsch", "pt_BR": "Português (Brasil)",
-        "ru": "Русский", "ar": "العربية", "hi": "हिन्दी"}
+        "en": "English",
+        "zh_CN": "简体中文",
+        "zh_TW": "繁體中文",
+        "ja": "日本語",
+        "ko": "한국어",
+        "es": "Español",
+        "fr": "Français",
+        "de": "Deutsch",
+        "pt_BR": "Português (Brasil)",
+        "ru": "Русский",
+        "ar": "العربية",
+        "hi": "हिन्दी",
+    }
 
 
 def test_rtl_only_for_right_to_left_scripts():
@@ -94,12 +118,35 @@ def test_listeners_hear_every_switch():
     assert heard == ["ar", "en"]
 
 
-@pytest.mark.parametrize(("code", "expected"), [
-    ("ru", {0: "{n} строк", 1: "{n} строка", 2: "{n} строки", 5: "{n} строк", 11: "{n} строк",
-            21: "{n} строка", 101: "{n} строка"}),
-    ("ar", {0: "{n} صف", 1: "صف واحد", 2: "صفان", 5: "{n} صفوف", 11: "{n} صفًا", 21: "{n} صفًا",
-            101: "{n} صف"}),
-])
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (
+            "ru",
+            {
+                0: "{n} строк",
+                1: "{n} строка",
+                2: "{n} строки",
+                5: "{n} строк",
+                11: "{n} строк",
+                21: "{n} строка",
+                101: "{n} строка",
+            },
+        ),
+        (
+            "ar",
+            {
+                0: "{n} صف",
+                1: "صف واحد",
+                2: "صفان",
+                5: "{n} صفوف",
+                11: "{n} صفًا",
+                21: "{n} صفًا",
+                101: "{n} صف",
+            },
+        ),
+    ],
+)
 def test_plural_forms_follow_each_language_for_every_count(code, expected):
     """Russian and Arabic pick different words for 0, 1, 2, 5, 11, 21 and 101, as CLDR says."""
     i18n.set_language(code)

@@ -39,7 +39,8 @@ def test_every_class_name_is_translated(code):
 
 @pytest.mark.parametrize("code", TRANSLATED)
 def test_no_two_classes_share_a_name(code):
-    """A user told "鹤" could not tell the bird from the machine: distinct classes, distinct words."""
+    """A user told "鹤" could not tell the bird from the machine: distinct classes, distinct
+    words."""
     translations = [message.string.strip().casefold() for message in _catalog(code) if message.id]
     shared = [text for text, count in Counter(translations).items() if count > 1]
     assert not shared, f"{code}: one name for several classes: {shared}"

@@ -9,17 +9,36 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_cli import run_cli
+from tests.helpers.cli import run_cli
 
-GREETINGS = ["hello there", "good morning", "hi, how are you", "good evening friend",
-             "hey, nice to see you", "hello my friend", "morning! how are you", "hi there"]
-FAREWELLS = ["goodbye now", "see you later", "bye, take care", "farewell my friend",
-             "see you tomorrow", "good night and bye", "bye bye", "later, take care"]
+GREETINGS = [
+    "hello there",
+    "good morning",
+    "hi, how are you",
+    "good evening friend",
+    "hey, nice to see you",
+    "hello my friend",
+    "morning! how are you",
+    "hi there",
+]
+FAREWELLS = [
+    "goodbye now",
+    "see you later",
+    "bye, take care",
+    "farewell my friend",
+    "see you tomorrow",
+    "good night and bye",
+    "bye bye",
+    "later, take care",
+]
 
 
 def write_table(path: Path) -> Path:
-    rows = ["text,label"] + [f'"{text}",hello' for text in GREETINGS] + \
-        [f'"{text}",bye' for text in FAREWELLS]
+    rows = (
+        ["text,label"]
+        + [f'"{text}",hello' for text in GREETINGS]
+        + [f'"{text}",bye' for text in FAREWELLS]
+    )
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     return path
 
@@ -36,8 +55,16 @@ def test_models_json_with_an_empty_library(tmp_path):
 def test_trained_models_are_listed_with_unique_names_and_missing_ones_marked(tmp_path):
     home, table = tmp_path / "home", write_table(tmp_path / "greetings.csv")
     for parent in ("first", "second"):  # the same folder name twice: "model", "model (2)"
-        done = run_cli("train", str(table), "--out", str(tmp_path / parent / "model"),
-                       "--mode", "instant", "--json", home=home)
+        done = run_cli(
+            "train",
+            str(table),
+            "--out",
+            str(tmp_path / parent / "model"),
+            "--mode",
+            "instant",
+            "--json",
+            home=home,
+        )
         assert done.returncode == 0, done.stderr
     shutil.rmtree(tmp_path / "first")
 

@@ -20,8 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def _self_test(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environment = dict(os.environ, TAXON_HOME=str(tmp_path), **env)
     environment.pop("QT_QPA_PLATFORM", None)  # the self-test must choose offscreen itself
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), "--self-test", "--lang", "en",
-                           *args], env=environment, capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "--self-test", "--lang", "en", *args],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def _lines(output: str) -> dict[str, str]:
@@ -75,7 +80,7 @@ def test_an_unknown_check_name_is_a_usage_error(tmp_path):
 
 
 def test_languages_without_a_qt_catalog_agree_with_the_catalog_tests():
-    from tests.test_catalogs import WITHOUT_QT_TRANSLATION
+    from tests.helpers.languages import WITHOUT_QT_TRANSLATION
 
     assert selftest.WITHOUT_QT_TRANSLATION == set(WITHOUT_QT_TRANSLATION)
 
@@ -91,8 +96,9 @@ def test_a_failing_or_crashing_check_is_reported_and_counted():
         return {}["nothing"]
 
     out = io.StringIO()
-    failed = selftest.run_checks(selftest.Context(), [("Good", good), ("Finding", finding),
-                                                      ("Crash", crash)], out=out)
+    failed = selftest.run_checks(
+        selftest.Context(), [("Good", good), ("Finding", finding), ("Crash", crash)], out=out
+    )
     lines = out.getvalue().splitlines()
     assert failed == 2
     assert lines[0].startswith("PASS Good: fine")

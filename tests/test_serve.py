@@ -16,10 +16,10 @@ import pytest
 from engine.core.jobs import UserError
 from engine.serving import Limits, ServedModel, start_server
 from engine.serving.auth import is_loopback
-from tests.serve_helpers import (
+from tests.helpers.network import allow_loopback_only
+from tests.helpers.serving import (
     ColourClassifier,
     LengthClassifier,
-    allow_loopback_only,
     classify_multipart,
     image_bytes,
     request,
@@ -61,8 +61,10 @@ def test_health_and_model_info(colours):
 
 def test_images_as_multipart_files_with_top_k(colours):
     status, _headers, body = classify_multipart(
-        colours.port, [("red.png", image_bytes(RED)), ("blue.jpg", image_bytes(BLUE, fmt="JPEG"))],
-        fields={"top_k": "2"})
+        colours.port,
+        [("red.png", image_bytes(RED)), ("blue.jpg", image_bytes(BLUE, fmt="JPEG"))],
+        fields={"top_k": "2"},
+    )
     assert status == 200 and body["model"] == "colours"
     red, blue = body["results"]
     assert red["input"] == "red.png" and red["predictions"][0]["label"] == "red"
@@ -72,11 +74,22 @@ def test_images_as_multipart_files_with_top_k(colours):
 
 
 def test_one_image_as_the_raw_body(colours):
-    status, _headers, body = request(colours.port, "POST", "/v1/classify?top_k=1&name=leaf.png",
-                                     image_bytes(GREEN), {"Content-Type": "image/png"})
+    status, _headers, body = request(
+        colours.port,
+        "POST",
+        "/v1/classify?top_k=1&name=leaf.png",
+        image_bytes(GREEN),
+        {"Content-Type": "image/png"},
+    )
     assert status == 200
-    assert body["results"] == [{"input": "leaf.png", "width": 64, "height": 48,
-                                "predictions": [body["results"][0]["predictions"][0]]}]
+    assert body["results"] == [
+        {
+            "input": "leaf.png",
+            "width": 64,
+            "height": 48,
+            "predictions": [body["results"][0]["predictions"][0]],
+        }
+    ]
     assert body["results"][0]["predictions"][0]["label"] == "green"
 
 
@@ -86,9 +99,13 @@ def test_concurrent_requests_share_model_batches(colours):
     colours_cycle = [RED, GREEN, BLUE]
 
     def one(index: int) -> str:
-        status, _h, body = request(colours.port, "POST", "/v1/classify",
-                                   image_bytes(colours_cycle[index % 3]),
-                                   {"Content-Type": "image/png"})
+        status, _h, body = request(
+            colours.port,
+            "POST",
+            "/v1/classify",
+            image_bytes(colours_cycle[index % 3]),
+            {"Content-Type": "image/png"},
+        )
         assert status == 200
         return body["results"][0]["predictions"][0]["label"]
 
@@ -102,25 +119,40 @@ def test_concurrent_requests_share_model_batches(colours):
 def test_texts_as_json_and_as_plain_text(lengths):
     status, _h, info = request(lengths.port, "GET", "/v1/model")
     assert status == 200 and info["task"] == "text" and info["labels"] == ["short", "long"]
-    status, _h, body = request(lengths.port, "POST", "/v1/classify",
-                               b'{"texts": ["hi", "a considerably longer sentence here"], '
-                               b'"top_k": 1}', {"Content-Type": "application/json"})
+    status, _h, body = request(
+        lengths.port,
+        "POST",
+        "/v1/classify",
+        b'{"texts": ["hi", "a considerably longer sentence here"], "top_k": 1}',
+        {"Content-Type": "application/json"},
+    )
     assert status == 200
     short, long = body["results"]
     assert short["predictions"] == [{"label": "short", "score": pytest.approx(0.9)}]
     assert long["predictions"][0]["label"] == "long" and len(long["predictions"]) == 1
     assert long["language"] == "en"
-    status, _h, body = request(lengths.port, "POST", "/v1/classify?top_k=2", "¡Hola!".encode(),
-                               {"Content-Type": "text/plain; charset=utf-8"})
+    status, _h, body = request(
+        lengths.port,
+        "POST",
+        "/v1/classify?top_k=2",
+        "¡Hola!".encode(),
+        {"Content-Type": "text/plain; charset=utf-8"},
+    )
     assert status == 200 and len(body["results"][0]["predictions"]) == 2
 
 
 def test_a_text_model_says_it_wants_texts(lengths, colours):
-    status, _h, body = request(lengths.port, "POST", "/v1/classify", image_bytes(RED),
-                               {"Content-Type": "image/png"})
+    status, _h, body = request(
+        lengths.port, "POST", "/v1/classify", image_bytes(RED), {"Content-Type": "image/png"}
+    )
     assert status == 415 and body["error"]["code"] == "wants_texts"
-    status, _h, body = request(colours.port, "POST", "/v1/classify", b'{"texts": ["x"]}',
-                               {"Content-Type": "application/json"})
+    status, _h, body = request(
+        colours.port,
+        "POST",
+        "/v1/classify",
+        b'{"texts": ["x"]}',
+        {"Content-Type": "application/json"},
+    )
     assert status == 415 and body["error"]["code"] == "wants_images"
 
 
@@ -130,7 +162,7 @@ def test_a_trained_text_package_is_served(tmp_path):
 
     from engine.data.dataset_io import load_dataset
     from engine.training import TrainConfig, train
-    from tests.engine.test_text_training import FOOD, SPORT
+    from tests.helpers.texts import FOOD, SPORT
 
     table = tmp_path / "topics.csv"
     rows = [(text, "sport") for text in SPORT] + [(text, "food") for text in FOOD]
@@ -141,9 +173,13 @@ def test_a_trained_text_package_is_served(tmp_path):
         status, _h, info = request(handle.port, "GET", "/v1/model")
         assert info["task"] == "text" and sorted(info["labels"]) == ["food", "sport"]
         assert "accuracy" in info["metrics"]
-        status, _h, body = request(handle.port, "POST", "/v1/classify",
-                                   b'{"texts": ["The goalkeeper saved a penalty in the match"]}',
-                                   {"Content-Type": "application/json"})
+        status, _h, body = request(
+            handle.port,
+            "POST",
+            "/v1/classify",
+            b'{"texts": ["The goalkeeper saved a penalty in the match"]}',
+            {"Content-Type": "application/json"},
+        )
         assert status == 200 and body["results"][0]["predictions"][0]["label"] == "sport"
     finally:
         handle.stop()
@@ -160,8 +196,7 @@ def test_docs_page_loads_nothing_from_outside(colours):
 
 
 def test_start_and_stop_from_another_thread_frees_the_port():
-    handle = start_server(ServedModel.from_classifier(ColourClassifier()), port=0,
-                          decode_workers=1)
+    handle = start_server(ServedModel.from_classifier(ColourClassifier()), port=0, decode_workers=1)
     assert handle.url == f"http://127.0.0.1:{handle.port}" and handle.token is None
     assert request(handle.port, "GET", "/healthz")[0] == 200
     with pytest.raises(UserError, match="already in use"):
@@ -180,11 +215,17 @@ def test_loopback_addresses():
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None, reason="no onnxruntime")
 def test_cli_serves_the_builtin_model_and_stops_on_sigterm():
-    china = Path(importlib.util.find_spec("sklearn").submodule_search_locations[0]) / \
-        "datasets/images/china.jpg"
-    process = subprocess.Popen([sys.executable, "main.py", "serve", "builtin", "--port", "0", "--lang", "en"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    china = (
+        Path(importlib.util.find_spec("sklearn").submodule_search_locations[0])
+        / "datasets/images/china.jpg"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "serve", "builtin", "--port", "0", "--lang", "en"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = []
         deadline = time.monotonic() + 240

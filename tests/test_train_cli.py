@@ -13,15 +13,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.digits import write_digits
+from tests.helpers.digits import write_digits
 
+#: Every test here trains on digits in a fresh process (tens of seconds each).
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ["--epochs", "20", "--seed", "5", "--device", "cpu", "--json"]
 
 
-def _run(*args: str, env: dict[str, str] | None = None, timeout: int = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=ROOT)
+def _run(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 240
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +49,15 @@ def test_train_then_classify_and_evaluate_with_the_package(digits, tmp_path):
     assert result["metrics"]["accuracy"] >= 0.8 and result["package"] == str(tmp_path / "model")
     assert "Epoch 1:" in done.stderr  # progress goes to stderr, not into the JSON
 
-    classified = _run("classify", "--model", str(tmp_path / "model"), "--json", "--top-k", "2",
-                      str(test_folder / "1"))
+    classified = _run(
+        "classify",
+        "--model",
+        str(tmp_path / "model"),
+        "--json",
+        "--top-k",
+        "2",
+        str(test_folder / "1"),
+    )
     assert classified.returncode == 0, classified.stderr
     rows = [json.loads(line) for line in classified.stdout.splitlines()]  # JSON Lines
     assert len(rows) == 6 and all(len(row["predictions"]) == 2 for row in rows)
@@ -49,30 +66,56 @@ def test_train_then_classify_and_evaluate_with_the_package(digits, tmp_path):
     exported = _run("export", str(tmp_path / "model"), "--out", str(tmp_path / "digits"), "--json")
     assert exported.returncode == 0, exported.stderr
     archive = json.loads(exported.stdout)["output"]  # digits.taxon-model: what a double-click opens
-    again = _run("classify", "--model", str(archive), "--json", "--top-k", "2", str(test_folder / "1"))
+    again = _run(
+        "classify", "--model", str(archive), "--json", "--top-k", "2", str(test_folder / "1")
+    )
     assert again.returncode == 0, again.stderr
     assert [json.loads(line) for line in again.stdout.splitlines()] == rows
 
-    evaluated = _run("evaluate", str(tmp_path / "model"), str(test_folder), "--json",
-                     "--out", str(tmp_path / "predictions.json"))
+    evaluated = _run(
+        "evaluate",
+        str(tmp_path / "model"),
+        str(test_folder),
+        "--json",
+        "--out",
+        str(tmp_path / "predictions.json"),
+    )
     assert evaluated.returncode == 0, evaluated.stderr
     report = json.loads(evaluated.stdout)
     assert report["labels"] == ["0", "1", "2"] and report["metrics"]["count"] == 18
     assert sum(map(sum, report["confusion"])) == 18
-    assert json.loads((tmp_path / "predictions.json").read_text(encoding="utf-8"))["labels"] == ["0", "1", "2"]
+    assert json.loads((tmp_path / "predictions.json").read_text(encoding="utf-8"))["labels"] == [
+        "0",
+        "1",
+        "2",
+    ]
 
 
 def test_a_killed_run_resumes_from_its_checkpoint_and_ends_with_the_same_metrics(digits, tmp_path):
     train_folder, _test = digits
-    reference = _run("train", str(train_folder), "--out", str(tmp_path / "reference"), "--restart", *TRAIN)
+    reference = _run(
+        "train", str(train_folder), "--out", str(tmp_path / "reference"), "--restart", *TRAIN
+    )
     assert reference.returncode == 0, reference.stderr
 
     runs = Path(os.environ["TAXON_HOME"]).resolve()
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py"), "train", str(train_folder), "--out",
-         str(tmp_path / "model"), "--restart", *TRAIN], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env={**os.environ, "TAXON_FAULTS": "slow@0.05"})
+        [
+            sys.executable,
+            str(ROOT / "main.py"),
+            "train",
+            str(train_folder),
+            "--out",
+            str(tmp_path / "model"),
+            "--restart",
+            *TRAIN,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TAXON_FAULTS": "slow@0.05"},
+    )
     try:
         while time.monotonic() - started < 180:
             markers = [json.loads(p.read_text()) for p in runs.rglob("runs/*/latest.json")]
@@ -96,10 +139,26 @@ def test_a_killed_run_resumes_from_its_checkpoint_and_ends_with_the_same_metrics
 def test_train_runs_unchanged_under_torchrun_with_two_cpu_processes(digits, tmp_path):
     train_folder, _test = digits
     done = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(ROOT / "main.py"), "train", str(train_folder), "--out", str(tmp_path / "model"), *TRAIN],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={**os.environ, "OMP_NUM_THREADS": "1"})
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            str(ROOT / "main.py"),
+            "train",
+            str(train_folder),
+            "--out",
+            str(tmp_path / "model"),
+            *TRAIN,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)  # only rank 0 prints: exactly one JSON document
     assert result["metrics"]["accuracy"] >= 0.7

@@ -71,8 +71,14 @@ def _alive(pids: set[int]) -> set[int]:
 
 def _start_app(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
     env = {**os.environ, "TAXON_HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
-    app = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    app = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert app.stdout.readline().strip() == "ready", app.stderr.read()
     helpers = _descendants(app.pid)
     assert len(helpers) >= 3, helpers  # the forkserver and two workers at least

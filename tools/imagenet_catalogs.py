@@ -32,10 +32,11 @@ def template() -> Catalog:
     from timm.data import ImageNetInfo
 
     info = ImageNetInfo()
-    catalog = Catalog(project="Taxon", version=__version__,
-                      domain=DOMAIN, copyright_holder="Taxon")
+    catalog = Catalog(project="Taxon", version=__version__, domain=DOMAIN, copyright_holder="Taxon")
     for index, name in enumerate(class_names()):
-        catalog.add(name, auto_comments=[f"ImageNet class {index}: {info.index_to_description(index)}"])
+        catalog.add(
+            name, auto_comments=[f"ImageNet class {index}: {info.index_to_description(index)}"]
+        )
     return catalog
 
 
@@ -57,12 +58,19 @@ def import_translations(folder: Path) -> None:
             if line.strip():
                 index, text = line.split("\t", 1)
                 translated[names[int(index)]] = text.strip()
-        catalog = Catalog(locale=code, domain=DOMAIN, project="Taxon", copyright_holder="Taxon",
-                          version=__version__, fuzzy=False)
+        catalog = Catalog(
+            locale=code,
+            domain=DOMAIN,
+            project="Taxon",
+            copyright_holder="Taxon",
+            version=__version__,
+            fuzzy=False,
+        )
         for message in pot:
             if message.id:
-                catalog.add(message.id, translated.get(message.id, ""),
-                            auto_comments=message.auto_comments)
+                catalog.add(
+                    message.id, translated.get(message.id, ""), auto_comments=message.auto_comments
+                )
         _write(catalog, TRANSLATIONS / code / "LC_MESSAGES" / f"{DOMAIN}.po")
         print(code, sum(1 for m in catalog if m.id and m.string))
 
@@ -79,4 +87,3 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

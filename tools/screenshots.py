@@ -60,17 +60,29 @@ def sample_folder() -> Path:
 def sample_table() -> Path:
     """A small multilingual review table with a few planted problems."""
     rows = [
-        ("Great phone, the battery lasts two days", "positive"), ("Terrible screen, returned it", "negative"),
-        ("Works perfectly", "positive"), ("Stopped working after a week", "negative"),
-        ("手机很好用，电池很耐用", "positive"), ("屏幕太差了，已经退货", "negative"),
-        ("الهاتف رائع والبطارية تدوم طويلا", "positive"), ("الشاشة سيئة جدا", "negative"),
-        ("Muy buen teléfono", "positive"), ("No funciona bien", "negative"),
-        ("Works perfectly", "positive"), ("Great camera", "Positive"), ("", "negative"),
-        ("cafÃ© app crashes", "negative"), ("Fast delivery and good price", "positive"),
-        ("Broken on arrival", "negative"), ("Отличный телефон", "positive"), ("Ужасный экран", "negative"),
+        ("Great phone, the battery lasts two days", "positive"),
+        ("Terrible screen, returned it", "negative"),
+        ("Works perfectly", "positive"),
+        ("Stopped working after a week", "negative"),
+        ("手机很好用，电池很耐用", "positive"),
+        ("屏幕太差了，已经退货", "negative"),
+        ("الهاتف رائع والبطارية تدوم طويلا", "positive"),
+        ("الشاشة سيئة جدا", "negative"),
+        ("Muy buen teléfono", "positive"),
+        ("No funciona bien", "negative"),
+        ("Works perfectly", "positive"),
+        ("Great camera", "Positive"),
+        ("", "negative"),
+        ("cafÃ© app crashes", "negative"),
+        ("Fast delivery and good price", "positive"),
+        ("Broken on arrival", "negative"),
+        ("Отличный телефон", "positive"),
+        ("Ужасный экран", "negative"),
     ]
     path = Path(tempfile.mkdtemp(prefix="taxon-table-")) / "reviews.csv"
-    path.write_text("text,label\n" + "".join(f'"{t}",{label}\n' for t, label in rows), encoding="utf-8")
+    path.write_text(
+        "text,label\n" + "".join(f'"{t}",{label}\n' for t, label in rows), encoding="utf-8"
+    )
     return path
 
 
@@ -78,29 +90,50 @@ def trained_digits_model() -> Path:
     """A real model package: the trainer's fast mode on scikit-learn's handwritten digits."""
     from engine.data.dataset_io import load_image_folder
     from engine.training import TrainConfig, train
-    from tests.digits import write_digits
+    from tests.helpers.digits import write_digits
 
     root = Path(tempfile.mkdtemp(prefix="taxon-digits-"))
     dataset = load_image_folder(write_digits(root / "digits", per_class=30))
-    return train(dataset, root / "digits model", TrainConfig(mode="fast", epochs=30, seed=0),
-                 name="Digits").package
+    return train(
+        dataset, root / "digits model", TrainConfig(mode="fast", epochs=30, seed=0), name="Digits"
+    ).package
 
 
 TOPICS = {
-    "sport": ["The team won the football match", "She scored a goal in the final",
-              "The tennis player served an ace", "Our basketball coach trains us hard",
-              "He runs a marathon every year", "The referee gave a red card",
-              "The swimmer broke the world record", "Fans cheered in the stadium",
-              "El equipo ganó el partido", "La jugadora marcó un gol"],
-    "food": ["I cooked pasta with tomato sauce", "This soup needs more salt",
-             "We baked bread this morning", "The restaurant serves fresh fish",
-             "She likes chocolate cake", "Add garlic and onions to the pan",
-             "The chef grilled the vegetables", "Fry the eggs in butter",
-             "Cocinamos arroz con verduras", "Me gusta la tarta de chocolate"],
+    "sport": [
+        "The team won the football match",
+        "She scored a goal in the final",
+        "The tennis player served an ace",
+        "Our basketball coach trains us hard",
+        "He runs a marathon every year",
+        "The referee gave a red card",
+        "The swimmer broke the world record",
+        "Fans cheered in the stadium",
+        "El equipo ganó el partido",
+        "La jugadora marcó un gol",
+    ],
+    "food": [
+        "I cooked pasta with tomato sauce",
+        "This soup needs more salt",
+        "We baked bread this morning",
+        "The restaurant serves fresh fish",
+        "She likes chocolate cake",
+        "Add garlic and onions to the pan",
+        "The chef grilled the vegetables",
+        "Fry the eggs in butter",
+        "Cocinamos arroz con verduras",
+        "Me gusta la tarta de chocolate",
+    ],
 }
 #: Typed into the text view, one per line: none of these languages but Spanish was trained on.
-TEXTS = ["球队在决赛中赢得了比赛", "我们做了巧克力蛋糕", "فاز الفريق بالمباراة النهائية",
-         "طبخنا الأرز مع الخضار والثوم", "Вратарь отбил пенальти в финале", "El pan recién horneado"]
+TEXTS = [
+    "球队在决赛中赢得了比赛",
+    "我们做了巧克力蛋糕",
+    "فاز الفريق بالمباراة النهائية",
+    "طبخنا الأرز مع الخضار والثوم",
+    "Вратарь отбил пенальти в финале",
+    "El pan recién horneado",
+]
 
 
 def trained_text_model() -> Path:
@@ -111,8 +144,12 @@ def trained_text_model() -> Path:
     root = Path(tempfile.mkdtemp(prefix="taxon-topics-"))
     rows = "".join(f'"{text}",{label}\n' for label, texts in TOPICS.items() for text in texts)
     (root / "topics.csv").write_text("text,label\n" + rows, encoding="utf-8")
-    return train(load_dataset(str(root / "topics.csv")), root / "topics model",
-                 TrainConfig(mode="fast", epochs=30, seed=0), name="Topics").package
+    return train(
+        load_dataset(str(root / "topics.csv")),
+        root / "topics model",
+        TrainConfig(mode="fast", epochs=30, seed=0),
+        name="Topics",
+    ).package
 
 
 def show_text_results(app: QApplication, page, model: Path) -> None:
@@ -143,7 +180,7 @@ def show_worst_cell(app: QApplication, page) -> None:
 def training_in_progress(app: QApplication, window):
     """The Train page mid-run on the digits: charts filling, then paused for the pictures."""
     from engine.data.dataset_io import load_image_folder
-    from tests.digits import write_digits
+    from tests.helpers.digits import write_digits
 
     root = Path(tempfile.mkdtemp(prefix="taxon-train-shots-"))
     window.session.set_dataset(load_image_folder(write_digits(root / "digits", per_class=40)))
@@ -163,10 +200,11 @@ def digits_with_problems() -> Path:
     """Handwritten digits with planted problems: relabelled scans and copies of one scan."""
     import random
 
-    from tests.digits import write_digits
+    from tests.helpers.digits import write_digits
 
-    root = write_digits(Path(tempfile.mkdtemp(prefix="taxon-health-")) / "digits", per_class=40,
-                        size=64)
+    root = write_digits(
+        Path(tempfile.mkdtemp(prefix="taxon-health-")) / "digits", per_class=40, size=64
+    )
     files = sorted(root.glob("*/*.png"))
     for path in random.Random(3).sample(files, 16):  # a slip of the hand: filed under another digit
         wrong = str((int(path.parent.name) + 1 + random.Random(path.name).randrange(9)) % 10)
@@ -187,10 +225,14 @@ def image_health_screens(app: QApplication, window, languages: list[str]) -> Non
     window.show_page(health)
     health.run_checks()
     wait(app, lambda: health.job is None and bool(window.session.findings), timeout=900)
-    kinds = [health.findings_list.item(row).data(Qt.ItemDataRole.UserRole + 1).kind
-             for row in range(health.findings_list.count())]
-    for name, kind in (("health-labels", "label.likely_errors"),
-                       ("health-duplicates", "image.exact_duplicates")):
+    kinds = [
+        health.findings_list.item(row).data(Qt.ItemDataRole.UserRole + 1).kind
+        for row in range(health.findings_list.count())
+    ]
+    for name, kind in (
+        ("health-labels", "label.likely_errors"),
+        ("health-duplicates", "image.exact_duplicates"),
+    ):
         if kind not in kinds:
             print(f"no {kind} finding to show; skipped {name}")
             continue
@@ -240,15 +282,16 @@ def models_screens(app: QApplication, window, languages: list[str], models: list
     window.resize(size)
 
 
-def service_and_combine_screens(app: QApplication, window, languages: list[str],
-                                model: Path) -> None:
+def service_and_combine_screens(
+    app: QApplication, window, languages: list[str], model: Path
+) -> None:
     """The prediction service dialog running for the digits model (``service-<lang>.png``) and
     the combine dialog with it and a second digits model (``combine-<lang>.png``), 1,024×640."""
     from engine.data.dataset_io import load_image_folder
     from engine.models.library import TRAINED, register
     from engine.models.package import load_package
     from engine.training import TrainConfig, train
-    from tests.digits import write_digits
+    from tests.helpers.digits import write_digits
     from ui.pages.evaluate.combine import CombineDialog
     from ui.pages.models.service import ServiceDialog
 
@@ -256,9 +299,12 @@ def service_and_combine_screens(app: QApplication, window, languages: list[str],
     first = load_package(model).evaluation()
     folder = Path(first.items[0]).parents[1] if first is not None and len(first) else None
     dataset = load_image_folder(folder or write_digits(root / "digits", per_class=30))
-    second = train(dataset, root / "digits quick", TrainConfig(mode="fast", epochs=8, seed=0,
-                                                               learning_rate=0.05),
-                   name="Digits (quick)").package
+    second = train(
+        dataset,
+        root / "digits quick",
+        TrainConfig(mode="fast", epochs=8, seed=0, learning_rate=0.05),
+        name="Digits (quick)",
+    ).package
     register(model, origin=TRAINED)
     register(second, origin=TRAINED)
     service = ServiceDialog(model, "Digits", "image", window)
@@ -318,7 +364,9 @@ def main() -> int:
     page.table.selectRow(3)
     data = window.page("dataPage")
     health = window.page("healthPage")
-    data.import_path(str(sample_table()), {"task": "text", "item_column": "text", "label_column": "label"})
+    data.import_path(
+        str(sample_table()), {"task": "text", "item_column": "text", "label_column": "label"}
+    )
     wait(app, lambda: data.job is None and window.session.current is not None)
     health.run_checks()
     wait(app, lambda: health.job is None and bool(window.session.findings))
@@ -329,8 +377,12 @@ def main() -> int:
     show_worst_cell(app, evaluate)
     for code in args.languages:
         window.languages.switch(code, persist=False)
-        for name, widget in (("classify", page), ("data", data), ("health", health),
-                             ("evaluate", evaluate)):
+        for name, widget in (
+            ("classify", page),
+            ("data", data),
+            ("health", health),
+            ("evaluate", evaluate),
+        ):
             window.show_page(widget)
             for _ in range(5):
                 app.processEvents()

@@ -44,14 +44,23 @@ class AboutDialog(Retranslatable, QDialog):
             "<h2>Taxon</h2><p>"
             + escape(_("Version {version}").format(version=app_version()))
             + "</p><p>"
-            + escape(_("Sort images and text into categories on your own computer: offline, in your language."))
+            + escape(
+                _(
+                    "Sort images and text into categories on your own computer: "
+                    "offline, in your language."
+                )
+            )
             + "</p>"
         )
         models, libraries = _("Built-in models"), _("Libraries")
-        privacy = _("Taxon never connects to the internet. Your data and models stay on this computer.")
-        class_names = _("The built-in image model's 1,000 class names (ImageNet) are shown in the "
-                        "interface language; hover over one to see its English name, which files "
-                        "and programs receive.")
+        privacy = _(
+            "Taxon never connects to the internet. Your data and models stay on this computer."
+        )
+        class_names = _(
+            "The built-in image model's 1,000 class names (ImageNet) are shown in the "
+            "interface language; hover over one to see its English name, which files "
+            "and programs receive."
+        )
         self._browser.setHtml(
             f"<h3>{escape(models)}</h3>{self._component_table('model')}"
             f"<p>{escape(class_names)}</p>"

@@ -35,8 +35,9 @@ def create_application(argv: Sequence[str]) -> QApplication:
     return app
 
 
-def build_window(language: str | None = None,
-                 pages: list[Callable[[MainWindow], QWidget]] | None = None) -> MainWindow:
+def build_window(
+    language: str | None = None, pages: list[Callable[[MainWindow], QWidget]] | None = None
+) -> MainWindow:
     """Switch to the saved (or given) language, then build the window in it."""
     app = QApplication.instance()
     languages = LanguageManager(app)

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QMimeData
 from PySide6.QtWidgets import QMessageBox
 
 from engine.core.i18n import _
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".jsonl", ".ndjson", ".parquet"}
+
+
+def local_paths(mime: QMimeData) -> list[str]:
+    """The local files and folders in a drop or the clipboard (web links are not files)."""
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
 
 
 def is_dataset_candidate(paths: list[str]) -> bool:
@@ -44,15 +50,21 @@ def handle_drop(window, paths: list[str]) -> QMessageBox | None:
     if not is_dataset_candidate(paths):
         classify(window, paths)
         return None
-    box = QMessageBox(QMessageBox.Icon.Question, _("What should Taxon do with it?"),
-                      _("Classify the images in “{name}”, or import it as a dataset to check "
-                        "and train on?").format(name="\u2068" + Path(paths[0]).name + "\u2069"),
-                      QMessageBox.StandardButton.Cancel, window)
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        _("What should Taxon do with it?"),
+        _(
+            "Classify the images in “{name}”, or import it as a dataset to check and train on?"
+        ).format(name="\u2068" + Path(paths[0]).name + "\u2069"),
+        QMessageBox.StandardButton.Cancel,
+        window,
+    )
     box.setObjectName("dropQuestion")
     classify_button = box.addButton(_("Classify these images"), QMessageBox.ButtonRole.AcceptRole)
     import_button = box.addButton(_("Import as a dataset"), QMessageBox.ButtonRole.AcceptRole)
-    box.setDefaultButton(import_button if Path(paths[0]).suffix.lower() in TABLE_SUFFIXES
-                         else classify_button)
+    box.setDefaultButton(
+        import_button if Path(paths[0]).suffix.lower() in TABLE_SUFFIXES else classify_button
+    )
 
     def answered(button) -> None:
         if button is classify_button:

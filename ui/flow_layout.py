@@ -52,7 +52,9 @@ class FlowLayout(QLayout):
         width += self._spacing * max(0, len(self._visible()) - 1)
         height = max((item.sizeHint().height() for item in self._visible()), default=0)
         margins = self.contentsMargins()
-        return QSize(width + margins.left() + margins.right(), height + margins.top() + margins.bottom())
+        return QSize(
+            width + margins.left() + margins.right(), height + margins.top() + margins.bottom()
+        )
 
     def minimumSize(self) -> QSize:  # noqa: N802 - Qt's name
         size = QSize()
@@ -68,8 +70,11 @@ class FlowLayout(QLayout):
         margins = self.contentsMargins()
         area = rect.adjusted(margins.left(), margins.top(), -margins.right(), -margins.bottom())
         x, y, line_height = area.x(), area.y(), 0
-        direction = self.parentWidget().layoutDirection() if self.parentWidget() else \
-            Qt.LayoutDirection.LeftToRight
+        direction = (
+            self.parentWidget().layoutDirection()
+            if self.parentWidget()
+            else Qt.LayoutDirection.LeftToRight
+        )
         for item in self._visible():
             hint = item.sizeHint().boundedTo(QSize(area.width(), 10_000))
             if x + hint.width() > area.right() + 1 and line_height > 0:

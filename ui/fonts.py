@@ -20,15 +20,27 @@ from ui.settings import app_settings
 
 _WS = QFontDatabase.WritingSystem
 #: The script each shipped language needs; Latin-script languages are left out.
-WRITING_SYSTEMS = {"zh_CN": _WS.SimplifiedChinese, "zh_TW": _WS.TraditionalChinese,
-                   "ja": _WS.Japanese, "ko": _WS.Korean, "ru": _WS.Cyrillic, "ar": _WS.Arabic,
-                   "hi": _WS.Devanagari}
+WRITING_SYSTEMS = {
+    "zh_CN": _WS.SimplifiedChinese,
+    "zh_TW": _WS.TraditionalChinese,
+    "ja": _WS.Japanese,
+    "ko": _WS.Korean,
+    "ru": _WS.Cyrillic,
+    "ar": _WS.Arabic,
+    "hi": _WS.Devanagari,
+}
 #: The Debian/Ubuntu package with a font for the language.
-PACKAGES = {"zh_CN": "fonts-noto-cjk", "zh_TW": "fonts-noto-cjk", "ja": "fonts-noto-cjk",
-            "ko": "fonts-noto-cjk"}
+PACKAGES = {
+    "zh_CN": "fonts-noto-cjk",
+    "zh_TW": "fonts-noto-cjk",
+    "ja": "fonts-noto-cjk",
+    "ko": "fonts-noto-cjk",
+}
 DEFAULT_PACKAGE = "fonts-noto-core"
-MSG_NO_FONT = N_("No font on this computer can show {language}: its text may appear as empty "
-                 "boxes. Install one, then restart Taxon. On Debian or Ubuntu: {command}")
+MSG_NO_FONT = N_(
+    "No font on this computer can show {language}: its text may appear as empty "
+    "boxes. Install one, then restart Taxon. On Debian or Ubuntu: {command}"
+)
 SETTING = "fonts/warned-{code}"
 
 
@@ -73,7 +85,9 @@ class FontWarningBar(Retranslatable, QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("fontWarning")
-        self.setStyleSheet("#fontWarning { background: #fff4d6; border-bottom: 1px solid #e0c070; }")
+        self.setStyleSheet(
+            "#fontWarning { background: #fff4d6; border-bottom: 1px solid #e0c070; }"
+        )
         self.language: str | None = None
         self.label = QLabel()
         self.label.setWordWrap(True)

@@ -25,7 +25,9 @@ class JobBar(Retranslatable, QWidget):
 
     running_changed = Signal(bool)
 
-    def __init__(self, on_cancel: Callable[[], None] | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, on_cancel: Callable[[], None] | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.worker: JobWorker | None = None
         self.status = QLabel()
@@ -44,7 +46,9 @@ class JobBar(Retranslatable, QWidget):
         self.retranslate_ui()
 
     # -- running a page's job ---------------------------------------------------
-    def run(self, worker: JobWorker, on_finished: Callable[[Any], None], busy_text: str = "") -> bool:
+    def run(
+        self, worker: JobWorker, on_finished: Callable[[Any], None], busy_text: str = ""
+    ) -> bool:
         """Start ``worker`` unless a job is already running; ``on_finished`` gets its result."""
         if self.worker is not None:
             return False

@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 #: Scripts whose letters join or stack (Arabic, Syriac, Thaana, N'Ko, Mongolian, the
 #: Indic scripts, Thai, Lao, Khmer): an underlined letter splits the word's shape.
-_SHAPED = (r"\u0600-\u08ff\ufb50-\ufdff\ufe70-\ufeff\u1800-\u18af"
-           r"\u0900-\u0dff\u0e00-\u0eff\u1780-\u17ff")
+_SHAPED = (
+    r"\u0600-\u08ff\ufb50-\ufdff\ufe70-\ufeff\u1800-\u18af"
+    r"\u0900-\u0dff\u0e00-\u0eff\u1780-\u17ff"
+)
 _SHAPED_MNEMONIC = re.compile(f"(?<!&)&(?=[{_SHAPED}])")
 
 
@@ -95,7 +97,11 @@ class LanguageManager:
                 log.warning("No Qt translation for %s", language)
 
         QLocale.setDefault(qt_locale(language))
-        direction = Qt.LayoutDirection.RightToLeft if i18n.is_rtl(language) else Qt.LayoutDirection.LeftToRight
+        direction = (
+            Qt.LayoutDirection.RightToLeft
+            if i18n.is_rtl(language)
+            else Qt.LayoutDirection.LeftToRight
+        )
         self._app.setLayoutDirection(direction)
         if persist:
             app_settings().setValue(LANGUAGE_KEY, language)

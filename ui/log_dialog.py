@@ -49,7 +49,9 @@ class LogDialog(Retranslatable, QDialog):
         self._buttons.addButton(self._copy, QDialogButtonBox.ButtonRole.ActionRole)
         self._buttons.rejected.connect(self.reject)
         self._open_folder.clicked.connect(self._open_log_folder)
-        self._copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self._text.toPlainText()))
+        self._copy.clicked.connect(
+            lambda: QGuiApplication.clipboard().setText(self._text.toPlainText())
+        )
         layout = QVBoxLayout(self)
         layout.addWidget(self._path_label)
         layout.addWidget(self._text, 1)
@@ -68,8 +70,9 @@ class LogDialog(Retranslatable, QDialog):
     def retranslate_ui(self) -> None:
         self.setWindowTitle(_("Log"))
         # An isolate keeps the path left to right inside Arabic: "/home/…", not "home/…/".
-        self._path_label.setText(_("Log file: {path}").format(
-            path="\u2068" + str(log_file_path()) + "\u2069"))
+        self._path_label.setText(
+            _("Log file: {path}").format(path="\u2068" + str(log_file_path()) + "\u2069")
+        )
         self._text.setPlaceholderText(_("The log is empty."))
         self._open_folder.setText(_("Open folder"))
         self._copy.setText(_("Copy"))

@@ -1,9 +1,12 @@
-"""The main window: navigation between pages, menus, and the status bar.
+"""The main window: navigation between pages, the status bar, and start-up.
 
 Pages are widget classes with static ``nav_title()`` and ``nav_icon()`` and a
 ``page_id``; only pages that work are listed. The first page is built at once,
-the others when first shown, so start-up pays only for what is on screen. Heavy work (importing torch to name the compute device, warming
-up models) starts after the first paint, so the window appears at once.
+the others when first shown, so start-up pays only for what is on screen. A page
+asks for another one by signal (``ui.page.Page``), which the window connects when
+it builds the page. The menus are in ``ui.window_menus``. Heavy work (importing
+torch to name the compute device, warming up models) starts after the first
+paint, so the window appears at once.
 """
 
 from __future__ import annotations
@@ -16,13 +19,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QByteArray, QLocale, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
     QCloseEvent,
     QDragEnterEvent,
     QDropEvent,
     QIcon,
-    QKeySequence,
     QPaintEvent,
 )
 from PySide6.QtWidgets import (
@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
-    QMenu,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -43,10 +42,12 @@ from engine.core import i18n
 from engine.core.devices import DeviceInfo, describe, select_device
 from engine.core.i18n import _
 from engine.core.paths import resources_dir
-from ui.language import LanguageManager, mnemonic
+from ui.language import LanguageManager
+from ui.page import Page
 from ui.retranslate import Retranslatable
 from ui.session import Session
 from ui.settings import GEOMETRY_KEY, app_settings, device_preference
+from ui.window_menus import WindowMenus
 from ui.worker import JobWorker, running_workers
 
 EXIT_AFTER_PAINT_ENV = "TAXON_EXIT_AFTER_PAINT"
@@ -61,11 +62,12 @@ def app_icon() -> QIcon:
     return icon
 
 
-class MainWindow(Retranslatable, QMainWindow):
+class MainWindow(Retranslatable, WindowMenus, QMainWindow):
     first_painted = Signal()
 
-    def __init__(self, languages: LanguageManager,
-                 page_factories: list[Callable[[MainWindow], QWidget]]) -> None:
+    def __init__(
+        self, languages: LanguageManager, page_factories: list[Callable[[MainWindow], QWidget]]
+    ) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.languages = languages
@@ -118,7 +120,7 @@ class MainWindow(Retranslatable, QMainWindow):
         # An explicit minimum: a page whose content grows (a long translation, a selected
         # result) never makes the window resize itself; pages fit 800×600 on their own.
         self.setMinimumSize(QSize(640, 480))
-        self._build_menus()
+        self.build_menus()
         from ui import shortcuts
 
         self.shortcut_actions = shortcuts.install(self)
@@ -139,6 +141,9 @@ class MainWindow(Retranslatable, QMainWindow):
         """The page in navigation row ``row``, built on first use."""
         if row not in self._built:
             page = self._factories[row](self)
+            if isinstance(page, Page):  # pages ask for each other through the window
+                page.navigate.connect(self.go_to)
+                page.model_requested.connect(self.use_model_on)
             placeholder = self.pages.widget(row)
             self.pages.insertWidget(row, page)
             self.pages.removeWidget(placeholder)
@@ -146,11 +151,15 @@ class MainWindow(Retranslatable, QMainWindow):
             self._built[row] = page
         return self._built[row]
 
+    def page_ids(self) -> list[str]:
+        """The ids of the window's pages, in navigation order (built or not)."""
+        return [factory.page_id for factory in self._factories]
+
     def page(self, page_id: str) -> QWidget:
-        for row, factory in enumerate(self._factories):
-            if factory.page_id == page_id:
-                return self.page_at(row)
-        raise KeyError(page_id)
+        ids = self.page_ids()
+        if page_id not in ids:
+            raise KeyError(page_id)
+        return self.page_at(ids.index(page_id))
 
     def built_pages(self) -> list[QWidget]:
         return [self._built[row] for row in sorted(self._built)]
@@ -158,136 +167,21 @@ class MainWindow(Retranslatable, QMainWindow):
     def show_page(self, page: QWidget) -> None:
         self.nav.setCurrentRow(next(row for row, built in self._built.items() if built is page))
 
+    def go_to(self, page_id: str) -> None:
+        """Show the page ``page_id`` (a page's ``navigate`` signal)."""
+        self.show_page(self.page(page_id))
+
+    def use_model_on(self, page_id: str, path: str) -> None:
+        """Show the page ``page_id`` with the model at ``path`` (a page's ``model_requested``)."""
+        page = self.page(page_id)
+        page.use_model(path)
+        self.show_page(page)
+
     def _retranslate_nav(self) -> None:
         for row, factory in enumerate(self._factories):
             item = self.nav.item(row)
             item.setText(factory.nav_title())
             item.setIcon(factory.nav_icon())
-
-    # -- menus -------------------------------------------------------------
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        self.file_menu = bar.addMenu("")
-        self.new_project_action = QAction(self, shortcut=QKeySequence.StandardKey.New)
-        self.new_project_action.triggered.connect(self.new_project)
-        self.open_project_action = QAction(self, shortcut=QKeySequence.StandardKey.Open)
-        self.open_project_action.triggered.connect(self.choose_project)
-        self.recent_menu = QMenu(self)
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        self.close_project_action = QAction(self)
-        self.close_project_action.triggered.connect(lambda: self.session.set_project(None))
-        self.file_menu.addAction(self.new_project_action)
-        self.file_menu.addAction(self.open_project_action)
-        self.file_menu.addMenu(self.recent_menu)
-        self.file_menu.addAction(self.close_project_action)
-        self.file_menu.addSeparator()
-        self.quit_action = QAction(self, shortcut=QKeySequence.StandardKey.Quit)
-        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.quit_action.triggered.connect(self.close)
-        self.file_menu.addAction(self.quit_action)
-
-        self.language_menu = bar.addMenu("")
-        self.language_actions = QActionGroup(self)
-        # Filled when first opened: naming languages loads Babel's locale data.
-        self.language_menu.aboutToShow.connect(self.language_menu_actions)
-
-        self.settings_menu = bar.addMenu("")
-        self.preferences_action = QAction(self, shortcut=QKeySequence.StandardKey.Preferences)
-        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
-        self.preferences_action.triggered.connect(self.open_settings)
-        self.settings_menu.addAction(self.preferences_action)
-
-        self.help_menu = bar.addMenu("")
-        self.log_action = QAction(self)
-        self.log_action.triggered.connect(self.open_log)
-        self.about_action = QAction(self)
-        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_action.triggered.connect(self.open_about)
-        self.shortcuts_action = QAction(self)
-        self.shortcuts_action.triggered.connect(self.open_shortcuts)
-        self.help_menu.addAction(self.log_action)
-        self.help_menu.addAction(self.shortcuts_action)
-        self.help_menu.addSeparator()
-        self.help_menu.addAction(self.about_action)
-
-    def language_menu_actions(self) -> list[QAction]:
-        """One checkable action per shipped language, named in that language."""
-        if not self.language_actions.actions():
-            for code, name in i18n.language_choices():
-                action = QAction(name, self, checkable=True)
-                action.setData(code)
-                action.setChecked(code == i18n.current_language())
-                action.triggered.connect(lambda _checked=False, c=code: self.languages.switch(c))
-                self.language_actions.addAction(action)
-                self.language_menu.addAction(action)
-        return self.language_actions.actions()
-
-    # -- projects ------------------------------------------------------------
-    def new_project(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        folder = QFileDialog.getExistingDirectory(self, _("Choose an empty folder for the new project"))
-        if folder:
-            self.open_project(folder, create=True)
-
-    def choose_project(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        folder = QFileDialog.getExistingDirectory(self, _("Open a project folder"))
-        if folder:
-            self.open_project(folder)
-
-    def open_project(self, folder: str, create: bool = False) -> bool:
-        """Open (or create) a project; a damaged or newer one is refused with a message."""
-        from pathlib import Path
-
-        from engine.core.jobs import UserError
-        from engine.data.project import Project, remember_project
-        from ui.errors import show_error
-
-        try:
-            project = Project.create(folder, Path(folder).name) if create else Project.open(folder)
-        except UserError as error:
-            show_error(self, error.message, error.details)
-            return False
-        remember_project(project.folder)
-        self.session.set_project(project)
-        if project.datasets:
-            self.page("dataPage").open_project_dataset(project.datasets[-1].id)
-        return True
-
-    def _fill_recent(self) -> None:
-        from engine.data.project import recent_projects
-
-        self.recent_menu.clear()
-        recent = recent_projects()
-        for path in recent:
-            action = self.recent_menu.addAction("\u2068" + str(path) + "\u2069")
-            action.triggered.connect(lambda _checked=False, p=str(path): self.open_project(p))
-        if not recent:
-            self.recent_menu.addAction(_("No recent projects")).setEnabled(False)
-
-    # Dialogs are imported when first opened: they are not needed for the first paint.
-    def open_settings(self):
-        from ui.settings_dialog import SettingsDialog
-
-        dialog = SettingsDialog(self.languages, self)
-        dialog.open()
-        return dialog
-
-    def open_about(self):
-        from ui.about import AboutDialog
-
-        dialog = AboutDialog(self)
-        dialog.open()
-        return dialog
-
-    def open_shortcuts(self):
-        from ui.shortcuts import ShortcutsDialog
-
-        dialog = ShortcutsDialog(self)
-        dialog.open()
-        return dialog
 
     # -- files dropped anywhere ---------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
@@ -302,33 +196,12 @@ class MainWindow(Retranslatable, QMainWindow):
             event.acceptProposedAction()
             handle_drop(self, paths)
 
-    def open_log(self):
-        from ui.log_dialog import LogDialog
-
-        dialog = LogDialog(self)
-        dialog.open()
-        return dialog
-
     def retranslate_ui(self) -> None:
-        self.file_menu.setTitle(mnemonic(_("&File")))
-        self.new_project_action.setText(mnemonic(_("&New project…")))
-        self.open_project_action.setText(mnemonic(_("&Open project…")))
-        self.recent_menu.setTitle(mnemonic(_("Open &recent")))
-        self.close_project_action.setText(mnemonic(_("&Close project")))
-        self.close_project_action.setEnabled(self.session.project is not None)
+        self.retranslate_menus()
         project = self.session.project
-        self.setWindowTitle(_("Taxon") if project is None else
-                            _("{project} — Taxon").format(project=project.name))
-        self.quit_action.setText(mnemonic(_("&Quit")))
-        self.language_menu.setTitle(mnemonic(_("&Language")))
-        for action in self.language_actions.actions():
-            action.setChecked(action.data() == i18n.current_language())
-        self.settings_menu.setTitle(mnemonic(_("&Settings")))
-        self.preferences_action.setText(mnemonic(_("&Preferences…")))
-        self.help_menu.setTitle(mnemonic(_("&Help")))
-        self.log_action.setText(mnemonic(_("View &log")))
-        self.shortcuts_action.setText(mnemonic(_("&Keyboard shortcuts")))
-        self.about_action.setText(mnemonic(_("&About Taxon")))
+        self.setWindowTitle(
+            _("Taxon") if project is None else _("{project} — Taxon").format(project=project.name)
+        )
         self.offline_label.setText(_("● Offline"))
         self.offline_label.setToolTip(
             _("Taxon never connects to the internet. Your data and models stay on this computer.")
@@ -361,8 +234,16 @@ class MainWindow(Retranslatable, QMainWindow):
     def _after_first_paint(self) -> None:
         if os.environ.get(EXIT_AFTER_PAINT_ENV):
             heavy = [name for name in HEAVY_MODULES if name in sys.modules]
-            print(json.dumps({"painted_at": time.time(), "torch_imported": "torch" in sys.modules,
-                              "heavy_imported": heavy}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "painted_at": time.time(),
+                        "torch_imported": "torch" in sys.modules,
+                        "heavy_imported": heavy,
+                    }
+                ),
+                flush=True,
+            )
             QTimer.singleShot(0, self.close)
             return
         self.detect_device()

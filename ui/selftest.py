@@ -55,7 +55,9 @@ def check_qt_platform(context: Context) -> str:
 
     platform = QGuiApplication.platformName()
     if platform != "offscreen":
-        raise CheckFailed(_("Qt started the “{name}” platform, not offscreen.").format(name=platform))
+        raise CheckFailed(
+            _("Qt started the “{name}” platform, not offscreen.").format(name=platform)
+        )
     label = QLabel("Taxon 分类 تصنيف")
     label.resize(240, 40)
     image = label.grab().toImage()
@@ -66,8 +68,11 @@ def check_qt_platform(context: Context) -> str:
     folder = Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
     found = sorted(path.name for path in folder.glob("*")) if folder.is_dir() else []
     if native and not any(native in name for name in found):
-        raise CheckFailed(_("The desktop platform plugin “{name}” is missing from {folder}.")
-                          .format(name=native, folder=folder))
+        raise CheckFailed(
+            _("The desktop platform plugin “{name}” is missing from {folder}.").format(
+                name=native, folder=folder
+            )
+        )
     return _("offscreen works; platform plugins: {plugins}").format(plugins=", ".join(found))
 
 
@@ -117,7 +122,9 @@ def check_languages(context: Context) -> str:
                 problems.append((N_("{language}: the catalog translates nothing"), code))
             if not manager.qt_translator_loaded and code not in WITHOUT_QT_TRANSLATION:
                 problems.append((N_("{language}: Qt’s own translations are missing"), code))
-        expected = Qt.LayoutDirection.RightToLeft if i18n.is_rtl(code) else Qt.LayoutDirection.LeftToRight
+        expected = (
+            Qt.LayoutDirection.RightToLeft if i18n.is_rtl(code) else Qt.LayoutDirection.LeftToRight
+        )
         if context.app.layoutDirection() != expected:
             problems.append((N_("{language}: wrong layout direction"), code))
         done.append(f"{code} ({i18n.format_number(1234.5, 1)})")
@@ -146,8 +153,7 @@ CHECKS: list[tuple[str, Check]] = [
 # --------------------------------------------------------------------------- running
 
 
-def run_checks(context: Context, checks: list[tuple[str, Check]] | None = None,
-               out=None) -> int:
+def run_checks(context: Context, checks: list[tuple[str, Check]] | None = None, out=None) -> int:
     """Run each check, print one line for it; returns the number that failed."""
     out = out or sys.stdout
     failed = 0
@@ -160,7 +166,9 @@ def run_checks(context: Context, checks: list[tuple[str, Check]] | None = None,
         except Exception as error:  # a crash in a check is a failure, with where it happened
             where = traceback.extract_tb(error.__traceback__)[-1]
             message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            detail = f"{type(error).__name__}: {message} ({Path(where.filename).name}:{where.lineno})"
+            detail = (
+                f"{type(error).__name__}: {message} ({Path(where.filename).name}:{where.lineno})"
+            )
             ok = False
         failed += not ok
         status = _("PASS") if ok else _("FAIL")
@@ -174,10 +182,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry for ``main.py --self-test [--lang CODE] [--keep-home] [--only NAME,...]``."""
     parser = argparse.ArgumentParser(prog="Taxon --self-test")
     parser.add_argument("--lang", default=None, help=_("language of the report"))
-    parser.add_argument("--keep-home", action="store_true",
-                        help=_("use TAXON_HOME as it is instead of a throw-away folder"))
-    parser.add_argument("--only", default=None,
-                        help=_("run only these checks (English names, comma-separated)"))
+    parser.add_argument(
+        "--keep-home",
+        action="store_true",
+        help=_("use TAXON_HOME as it is instead of a throw-away folder"),
+    )
+    parser.add_argument(
+        "--only", default=None, help=_("run only these checks (English names, comma-separated)")
+    )
     args = parser.parse_args(argv)
     checks = CHECKS
     if args.only:
@@ -185,8 +197,11 @@ def main(argv: list[str] | None = None) -> int:
         checks = [entry for entry in CHECKS if entry[0].lower() in wanted]
         unknown = wanted - {name.lower() for name, _check in CHECKS}
         if unknown:
-            parser.error(_("unknown checks: {names}; there are: {checks}").format(
-                names=", ".join(sorted(unknown)), checks=", ".join(name for name, _c in CHECKS)))
+            parser.error(
+                _("unknown checks: {names}; there are: {checks}").format(
+                    names=", ".join(sorted(unknown)), checks=", ".join(name for name, _c in CHECKS)
+                )
+            )
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     home = None
     if not (args.keep_home and os.environ.get("TAXON_HOME")):
@@ -204,8 +219,12 @@ def main(argv: list[str] | None = None) -> int:
             failed = run_checks(context, checks)
             total = len(checks)
             if failed:
-                print(ngettext("{n} of {total} check failed.", "{n} of {total} checks failed.",
-                               failed).format(n=failed, total=total), flush=True)
+                print(
+                    ngettext(
+                        "{n} of {total} check failed.", "{n} of {total} checks failed.", failed
+                    ).format(n=failed, total=total),
+                    flush=True,
+                )
             else:
                 print(_("All {total} checks passed.").format(total=total), flush=True)
     finally:

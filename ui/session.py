@@ -72,7 +72,8 @@ class Session(QObject):
         package = load_package(path)
         folder = str(Path(package.path).resolve())
         if self.project is not None and all(
-                str(Path(entry.path).resolve()) != folder for entry in self.project.models):
+            str(Path(entry.path).resolve()) != folder for entry in self.project.models
+        ):
             self.project.add_model(package.name, folder)
             self.autosave()
         self._trained = [(p, n) for p, n in self._trained if p != folder] + [(folder, package.name)]
@@ -82,8 +83,9 @@ class Session(QObject):
         return list(self._trained)
 
     # -- dataset ---------------------------------------------------------------
-    def set_dataset(self, dataset: Dataset | None, dataset_id: str | None = None,
-                    plan_json: dict | None = None) -> None:
+    def set_dataset(
+        self, dataset: Dataset | None, dataset_id: str | None = None, plan_json: dict | None = None
+    ) -> None:
         """Show ``dataset``; add it to the open project unless it came from there."""
         from engine.cleaning.plan import CleaningPlan
 

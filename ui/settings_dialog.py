@@ -76,4 +76,6 @@ class SettingsDialog(Retranslatable, QDialog):
         self._cache_label.setText(_("Cache folder:"))
         self._logs_label.setText(_("Log folder:"))
         for index in range(self.device_combo.count()):
-            self.device_combo.setItemText(index, _(DEVICE_LABELS[self.device_combo.itemData(index)]))
+            self.device_combo.setItemText(
+                index, _(DEVICE_LABELS[self.device_combo.itemData(index)])
+            )

@@ -99,8 +99,12 @@ class JobWorker(QObject):
     failed = Signal(str, str)
     cancelled = Signal()
 
-    def __init__(self, fn: Callable[[Progress, CancelToken], Any], name: str = "job",
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        fn: Callable[[Progress, CancelToken], Any],
+        name: str = "job",
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self._fn = fn
         self._name = name

@@ -75,8 +75,13 @@ def sync(device: Any) -> None:
 # ---------------------------------------------------------------- data, built on the CPU
 
 
-def write_digits_rgb(folder: Path, size: int, per_class: int | None = None,
-                     classes: tuple[int, ...] = tuple(range(10)), copies: int = 1) -> Path:
+def write_digits_rgb(
+    folder: Path,
+    size: int,
+    per_class: int | None = None,
+    classes: tuple[int, ...] = tuple(range(10)),
+    copies: int = 1,
+) -> Path:
     """``folder/<digit>/<n>.png``: scikit-learn's 8x8 scans upscaled to size x size RGB
     (a faint colour tint per class so the three channels differ); ``copies`` repeats them."""
     from PIL import Image
@@ -142,8 +147,12 @@ def write_photos(folder: Path, count: int, size: tuple[int, int]) -> list[Path]:
 # ---------------------------------------------------------------- out-of-memory plan
 
 
-def oom_plan(total_bytes: int, per_sample_bytes: float, overshoot: float = 1.5,
-             validation_fraction: float = 0.1) -> dict[str, int]:
+def oom_plan(
+    total_bytes: int,
+    per_sample_bytes: float,
+    overshoot: float = 1.5,
+    validation_fraction: float = 0.1,
+) -> dict[str, int]:
     """A first batch that needs ``overshoot`` x the GPU's memory, and enough files for it.
 
     Training rows must reach the batch or the first batch is smaller than asked.

@@ -74,8 +74,10 @@ def inference(ctx: Context) -> dict[str, Any]:
         gpu = ort.InferenceSession(str(path), providers=["CUDAExecutionProvider"])
         runners["ort-cuda"] = lambda b: gpu.run(None, {"pixels": b})[0]
     else:
-        notes.append("onnxruntime has no CUDAExecutionProvider (the CPU build is installed; "
-                     "onnxruntime-gpu would add it)")
+        notes.append(
+            "onnxruntime has no CUDAExecutionProvider (the CPU build is installed; "
+            "onnxruntime-gpu would add it)"
+        )
     runners["torch-" + ctx.device.split(":")[0]] = torch_runner(ctx.device)[0]
     reference = runners["ort-cpu"](batches[1])
     rates: dict[str, dict[int, float]] = {}
@@ -89,8 +91,13 @@ def inference(ctx: Context) -> dict[str, Any]:
     ok = worst < 1e-2 and all(r[64] > 0 for r in rates.values())
     fastest_gpu = max((r[64] for n, r in rates.items() if "cpu" not in n), default=0.0)
     ok = ok and fastest_gpu > rates["ort-cpu"][64]
-    return result("PASS" if ok else "FAIL", figure + f"; max |logit diff| {worst:.1e}",
-                  rates=rates, max_logit_diff=agree, notes=notes)
+    return result(
+        "PASS" if ok else "FAIL",
+        figure + f"; max |logit diff| {worst:.1e}",
+        rates=rates,
+        max_logit_diff=agree,
+        notes=notes,
+    )
 
 
 def gpu_decode(ctx: Context) -> dict[str, Any]:
@@ -107,8 +114,11 @@ def gpu_decode(ctx: Context) -> dict[str, Any]:
         reference = decode_for_model(photos[0]).pixels.astype(np.int16)
         diff = float(np.abs(batch[0].numpy().astype(np.int16) - reference).mean())
         ok = all(e is None for e in errors) and diff < 1.5
-        return result("PASS" if ok else "FAIL", f"dry run: {len(photos)} photos decoded on the "
-                      f"CPU by the GPU code path, mean pixel diff vs CPU {diff:.2f}")
+        return result(
+            "PASS" if ok else "FAIL",
+            f"dry run: {len(photos)} photos decoded on the "
+            f"CPU by the GPU code path, mean pixel diff vs CPU {diff:.2f}",
+        )
     run, _model = torch_runner(ctx.device)
     chunk = 16
     fallbacks: list[str] = []
@@ -116,8 +126,13 @@ def gpu_decode(ctx: Context) -> dict[str, Any]:
     def gpu_pipeline(paths: list[str]) -> int:
         count = 0
         for start in range(0, len(paths), chunk):
-            results = decoder.decode_images(paths[start:start + chunk], 224, 256, ctx.device,
-                                            on_fallback=lambda p, why: fallbacks.append(why))
+            results = decoder.decode_images(
+                paths[start : start + chunk],
+                224,
+                256,
+                ctx.device,
+                on_fallback=lambda p, why: fallbacks.append(why),
+            )
             pixels = [r[0] for r in results if not isinstance(r, Exception)]
             if pixels:
                 run(torch.stack(pixels))
@@ -141,10 +156,17 @@ def gpu_decode(ctx: Context) -> dict[str, Any]:
     reference = decode_for_model(photos[0]).pixels.astype(np.int16)
     diff = float(np.abs(batch[0].cpu().numpy().astype(np.int16) - reference).mean())
     ratio = gpu_rate / cpu_rate
-    figure = (f"{len(photos)} photos: GPU decode + torch {gpu_rate:.1f} photos/s vs CPU pipeline "
-              f"{cpu_rate:.1f} photos/s ({ratio:.2f}x, target >= {DECODE_TARGET}x); "
-              f"{len(fallbacks)} CPU fallbacks; mean pixel diff vs CPU {diff:.2f}")
-    data = {"gpu_photos_s": gpu_rate, "cpu_photos_s": cpu_rate, "fallbacks": fallbacks[:5],
-            "mean_pixel_diff": diff, "photos": len(photos)}
+    figure = (
+        f"{len(photos)} photos: GPU decode + torch {gpu_rate:.1f} photos/s vs CPU pipeline "
+        f"{cpu_rate:.1f} photos/s ({ratio:.2f}x, target >= {DECODE_TARGET}x); "
+        f"{len(fallbacks)} CPU fallbacks; mean pixel diff vs CPU {diff:.2f}"
+    )
+    data = {
+        "gpu_photos_s": gpu_rate,
+        "cpu_photos_s": cpu_rate,
+        "fallbacks": fallbacks[:5],
+        "mean_pixel_diff": diff,
+        "photos": len(photos),
+    }
     ok = ratio >= DECODE_TARGET and not fallbacks and diff < 1.5
     return result("PASS" if ok else "FAIL", figure, **data)

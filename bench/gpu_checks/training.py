@@ -30,18 +30,18 @@ def forced_precision(name: str):
     "auto" (bf16 where supported, else fp16) or "fp32", so fp16 on a bf16 card needs this."""
     import torch
 
-    import engine.training.image as image
+    import engine.training.finetune as finetune
 
     if name not in ("bf16", "fp16"):
         yield
         return
     dtype = torch.bfloat16 if name == "bf16" else torch.float16
-    original = image.amp_dtype
-    image.amp_dtype = lambda config, device: dtype if device.kind == "cuda" else None
+    original = finetune.amp_dtype
+    finetune.amp_dtype = lambda config, device: dtype if device.kind == "cuda" else None
     try:
         yield
     finally:
-        image.amp_dtype = original
+        finetune.amp_dtype = original
 
 
 def taxon_run(dataset_path: str, out: Path, config, precision: str) -> dict[str, Any]:
@@ -72,10 +72,16 @@ def taxon_run(dataset_path: str, out: Path, config, precision: str) -> dict[str,
     with forced_precision(precision):
         done = train(load_dataset(dataset_path), out, config, on_event=on_event, resume=False)
     peak = int(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else None
-    return {"seconds": time.perf_counter() - start, "epoch_s": _diffs(start, stamps),
-            "accuracy": float(done.metrics["accuracy"]), "history": done.history,
-            "reported_memory_max": max(memory) if memory else None, "peak_memory": peak,
-            "notes": notes, "reported_rate": rates[-1] if rates else None}
+    return {
+        "seconds": time.perf_counter() - start,
+        "epoch_s": _diffs(start, stamps),
+        "accuracy": float(done.metrics["accuracy"]),
+        "history": done.history,
+        "reported_memory_max": max(memory) if memory else None,
+        "peak_memory": peak,
+        "notes": notes,
+        "reported_rate": rates[-1] if rates else None,
+    }
 
 
 def _diffs(start: float, stamps: list[float]) -> list[float]:
@@ -83,8 +89,9 @@ def _diffs(start: float, stamps: list[float]) -> list[float]:
     return [b - a for a, b in zip(marks, marks[1:], strict=False)]
 
 
-def hand_run(dataset_path: str, precision: str, batch: int, epochs: int, device: str,
-             workers: int) -> dict[str, Any]:
+def hand_run(
+    dataset_path: str, precision: str, batch: int, epochs: int, device: str, workers: int
+) -> dict[str, Any]:
     """A minimal timm loop on the same files, pictures, batch and precision: epoch wall times
     (training plus one validation pass, as Taxon's epochs) and the last validation accuracy."""
     import multiprocessing
@@ -104,9 +111,14 @@ def hand_run(dataset_path: str, precision: str, batch: int, epochs: int, device:
 
     def loader(items, labels, train: bool):
         return torch.utils.data.DataLoader(
-            PictureSet(items, labels, train, config), batch_size=batch, shuffle=train,
-            num_workers=workers, pin_memory=cuda, persistent_workers=workers > 0,
-            multiprocessing_context=context)
+            PictureSet(items, labels, train, config),
+            batch_size=batch,
+            shuffle=train,
+            num_workers=workers,
+            pin_memory=cuda,
+            persistent_workers=workers > 0,
+            multiprocessing_context=context,
+        )
 
     train_loader = loader(prepared.train_items, prepared.train_y, True)
     val_loader = loader(prepared.val_items, prepared.val_y, False)
@@ -167,23 +179,36 @@ def finetune_image(ctx: Context) -> dict[str, Any]:
     epochs, batch = 2, BATCH
     rows: dict[str, Any] = {}
     for precision in precisions:
-        config = TrainConfig(mode="finetune", epochs=epochs, batch_size=batch, device=ctx.device,
-                             precision="fp32" if precision == "fp32" else "auto", seed=0,
-                             workers=_workers(ctx), patience=epochs + 1)
+        config = TrainConfig(
+            mode="finetune",
+            epochs=epochs,
+            batch_size=batch,
+            device=ctx.device,
+            precision="fp32" if precision == "fp32" else "auto",
+            seed=0,
+            workers=_workers(ctx),
+            patience=epochs + 1,
+        )
         taxon = taxon_run(ctx.digits, ctx.path("finetune-image", precision), config, precision)
         hand = hand_run(ctx.digits, precision, batch, epochs, ctx.device, _workers(ctx))
         # the last epoch: persistent workers and cuDNN autotuning are warm by then
-        rows[precision] = {"taxon_img_s": hand["train_rows"] / taxon["epoch_s"][-1],
-                           "hand_img_s": hand["train_rows"] / hand["epoch_s"][-1],
-                           "taxon_accuracy": taxon["accuracy"], "hand_accuracy": hand["accuracy"],
-                           "taxon_reported_rate": taxon["reported_rate"]}
+        rows[precision] = {
+            "taxon_img_s": hand["train_rows"] / taxon["epoch_s"][-1],
+            "hand_img_s": hand["train_rows"] / hand["epoch_s"][-1],
+            "taxon_accuracy": taxon["accuracy"],
+            "hand_accuracy": hand["accuracy"],
+            "taxon_reported_rate": taxon["reported_rate"],
+        }
         rows[precision]["ratio"] = rows[precision]["taxon_img_s"] / rows[precision]["hand_img_s"]
     spread = max(r["taxon_accuracy"] for r in rows.values()) - min(
-        r["taxon_accuracy"] for r in rows.values())
+        r["taxon_accuracy"] for r in rows.values()
+    )
     worst = min(r["ratio"] for r in rows.values())
     ok = worst >= TARGET_RATIO and spread <= ACCURACY_SPREAD
-    figure = ", ".join(f"{p} {r['taxon_img_s']:.0f} img/s ({r['ratio']:.2f}x hand, "
-                       f"acc {r['taxon_accuracy']:.3f})" for p, r in rows.items())
+    figure = ", ".join(
+        f"{p} {r['taxon_img_s']:.0f} img/s ({r['ratio']:.2f}x hand, acc {r['taxon_accuracy']:.3f})"
+        for p, r in rows.items()
+    )
     figure += f"; accuracy spread {spread * 100:.1f} pt (targets >= {TARGET_RATIO}x, <= 1 pt)"
     return result("PASS" if ok else "FAIL", figure, rows=rows, epochs=epochs, batch=batch)
 
@@ -200,17 +225,25 @@ def _finetune_image_dry(ctx: Context) -> dict[str, Any]:
 
     prepared = prepare(load_dataset(ctx.digits), validation_fraction=0.2, seed=0)
     config = TrainConfig(mode="finetune").resolved("image")
-    batches = PictureBatches(PictureSet(prepared.train_items, prepared.train_y, True, config),
-                             PictureSet(prepared.val_items, prepared.val_y, False, config),
-                             0, pin=False, seed=0)
+    batches = PictureBatches(
+        PictureSet(prepared.train_items, prepared.train_y, True, config),
+        PictureSet(prepared.val_items, prepared.val_y, False, config),
+        0,
+        pin=False,
+        seed=0,
+    )
     start = time.perf_counter()
     inputs, labels = next(iter(batches("train", list(range(len(prepared.train_y))), 4, 0)))
     batches.close()
     assert inputs.shape[1:] == (3, 224, 224) and inputs.dtype == torch.float32
-    return result("PASS", f"dry run: {len(prepared.train_items)} training and "
-                          f"{len(prepared.val_items)} validation pictures, a batch of "
-                          f"{len(labels)} in {time.perf_counter() - start:.2f} s; precisions "
-                          f"fp32, bf16, fp16 need CUDA", train=len(prepared.train_items))
+    return result(
+        "PASS",
+        f"dry run: {len(prepared.train_items)} training and "
+        f"{len(prepared.val_items)} validation pictures, a batch of "
+        f"{len(labels)} in {time.perf_counter() - start:.2f} s; precisions "
+        f"fp32, bf16, fp16 need CUDA",
+        train=len(prepared.train_items),
+    )
 
 
 def finetune_text(ctx: Context) -> dict[str, Any]:
@@ -221,16 +254,26 @@ def finetune_text(ctx: Context) -> dict[str, Any]:
         return result("SKIP", f"dry run: {lines} texts written, e5 fine-tune needs CUDA here")
     rows = {}
     for precision in ("fp32", "bf16"):
-        config = TrainConfig(mode="finetune", epochs=2, batch_size=32, device=ctx.device,
-                             precision="fp32" if precision == "fp32" else "auto", seed=0,
-                             patience=3)
+        config = TrainConfig(
+            mode="finetune",
+            epochs=2,
+            batch_size=32,
+            device=ctx.device,
+            precision="fp32" if precision == "fp32" else "auto",
+            seed=0,
+            patience=3,
+        )
         run = taxon_run(ctx.texts, ctx.path("finetune-text", precision), config, precision)
-        rows[precision] = {"samples_s": _train_rows(ctx.texts) / run["epoch_s"][-1],
-                           "accuracy": run["accuracy"]}
+        rows[precision] = {
+            "samples_s": _train_rows(ctx.texts) / run["epoch_s"][-1],
+            "accuracy": run["accuracy"],
+        }
     speedup = rows["bf16"]["samples_s"] / rows["fp32"]["samples_s"]
-    figure = (f"fp32 {rows['fp32']['samples_s']:.0f} samples/s (acc {rows['fp32']['accuracy']:.3f}),"
-              f" bf16 {rows['bf16']['samples_s']:.0f} samples/s (acc "
-              f"{rows['bf16']['accuracy']:.3f}), bf16/fp32 {speedup:.2f}x")
+    figure = (
+        f"fp32 {rows['fp32']['samples_s']:.0f} samples/s (acc {rows['fp32']['accuracy']:.3f}),"
+        f" bf16 {rows['bf16']['samples_s']:.0f} samples/s (acc "
+        f"{rows['bf16']['accuracy']:.3f}), bf16/fp32 {speedup:.2f}x"
+    )
     ok = speedup >= 1.0 and abs(rows["bf16"]["accuracy"] - rows["fp32"]["accuracy"]) <= 0.02
     return result("PASS" if ok else "FAIL", figure, rows=rows, speedup=speedup)
 
@@ -270,9 +313,13 @@ def oom_backoff(ctx: Context) -> dict[str, Any]:
 
     if ctx.dry_run:
         plan = oom_plan(2 * 1024**3, 60e6)
-        return result("SKIP", f"dry run: on a 2 GiB card at 60 MB per example it would start at "
-                              f"batch {plan['batch']} with {plan['rows']} files and expect "
-                              f"{plan['expected_halvings']} halvings", plan=plan)
+        return result(
+            "SKIP",
+            f"dry run: on a 2 GiB card at 60 MB per example it would start at "
+            f"batch {plan['batch']} with {plan['rows']} files and expect "
+            f"{plan['expected_halvings']} halvings",
+            plan=plan,
+        )
     import torch
 
     total = torch.cuda.get_device_properties(0).total_memory
@@ -280,19 +327,38 @@ def oom_backoff(ctx: Context) -> dict[str, Any]:
     plan = oom_plan(total, per_sample)
     per_class = -(-plan["rows"] // 10)
     copies = -(-per_class // 170)  # scikit-learn has >= 174 digits per class
-    folder = write_digits_rgb(ctx.path("oom-data"), 32, per_class=-(-per_class // copies),
-                              copies=copies)
-    config = TrainConfig(mode="finetune", epochs=1, batch_size=plan["batch"], device=ctx.device,
-                         precision="fp32", seed=0, workers=0, validation_fraction=0.1,
-                         augment_crop=False, augment_color=False, augment_flip=False)
+    folder = write_digits_rgb(
+        ctx.path("oom-data"), 32, per_class=-(-per_class // copies), copies=copies
+    )
+    config = TrainConfig(
+        mode="finetune",
+        epochs=1,
+        batch_size=plan["batch"],
+        device=ctx.device,
+        precision="fp32",
+        seed=0,
+        workers=0,
+        validation_fraction=0.1,
+        augment_crop=False,
+        augment_color=False,
+        augment_flip=False,
+    )
     run = taxon_run(str(folder), ctx.path("oom-model"), config, "fp32")
     halvings = len([n for n in run["notes"] if "memory" in n.lower()])
     final = run["history"][-1]["batch_size"]
-    figure = (f"{total / 2**30:.0f} GiB card, {per_sample / 2**20:.0f} MiB per example: "
-              f"batch {plan['batch']} -> {final} after {halvings} halvings, finished in "
-              f"{run['seconds']:.0f} s")
-    return result("PASS" if halvings >= 1 and final < plan["batch"] else "FAIL", figure,
-                  plan=plan, per_sample_bytes=per_sample, halvings=halvings, final_batch=final)
+    figure = (
+        f"{total / 2**30:.0f} GiB card, {per_sample / 2**20:.0f} MiB per example: "
+        f"batch {plan['batch']} -> {final} after {halvings} halvings, finished in "
+        f"{run['seconds']:.0f} s"
+    )
+    return result(
+        "PASS" if halvings >= 1 and final < plan["batch"] else "FAIL",
+        figure,
+        plan=plan,
+        per_sample_bytes=per_sample,
+        halvings=halvings,
+        final_batch=final,
+    )
 
 
 def _main_py(*args: str) -> list[str]:
@@ -300,8 +366,23 @@ def _main_py(*args: str) -> list[str]:
 
 
 def _train_args(ctx: Context, out: Path, epochs: int, restart: bool) -> list[str]:
-    args = ["train", ctx.digits, "--out", str(out), "--mode", "finetune", "--epochs", str(epochs),
-            "--batch-size", str(BATCH), "--seed", "0", "--device", "cuda", "--json"]
+    args = [
+        "train",
+        ctx.digits,
+        "--out",
+        str(out),
+        "--mode",
+        "finetune",
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        str(BATCH),
+        "--seed",
+        "0",
+        "--device",
+        "cuda",
+        "--json",
+    ]
     return args + (["--restart"] if restart else [])
 
 
@@ -314,19 +395,30 @@ def resume(ctx: Context) -> dict[str, Any]:
     if ctx.dry_run:
         command = " ".join(_main_py(*_train_args(ctx, Path("OUT"), epochs, True))[1:])
         return result("SKIP", f"dry run: would kill and resume `{command}`")
-    reference = subprocess.run(_main_py(*_train_args(ctx, ctx.path("resume", "ref"), epochs, True)),
-                               capture_output=True, text=True, env=_env(ctx), cwd=ROOT)
+    reference = subprocess.run(
+        _main_py(*_train_args(ctx, ctx.path("resume", "ref"), epochs, True)),
+        capture_output=True,
+        text=True,
+        env=_env(ctx),
+        cwd=ROOT,
+    )
     if reference.returncode != 0:
         return result("FAIL", "reference run failed: " + reference.stderr.strip()[-300:])
     out = ctx.path("resume", "killed")
-    process = subprocess.Popen(_main_py(*_train_args(ctx, out, epochs, True)), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=_env(ctx, TAXON_FAULTS="slow@0.02"))
+    process = subprocess.Popen(
+        _main_py(*_train_args(ctx, out, epochs, True)),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_env(ctx, TAXON_FAULTS="slow@0.02"),
+    )
     killed_after = None
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and process.poll() is None:
-            markers = [json.loads(p.read_text()) for p in Path(ctx.home).rglob("runs/*/latest.json")]
+            markers = [
+                json.loads(p.read_text()) for p in Path(ctx.home).rglob("runs/*/latest.json")
+            ]
             done = max((m.get("epoch", 0) for m in markers), default=0)
             if done >= 2:
                 killed_after = done
@@ -337,16 +429,23 @@ def resume(ctx: Context) -> dict[str, Any]:
         process.wait(30)
     if killed_after is None:
         return result("FAIL", "the run ended or stalled before its second checkpoint")
-    resumed = subprocess.run(_main_py(*_train_args(ctx, out, epochs, False)), capture_output=True,
-                             text=True, env=_env(ctx), cwd=ROOT)
+    resumed = subprocess.run(
+        _main_py(*_train_args(ctx, out, epochs, False)),
+        capture_output=True,
+        text=True,
+        env=_env(ctx),
+        cwd=ROOT,
+    )
     if resumed.returncode != 0:
         return result("FAIL", "resumed run failed: " + resumed.stderr.strip()[-300:])
     a, b = json.loads(reference.stdout), json.loads(resumed.stdout)
     delta = abs(a["metrics"]["accuracy"] - b["metrics"]["accuracy"])
     ok = b["resumed_from_epoch"] == killed_after and delta <= RESUME_TOLERANCE
-    figure = (f"killed after epoch {killed_after}, resumed from {b['resumed_from_epoch']}: accuracy "
-              f"{b['metrics']['accuracy']:.4f} vs {a['metrics']['accuracy']:.4f} uninterrupted "
-              f"(|diff| {delta:.4f}, tolerance {RESUME_TOLERANCE})")
+    figure = (
+        f"killed after epoch {killed_after}, resumed from {b['resumed_from_epoch']}: accuracy "
+        f"{b['metrics']['accuracy']:.4f} vs {a['metrics']['accuracy']:.4f} uninterrupted "
+        f"(|diff| {delta:.4f}, tolerance {RESUME_TOLERANCE})"
+    )
     return result("PASS" if ok else "FAIL", figure, reference=a["metrics"], resumed=b["metrics"])
 
 
@@ -362,8 +461,15 @@ dist.destroy_process_group()
 
 
 def _torchrun(nproc: int, *args: str) -> list[str]:
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node",
-            str(nproc), *args]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        str(nproc),
+        *args,
+    ]
 
 
 def ddp(ctx: Context) -> dict[str, Any]:
@@ -378,27 +484,39 @@ def ddp(ctx: Context) -> dict[str, Any]:
     probe.write_text(NCCL_PROBE, encoding="utf-8")
     ok = True
     for nproc in sorted({1, min(2, gpus)}):
-        done = subprocess.run(_torchrun(nproc, str(probe)), capture_output=True, text=True,
-                              cwd=ROOT, env=_env(ctx))
+        done = subprocess.run(
+            _torchrun(nproc, str(probe)), capture_output=True, text=True, cwd=ROOT, env=_env(ctx)
+        )
         expected = f"ALLREDUCE {nproc * (nproc + 1) // 2} {nproc}"
         nccl_ok = done.returncode == 0 and expected in done.stdout
         start = time.perf_counter()
         out = ctx.path("ddp", f"model-{nproc}")
-        train = subprocess.run(_torchrun(nproc, str(ROOT / "main.py"),
-                                         *_train_args(ctx, out, 1, True)),
-                               capture_output=True, text=True, cwd=ROOT, env=_env(ctx))
+        train = subprocess.run(
+            _torchrun(nproc, str(ROOT / "main.py"), *_train_args(ctx, out, 1, True)),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env=_env(ctx),
+        )
         train_ok = train.returncode == 0 and (out / "taxon-model.json").is_file()
         accuracy = json.loads(train.stdout)["metrics"]["accuracy"] if train_ok else None
-        data[nproc] = {"nccl": nccl_ok, "train": train_ok, "accuracy": accuracy,
-                       "seconds": time.perf_counter() - start,
-                       "stderr": "" if train_ok else train.stderr[-1500:]}
+        data[nproc] = {
+            "nccl": nccl_ok,
+            "train": train_ok,
+            "accuracy": accuracy,
+            "seconds": time.perf_counter() - start,
+            "stderr": "" if train_ok else train.stderr[-1500:],
+        }
         ok = ok and nccl_ok and train_ok
-        figures.append(f"{nproc} GPU: NCCL all-reduce {'ok' if nccl_ok else 'FAILED'}, train "
-                       + (f"ok (acc {accuracy:.3f}, {data[nproc]['seconds']:.0f} s)"
-                          if train_ok else "FAILED"))
+        figures.append(
+            f"{nproc} GPU: NCCL all-reduce {'ok' if nccl_ok else 'FAILED'}, train "
+            + (f"ok (acc {accuracy:.3f}, {data[nproc]['seconds']:.0f} s)" if train_ok else "FAILED")
+        )
     if gpus < 2:
-        figures.append("one GPU, so WORLD_SIZE=1 and Taxon trains without a process group; "
-                       "2-process DDP not run")
+        figures.append(
+            "one GPU, so WORLD_SIZE=1 and Taxon trains without a process group; "
+            "2-process DDP not run"
+        )
     return result("PASS" if ok else "FAIL", "; ".join(figures), runs=data, gpus=gpus)
 
 
@@ -407,14 +525,25 @@ def memory_figure(ctx: Context) -> dict[str, Any]:
 
     if ctx.dry_run:
         return result("SKIP", "dry run: the GPU memory figure needs CUDA")
-    config = TrainConfig(mode="finetune", epochs=1, batch_size=BATCH, device=ctx.device,
-                         precision="fp32", seed=0, workers=_workers(ctx))
+    config = TrainConfig(
+        mode="finetune",
+        epochs=1,
+        batch_size=BATCH,
+        device=ctx.device,
+        precision="fp32",
+        seed=0,
+        workers=_workers(ctx),
+    )
     run = taxon_run(ctx.digits, ctx.path("memory-model"), config, "fp32")
     shown, peak = run["reported_memory_max"] or 0, run["peak_memory"] or 1
     close = abs(shown - peak) / peak <= 0.05
-    figure = (f"Train page shows up to {shown / 2**20:.0f} MiB, torch.cuda.max_memory_allocated "
-              f"{peak / 2**20:.0f} MiB ({shown / peak:.2f}x; target within 5%)")
+    figure = (
+        f"Train page shows up to {shown / 2**20:.0f} MiB, torch.cuda.max_memory_allocated "
+        f"{peak / 2**20:.0f} MiB ({shown / peak:.2f}x; target within 5%)"
+    )
     if not close:
-        figure += ("; the loop reports memory_allocated (current): switch _Run.gpu_memory to "
-                   "max_memory_allocated and reset the peak per epoch")
+        figure += (
+            "; the loop reports memory_allocated (current): switch _Run.gpu_memory to "
+            "max_memory_allocated and reset the peak per epoch"
+        )
     return result("PASS" if close else "FAIL", figure, shown=shown, peak=peak)

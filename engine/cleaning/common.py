@@ -84,8 +84,9 @@ def row_ids_at(frame: pd.DataFrame, positions: np.ndarray) -> tuple[int, ...]:
     return tuple(np.sort(frame[ROW_ID].to_numpy()[positions]).tolist())
 
 
-def groups_at(frame: pd.DataFrame, group_of: np.ndarray, positions: np.ndarray
-              ) -> tuple[tuple[int, ...], ...]:
+def groups_at(
+    frame: pd.DataFrame, group_of: np.ndarray, positions: np.ndarray
+) -> tuple[tuple[int, ...], ...]:
     """Row-id groups: rows at ``positions`` grouped by ``group_of[positions]``, each
     group sorted by row id (so "keep the first" keeps the oldest row), the largest
     groups first."""
@@ -99,7 +100,7 @@ def groups_at(frame: pd.DataFrame, group_of: np.ndarray, positions: np.ndarray
     ends = np.r_[starts[1:], len(keys)]
     rank = np.lexsort((ids[starts], starts - ends))  # longest first, then oldest
     flat = ids.tolist()
-    return tuple(tuple(flat[starts[i]:ends[i]]) for i in rank.tolist())
+    return tuple(tuple(flat[starts[i] : ends[i]]) for i in rank.tolist())
 
 
 def path_preference(frame: pd.DataFrame) -> np.ndarray:
@@ -107,15 +108,21 @@ def path_preference(frame: pd.DataFrame) -> np.ndarray:
     shortest item (path or text), then the first in alphabetical order, then the
     oldest row. Deterministic, and "photo.jpg" wins over "photo (copy 2).jpg"."""
     items = frame[ITEM].astype("string").fillna("")
-    order = np.lexsort((frame[ROW_ID].to_numpy(), items.to_numpy(dtype=object),
-                        items.str.len().to_numpy(dtype=np.int64)))
+    order = np.lexsort(
+        (
+            frame[ROW_ID].to_numpy(),
+            items.to_numpy(dtype=object),
+            items.str.len().to_numpy(dtype=np.int64),
+        )
+    )
     rank = np.empty(len(frame), dtype=np.int64)
     rank[order] = np.arange(len(frame))
     return rank
 
 
-def ranked_groups(frame: pd.DataFrame, group_of: np.ndarray, positions: np.ndarray,
-                  rank: np.ndarray) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
+def ranked_groups(
+    frame: pd.DataFrame, group_of: np.ndarray, positions: np.ndarray, rank: np.ndarray
+) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
     """Like ``groups_at``, but each group lists its rows by ``rank`` (a position's
     preference, lower first), so the row a fix keeps comes first; also returns those
     first rows (the ``kept`` of a ``Finding``). Largest groups first, then by kept row."""
@@ -129,7 +136,7 @@ def ranked_groups(frame: pd.DataFrame, group_of: np.ndarray, positions: np.ndarr
     ends = np.r_[starts[1:], len(keys)]
     by_size = np.lexsort((ids[starts], starts - ends))
     flat = ids.tolist()
-    groups = tuple(tuple(flat[starts[i]:ends[i]]) for i in by_size.tolist())
+    groups = tuple(tuple(flat[starts[i] : ends[i]]) for i in by_size.tolist())
     return groups, tuple(group[0] for group in groups)
 
 
@@ -174,8 +181,9 @@ def _values_at(series: pd.Series, positions: np.ndarray) -> list:
     return [chunks[c][int(p - starts[c])].as_py() for c, p in zip(which, positions, strict=True)]
 
 
-def preview_rows(frame: pd.DataFrame, positions, limit: int = PREVIEW_ROWS,
-                 **extra: Any) -> tuple[dict[str, Any], ...]:
+def preview_rows(
+    frame: pd.DataFrame, positions, limit: int = PREVIEW_ROWS, **extra: Any
+) -> tuple[dict[str, Any], ...]:
     """Up to ``limit`` rows as small dicts: row_id, source_line, item, label, plus any
     ``extra`` column given as an array aligned with ``positions`` (or a callable
     of the row's item)."""
@@ -183,16 +191,21 @@ def preview_rows(frame: pd.DataFrame, positions, limit: int = PREVIEW_ROWS,
     columns = [_values_at(frame[name], positions) for name in (ROW_ID, SOURCE_LINE, ITEM, LABEL)]
     out = []
     for i, (row_id, line, item, label) in enumerate(zip(*columns, strict=True)):
-        row = {"row_id": int(row_id), "source_line": _cell(line), "item": _cell(item),
-               "label": _cell(label)}
+        row = {
+            "row_id": int(row_id),
+            "source_line": _cell(line),
+            "item": _cell(item),
+            "label": _cell(label),
+        }
         for name, values in extra.items():
             row[name] = _cell(values(item) if callable(values) else values[i])
         out.append(row)
     return tuple(out)
 
 
-def group_preview(frame: pd.DataFrame, groups, limit: int = 3, rows_per_group: int = 3
-                  ) -> tuple[dict[str, Any], ...]:
+def group_preview(
+    frame: pd.DataFrame, groups, limit: int = 3, rows_per_group: int = 3
+) -> tuple[dict[str, Any], ...]:
     """The first rows of the first groups, each tagged with its group number."""
     out: list[dict[str, Any]] = []
     ids = frame[ROW_ID].to_numpy()
@@ -204,21 +217,32 @@ def group_preview(frame: pd.DataFrame, groups, limit: int = 3, rows_per_group: i
     return tuple(out)
 
 
-def conflict_explanation(all_decided: str, some_undecided: tuple[str, str], rows: int,
-                         no_majority: int) -> Message:
+def conflict_explanation(
+    all_decided: str, some_undecided: tuple[str, str], rows: int, no_majority: int
+) -> Message:
     """A conflicting-labels explanation: ``all_decided`` when every group has a majority
     label, else the singular/plural pair counted by the groups without one (never "0 groups")."""
     if not no_majority:
         return Message(all_decided, {"rows": rows})
-    return Message(some_undecided[0], {"rows": rows, "no_majority": no_majority},
-                   plural=some_undecided[1], count=no_majority)
+    return Message(
+        some_undecided[0],
+        {"rows": rows, "no_majority": no_majority},
+        plural=some_undecided[1],
+        count=no_majority,
+    )
 
 
-def duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndarray, kind: str,
-                      title: tuple[str, str], explanation: tuple[str, str],
-                      fix_text: tuple[str, str],
-                      stats: dict | None = None, rank: np.ndarray | None = None
-                      ) -> list[Finding]:
+def duplicate_finding(
+    dataset: Dataset,
+    group_of: np.ndarray,
+    positions: np.ndarray,
+    kind: str,
+    title: tuple[str, str],
+    explanation: tuple[str, str],
+    fix_text: tuple[str, str],
+    stats: dict | None = None,
+    rank: np.ndarray | None = None,
+) -> list[Finding]:
     """One "keep one of each group" finding for rows that share a group id (text or image).
 
     ``rank`` orders each group's rows (lower first; default: the oldest row first):
@@ -231,14 +255,22 @@ def duplicate_finding(dataset: Dataset, group_of: np.ndarray, positions: np.ndar
     groups, kept = ranked_groups(dataset.frame, group_of, positions, rank)
     rows = len(positions)
     extra = rows - len(groups)
-    return [Finding(
-        kind=kind, severity="warning",
-        title=plural(*title, extra),
-        explanation=Message(explanation[0], {"groups": len(groups), "rows": rows},
-                            plural=explanation[1], count=len(groups)),
-        row_ids=row_ids_at(dataset.frame, positions), groups=groups,
-        fix=Fix("keep_one", {"groups": [list(g) for g in groups]}, plural(*fix_text, extra)),
-        preview=group_preview(dataset.frame, groups),
-        stats={"groups": len(groups), "rows": rows, "extra_rows": extra, **(stats or {})},
-        kept=kept,
-    )]
+    return [
+        Finding(
+            kind=kind,
+            severity="warning",
+            title=plural(*title, extra),
+            explanation=Message(
+                explanation[0],
+                {"groups": len(groups), "rows": rows},
+                plural=explanation[1],
+                count=len(groups),
+            ),
+            row_ids=row_ids_at(dataset.frame, positions),
+            groups=groups,
+            fix=Fix("keep_one", {"groups": [list(g) for g in groups]}, plural(*fix_text, extra)),
+            preview=group_preview(dataset.frame, groups),
+            stats={"groups": len(groups), "rows": rows, "extra_rows": extra, **(stats or {})},
+            kept=kept,
+        )
+    ]

@@ -83,6 +83,8 @@ class Finding:
         return len(self.row_ids)
 
     def to_json(self, translate: bool = True) -> dict[str, Any]:
+        """The finding as data: message params, counts and stats stay plain numbers so
+        programs can read them; ``*_text`` is what a person reads, in the UI's digits."""
         data: dict[str, Any] = {
             "kind": self.kind,
             "severity": self.severity,
@@ -115,8 +117,9 @@ class Finding:
             fix=Fix.from_json(data["fix"]) if data.get("fix") else None,
             preview=tuple(data.get("preview", ())),
             stats=dict(data.get("stats", {})),
-            row_details={int(row): dict(detail)
-                         for row, detail in data.get("row_details", {}).items()},
+            row_details={
+                int(row): dict(detail) for row, detail in data.get("row_details", {}).items()
+            },
             kept=tuple(data.get("kept", ())),
         )
 
@@ -126,9 +129,14 @@ class Finding:
 #: opened, byte-identical copies, rows without text, texts repeated character for
 #: character). Everything else is a judgement call (near copies, contradicting labels,
 #: a model's guesses, rare classes, other languages) and is fixed only when asked by name.
-SAFE_BY_DEFAULT = frozenset({
-    "image.unreadable", "image.exact_duplicates", "text.empty", "text.exact_duplicates",
-})
+SAFE_BY_DEFAULT = frozenset(
+    {
+        "image.unreadable",
+        "image.exact_duplicates",
+        "text.empty",
+        "text.exact_duplicates",
+    }
+)
 
 
 class _AllBut:
@@ -157,8 +165,10 @@ def affected_rows(finding: Finding, frame: pd.DataFrame) -> list[dict[str, Any]]
     from engine.data.datasets import ITEM, LABEL, ROW_ID
 
     wanted = frame[frame[ROW_ID].isin(list(finding.row_ids))]
-    named = {int(row): (str(item), None if pd.isna(label) else str(label))
-             for row, item, label in zip(wanted[ROW_ID], wanted[ITEM], wanted[LABEL], strict=True)}
+    named = {
+        int(row): (str(item), None if pd.isna(label) else str(label))
+        for row, item, label in zip(wanted[ROW_ID], wanted[ITEM], wanted[LABEL], strict=True)
+    }
     group_of = {row: number for number, group in enumerate(finding.groups) for row in group}
     keeps_one = finding.fix is not None and finding.fix.kind == "keep_one"
     kept = set(finding.kept) or {group[0] for group in finding.groups if group}

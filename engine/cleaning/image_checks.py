@@ -51,8 +51,9 @@ MIN_SIDE = 32
 MAX_ASPECT = 4.0
 
 
-def _facts(dataset: Dataset, progress: Progress, cancel: CancelToken | None, message: str
-           ) -> tuple[ImageFacts, CancelToken]:
+def _facts(
+    dataset: Dataset, progress: Progress, cancel: CancelToken | None, message: str
+) -> tuple[ImageFacts, CancelToken]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, message)
     return image_facts(dataset, progress, cancel), cancel
@@ -61,41 +62,65 @@ def _facts(dataset: Dataset, progress: Progress, cancel: CancelToken | None, mes
 # ------------------------------------------------------------------ single-file problems
 
 
-def check_unreadable(dataset: Dataset, progress: Progress = no_progress,
-                     cancel: CancelToken | None = None) -> list[Finding]:
+def check_unreadable(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     facts, cancel = _facts(dataset, progress, cancel, N_("Reading images…"))
     positions = np.flatnonzero(~facts.readable)
     if len(positions) == 0:
         return []
     n = len(positions)
     reasons = facts.error[positions]
-    counts = {name: int(np.sum(reasons == msgid)) for name, msgid in (
-        ("corrupt", MSG_CORRUPT), ("empty", MSG_EMPTY), ("not_image", MSG_NOT_IMAGE),
-        ("too_large", MSG_TOO_LARGE), ("crashed", MSG_CRASHED))}
+    counts = {
+        name: int(np.sum(reasons == msgid))
+        for name, msgid in (
+            ("corrupt", MSG_CORRUPT),
+            ("empty", MSG_EMPTY),
+            ("not_image", MSG_NOT_IMAGE),
+            ("too_large", MSG_TOO_LARGE),
+            ("crashed", MSG_CRASHED),
+        )
+    }
     counts["other"] = n - sum(counts.values())
     ids = row_ids_at(dataset.frame, positions)
     shown = positions[:5]
-    return [Finding(
-        kind="image.unreadable", severity="error",
-        title=plural(*Nn_("{n} image cannot be opened", "{n} images cannot be opened"), n),
-        explanation=Message(N_("Taxon cannot read these files, so a model cannot learn from "
-                               "them. Damaged or incomplete: {corrupt}. Empty: {empty}. Not an "
-                               "image in a supported format: {not_image}. Too large to open "
-                               "safely: {too_large}. Crashed the image decoder: {crashed}. "
-                               "Missing or not readable: {other}. Removing the rows leaves the "
-                               "files themselves untouched."), counts),
-        row_ids=ids,
-        fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(*Nn_("Remove {n} row whose image cannot be opened",
-                            "Remove {n} rows whose images cannot be opened"), n)),
-        preview=preview_rows(dataset.frame, shown,
-                             reason=[facts.error_text[i] for i in shown]),
-        stats={"rows": n, **counts},
-    )]
+    return [
+        Finding(
+            kind="image.unreadable",
+            severity="error",
+            title=plural(*Nn_("{n} image cannot be opened", "{n} images cannot be opened"), n),
+            explanation=Message(
+                N_(
+                    "Taxon cannot read these files, so a model cannot learn from "
+                    "them. Damaged or incomplete: {corrupt}. Empty: {empty}. Not an "
+                    "image in a supported format: {not_image}. Too large to open "
+                    "safely: {too_large}. Crashed the image decoder: {crashed}. "
+                    "Missing or not readable: {other}. Removing the rows leaves the "
+                    "files themselves untouched."
+                ),
+                counts,
+            ),
+            row_ids=ids,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(ids)},
+                plural(
+                    *Nn_(
+                        "Remove {n} row whose image cannot be opened",
+                        "Remove {n} rows whose images cannot be opened",
+                    ),
+                    n,
+                ),
+            ),
+            preview=preview_rows(dataset.frame, shown, reason=[facts.error_text[i] for i in shown]),
+            stats={"rows": n, **counts},
+        )
+    ]
 
 
-def check_too_small(dataset: Dataset, progress: Progress = no_progress,
-                    cancel: CancelToken | None = None) -> list[Finding]:
+def check_too_small(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     facts, cancel = _facts(dataset, progress, cancel, N_("Checking image sizes…"))
     small = facts.readable & (np.minimum(facts.width, facts.height) < MIN_SIDE)
     positions = np.flatnonzero(small)
@@ -103,25 +128,40 @@ def check_too_small(dataset: Dataset, progress: Progress = no_progress,
         return []
     n = len(positions)
     ids = row_ids_at(dataset.frame, positions)
-    return [Finding(
-        kind="image.too_small", severity="warning",
-        title=plural(*Nn_("{n} image is very small", "{n} images are very small"), n),
-        explanation=Message(N_("These images are narrower or lower than {min_side} pixels. The "
-                               "model enlarges every image to {input_side} pixels, so such a "
-                               "small one turns into a blur with little to learn from. They "
-                               "are often icons or thumbnails saved by mistake."),
-                            {"min_side": MIN_SIDE, "input_side": 224}),
-        row_ids=ids,
-        fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(*Nn_("Remove {n} very small image", "Remove {n} very small images"), n)),
-        preview=preview_rows(dataset.frame, positions, width=facts.width[positions[:5]],
-                             height=facts.height[positions[:5]]),
-        stats={"rows": n, "min_side": MIN_SIDE},
-    )]
+    return [
+        Finding(
+            kind="image.too_small",
+            severity="warning",
+            title=plural(*Nn_("{n} image is very small", "{n} images are very small"), n),
+            explanation=Message(
+                N_(
+                    "These images are narrower or lower than {min_side} pixels. The "
+                    "model enlarges every image to {input_side} pixels, so such a "
+                    "small one turns into a blur with little to learn from. They "
+                    "are often icons or thumbnails saved by mistake."
+                ),
+                {"min_side": MIN_SIDE, "input_side": 224},
+            ),
+            row_ids=ids,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(ids)},
+                plural(*Nn_("Remove {n} very small image", "Remove {n} very small images"), n),
+            ),
+            preview=preview_rows(
+                dataset.frame,
+                positions,
+                width=facts.width[positions[:5]],
+                height=facts.height[positions[:5]],
+            ),
+            stats={"rows": n, "min_side": MIN_SIDE},
+        )
+    ]
 
 
-def check_extreme_aspect(dataset: Dataset, progress: Progress = no_progress,
-                         cancel: CancelToken | None = None) -> list[Finding]:
+def check_extreme_aspect(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     facts, cancel = _facts(dataset, progress, cancel, N_("Checking image shapes…"))
     longer = np.maximum(facts.width, facts.height).astype(np.float64)
     shorter = np.maximum(np.minimum(facts.width, facts.height), 1).astype(np.float64)
@@ -130,36 +170,60 @@ def check_extreme_aspect(dataset: Dataset, progress: Progress = no_progress,
         return []
     n = len(positions)
     ids = row_ids_at(dataset.frame, positions)
-    return [Finding(
-        kind="image.extreme_aspect", severity="info",
-        title=plural(*Nn_("{n} image is very wide or very tall",
-                          "{n} images are very wide or very tall"), n),
-        explanation=Message(N_("The longer side of these images is more than {ratio} times the "
-                               "shorter one. The model looks at a square cut from the middle "
-                               "of each image, so most of such an image is never seen. Check "
-                               "that they are what you meant to include (panoramas, banners, "
-                               "strips of several images)."), {"ratio": int(MAX_ASPECT)}),
-        row_ids=ids,
-        fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(*Nn_("Remove {n} very wide or tall image",
-                            "Remove {n} very wide or tall images"), n)),
-        preview=preview_rows(dataset.frame, positions, width=facts.width[positions[:5]],
-                             height=facts.height[positions[:5]]),
-        stats={"rows": n, "max_aspect": MAX_ASPECT},
-    )]
+    return [
+        Finding(
+            kind="image.extreme_aspect",
+            severity="info",
+            title=plural(
+                *Nn_(
+                    "{n} image is very wide or very tall", "{n} images are very wide or very tall"
+                ),
+                n,
+            ),
+            explanation=Message(
+                N_(
+                    "The longer side of these images is more than {ratio} times the "
+                    "shorter one. The model looks at a square cut from the middle "
+                    "of each image, so most of such an image is never seen. Check "
+                    "that they are what you meant to include (panoramas, banners, "
+                    "strips of several images)."
+                ),
+                {"ratio": int(MAX_ASPECT)},
+            ),
+            row_ids=ids,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(ids)},
+                plural(
+                    *Nn_(
+                        "Remove {n} very wide or tall image", "Remove {n} very wide or tall images"
+                    ),
+                    n,
+                ),
+            ),
+            preview=preview_rows(
+                dataset.frame,
+                positions,
+                width=facts.width[positions[:5]],
+                height=facts.height[positions[:5]],
+            ),
+            stats={"rows": n, "max_aspect": MAX_ASPECT},
+        )
+    ]
 
 
 # ------------------------------------------------------------------ duplicates and conflicts
 
 
-_KEEP_ONE_IMAGE = Nn_("Keep one image of each group (the one with the shortest path) and "
-                      "remove {n} copy",
-                      "Keep one image of each group (the one with the shortest path) and "
-                      "remove {n} copies")
+_KEEP_ONE_IMAGE = Nn_(
+    "Keep one image of each group (the one with the shortest path) and remove {n} copy",
+    "Keep one image of each group (the one with the shortest path) and remove {n} copies",
+)
 
 
-def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
-                           cancel: CancelToken | None = None) -> list[Finding]:
+def check_exact_duplicates(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     """Byte-identical files with the same label. Each group lists first, and the fix
     keeps, the copy with the shortest path (then the first alphabetically): the
     original is usually "cat.jpg", not "copy of cat.jpg" in a sub-folder."""
@@ -170,21 +234,29 @@ def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
     group, sizes = dense_groups(combined[usable])
     positions = usable[sizes[group] > 1]
     return duplicate_finding(
-        dataset, combined, positions, "image.exact_duplicates",
+        dataset,
+        combined,
+        positions,
+        "image.exact_duplicates",
         Nn_("{n} image is an exact copy of another", "{n} images are exact copies of others"),
-        Nn_("The same file content appears more than once with the same label (one group of "
+        Nn_(
+            "The same file content appears more than once with the same label (one group of "
             "{rows} rows), under the same or different file names. Copies give those images "
             "extra weight and can land in both the training and the test split, which makes "
             "results look better than they are.",
             "The same file content appears more than once with the same label ({groups} groups, "
             "{rows} rows), under the same or different file names. Copies give those images "
             "extra weight and can land in both the training and the test split, which makes "
-            "results look better than they are."),
-        _KEEP_ONE_IMAGE, rank=path_preference(dataset.frame))
+            "results look better than they are.",
+        ),
+        _KEEP_ONE_IMAGE,
+        rank=path_preference(dataset.frame),
+    )
 
 
-def _content_nodes(facts: ImageFacts, labels: np.ndarray, usable: np.ndarray,
-                   rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _content_nodes(
+    facts: ImageFacts, labels: np.ndarray, usable: np.ndarray, rank: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """One node per (content, label) among ``usable`` rows: each row's node number, and
     each node's preferred row (lowest ``rank``), which stands for its exact copies."""
     span = int(labels.max()) + 2
@@ -194,8 +266,9 @@ def _content_nodes(facts: ImageFacts, labels: np.ndarray, usable: np.ndarray,
     return node, best
 
 
-def check_near_duplicates(dataset: Dataset, progress: Progress = no_progress,
-                          cancel: CancelToken | None = None) -> list[Finding]:
+def check_near_duplicates(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     """Same label, nearly the same picture (resized, re-saved, slightly cropped), not
     byte-identical. Groups are stars around the copy with the shortest path, which
     the fix keeps; its own identical files are left to ``image.exact_duplicates``,
@@ -210,36 +283,49 @@ def check_near_duplicates(dataset: Dataset, progress: Progress = no_progress,
     usable = np.flatnonzero(facts.readable)
     rank = path_preference(frame)
     node, best = _content_nodes(facts, labels, usable, rank)
-    nodes = pd.DataFrame({"content": facts.digest[best], "label": labels[best],
-                          "node": np.arange(len(best))})
+    nodes = pd.DataFrame(
+        {"content": facts.digest[best], "label": labels[best], "node": np.arange(len(best))}
+    )
     # Pairs are of content codes; link the nodes that share a label across a pair.
     edges = pd.DataFrame({"a": pairs[:, 0], "b": pairs[:, 1]})
     edges = edges.merge(nodes, left_on="a", right_on="content")
-    edges = edges.merge(nodes, left_on=["b", "label"], right_on=["content", "label"],
-                        suffixes=("", "_b"))
+    edges = edges.merge(
+        nodes, left_on=["b", "label"], right_on=["content", "label"], suffixes=("", "_b")
+    )
     if edges.empty:
         return []
-    star = star_groups(len(best), edges[["node", "node_b"]].to_numpy(dtype=np.int64),
-                       rank[best])
+    star = star_groups(len(best), edges[["node", "node_b"]].to_numpy(dtype=np.int64), rank[best])
     row_star = star[node]
     centre_copy = (row_star == node) & (usable != best[node])  # exact copies of a centre
     chosen = (row_star >= 0) & ~centre_copy
     group_of = np.full(len(frame), -1, dtype=np.int64)
     group_of[usable] = row_star
     return duplicate_finding(
-        dataset, group_of, usable[chosen], "image.near_duplicates",
+        dataset,
+        group_of,
+        usable[chosen],
+        "image.near_duplicates",
         Nn_("{n} image is nearly the same as another", "{n} images are nearly the same as others"),
-        Nn_("These images have the same label and look the same apart from size, "
+        Nn_(
+            "These images have the same label and look the same apart from size, "
             "compression or a slight crop (one group of {rows} rows). Near copies give an "
             "image extra weight and, split between training and testing, make results look "
             "better than they are.",
             "These images have the same label and look the same apart from size, "
             "compression or a slight crop ({groups} groups, {rows} rows). Near copies give an "
             "image extra weight and, split between training and testing, make results look "
-            "better than they are."),
+            "better than they are.",
+        ),
         _KEEP_ONE_IMAGE,
-        {"phash_max": PHASH_MAX, "dhash_max": DHASH_MAX, "colour_max": COLOUR_MAX,
-         "pixel_max": PIXEL_MAX, **search}, rank=rank)
+        {
+            "phash_max": PHASH_MAX,
+            "dhash_max": DHASH_MAX,
+            "colour_max": COLOUR_MAX,
+            "pixel_max": PIXEL_MAX,
+            **search,
+        },
+        rank=rank,
+    )
 
 
 def _merged_labels(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -269,13 +355,15 @@ def _picture_groups(facts: ImageFacts, pairs: np.ndarray, rank: np.ndarray) -> n
     return np.where(star >= 0, star, np.arange(contents))
 
 
-def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
-                             cancel: CancelToken | None = None) -> list[Finding]:
+def check_conflicting_labels(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     """The same or a nearly identical picture under different labels. The fix keeps the
     label a strict majority of the group's rows agree on and drops the other rows;
     with no strict majority there is nothing to go by, so the whole group goes."""
-    facts, cancel = _facts(dataset, progress, cancel,
-                           N_("Looking for images with contradictory labels…"))
+    facts, cancel = _facts(
+        dataset, progress, cancel, N_("Looking for images with contradictory labels…")
+    )
     pairs, _search = facts.near_pairs(cancel)
     frame = dataset.frame
     labels, names = _merged_labels(frame)
@@ -299,34 +387,64 @@ def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
     groups, _first = ranked_groups(frame, key, positions, shown_first)
     ids, drop_ids = row_ids_at(frame, positions), row_ids_at(frame, positions[~keep])
     no_majority = int(len(np.unique(group[~strict])))
-    return [Finding(
-        kind="image.conflicting_labels", severity="error",
-        title=plural(*Nn_("{n} image appears with different labels",
-                          "{n} images appear with different labels"), len(groups)),
-        explanation=conflict_explanation(
-            N_("The same image, or a copy of it that is only resized, re-compressed or slightly "
-               "cropped, is labelled differently in {rows} rows. A model cannot be right about "
-               "both, and such contradictions usually mean labelling mistakes. The suggested fix "
-               "keeps the label most of a group's rows agree on and removes the others."),
-            Nn_("The same image, or a copy of it that is only resized, re-compressed or slightly "
-                "cropped, is labelled differently in {rows} rows. A model cannot be right about "
-                "both, and such contradictions usually mean labelling mistakes. The suggested fix "
-                "keeps the label most of a group's rows agree on and removes the others; in "
-                "{no_majority} group no label has a majority, so it removes that whole group.",
-                "The same image, or a copy of it that is only resized, re-compressed or slightly "
-                "cropped, is labelled differently in {rows} rows. A model cannot be right about "
-                "both, and such contradictions usually mean labelling mistakes. The suggested fix "
-                "keeps the label most of a group's rows agree on and removes the others; in "
-                "{no_majority} groups no label has a majority, so it removes those groups whole."),
-            len(ids), no_majority),
-        row_ids=ids, groups=groups,
-        fix=Fix("drop_rows", {"row_ids": list(drop_ids)},
-                plural(*Nn_("Remove {n} row with a contradicting label",
-                            "Remove {n} rows with contradicting labels"), len(drop_ids))),
-        preview=group_preview(frame, groups),
-        stats={"groups": len(groups), "rows": len(ids), "rows_to_drop": len(drop_ids),
-               "groups_without_majority": no_majority},
-    )]
+    return [
+        Finding(
+            kind="image.conflicting_labels",
+            severity="error",
+            title=plural(
+                *Nn_(
+                    "{n} image appears with different labels",
+                    "{n} images appear with different labels",
+                ),
+                len(groups),
+            ),
+            explanation=conflict_explanation(
+                N_(
+                    "The same image, or a copy of it that is only resized, re-compressed or "
+                    "slightly cropped, is labelled differently in {rows} rows. A model cannot be "
+                    "right about both, and such contradictions usually mean labelling mistakes. "
+                    "The suggested fix keeps the label most of a group's rows agree on and "
+                    "removes the others."
+                ),
+                Nn_(
+                    "The same image, or a copy of it that is only resized, re-compressed or "
+                    "slightly cropped, is labelled differently in {rows} rows. A model cannot be "
+                    "right about both, and such contradictions usually mean labelling mistakes. "
+                    "The suggested fix keeps the label most of a group's rows agree on and "
+                    "removes the others; in {no_majority} group no label has a majority, so it "
+                    "removes that whole group.",
+                    "The same image, or a copy of it that is only resized, re-compressed or "
+                    "slightly cropped, is labelled differently in {rows} rows. A model cannot be "
+                    "right about both, and such contradictions usually mean labelling mistakes. "
+                    "The suggested fix keeps the label most of a group's rows agree on and "
+                    "removes the others; in {no_majority} groups no label has a majority, so it "
+                    "removes those groups whole.",
+                ),
+                len(ids),
+                no_majority,
+            ),
+            row_ids=ids,
+            groups=groups,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(drop_ids)},
+                plural(
+                    *Nn_(
+                        "Remove {n} row with a contradicting label",
+                        "Remove {n} rows with contradicting labels",
+                    ),
+                    len(drop_ids),
+                ),
+            ),
+            preview=group_preview(frame, groups),
+            stats={
+                "groups": len(groups),
+                "rows": len(ids),
+                "rows_to_drop": len(drop_ids),
+                "groups_without_majority": no_majority,
+            },
+        )
+    ]
 
 
 #: ``(finding kind, check)`` in the order they run; ``engine.cleaning.run`` registers them.

@@ -10,10 +10,8 @@ search) is cached alongside, because three checks use it.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
-from threading import Lock
 
 import numpy as np
 import pandas as pd
@@ -22,6 +20,7 @@ from engine.cleaning.common import per_frame
 from engine.cleaning.near_duplicates import near_pairs
 from engine.core.i18n import N_
 from engine.core.jobs import CancelToken, Progress, no_progress
+from engine.core.memo import StatMemo
 from engine.data.datasets import ITEM, Dataset
 from engine.data.image_pool import (
     COLOUR_CELLS,
@@ -44,8 +43,7 @@ MEMO_LIMIT = 500_000
 
 #: Outcomes decided by the file's bytes alone (None: it decodes).
 _LASTING = frozenset({None, MSG_CORRUPT, MSG_EMPTY, MSG_NOT_IMAGE, MSG_TOO_LARGE})
-_memo: OrderedDict[tuple[str, int, int], Fingerprint] = OrderedDict()
-_memo_lock = Lock()
+_memo: StatMemo[Fingerprint] = StatMemo(MEMO_LIMIT)
 
 
 def remember_fingerprints(prints: list[Fingerprint]) -> None:
@@ -53,21 +51,11 @@ def remember_fingerprints(prints: list[Fingerprint]) -> None:
     whose *content* is the problem (the same bytes fail the same way). Missing files,
     permission and I/O errors and decoder crashes are tried again next time."""
     remember_digests((fp.key, fp.digest) for fp in prints)
-    with _memo_lock:
-        for fp in prints:
-            if fp.key is not None and fp.error in _LASTING:
-                _memo[fp.key] = fp
-                _memo.move_to_end(fp.key)
-        while len(_memo) > MEMO_LIMIT:
-            _memo.popitem(last=False)
+    _memo.put_many((fp.key, fp) for fp in prints if fp.key is not None and fp.error in _LASTING)
 
 
 def _recalled(path: str) -> Fingerprint | None:
-    key = stat_key(path)
-    if key is None:
-        return None
-    with _memo_lock:
-        return _memo.get(key)
+    return _memo.get(stat_key(path))
 
 
 def _crashed(path: str) -> Fingerprint:
@@ -110,25 +98,33 @@ class ImageFacts:
         no part: whether they are cached must not change what a check finds."""
         if self._near is None:
             rows = self.representatives
-            self._near = near_pairs(self.phash[rows], self.dhash[rows], self.colour[rows],
-                                    self.thumb[rows], cancel)
+            self._near = near_pairs(
+                self.phash[rows], self.dhash[rows], self.colour[rows], self.thumb[rows], cancel
+            )
         return self._near
 
 
-def _fingerprints(paths: list[str], progress: Progress, cancel: CancelToken
-                  ) -> list[Fingerprint]:
+def _fingerprints(paths: list[str], progress: Progress, cancel: CancelToken) -> list[Fingerprint]:
     recalled = [_recalled(path) for path in paths]
     todo = [i for i, fp in enumerate(recalled) if fp is None]
     # Remembered chunk by chunk: a check cancelled at 90,000 of 100,000 files keeps them.
-    fresh = map_files(fingerprint_files, [paths[i] for i in todo], progress, cancel,
-                      MSG_READING, _crashed, on_done=remember_fingerprints)
+    fresh = map_files(
+        fingerprint_files,
+        [paths[i] for i in todo],
+        progress,
+        cancel,
+        MSG_READING,
+        _crashed,
+        on_done=remember_fingerprints,
+    )
     for index, fp in zip(todo, fresh, strict=True):
         recalled[index] = fp
     return recalled  # type: ignore[return-value]
 
 
-def compute_facts(frame: pd.DataFrame, progress: Progress = no_progress,
-                  cancel: CancelToken | None = None) -> ImageFacts:
+def compute_facts(
+    frame: pd.DataFrame, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> ImageFacts:
     """Fingerprint every distinct file of ``frame`` (see the module docstring)."""
     cancel = cancel or CancelToken()
     items = frame[ITEM].astype("string").fillna("").to_numpy(dtype=object)
@@ -159,14 +155,19 @@ def compute_facts(frame: pd.DataFrame, progress: Progress = no_progress,
     }
     text = [fp.error_text for fp in prints]
     return ImageFacts(
-        paths=[paths[i] for i in row_file], readable=readable[row_file],
-        error=errors[row_file], error_text=[text[i] for i in row_file],
-        colour=colour[row_file], thumb=thumb[row_file],
-        **{name: values[row_file] for name, values in per_file.items()})
+        paths=[paths[i] for i in row_file],
+        readable=readable[row_file],
+        error=errors[row_file],
+        error_text=[text[i] for i in row_file],
+        colour=colour[row_file],
+        thumb=thumb[row_file],
+        **{name: values[row_file] for name, values in per_file.items()},
+    )
 
 
-def image_facts(dataset: Dataset, progress: Progress = no_progress,
-                cancel: CancelToken | None = None) -> ImageFacts:
+def image_facts(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> ImageFacts:
     """The shared facts for this dataset's frame; the first check to ask pays."""
     frame = dataset.frame
     return per_frame(frame, "image_facts", lambda: compute_facts(frame, progress, cancel))

@@ -81,8 +81,9 @@ def _merged_counts(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(merged.items(), key=lambda item: (-item[1], item[0])))
 
 
-def check_missing_labels(dataset: Dataset, progress: Progress = no_progress,
-                         cancel: CancelToken | None = None) -> list[Finding]:
+def check_missing_labels(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Looking for rows without a label…"))
     _, _, missing, _ = _label_counts(dataset)
@@ -91,20 +92,34 @@ def check_missing_labels(dataset: Dataset, progress: Progress = no_progress,
         return []
     n = len(positions)
     ids = row_ids_at(dataset.frame, positions)
-    return [Finding(
-        kind="label.missing", severity="error",
-        title=plural(*Nn_("{n} row has no label", "{n} rows have no label"), n),
-        explanation=Message(N_("A model can only learn from labelled examples. Label these rows, "
-                               "or remove them.")),
-        row_ids=ids,
-        fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(*Nn_("Remove {n} row without a label", "Remove {n} rows without a label"), n)),
-        preview=preview_rows(dataset.frame, positions), stats={"rows": n},
-    )]
+    return [
+        Finding(
+            kind="label.missing",
+            severity="error",
+            title=plural(*Nn_("{n} row has no label", "{n} rows have no label"), n),
+            explanation=Message(
+                N_(
+                    "A model can only learn from labelled examples. Label these rows, "
+                    "or remove them."
+                )
+            ),
+            row_ids=ids,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(ids)},
+                plural(
+                    *Nn_("Remove {n} row without a label", "Remove {n} rows without a label"), n
+                ),
+            ),
+            preview=preview_rows(dataset.frame, positions),
+            stats={"rows": n},
+        )
+    ]
 
 
-def check_label_variants(dataset: Dataset, progress: Progress = no_progress,
-                         cancel: CancelToken | None = None) -> list[Finding]:
+def check_label_variants(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Looking for different spellings of one label…"))
     codes, names, _, counts = _label_counts(dataset)
@@ -116,24 +131,50 @@ def check_label_variants(dataset: Dataset, progress: Progress = no_progress,
     positions = np.flatnonzero(changed)
     ids = row_ids_at(dataset.frame, positions)
     merges = len(mapping)
-    preview = tuple({"label": label, "rows": counts[label], "merge_into": target,
-                     "target_rows": counts[target]} for label, target in mapping.items())
-    return [Finding(
-        kind="label.variants", severity="warning",
-        title=plural(*Nn_("{n} label looks like another spelling of a label", "{n} labels look like other spellings of labels"), merges),
-        explanation=Message(N_("Labels that differ only in case, spaces, punctuation or by being "
-                               "abbreviated are probably the same class, split in two. Each is "
-                               "merged into its most frequent spelling: {merges}."),
-                            {"merges": "; ".join(f"{a} → {b}" for a, b in list(mapping.items())[:8])}),
-        row_ids=ids,
-        fix=Fix("merge_labels", {"mapping": mapping},
-                plural(*Nn_("Merge {n} label into its usual spelling", "Merge {n} labels into their usual spellings"), merges)),
-        preview=preview, stats={"mapping": mapping, "rows": len(ids)},
-    )]
+    preview = tuple(
+        {"label": label, "rows": counts[label], "merge_into": target, "target_rows": counts[target]}
+        for label, target in mapping.items()
+    )
+    return [
+        Finding(
+            kind="label.variants",
+            severity="warning",
+            title=plural(
+                *Nn_(
+                    "{n} label looks like another spelling of a label",
+                    "{n} labels look like other spellings of labels",
+                ),
+                merges,
+            ),
+            explanation=Message(
+                N_(
+                    "Labels that differ only in case, spaces, punctuation or by being "
+                    "abbreviated are probably the same class, split in two. Each is "
+                    "merged into its most frequent spelling: {merges}."
+                ),
+                {"merges": "; ".join(f"{a} → {b}" for a, b in list(mapping.items())[:8])},
+            ),
+            row_ids=ids,
+            fix=Fix(
+                "merge_labels",
+                {"mapping": mapping},
+                plural(
+                    *Nn_(
+                        "Merge {n} label into its usual spelling",
+                        "Merge {n} labels into their usual spellings",
+                    ),
+                    merges,
+                ),
+            ),
+            preview=preview,
+            stats={"mapping": mapping, "rows": len(ids)},
+        )
+    ]
 
 
-def check_imbalance(dataset: Dataset, progress: Progress = no_progress,
-                    cancel: CancelToken | None = None) -> list[Finding]:
+def check_imbalance(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Comparing class sizes…"))
     merged = _merged_counts(_label_counts(dataset)[3])
@@ -143,22 +184,31 @@ def check_imbalance(dataset: Dataset, progress: Progress = no_progress,
     ratio = most / fewest
     if ratio <= IMBALANCE_RATIO:
         return []
-    return [Finding(
-        kind="label.imbalance", severity="warning",
-        title=Message(N_("The largest class has {ratio} times as many rows as the smallest"),
-                      {"ratio": int(round(ratio))}),
-        explanation=Message(N_("\"{largest}\" has {most} rows and \"{smallest}\" has {fewest}. A "
-                               "model trained on such data tends to favour the large classes; "
-                               "judge it by per-class results, and add examples to the small "
-                               "classes if you can."),
-                            {"largest": largest, "most": most, "smallest": smallest,
-                             "fewest": fewest}),
-        stats={"counts": merged, "ratio": ratio},
-    )]
+    return [
+        Finding(
+            kind="label.imbalance",
+            severity="warning",
+            title=Message(
+                N_("The largest class has {ratio} times as many rows as the smallest"),
+                {"ratio": int(round(ratio))},
+            ),
+            explanation=Message(
+                N_(
+                    '"{largest}" has {most} rows and "{smallest}" has {fewest}. A '
+                    "model trained on such data tends to favour the large classes; "
+                    "judge it by per-class results, and add examples to the small "
+                    "classes if you can."
+                ),
+                {"largest": largest, "most": most, "smallest": smallest, "fewest": fewest},
+            ),
+            stats={"counts": merged, "ratio": ratio},
+        )
+    ]
 
 
-def check_too_few(dataset: Dataset, progress: Progress = no_progress,
-                  cancel: CancelToken | None = None) -> list[Finding]:
+def check_too_few(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Looking for classes with too few examples…"))
     codes, names, _, counts = _label_counts(dataset)
@@ -173,21 +223,44 @@ def check_too_few(dataset: Dataset, progress: Progress = no_progress,
     listed = ", ".join(f"{label} ({n})" for label, n in sorted(small.items(), key=lambda i: i[1]))
     # Removing the small classes only helps when at least two classes would remain.
     removable = len(merged) - len(small) >= 2
-    fix = Fix("drop_rows", {"row_ids": list(ids)},
-              plural(*Nn_("Remove the {n} row of these classes", "Remove the {n} rows of these classes"),
-                     len(ids))) if removable else None
-    return [Finding(
-        kind="label.too_few", severity="warning",
-        title=plural(*Nn_("{n} class has fewer than {minimum} examples", "{n} classes have fewer than {minimum} examples"), len(small),
-                      minimum=MIN_EXAMPLES),
-        explanation=Message(N_("A class needs enough examples to be learned and to be tested "
-                               "fairly. Add examples, merge it into a related class, or remove "
-                               "it: {classes}."), {"classes": listed}),
-        row_ids=ids,
-        fix=fix,
-        preview=tuple({"label": label, "rows": n} for label, n in small.items()),
-        stats={"counts": small, "minimum": MIN_EXAMPLES},
-    )]
+    fix = (
+        Fix(
+            "drop_rows",
+            {"row_ids": list(ids)},
+            plural(
+                *Nn_("Remove the {n} row of these classes", "Remove the {n} rows of these classes"),
+                len(ids),
+            ),
+        )
+        if removable
+        else None
+    )
+    return [
+        Finding(
+            kind="label.too_few",
+            severity="warning",
+            title=plural(
+                *Nn_(
+                    "{n} class has fewer than {minimum} examples",
+                    "{n} classes have fewer than {minimum} examples",
+                ),
+                len(small),
+                minimum=MIN_EXAMPLES,
+            ),
+            explanation=Message(
+                N_(
+                    "A class needs enough examples to be learned and to be tested "
+                    "fairly. Add examples, merge it into a related class, or remove "
+                    "it: {classes}."
+                ),
+                {"classes": listed},
+            ),
+            row_ids=ids,
+            fix=fix,
+            preview=tuple({"label": label, "rows": n} for label, n in small.items()),
+            stats={"counts": small, "minimum": MIN_EXAMPLES},
+        )
+    ]
 
 
 #: Finding kind -> check, for image and text datasets alike.

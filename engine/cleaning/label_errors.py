@@ -70,8 +70,14 @@ def _text_features(texts: list[str]):
     noise and language-agnostic (no tokenizer, works for Chinese and Arabic)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True,
-                                 max_features=200_000, dtype=np.float32, min_df=1)
+    vectorizer = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, 4),
+        sublinear_tf=True,
+        max_features=200_000,
+        dtype=np.float32,
+        min_df=1,
+    )
     return vectorizer.fit_transform(texts)
 
 
@@ -90,14 +96,20 @@ def _model(sparse_input: bool, rows: int):
     from sklearn.linear_model import LogisticRegression, SGDClassifier
 
     if sparse_input:
-        return SGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=50, tol=1e-3,
-                             random_state=SEED)
+        return SGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=50, tol=1e-3, random_state=SEED)
     return LogisticRegression(C=1.0 / (ALPHA_DENSE * max(rows, 1)), max_iter=300)
 
 
-def _out_of_fold(features, y: np.ndarray, n_classes: int, sparse_input: bool, folds: int,
-                 report, cancel: CancelToken, left_out: np.ndarray | None = None
-                 ) -> np.ndarray:
+def _out_of_fold(
+    features,
+    y: np.ndarray,
+    n_classes: int,
+    sparse_input: bool,
+    folds: int,
+    report,
+    cancel: CancelToken,
+    left_out: np.ndarray | None = None,
+) -> np.ndarray:
     """Probabilities for each row from a model trained on the other folds, without the
     ``left_out`` rows (suspected errors) in any training set."""
     from sklearn.model_selection import StratifiedKFold
@@ -114,8 +126,9 @@ def _out_of_fold(features, y: np.ndarray, n_classes: int, sparse_input: bool, fo
     return pred_probs
 
 
-def label_error_scores(features_or_texts, labels, progress: Progress = no_progress,
-                       cancel: CancelToken | None = None) -> LabelErrorScores | None:
+def label_error_scores(
+    features_or_texts, labels, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> LabelErrorScores | None:
     """Rank likely label errors for ``labels`` (strings, one per row) given either a
     list of texts or a feature matrix (numpy, rows x dims). ``None`` when fewer than
     two classes have two rows."""
@@ -137,14 +150,28 @@ def label_error_scores(features_or_texts, labels, progress: Progress = no_progre
 
     def report_round(first: int):
         def report(fold: int) -> None:
-            progress(first + fold, 2 * folds, _("Cross-checking the labels ({fold} of {folds})…")
-                     .format(fold=first + fold + 1, folds=2 * folds))
+            progress(
+                first + fold,
+                2 * folds,
+                _("Cross-checking the labels ({fold} of {folds})…").format(
+                    fold=first + fold + 1, folds=2 * folds
+                ),
+            )
+
         return report
 
     first = _out_of_fold(features, y, len(classes), sparse_input, folds, report_round(0), cancel)
     suspects = find_label_issues(y, first, filter_by=FILTER_BY, n_jobs=1)
-    pred_probs = _out_of_fold(features, y, len(classes), sparse_input, folds,
-                              report_round(folds), cancel, left_out=suspects)
+    pred_probs = _out_of_fold(
+        features,
+        y,
+        len(classes),
+        sparse_input,
+        folds,
+        report_round(folds),
+        cancel,
+        left_out=suspects,
+    )
     cancel.raise_if_cancelled()
     progress(2 * folds, 2 * folds, _("Ranking likely label errors…"))
     flagged = suspects | find_label_issues(y, pred_probs, filter_by=FILTER_BY, n_jobs=1)
@@ -155,9 +182,12 @@ def label_error_scores(features_or_texts, labels, progress: Progress = no_progre
     return LabelErrorScores(list(classes), pred_probs, y, issues.astype(np.int64))
 
 
-def find_label_errors(dataset: Dataset, features: np.ndarray | None = None,
-                      progress: Progress = no_progress,
-                      cancel: CancelToken | None = None) -> list[Finding]:
+def find_label_errors(
+    dataset: Dataset,
+    features: np.ndarray | None = None,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> list[Finding]:
     """``label.likely_errors`` for a dataset. ``features`` (rows aligned with
     ``dataset.frame``) is required for images; text uses TF-IDF when it is None.
     Each flagged row's suggested label and that label's out-of-fold probability are
@@ -177,8 +207,11 @@ def find_label_errors(dataset: Dataset, features: np.ndarray | None = None,
     counts = np.bincount(codes[usable], minlength=len(_names)) if usable.any() else np.zeros(0)
     usable &= np.isin(codes, np.flatnonzero(counts >= 2))
     positions = np.flatnonzero(usable)
-    inputs = (np.asarray(features)[positions] if features is not None
-              else texts.to_numpy(dtype=object)[positions].tolist())
+    inputs = (
+        np.asarray(features)[positions]
+        if features is not None
+        else texts.to_numpy(dtype=object)[positions].tolist()
+    )
     labels = frame["label"].to_numpy(dtype=object)[positions]
     scores = label_error_scores(inputs, labels, progress, cancel) if len(positions) else None
     if scores is None or len(scores.issues) == 0:
@@ -189,22 +222,49 @@ def find_label_errors(dataset: Dataset, features: np.ndarray | None = None,
     confidence = scores.pred_probs[ranked, scores.suggested[ranked]]
     ids = frame["row_id"].to_numpy()[where].tolist()
     n = len(ids)
-    details = {int(row): {"suggested_label": str(label), "confidence": round(float(p), 3)}
-               for row, label, p in zip(ids, suggested, confidence, strict=True)}
-    return [Finding(
-        kind="label.likely_errors", severity="warning",
-        title=plural(*Nn_("{n} row may have the wrong label", "{n} rows may have the wrong label"), n),
-        explanation=Message(N_("A model trained on the other rows confidently predicts a different "
-                               "label for these rows. Check them, most doubtful first: some will be "
-                               "labelling mistakes, some genuinely ambiguous examples.")),
-        row_ids=tuple(ids),  # ranked: most likely error first
-        fix=Fix("relabel", {"labels": {int(i): str(s) for i, s in zip(ids, suggested, strict=True)}},
-                plural(*Nn_("Change {n} label to the suggested one",
-                            "Change {n} labels to the suggested ones"), n)),
-        preview=preview_rows(frame, where, limit=PREVIEW_ERRORS, suggested=suggested,
-                             confidence=np.round(confidence, 3),
-                             given_confidence=np.round(scores.self_confidence[ranked], 3)),
-        stats={"rows_checked": len(positions), "folds": min(MAX_FOLDS, int(counts[counts >= 2].min())),
-               "classes": len(scores.classes)},
-        row_details=details,
-    )]
+    details = {
+        int(row): {"suggested_label": str(label), "confidence": round(float(p), 3)}
+        for row, label, p in zip(ids, suggested, confidence, strict=True)
+    }
+    return [
+        Finding(
+            kind="label.likely_errors",
+            severity="warning",
+            title=plural(
+                *Nn_("{n} row may have the wrong label", "{n} rows may have the wrong label"), n
+            ),
+            explanation=Message(
+                N_(
+                    "A model trained on the other rows confidently predicts a different "
+                    "label for these rows. Check them, most doubtful first: some will be "
+                    "labelling mistakes, some genuinely ambiguous examples."
+                )
+            ),
+            row_ids=tuple(ids),  # ranked: most likely error first
+            fix=Fix(
+                "relabel",
+                {"labels": {int(i): str(s) for i, s in zip(ids, suggested, strict=True)}},
+                plural(
+                    *Nn_(
+                        "Change {n} label to the suggested one",
+                        "Change {n} labels to the suggested ones",
+                    ),
+                    n,
+                ),
+            ),
+            preview=preview_rows(
+                frame,
+                where,
+                limit=PREVIEW_ERRORS,
+                suggested=suggested,
+                confidence=np.round(confidence, 3),
+                given_confidence=np.round(scores.self_confidence[ranked], 3),
+            ),
+            stats={
+                "rows_checked": len(positions),
+                "folds": min(MAX_FOLDS, int(counts[counts >= 2].min())),
+                "classes": len(scores.classes),
+            },
+            row_details=details,
+        )
+    ]

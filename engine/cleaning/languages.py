@@ -74,13 +74,40 @@ MIN_JUDGE_BYTES = 12
 #: Scripts whose share of sampled rows makes them "used" by the expected languages.
 SCRIPT_MIN_SHARE = 0.01
 SAMPLE_SEED = 0
-SCRIPTS = ("Latin", "Cyrillic", "Greek", "Arabic", "Hebrew", "Han", "Hiragana", "Katakana",
-           "Hangul", "Thai", "Devanagari", "Bengali", "Tamil", "Telugu", "Kannada", "Malayalam",
-           "Gujarati", "Gurmukhi", "Sinhala", "Georgian", "Armenian", "Ethiopic", "Khmer", "Lao",
-           "Myanmar", "Tibetan", "Syriac", "Thaana")
+SCRIPTS = (
+    "Latin",
+    "Cyrillic",
+    "Greek",
+    "Arabic",
+    "Hebrew",
+    "Han",
+    "Hiragana",
+    "Katakana",
+    "Hangul",
+    "Thai",
+    "Devanagari",
+    "Bengali",
+    "Tamil",
+    "Telugu",
+    "Kannada",
+    "Malayalam",
+    "Gujarati",
+    "Gurmukhi",
+    "Sinhala",
+    "Georgian",
+    "Armenian",
+    "Ethiopic",
+    "Khmer",
+    "Lao",
+    "Myanmar",
+    "Tibetan",
+    "Syriac",
+    "Thaana",
+)
 
 
 # ------------------------------------------------------------------ detection
+
 
 @dataclass(frozen=True)
 class LanguageProfile:
@@ -96,12 +123,16 @@ class LanguageProfile:
         """The languages with at least MIX_MIN_SHARE of the confidently judged rows and
         MIX_MIN_ROWS rows: a handful of odd guesses is not a mix."""
         total = sum(self.counts.values())
-        return {lang: n for lang, n in self.counts.items()
-                if n >= MIX_MIN_ROWS and n / total >= MIX_MIN_SHARE}
+        return {
+            lang: n
+            for lang, n in self.counts.items()
+            if n >= MIX_MIN_ROWS and n / total >= MIX_MIN_SHARE
+        }
 
 
-def stratified_sample(positions: np.ndarray, strata: np.ndarray, size: int,
-                      seed: int = SAMPLE_SEED) -> np.ndarray:
+def stratified_sample(
+    positions: np.ndarray, strata: np.ndarray, size: int, seed: int = SAMPLE_SEED
+) -> np.ndarray:
     """About ``size`` of ``positions``: every row drawn with the same probability, so
     each stratum (label) gets the same expected share, plus one row of any stratum
     the draw missed. Reproducible, and linear time without sorting a million rows."""
@@ -109,8 +140,9 @@ def stratified_sample(positions: np.ndarray, strata: np.ndarray, size: int,
         return positions
     chosen = np.random.default_rng(seed).random(len(positions)) < size / len(positions)
     codes = strata[positions] + 1  # strata are label codes, -1 for "no label"
-    missed = np.flatnonzero((np.bincount(codes) > 0)
-                            & (np.bincount(codes[chosen], minlength=codes.max() + 1) == 0))
+    missed = np.flatnonzero(
+        (np.bincount(codes) > 0) & (np.bincount(codes[chosen], minlength=codes.max() + 1) == 0)
+    )
     if len(missed):
         _, first = np.unique(codes, return_index=True)
         chosen[first[np.isin(np.unique(codes), missed)]] = True
@@ -148,24 +180,38 @@ def language_profile(facts, cancel: CancelToken | None = None) -> LanguageProfil
         # Only confidently judged rows: "do a recursive factorial" is not Galician.
         candidates = detected[~np.isin(language_of[detected], [*expected, UNDETERMINED])]
         if sampled:
-            candidates = np.r_[candidates, _other_script_keys(
-                facts, detected, expected, guess, texts, cancel or CancelToken())]
+            candidates = np.r_[
+                candidates,
+                _other_script_keys(
+                    facts, detected, expected, guess, texts, cancel or CancelToken()
+                ),
+            ]
         if len(candidates):
             long_enough = pc.binary_length(texts(candidates)).to_numpy(zero_copy_only=False)
             candidates = candidates[long_enough >= MIN_BYTES]
         if len(candidates):
-            share = language_share(texts(candidates).to_pylist(), macro_members(expected), cancel=cancel)
+            share = language_share(
+                texts(candidates).to_pylist(), macro_members(expected), cancel=cancel
+            )
             unexpected = np.flatnonzero(np.isin(keys, candidates[share < MAX_SHARE]))
     row_language = np.full(len(keys), "", dtype=object)
     row_language[judged] = language_of[keys[judged]]
-    row_language[unexpected] = np.where(language_of[keys[unexpected]] != "",
-                                        language_of[keys[unexpected]], guess[keys[unexpected]])
-    return LanguageProfile({str(k): int(v) for k, v in counts.items()}, len(judged), sampled,
-                           expected, unexpected, row_language)
+    row_language[unexpected] = np.where(
+        language_of[keys[unexpected]] != "", language_of[keys[unexpected]], guess[keys[unexpected]]
+    )
+    return LanguageProfile(
+        {str(k): int(v) for k, v in counts.items()},
+        len(judged),
+        sampled,
+        expected,
+        unexpected,
+        row_language,
+    )
 
 
-def _judge(texts: pa.Array, key_ids: np.ndarray, n_keys: int, cancel
-           ) -> tuple[np.ndarray, np.ndarray]:
+def _judge(
+    texts: pa.Array, key_ids: np.ndarray, n_keys: int, cancel
+) -> tuple[np.ndarray, np.ndarray]:
     """Per key: py3langid's folded top guess, and the language it is *confidently* in
     (``UNDETERMINED`` when the text is short or the guess unsure); "" for keys not
     judged. The guess serves the unexpected-language search, which has its own,
@@ -185,8 +231,11 @@ def _other_script_keys(facts, detected, expected, language_of, texts, cancel) ->
     write in; detects their language and returns those not in ``expected``."""
     in_expected = detected[np.isin(language_of[detected], expected)]
     sample_texts = texts(in_expected)
-    scripts = [script for script in SCRIPTS
-               if regex_mask(sample_texts, rf"\p{{{script}}}").mean() >= SCRIPT_MIN_SHARE]
+    scripts = [
+        script
+        for script in SCRIPTS
+        if regex_mask(sample_texts, rf"\p{{{script}}}").mean() >= SCRIPT_MIN_SHARE
+    ]
     if not scripts:
         return np.zeros(0, dtype=np.int64)
     cancel.raise_if_cancelled()
@@ -201,7 +250,9 @@ def _other_script_keys(facts, detected, expected, language_of, texts, cancel) ->
     foreign = foreign[foreign >= 0]
     if len(foreign) == 0:
         return foreign
-    language_of[foreign] = fold_macro_languages(detect_languages(texts(foreign).to_pylist(), cancel=cancel))
+    language_of[foreign] = fold_macro_languages(
+        detect_languages(texts(foreign).to_pylist(), cancel=cancel)
+    )
     return foreign[~np.isin(language_of[foreign], [*expected, UNDETERMINED])]
 
 
@@ -214,8 +265,9 @@ def dataset_languages(dataset: Dataset, cancel: CancelToken | None = None) -> La
 # ------------------------------------------------------------------ checks
 
 
-def check_language_mix(dataset: Dataset, progress: Progress = no_progress,
-                       cancel: CancelToken | None = None) -> list[Finding]:
+def check_language_mix(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     """Information, not a problem: which languages the texts are in, when there is more
     than one (it decides whether a multilingual text model is needed)."""
     cancel = cancel or CancelToken()
@@ -225,24 +277,41 @@ def check_language_mix(dataset: Dataset, progress: Progress = no_progress,
     if len(mix) < 2:
         return []
     top = ", ".join(list(mix)[:6])
-    explanation = (Message(N_("Estimated from a random sample of {sample} rows. Most common: "
-                              "{languages}. A multilingual text model handles mixed data; a "
-                              "model trained mostly on one language may do poorly on the others."),
-                           {"sample": profile.judged_rows, "languages": top})
-                   if profile.sampled else
-                   Message(N_("Most common: {languages}. A multilingual text model handles mixed "
-                              "data; a model trained mostly on one language may do poorly on the "
-                              "others."), {"languages": top}))
-    return [Finding(
-        kind="text.language_mix", severity="info",
-        title=plural(*Nn_("The texts are in {n} language", "The texts are in {n} languages"),
-                      len(mix)),
-        explanation=explanation, stats=dict(profile.counts),
-    )]
+    explanation = (
+        Message(
+            N_(
+                "Estimated from a random sample of {sample} rows. Most common: "
+                "{languages}. A multilingual text model handles mixed data; a "
+                "model trained mostly on one language may do poorly on the others."
+            ),
+            {"sample": profile.judged_rows, "languages": top},
+        )
+        if profile.sampled
+        else Message(
+            N_(
+                "Most common: {languages}. A multilingual text model handles mixed "
+                "data; a model trained mostly on one language may do poorly on the "
+                "others."
+            ),
+            {"languages": top},
+        )
+    )
+    return [
+        Finding(
+            kind="text.language_mix",
+            severity="info",
+            title=plural(
+                *Nn_("The texts are in {n} language", "The texts are in {n} languages"), len(mix)
+            ),
+            explanation=explanation,
+            stats=dict(profile.counts),
+        )
+    ]
 
 
-def check_unexpected_language(dataset: Dataset, progress: Progress = no_progress,
-                              cancel: CancelToken | None = None) -> list[Finding]:
+def check_unexpected_language(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Identifying languages…"))
     profile = dataset_languages(dataset, cancel)
@@ -253,21 +322,52 @@ def check_unexpected_language(dataset: Dataset, progress: Progress = no_progress
     ids = row_ids_at(dataset.frame, positions)
     params = {"languages": ", ".join(profile.expected), "sample": profile.judged_rows}
     explanation = Message(
-        N_("Almost all texts are in {languages}, but these seem to be in another language. "
-           "They may be misplaced rows, or examples a model will find hard to learn from so "
-           "few. Checked: every text with letters of another script, and a random sample of "
-           "{sample} rows.") if profile.sampled else
-        N_("Almost all texts are in {languages}, but these seem to be in another language. "
-           "They may be misplaced rows, or examples a model will find hard to learn from so "
-           "few."), params)
+        N_(
+            "Almost all texts are in {languages}, but these seem to be in another language. "
+            "They may be misplaced rows, or examples a model will find hard to learn from so "
+            "few. Checked: every text with letters of another script, and a random sample of "
+            "{sample} rows."
+        )
+        if profile.sampled
+        else N_(
+            "Almost all texts are in {languages}, but these seem to be in another language. "
+            "They may be misplaced rows, or examples a model will find hard to learn from so "
+            "few."
+        ),
+        params,
+    )
     found = pd.Series(profile.row_language[positions]).value_counts()
-    return [Finding(
-        kind="text.unexpected_language", severity="warning",
-        title=plural(*Nn_("{n} text is in an unexpected language", "{n} texts are in an unexpected language"), n),
-        explanation=explanation, row_ids=ids,
-        fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(*Nn_("Remove {n} row in an unexpected language", "Remove {n} rows in an unexpected language"), n)),
-        preview=preview_rows(dataset.frame, positions, language=profile.row_language[positions]),
-        stats={"expected": list(profile.expected), "found": {str(k): int(v) for k, v in found.items()},
-               "sampled": profile.sampled},
-    )]
+    return [
+        Finding(
+            kind="text.unexpected_language",
+            severity="warning",
+            title=plural(
+                *Nn_(
+                    "{n} text is in an unexpected language",
+                    "{n} texts are in an unexpected language",
+                ),
+                n,
+            ),
+            explanation=explanation,
+            row_ids=ids,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(ids)},
+                plural(
+                    *Nn_(
+                        "Remove {n} row in an unexpected language",
+                        "Remove {n} rows in an unexpected language",
+                    ),
+                    n,
+                ),
+            ),
+            preview=preview_rows(
+                dataset.frame, positions, language=profile.row_language[positions]
+            ),
+            stats={
+                "expected": list(profile.expected),
+                "found": {str(k): int(v) for k, v in found.items()},
+                "sampled": profile.sampled,
+            },
+        )
+    ]

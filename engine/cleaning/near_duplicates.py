@@ -35,9 +35,22 @@ import numpy as np
 
 from engine.core.jobs import CancelToken
 
-__all__ = ["COLOUR_MAX", "COSINE_MIN", "DHASH_MAX", "EMBEDDING_MAX_ITEMS", "MIN_DETAIL",
-           "PHASH_MAX", "PIXEL_MAX", "brute_force_pairs", "components", "embedding_pairs",
-           "hamming_pairs", "near_pairs", "normalised_thumbnails", "star_groups"]
+__all__ = [
+    "COLOUR_MAX",
+    "COSINE_MIN",
+    "DHASH_MAX",
+    "EMBEDDING_MAX_ITEMS",
+    "MIN_DETAIL",
+    "PHASH_MAX",
+    "PIXEL_MAX",
+    "brute_force_pairs",
+    "components",
+    "embedding_pairs",
+    "hamming_pairs",
+    "near_pairs",
+    "normalised_thumbnails",
+    "star_groups",
+]
 
 # Calibrated on 82 distinct pictures (22 real photos from scikit-image and scikit-learn,
 # 60 quarter tiles of them) with planted copies, and on scikit-learn's 1,797 digits as
@@ -89,7 +102,7 @@ def _plan(n: int, max_distance: int) -> int:
     for m in range(1, min(max_distance + 1, _BITS) + 1):
         bits, radius = _BITS // m, max_distance // m
         probes = _probes(bits, radius)
-        cost = n * m * probes + _CANDIDATE_COST * 0.5 * n * n * m * probes / 2.0 ** bits
+        cost = n * m * probes + _CANDIDATE_COST * 0.5 * n * n * m * probes / 2.0**bits
         if cost < best_cost:
             best_m, best_cost = m, cost
     return best_m
@@ -111,29 +124,33 @@ def _masks(bits: int, radius: int) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
-def _verify(hashes: np.ndarray, left: np.ndarray, right: np.ndarray, max_distance: int
-            ) -> np.ndarray:
+def _verify(
+    hashes: np.ndarray, left: np.ndarray, right: np.ndarray, max_distance: int
+) -> np.ndarray:
     keep = np.bitwise_count(hashes[left] ^ hashes[right]) <= max_distance
     return np.stack([left[keep], right[keep]], axis=1)
 
 
-def _expand(left: np.ndarray, low: np.ndarray, count: np.ndarray, order: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _expand(
+    left: np.ndarray, low: np.ndarray, count: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Each ``left[i]`` paired with the ``count[i]`` rows listed from ``order[low[i]]``."""
     right_at = np.repeat(low - (np.cumsum(count) - count), count) + np.arange(int(count.sum()))
     return np.repeat(left, count), order[right_at]
 
 
-def _same_bucket_pairs(order: np.ndarray, starts: np.ndarray, counts: np.ndarray
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def _same_bucket_pairs(
+    order: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of rows that share a bucket (``order`` lists rows bucket by bucket)."""
     ends = np.repeat(starts + counts, counts)  # end of each sorted position's bucket
     after = ends - np.arange(len(order)) - 1  # rows after it in its bucket
     return _expand(order, np.arange(1, len(order) + 1), after, order)
 
 
-def hamming_pairs(hashes: np.ndarray, max_distance: int,
-                  cancel: CancelToken | None = None) -> np.ndarray:
+def hamming_pairs(
+    hashes: np.ndarray, max_distance: int, cancel: CancelToken | None = None
+) -> np.ndarray:
     """All index pairs (i < j) whose 64-bit hashes differ in at most ``max_distance``
     bits, sorted, as an (k, 2) int64 array. Same result as ``brute_force_pairs``.
 
@@ -154,11 +171,11 @@ def hamming_pairs(hashes: np.ndarray, max_distance: int,
         masks = _masks(len(positions), radius)[1:]
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
-        unique_keys, starts, counts = np.unique(sorted_keys, return_index=True,
-                                                return_counts=True)
+        unique_keys, starts, counts = np.unique(sorted_keys, return_index=True, return_counts=True)
         left, right = _same_bucket_pairs(order, starts, counts)
-        found.append(_verify(hashes, np.minimum(left, right), np.maximum(left, right),
-                             max_distance))
+        found.append(
+            _verify(hashes, np.minimum(left, right), np.maximum(left, right), max_distance)
+        )
         if len(masks) == 0:
             continue
         table = len(positions) <= _TABLE_MAX_BITS
@@ -178,7 +195,7 @@ def hamming_pairs(hashes: np.ndarray, max_distance: int,
                 continue
             block = max(1, _PROBE_BLOCK // len(group))
             for first in range(0, len(own), block):
-                mine = own[first:first + block]
+                mine = own[first : first + block]
                 probe = (unique_keys[mine, None] ^ group[None, :]).ravel()
                 if table:
                     low, count = dense_start[probe], dense_count[probe]
@@ -192,8 +209,9 @@ def hamming_pairs(hashes: np.ndarray, max_distance: int,
                 a, b_position = _expand(mine[hit // len(group)], low[hit], count[hit], identity)
                 b_position, a_position = _expand(b_position, starts[a], counts[a], identity)
                 left, right = order[a_position], order[b_position]
-                found.append(_verify(hashes, np.minimum(left, right), np.maximum(left, right),
-                                     max_distance))
+                found.append(
+                    _verify(hashes, np.minimum(left, right), np.maximum(left, right), max_distance)
+                )
     return _unique_pairs(found, n)
 
 
@@ -219,8 +237,9 @@ def brute_force_pairs(hashes: np.ndarray, max_distance: int) -> np.ndarray:
     return _unique_pairs(found, max(n, 1))
 
 
-def embedding_pairs(features: np.ndarray, min_cosine: float = COSINE_MIN,
-                    cancel: CancelToken | None = None) -> np.ndarray:
+def embedding_pairs(
+    features: np.ndarray, min_cosine: float = COSINE_MIN, cancel: CancelToken | None = None
+) -> np.ndarray:
     """Index pairs (i < j) with cosine similarity ≥ ``min_cosine``; rows with NaN
     (files without features) take part in none. Exact, in blocks of rows."""
     features = np.asarray(features, dtype=np.float32)
@@ -235,7 +254,7 @@ def embedding_pairs(features: np.ndarray, min_cosine: float = COSINE_MIN,
     for first in range(0, len(usable), block):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        similarity = vectors[first:first + block] @ vectors[first:].T
+        similarity = vectors[first : first + block] @ vectors[first:].T
         left, right = np.nonzero(np.triu(similarity >= min_cosine, k=1))
         found.append(np.stack([usable[first + left], usable[first + right]], axis=1))
     return _unique_pairs(found, len(features))
@@ -250,8 +269,13 @@ def normalised_thumbnails(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return centred / np.maximum(spread, 1e-6)[:, None], spread
 
 
-def near_pairs(phash: np.ndarray, dhash: np.ndarray, colour: np.ndarray, thumbs: np.ndarray,
-               cancel: CancelToken | None = None) -> tuple[np.ndarray, dict]:
+def near_pairs(
+    phash: np.ndarray,
+    dhash: np.ndarray,
+    colour: np.ndarray,
+    thumbs: np.ndarray,
+    cancel: CancelToken | None = None,
+) -> tuple[np.ndarray, dict]:
     """Pairs of near-identical images (i < j), and a few numbers about the search.
 
     pHash within ``PHASH_MAX`` bits, confirmed by dHash within ``DHASH_MAX``, colour
@@ -296,7 +320,7 @@ def star_groups(n: int, pairs: np.ndarray, priority: np.ndarray) -> np.ndarray:
     for node in order[np.diff(starts)[order] > 0].tolist():  # nodes with a pair only
         if group[node] >= 0:
             continue
-        mine = neighbours[starts[node]:starts[node + 1]]
+        mine = neighbours[starts[node] : starts[node + 1]]
         mine = mine[group[mine] < 0]
         if len(mine):
             group[node] = node
@@ -312,6 +336,7 @@ def components(n: int, pairs: np.ndarray) -> np.ndarray:
 
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])),
-                       shape=(n, n))
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
+    )
     return connected_components(graph, directed=False)[1].astype(np.int64)

@@ -35,12 +35,18 @@ import pandas as pd
 from engine.cleaning.findings import Finding, Fix, Message
 from engine.core.i18n import N_
 from engine.core.jobs import CancelToken, Progress, UserError, no_progress
+from engine.core.versioned_json import JsonFormat, check_versioned, version_of
 from engine.data.datasets import ITEM, LABEL, ROW_ID, Dataset
 from engine.data.textnorm import normalize_series
 
 __all__ = ["CleaningPlan", "PlanStep", "PLAN_VERSION", "ADDED_ROW_BASE"]
 
 PLAN_VERSION = 1
+#: Plans never carried a format name (they also travel inside project files).
+_PLAN_FORMAT = JsonFormat(None, newest=PLAN_VERSION)
+MSG_UNREADABLE_PLAN = N_(
+    "This cleaning plan has format version {version}, which this version of Taxon cannot read."
+)
 #: First row id of rows a plan adds: far above any table's row count, so the ids of
 #: added rows stay the same when the user's file grows a few rows.
 ADDED_ROW_BASE = 1_000_000_000
@@ -53,14 +59,20 @@ class PlanStep:
     note: Message | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"fix": self.fix.to_json(), "finding_kind": self.finding_kind,
-                "note": self.note.to_json() if self.note else None}
+        return {
+            "fix": self.fix.to_json(),
+            "finding_kind": self.finding_kind,
+            "note": self.note.to_json() if self.note else None,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PlanStep:
         note = data.get("note")
-        return cls(Fix.from_json(data["fix"]), data.get("finding_kind", ""),
-                   Message.from_json(note) if note else None)
+        return cls(
+            Fix.from_json(data["fix"]),
+            data.get("finding_kind", ""),
+            Message.from_json(note) if note else None,
+        )
 
 
 def _drop(frame: pd.DataFrame, row_ids) -> pd.DataFrame:
@@ -113,8 +125,13 @@ def _normalize(frame: pd.DataFrame, row_ids, task: str) -> pd.DataFrame:
 
 def _add_rows(frame: pd.DataFrame, rows: list, first_id: int) -> pd.DataFrame:
     for row in rows:
-        if not (isinstance(row, dict) and isinstance(row.get("item"), str) and row["item"]
-                and isinstance(row.get("label"), str) and row["label"]):
+        if not (
+            isinstance(row, dict)
+            and isinstance(row.get("item"), str)
+            and row["item"]
+            and isinstance(row.get("label"), str)
+            and row["label"]
+        ):
             raise ValueError(f"add_rows needs an item and a label in every row, not {row!r}")
     if not rows:
         return frame
@@ -166,8 +183,9 @@ class CleaningPlan:
         """Remove and return the last step (None when the plan is empty)."""
         return self._steps.pop() if self._steps else None
 
-    def apply(self, dataset: Dataset, progress: Progress = no_progress,
-              cancel: CancelToken | None = None) -> Dataset:
+    def apply(
+        self, dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+    ) -> Dataset:
         """A new dataset with every step applied in order; ``dataset`` is not changed."""
         frame = dataset.frame
         next_added_id = _first_added_id(frame)
@@ -204,14 +222,22 @@ class CleaningPlan:
         original = after[ROW_ID].isin(dataset.frame[ROW_ID]).to_numpy()
         kept = after[original]
         before = dataset.frame.set_index(ROW_ID).loc[kept[ROW_ID].to_numpy()]
-        label_changed = before[LABEL].astype("string").fillna("\0") != \
-            kept[LABEL].astype("string").fillna("\0").to_numpy()
-        item_changed = before[ITEM].astype("string").fillna("\0") != \
-            kept[ITEM].astype("string").fillna("\0").to_numpy()
-        summary = {"steps": len(self._steps), "rows_before": len(dataset.frame),
-                   "rows_after": len(after), "rows_dropped": len(dataset.frame) - len(kept),
-                   "labels_changed": int(label_changed.sum()),
-                   "texts_normalized": int(item_changed.sum()) if dataset.task == "text" else 0}
+        label_changed = (
+            before[LABEL].astype("string").fillna("\0")
+            != kept[LABEL].astype("string").fillna("\0").to_numpy()
+        )
+        item_changed = (
+            before[ITEM].astype("string").fillna("\0")
+            != kept[ITEM].astype("string").fillna("\0").to_numpy()
+        )
+        summary = {
+            "steps": len(self._steps),
+            "rows_before": len(dataset.frame),
+            "rows_after": len(after),
+            "rows_dropped": len(dataset.frame) - len(kept),
+            "labels_changed": int(label_changed.sum()),
+            "texts_normalized": int(item_changed.sum()) if dataset.task == "text" else 0,
+        }
         if any(step.fix.kind == "add_rows" for step in self._steps):
             summary["rows_added"] = int((~original).sum())
         return summary
@@ -221,8 +247,8 @@ class CleaningPlan:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CleaningPlan:
-        version = data.get("version")
-        if version != PLAN_VERSION:
-            raise UserError(N_("This cleaning plan has format version {version}, which this "
-                               "version of Taxon cannot read."), version=version)
+        def unreadable(_problem: object) -> UserError:
+            return UserError(MSG_UNREADABLE_PLAN, version=version_of(data))
+
+        check_versioned(data, _PLAN_FORMAT, damaged=unreadable, newer=unreadable)
         return cls([PlanStep.from_json(step) for step in data.get("steps", [])])

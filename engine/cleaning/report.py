@@ -8,7 +8,6 @@ mirrored for right-to-left languages.
 from __future__ import annotations
 
 import base64
-import io
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -60,31 +59,40 @@ def bar_chart_svg(counts: dict[str, int], width: int = 640, bar: int = 22) -> st
         x_value = x_bar - 6 if rtl else x_bar + length + 6
         anchor_label, anchor_value = ("start", "end") if rtl else ("end", "start")
         rows.append(
-            f'<text x="{x_label:.0f}" y="{y + bar * 0.72:.0f}" text-anchor="{anchor_label}">{escape(str(name))}</text>'
-            f'<rect x="{x_bar:.1f}" y="{y}" width="{length:.1f}" height="{bar}" rx="3" fill="#2f6fba"/>'
-            f'<text x="{x_value:.0f}" y="{y + bar * 0.72:.0f}" text-anchor="{anchor_value}">{escape(i18n.format_number(value))}</text>'
+            f'<text x="{x_label:.0f}" y="{y + bar * 0.72:.0f}" '
+            f'text-anchor="{anchor_label}">{escape(str(name))}</text>'
+            f'<rect x="{x_bar:.1f}" y="{y}" width="{length:.1f}" height="{bar}" '
+            'rx="3" fill="#2f6fba"/>'
+            f'<text x="{x_value:.0f}" y="{y + bar * 0.72:.0f}" '
+            f'text-anchor="{anchor_value}">{escape(i18n.format_number(value))}</text>'
         )
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'font-size="13" font-family="sans-serif" role="img">{"".join(rows)}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'font-size="13" font-family="sans-serif" role="img">{"".join(rows)}</svg>'
+    )
 
 
 def _thumbnail_data(path: str) -> str | None:
-    from engine.data.images import load_rgb, make_thumbnail
+    from engine.data.images import load_rgb, thumbnail_jpeg
 
     try:
-        image = make_thumbnail(load_rgb(path, target_min_side=96), 96)
+        data = thumbnail_jpeg(load_rgb(path, target_min_side=96), 96, quality=80)
     except Exception:  # a broken image is exactly what some findings are about
         return None
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
 
 
 def _row_columns(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(key, heading) of the columns the rows of a finding have, in a fixed order."""
-    headings = {"row": _("Row"), "item": _("Item"), "label": _("Label"),
-                "suggested_label": _("Suggested label"), "confidence": _("Confidence"),
-                "group": _("Group"), "kept": _("Kept")}
+    headings = {
+        "row": _("Row"),
+        "item": _("Item"),
+        "label": _("Label"),
+        "suggested_label": _("Suggested label"),
+        "confidence": _("Confidence"),
+        "group": _("Group"),
+        "kept": _("Kept"),
+    }
     present = {key for row in rows for key in row}
     return [(key, heading) for key, heading in headings.items() if key in present]
 
@@ -112,56 +120,94 @@ def _rows_html(dataset: Dataset, finding: Finding) -> str:
     columns = _row_columns(shown)
     images = dataset.task == "image"
     head = ("<th></th>" if images else "") + "".join(
-        f"<th>{escape(heading)}</th>" for _key, heading in columns)
+        f"<th>{escape(heading)}</th>" for _key, heading in columns
+    )
     body = []
     for index, row in enumerate(shown):
         cells = []
         if images:
-            data = _thumbnail_data(row["item"]) if index < _ROW_THUMBNAILS and row.get("item") \
+            data = (
+                _thumbnail_data(row["item"])
+                if index < _ROW_THUMBNAILS and row.get("item")
                 else None
+            )
             cells.append(f'<td><img src="{data}" alt="" width="64"></td>' if data else "<td></td>")
         for key, _heading in columns:
-            value = Path(row[key]).name if images and key == "item" and row.get(key) else \
-                row.get(key)
+            value = (
+                Path(row[key]).name if images and key == "item" and row.get(key) else row.get(key)
+            )
             cells.append(f"<td>{_cell_html(key, value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
     if len(rows) > len(shown):
         hidden = len(rows) - len(shown)
-        more = "<p>" + escape(ngettext("… and {n} more row (all of them are in the JSON report)",
-                                       "… and {n} more rows (all of them are in the JSON report)",
-                                       hidden).format(n=i18n.format_number(hidden))) + "</p>"
-    return (f"<table class='preview rows'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>{more}")
+        more = (
+            "<p>"
+            + escape(
+                ngettext(
+                    "… and {n} more row (all of them are in the JSON report)",
+                    "… and {n} more rows (all of them are in the JSON report)",
+                    hidden,
+                ).format(n=i18n.format_number(hidden))
+            )
+            + "</p>"
+        )
+    return (
+        f"<table class='preview rows'><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>{more}"
+    )
 
 
-def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime | None = None) -> str:
+def build_html(
+    dataset: Dataset, findings: Sequence[Finding], created: datetime | None = None
+) -> str:
     created = created or datetime.now()
-    heading, classes_heading, findings_heading = _("Data health report"), _("Classes"), _("Findings")
-    languages_heading, nothing_found, fix_heading = _("Languages"), _("No problems found."), _("Suggested fix:")
+    heading, classes_heading, findings_heading = (
+        _("Data health report"),
+        _("Classes"),
+        _("Findings"),
+    )
+    languages_heading, nothing_found, fix_heading = (
+        _("Languages"),
+        _("No problems found."),
+        _("Suggested fix:"),
+    )
     direction = "rtl" if i18n.is_rtl() else "ltr"
     counts = {str(k): int(v) for k, v in dataset.class_counts().items()}
     total = len(dataset)
-    summary = ngettext("{n} item", "{n} items", total).format(n=i18n.format_number(total)) + " · " + \
-        ngettext("{n} class", "{n} classes", len(counts)).format(n=i18n.format_number(len(counts)))
+    summary = (
+        ngettext("{n} item", "{n} items", total).format(n=i18n.format_number(total))
+        + " · "
+        + ngettext("{n} class", "{n} classes", len(counts)).format(
+            n=i18n.format_number(len(counts))
+        )
+    )
+    lang = escape(i18n.current_language().replace("_", "-"))
     parts = [
-        f"<!DOCTYPE html><html lang='{escape(i18n.current_language().replace('_', '-'))}' dir='{direction}'>",
+        f"<!DOCTYPE html><html lang='{lang}' dir='{direction}'>",
         "<head><meta charset='utf-8'>",
         f"<title>{escape(heading)} — {escape(dataset.name)}</title>",
-        "<style>body{font-family:system-ui,'Noto Sans','Noto Sans CJK SC','Noto Sans Arabic',sans-serif;"
+        "<style>body{font-family:system-ui,'Noto Sans',"
+        "'Noto Sans CJK SC','Noto Sans Arabic',sans-serif;"
         "max-width:980px;margin:2em auto;padding:0 1em;color:#1d1d1f}"
-        ".finding{border-inline-start:5px solid var(--c);padding:.3em 1em;margin:1.2em 0;background:#f6f7f9}"
+        ".finding{border-inline-start:5px solid var(--c);padding:.3em 1em;"
+        "margin:1.2em 0;background:#f6f7f9}"
         ".badge{color:#fff;background:var(--c);border-radius:4px;padding:1px 6px;font-size:.85em}"
         "table.preview{border-collapse:collapse;font-size:.9em}table.preview td,table.preview th"
         "{border:1px solid #ccd;padding:3px 6px;text-align:start}"
         ".thumbs{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0;width:100px;font-size:.75em}"
         "figcaption{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
-        ".broken{width:96px;height:96px;background:#eee;display:flex;align-items:center;justify-content:center}"
+        ".broken{width:96px;height:96px;background:#eee;display:flex;align-items:center;"
+        "justify-content:center}"
         "</style></head><body>",
         f"<h1>{escape(heading)}</h1>",
-        f"<p><b><bdi>{escape(dataset.name)}</bdi></b> — <bdi>{escape(dataset.source.path)}</bdi><br>{escape(summary)}<br>",
-        escape(_("Made by Taxon {version} on {date}.").format(version=app_version(),
-                                                          date=i18n.format_datetime(created))),
+        f"<p><b><bdi>{escape(dataset.name)}</bdi></b> — "
+        f"<bdi>{escape(dataset.source.path)}</bdi><br>{escape(summary)}<br>",
+        escape(
+            _("Made by Taxon {version} on {date}.").format(
+                version=app_version(), date=i18n.format_datetime(created)
+            )
+        ),
         "</p>",
         f"<h2>{escape(classes_heading)}</h2>",
         bar_chart_svg(counts),
@@ -174,7 +220,9 @@ def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime 
         parts.append(f"<p>{escape(nothing_found)}</p>")
     for finding in findings:
         colour = _SEVERITY_COLOURS[finding.severity]
-        count = ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
+        count = ngettext("{n} row", "{n} rows", finding.count).format(
+            n=i18n.format_number(finding.count)
+        )
         count_html = f" <small>({escape(count)})</small>" if finding.count else ""
         parts.append(
             f"<section class='finding' style='--c:{colour}'>"
@@ -183,7 +231,9 @@ def build_html(dataset: Dataset, findings: Sequence[Finding], created: datetime 
             f"<p>{escape(finding.explanation.text())}</p>"
         )
         if finding.fix is not None:
-            parts.append(f"<p><b>{escape(fix_heading)}</b> {escape(finding.fix.description.text())}</p>")
+            parts.append(
+                f"<p><b>{escape(fix_heading)}</b> {escape(finding.fix.description.text())}</p>"
+            )
         parts.append(_rows_html(dataset, finding))
         parts.append("</section>")
     parts.append("</body></html>")
@@ -198,11 +248,17 @@ def findings_json(dataset: Dataset, findings: Sequence[Finding]) -> dict[str, An
         "format": "taxon-findings",
         "version": 1,
         "language": i18n.current_language(),
-        "dataset": {"name": dataset.name, "task": dataset.task, "rows": len(dataset),
-                    "source": dataset.source.to_json(),
-                    "classes": {str(k): int(v) for k, v in dataset.class_counts().items()}},
-        "findings": [dict(finding.to_json(), rows=affected_rows(finding, dataset.frame))
-                     for finding in findings],
+        "dataset": {
+            "name": dataset.name,
+            "task": dataset.task,
+            "rows": len(dataset),
+            "source": dataset.source.to_json(),
+            "classes": {str(k): int(v) for k, v in dataset.class_counts().items()},
+        },
+        "findings": [
+            dict(finding.to_json(), rows=affected_rows(finding, dataset.frame))
+            for finding in findings
+        ],
     }
 
 

@@ -42,11 +42,16 @@ def applicable_checks(dataset: Dataset) -> list[str]:
 
 
 def _check_functions(dataset: Dataset, features: np.ndarray | None) -> dict[str, Check]:
-    functions: dict[str, Check] = dict(TEXT_CHECKS) if dataset.task == "text" else dict(IMAGE_CHECKS)
+    functions: dict[str, Check] = (
+        dict(TEXT_CHECKS) if dataset.task == "text" else dict(IMAGE_CHECKS)
+    )
     functions.update(LABEL_CHECKS)
     functions[LABEL_ERRORS] = lambda data, progress, cancel: find_label_errors(
-        data, _features_for(data, features, _part(progress, 0.0, 0.5), cancel),
-        _part(progress, 0.5, 1.0), cancel)
+        data,
+        _features_for(data, features, _part(progress, 0.0, 0.5), cancel),
+        _part(progress, 0.5, 1.0),
+        cancel,
+    )
     return functions
 
 
@@ -64,8 +69,9 @@ def _part(progress: Progress, start: float, end: float) -> Progress:
     return report
 
 
-def _features_for(dataset: Dataset, features: np.ndarray | None, progress: Progress,
-                  cancel: CancelToken) -> np.ndarray | None:
+def _features_for(
+    dataset: Dataset, features: np.ndarray | None, progress: Progress, cancel: CancelToken
+) -> np.ndarray | None:
     """The label-error model's inputs: the built-in image model's features for images,
     the multilingual-e5 vectors for text (both cached on disk). Text falls back to
     TF-IDF (``None``) when the text model cannot be loaded: its topics are learnt
@@ -80,8 +86,7 @@ def _features_for(dataset: Dataset, features: np.ndarray | None, progress: Progr
         return image_features(dataset.frame[ITEM].astype(str).tolist(), progress, cancel)
     if dataset.task != "text":
         return None
-    return _text_vectors(dataset.frame[ITEM].astype("string").fillna("").tolist(), progress,
-                         cancel)
+    return _text_vectors(dataset.frame[ITEM].astype("string").fillna("").tolist(), progress, cancel)
 
 
 def _text_vectors(texts: list[str], progress: Progress, cancel: CancelToken) -> np.ndarray | None:
@@ -101,9 +106,14 @@ def _text_vectors(texts: list[str], progress: Progress, cancel: CancelToken) -> 
         return None
 
 
-def inspect_dataset(dataset: Dataset, progress: Progress = no_progress,
-                    cancel: CancelToken | None = None, *, checks: Iterable[str] | None = None,
-                    features: np.ndarray | None = None) -> list[Finding]:
+def inspect_dataset(
+    dataset: Dataset,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    checks: Iterable[str] | None = None,
+    features: np.ndarray | None = None,
+) -> list[Finding]:
     """All findings for ``dataset``, errors first (``sort_findings``).
 
     ``checks`` limits the run to these finding kinds (default: all that apply).
@@ -113,7 +123,9 @@ def inspect_dataset(dataset: Dataset, progress: Progress = no_progress,
     """
     cancel = cancel or CancelToken()
     functions = _check_functions(dataset, features)
-    wanted = list(functions) if checks is None else [kind for kind in functions if kind in set(checks)]
+    wanted = (
+        list(functions) if checks is None else [kind for kind in functions if kind in set(checks)]
+    )
     weights = [_LABEL_ERROR_WEIGHT if kind == LABEL_ERRORS else 1 for kind in wanted]
     total = sum(weights) * 100
     findings: list[Finding] = []

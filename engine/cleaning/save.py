@@ -20,8 +20,13 @@ PLAN_NAME = "cleaning-plan.json"
 REPORT_NAMES = ("report.html", "findings.json")
 
 
-def save_cleaned_copy(cleaned: Dataset, plan: CleaningPlan, findings: Sequence[Finding],
-                      out: str | os.PathLike[str], source: str | os.PathLike[str]) -> Path:
+def save_cleaned_copy(
+    cleaned: Dataset,
+    plan: CleaningPlan,
+    findings: Sequence[Finding],
+    out: str | os.PathLike[str],
+    source: str | os.PathLike[str],
+) -> Path:
     """Write ``cleaned`` (table or image manifest), ``cleaning-plan.json``, ``report.html``
     and ``findings.json`` into the new or empty folder ``out``; returns the data file.
 
@@ -36,8 +41,10 @@ def save_cleaned_copy(cleaned: Dataset, plan: CleaningPlan, findings: Sequence[F
     target = check_new_output(out, source)
     with staged_folder(target) as stage:
         written = save_dataset(cleaned, stage)
-        write_atomic(stage / PLAN_NAME,
-                     json.dumps(plan.to_json(), ensure_ascii=False, indent=2).encode("utf-8"))
+        write_atomic(
+            stage / PLAN_NAME,
+            json.dumps(plan.to_json(), ensure_ascii=False, indent=2).encode("utf-8"),
+        )
         for name in REPORT_NAMES:
             write_report(cleaned, findings, stage / name)
     return target / written.name

@@ -100,14 +100,17 @@ def check_split_leakage(dataset: Dataset, groups: pd.Series) -> list[Finding]:
         "+".join(name for i, name in enumerate(SPLITS) if mask >> i & 1): int(n)
         for mask, n in present.value_counts().sort_index().items()
     }
-    leaky = [tuple(int(r) for r in rows) for rows in
-             table.groupby("group", sort=True)["row_id"].agg(tuple)]
+    leaky = [
+        tuple(int(r) for r in rows)
+        for rows in table.groupby("group", sort=True)["row_id"].agg(tuple)
+    ]
     row_ids = tuple(sorted(row for group in leaky for row in group))
     items = dict(zip(frame[ROW_ID].astype("int64"), frame[ITEM], strict=True))
     splits = dict(zip(frame[ROW_ID].astype("int64"), frame[SPLIT], strict=True))
     preview = tuple(
         {"row_id": row, "item": str(items[row]), "split": str(splits[row])}
-        for group in leaky[:_PREVIEW_GROUPS] for row in group
+        for group in leaky[:_PREVIEW_GROUPS]
+        for row in group
     )
     count = len(leaky)
     fix = Fix(
@@ -125,7 +128,11 @@ def check_split_leakage(dataset: Dataset, groups: pd.Series) -> list[Finding]:
             groups=tuple(leaky),
             fix=fix,
             preview=preview,
-            stats={"groups": count, "rows": len(row_ids), "crossings": crossings,
-                   "rows_to_drop": len(drop)},
+            stats={
+                "groups": count,
+                "rows": len(row_ids),
+                "crossings": crossings,
+                "rows_to_drop": len(drop),
+            },
         )
     ]

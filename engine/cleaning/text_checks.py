@@ -45,8 +45,9 @@ LONG_IQR_FACTOR = 3.0
 # ------------------------------------------------------------------ single-row problems
 
 
-def check_empty(dataset: Dataset, progress: Progress = no_progress,
-                cancel: CancelToken | None = None) -> list[Finding]:
+def check_empty(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Looking for empty texts…"))
     positions = np.flatnonzero(text_facts(dataset).blank)
@@ -54,34 +55,63 @@ def check_empty(dataset: Dataset, progress: Progress = no_progress,
         return []
     n = len(positions)
     ids = row_ids_at(dataset.frame, positions)
-    return [Finding(
-        kind="text.empty", severity="error",
-        title=plural(*Nn_("{n} row has no text", "{n} rows have no text"), n),
-        explanation=Message(N_("These rows are empty or hold only spaces or invisible "
-                               "characters. A model cannot learn anything from them.")),
-        row_ids=ids,
-        fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(*Nn_("Remove {n} row without text", "Remove {n} rows without text"), n)),
-        preview=preview_rows(dataset.frame, positions),
-        stats={"rows": n},
-    )]
+    return [
+        Finding(
+            kind="text.empty",
+            severity="error",
+            title=plural(*Nn_("{n} row has no text", "{n} rows have no text"), n),
+            explanation=Message(
+                N_(
+                    "These rows are empty or hold only spaces or invisible "
+                    "characters. A model cannot learn anything from them."
+                )
+            ),
+            row_ids=ids,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(ids)},
+                plural(*Nn_("Remove {n} row without text", "Remove {n} rows without text"), n),
+            ),
+            preview=preview_rows(dataset.frame, positions),
+            stats={"rows": n},
+        )
+    ]
 
 
-def _repair_finding(dataset: Dataset, positions: np.ndarray, kind: str, severity: str,
-                    title: Message, explanation: Message, fix: Message, shown=None) -> list[Finding]:
+def _repair_finding(
+    dataset: Dataset,
+    positions: np.ndarray,
+    kind: str,
+    severity: str,
+    title: Message,
+    explanation: Message,
+    fix: Message,
+    shown=None,
+) -> list[Finding]:
     """A finding whose fix is ``normalize_text``, previewing each text before → after."""
     if len(positions) == 0:
         return []
     ids = row_ids_at(dataset.frame, positions)
-    preview = preview_rows(dataset.frame, positions, before=shown or (lambda s: s),
-                           after=normalize_text)
-    return [Finding(kind=kind, severity=severity, title=title, explanation=explanation,
-                    row_ids=ids, fix=Fix("normalize_text", {"row_ids": list(ids)}, fix),
-                    preview=preview, stats={"rows": len(positions)})]
+    preview = preview_rows(
+        dataset.frame, positions, before=shown or (lambda s: s), after=normalize_text
+    )
+    return [
+        Finding(
+            kind=kind,
+            severity=severity,
+            title=title,
+            explanation=explanation,
+            row_ids=ids,
+            fix=Fix("normalize_text", {"row_ids": list(ids)}, fix),
+            preview=preview,
+            stats={"rows": len(positions)},
+        )
+    ]
 
 
-def check_mojibake(dataset: Dataset, progress: Progress = no_progress,
-                   cancel: CancelToken | None = None) -> list[Finding]:
+def check_mojibake(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Looking for garbled characters…"))
     facts = text_facts(dataset)
@@ -91,48 +121,91 @@ def check_mojibake(dataset: Dataset, progress: Progress = no_progress,
     positions = hinted[np.fromiter((verdict[v] for v in values), dtype=bool, count=len(values))]
     n = len(positions)
     return _repair_finding(
-        dataset, positions, "text.mojibake", "warning",
+        dataset,
+        positions,
+        "text.mojibake",
+        "warning",
         plural(*Nn_("{n} text has garbled characters", "{n} texts have garbled characters"), n),
-        Message(N_("Sequences such as \"Ã©\" instead of \"é\" mean the text was saved in one "
-                   "encoding and read in another. The garbled spelling makes the same word "
-                   "look different to a model.")),
-        plural(*Nn_("Repair the text of {n} row", "Repair the text of {n} rows"), n))
+        Message(
+            N_(
+                'Sequences such as "Ã©" instead of "é" mean the text was saved in one '
+                "encoding and read in another. The garbled spelling makes the same word "
+                "look different to a model."
+            )
+        ),
+        plural(*Nn_("Repair the text of {n} row", "Repair the text of {n} rows"), n),
+    )
 
 
-def check_invisible_chars(dataset: Dataset, progress: Progress = no_progress,
-                          cancel: CancelToken | None = None) -> list[Finding]:
+def check_invisible_chars(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Looking for invisible characters…"))
     facts = text_facts(dataset)
     positions = np.flatnonzero(facts.normalized.invisible & ~facts.blank)
     n = len(positions)
     return _repair_finding(
-        dataset, positions, "text.invisible_chars", "warning",
-        plural(*Nn_("{n} text contains invisible characters", "{n} texts contain invisible characters"), n),
-        Message(N_("Zero-width spaces, direction marks and control characters cannot be "
-                   "seen, but they make identical texts differ and can confuse a model.")),
-        plural(*Nn_("Remove the invisible characters from {n} row", "Remove the invisible characters from {n} rows"), n),
-        shown=visible)
+        dataset,
+        positions,
+        "text.invisible_chars",
+        "warning",
+        plural(
+            *Nn_(
+                "{n} text contains invisible characters", "{n} texts contain invisible characters"
+            ),
+            n,
+        ),
+        Message(
+            N_(
+                "Zero-width spaces, direction marks and control characters cannot be "
+                "seen, but they make identical texts differ and can confuse a model."
+            )
+        ),
+        plural(
+            *Nn_(
+                "Remove the invisible characters from {n} row",
+                "Remove the invisible characters from {n} rows",
+            ),
+            n,
+        ),
+        shown=visible,
+    )
 
 
-def check_unnormalized(dataset: Dataset, progress: Progress = no_progress,
-                       cancel: CancelToken | None = None) -> list[Finding]:
+def check_unnormalized(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Checking Unicode normalisation…"))
     facts = text_facts(dataset)
     positions = np.flatnonzero(facts.normalized.nfkc)
     n = len(positions)
     return _repair_finding(
-        dataset, positions, "text.unnormalized", "info",
-        plural(*Nn_("{n} text uses compatibility characters", "{n} texts use compatibility characters"), n),
-        Message(N_("Full-width letters, ligatures such as \"ﬁ\" and similar variants look like "
-                   "ordinary characters but are stored differently. Unicode normalisation "
-                   "(NFKC) turns them into their ordinary form.")),
-        plural(*Nn_("Normalise the text of {n} row", "Normalise the text of {n} rows"), n))
+        dataset,
+        positions,
+        "text.unnormalized",
+        "info",
+        plural(
+            *Nn_(
+                "{n} text uses compatibility characters", "{n} texts use compatibility characters"
+            ),
+            n,
+        ),
+        Message(
+            N_(
+                'Full-width letters, ligatures such as "ﬁ" and similar variants look like '
+                "ordinary characters but are stored differently. Unicode normalisation "
+                "(NFKC) turns them into their ordinary form."
+            )
+        ),
+        plural(*Nn_("Normalise the text of {n} row", "Normalise the text of {n} rows"), n),
+    )
 
 
-def check_length_outliers(dataset: Dataset, progress: Progress = no_progress,
-                          cancel: CancelToken | None = None) -> list[Finding]:
+def check_length_outliers(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     """Very short texts rarely say enough; very long ones get cut off by text models.
     "Very long" must be far above this data's own spread (Q3 + 3 IQR) *and* over
     LONG_CHARS, so a corpus of long documents is not flagged wholesale."""
@@ -152,33 +225,55 @@ def check_length_outliers(dataset: Dataset, progress: Progress = no_progress,
     n, n_short, n_long = len(positions), int(short.sum()), int(long.sum())
     ids = row_ids_at(dataset.frame, positions)
     shown = np.concatenate([np.flatnonzero(short)[:3], np.flatnonzero(long)[:2]])
-    return [Finding(
-        kind="text.length_outliers", severity="warning" if n_short else "info",
-        title=plural(*Nn_("{n} text has an unusual length", "{n} texts have an unusual length"), n),
-        explanation=Message(N_("Very short texts (under {short_limit} characters): {short}. Very "
-                               "long texts (over {long_limit} characters): {long}. Very short "
-                               "texts rarely say enough to be classified; very long ones are "
-                               "cut off by most text models."),
-                            {"short": n_short, "long": n_long, "short_limit": SHORT_CHARS,
-                             "long_limit": limit}),
-        row_ids=ids,
-        fix=Fix("drop_rows", {"row_ids": list(ids)},
-                plural(*Nn_("Remove {n} row of unusual length", "Remove {n} rows of unusual length"), n)),
-        preview=preview_rows(dataset.frame, shown, characters=lengths[shown]),
-        stats={"short": n_short, "long": n_long, "long_limit": limit, "q1": float(q1),
-               "q3": float(q3), "median": float(np.median(lengths[present]))},
-    )]
+    return [
+        Finding(
+            kind="text.length_outliers",
+            severity="warning" if n_short else "info",
+            title=plural(
+                *Nn_("{n} text has an unusual length", "{n} texts have an unusual length"), n
+            ),
+            explanation=Message(
+                N_(
+                    "Very short texts (under {short_limit} characters): {short}. Very "
+                    "long texts (over {long_limit} characters): {long}. Very short "
+                    "texts rarely say enough to be classified; very long ones are "
+                    "cut off by most text models."
+                ),
+                {"short": n_short, "long": n_long, "short_limit": SHORT_CHARS, "long_limit": limit},
+            ),
+            row_ids=ids,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(ids)},
+                plural(
+                    *Nn_("Remove {n} row of unusual length", "Remove {n} rows of unusual length"), n
+                ),
+            ),
+            preview=preview_rows(dataset.frame, shown, characters=lengths[shown]),
+            stats={
+                "short": n_short,
+                "long": n_long,
+                "long_limit": limit,
+                "q1": float(q1),
+                "q3": float(q3),
+                "median": float(np.median(lengths[present])),
+            },
+        )
+    ]
 
 
 # ------------------------------------------------------------------ duplicates and conflicts
 
 
-_KEEP_FIRST_ROW = Nn_("Keep the first row of each group and remove {n} repeat",
-                      "Keep the first row of each group and remove {n} repeats")
+_KEEP_FIRST_ROW = Nn_(
+    "Keep the first row of each group and remove {n} repeat",
+    "Keep the first row of each group and remove {n} repeats",
+)
 
 
-def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
-                           cancel: CancelToken | None = None) -> list[Finding]:
+def check_exact_duplicates(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Looking for repeated rows…"))
     facts = text_facts(dataset)
@@ -187,19 +282,26 @@ def check_exact_duplicates(dataset: Dataset, progress: Progress = no_progress,
     group, sizes = dense_groups(combined[usable])
     positions = usable[sizes[group] > 1]
     return duplicate_finding(
-        dataset, combined, positions, "text.exact_duplicates",
+        dataset,
+        combined,
+        positions,
+        "text.exact_duplicates",
         Nn_("{n} row repeats an earlier row exactly", "{n} rows repeat earlier rows exactly"),
-        Nn_("Identical text with the same label appears more than once (one group of "
+        Nn_(
+            "Identical text with the same label appears more than once (one group of "
             "{rows} rows). Repeats give those examples extra weight and can land in both the "
             "training and the test split, which makes results look better than they are.",
             "Identical text with the same label appears more than once ({groups} groups, "
             "{rows} rows). Repeats give those examples extra weight and can land in both the "
-            "training and the test split, which makes results look better than they are."),
-        _KEEP_FIRST_ROW)
+            "training and the test split, which makes results look better than they are.",
+        ),
+        _KEEP_FIRST_ROW,
+    )
 
 
-def check_normalized_duplicates(dataset: Dataset, progress: Progress = no_progress,
-                                cancel: CancelToken | None = None) -> list[Finding]:
+def check_normalized_duplicates(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     """Same label, same text once case, spacing, punctuation and invisible characters are
     ignored, but not all the same exact text (those are ``text.exact_duplicates``)."""
     cancel = cancel or CancelToken()
@@ -211,19 +313,29 @@ def check_normalized_duplicates(dataset: Dataset, progress: Progress = no_progre
     spellings = distinct_per_group(group, facts.spellings[usable])  # -1 only in 1-row groups
     positions = usable[(sizes[group] > 1) & (spellings[group] > 1)]
     return duplicate_finding(
-        dataset, combined, positions, "text.normalized_duplicates",
-        Nn_("{n} row repeats another row apart from case, spacing or punctuation", "{n} rows repeat other rows apart from case, spacing or punctuation"),
-        Nn_("These texts differ only in upper and lower case, spaces, punctuation or invisible "
+        dataset,
+        combined,
+        positions,
+        "text.normalized_duplicates",
+        Nn_(
+            "{n} row repeats another row apart from case, spacing or punctuation",
+            "{n} rows repeat other rows apart from case, spacing or punctuation",
+        ),
+        Nn_(
+            "These texts differ only in upper and lower case, spaces, punctuation or invisible "
             "characters, and have the same label (one group of {rows} rows). A model sees "
             "them as the same example counted several times.",
             "These texts differ only in upper and lower case, spaces, punctuation or invisible "
             "characters, and have the same label ({groups} groups, {rows} rows). A model sees "
-            "them as the same example counted several times."),
-        _KEEP_FIRST_ROW)
+            "them as the same example counted several times.",
+        ),
+        _KEEP_FIRST_ROW,
+    )
 
 
-def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
-                             cancel: CancelToken | None = None) -> list[Finding]:
+def check_conflicting_labels(
+    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> list[Finding]:
     """The same text (by comparison key) under different labels. The fix keeps the
     label a strict majority of the group agrees on and drops the other rows; with no
     strict majority there is nothing to go by, so the whole group is dropped."""
@@ -246,32 +358,62 @@ def check_conflicting_labels(dataset: Dataset, progress: Progress = no_progress,
     groups = groups_at(dataset.frame, facts.keys, positions)
     ids, drop_ids = row_ids_at(dataset.frame, positions), row_ids_at(dataset.frame, drop)
     no_majority = int(len(np.unique(group[~strict])))
-    return [Finding(
-        kind="text.conflicting_labels", severity="error",
-        title=plural(*Nn_("{n} text appears with different labels", "{n} texts appear with different labels"), len(groups)),
-        explanation=conflict_explanation(
-            N_("The same text (ignoring case, spacing and punctuation) is labelled differently "
-               "in {rows} rows. A model cannot be right about both, and such contradictions "
-               "usually mean labelling mistakes. The suggested fix keeps the label most of a "
-               "group's rows agree on and removes the others."),
-            Nn_("The same text (ignoring case, spacing and punctuation) is labelled differently "
-                "in {rows} rows. A model cannot be right about both, and such contradictions "
-                "usually mean labelling mistakes. The suggested fix keeps the label most of a "
-                "group's rows agree on and removes the others; in {no_majority} group no label "
-                "has a majority, so it removes that whole group.",
-                "The same text (ignoring case, spacing and punctuation) is labelled differently "
-                "in {rows} rows. A model cannot be right about both, and such contradictions "
-                "usually mean labelling mistakes. The suggested fix keeps the label most of a "
-                "group's rows agree on and removes the others; in {no_majority} groups no label "
-                "has a majority, so it removes those groups whole."),
-            len(ids), no_majority),
-        row_ids=ids, groups=groups,
-        fix=Fix("drop_rows", {"row_ids": list(drop_ids)},
-                plural(*Nn_("Remove {n} row with a contradicting label", "Remove {n} rows with contradicting labels"), len(drop_ids))),
-        preview=group_preview(dataset.frame, groups),
-        stats={"groups": len(groups), "rows": len(ids), "rows_to_drop": len(drop_ids),
-               "groups_without_majority": no_majority},
-    )]
+    return [
+        Finding(
+            kind="text.conflicting_labels",
+            severity="error",
+            title=plural(
+                *Nn_(
+                    "{n} text appears with different labels",
+                    "{n} texts appear with different labels",
+                ),
+                len(groups),
+            ),
+            explanation=conflict_explanation(
+                N_(
+                    "The same text (ignoring case, spacing and punctuation) is labelled "
+                    "differently in {rows} rows. A model cannot be right about both, and such "
+                    "contradictions usually mean labelling mistakes. The suggested fix keeps the "
+                    "label most of a group's rows agree on and removes the others."
+                ),
+                Nn_(
+                    "The same text (ignoring case, spacing and punctuation) is labelled "
+                    "differently in {rows} rows. A model cannot be right about both, and such "
+                    "contradictions usually mean labelling mistakes. The suggested fix keeps the "
+                    "label most of a group's rows agree on and removes the others; in "
+                    "{no_majority} group no label has a majority, so it removes that whole group.",
+                    "The same text (ignoring case, spacing and punctuation) is labelled "
+                    "differently in {rows} rows. A model cannot be right about both, and such "
+                    "contradictions usually mean labelling mistakes. The suggested fix keeps the "
+                    "label most of a group's rows agree on and removes the others; in "
+                    "{no_majority} groups no label has a majority, so it removes those groups "
+                    "whole.",
+                ),
+                len(ids),
+                no_majority,
+            ),
+            row_ids=ids,
+            groups=groups,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(drop_ids)},
+                plural(
+                    *Nn_(
+                        "Remove {n} row with a contradicting label",
+                        "Remove {n} rows with contradicting labels",
+                    ),
+                    len(drop_ids),
+                ),
+            ),
+            preview=group_preview(dataset.frame, groups),
+            stats={
+                "groups": len(groups),
+                "rows": len(ids),
+                "rows_to_drop": len(drop_ids),
+                "groups_without_majority": no_majority,
+            },
+        )
+    ]
 
 
 #: Finding kind -> check, in the order they run (cheap shared work first).

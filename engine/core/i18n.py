@@ -16,7 +16,9 @@ import gettext
 import io
 import locale
 import logging
+import numbers
 import os
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,8 +36,20 @@ log = logging.getLogger(__name__)
 DOMAIN = "taxon"
 SOURCE_LANGUAGE = "en"
 #: Languages with a complete catalog, in menu order. English is the source.
-SHIPPED_LANGUAGES: tuple[str, ...] = ("en", "zh_CN", "zh_TW", "ja", "ko", "es", "fr", "de",
-                                      "pt_BR", "ru", "ar", "hi")
+SHIPPED_LANGUAGES: tuple[str, ...] = (
+    "en",
+    "zh_CN",
+    "zh_TW",
+    "ja",
+    "ko",
+    "es",
+    "fr",
+    "de",
+    "pt_BR",
+    "ru",
+    "ar",
+    "hi",
+)
 _RTL_LANGUAGES = {"ar", "he", "fa", "ur"}
 #: Languages whose UI shows native digits; matches QLocale's default for them (ar → ar_EG).
 _NATIVE_DIGITS = {"ar": ("arab", str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))}
@@ -71,8 +85,9 @@ def current_language() -> str:
     return _language
 
 
-def load_catalog(code: str, directory: Path | None = None,
-                 domain: str = DOMAIN) -> gettext.NullTranslations:
+def load_catalog(
+    code: str, directory: Path | None = None, domain: str = DOMAIN
+) -> gettext.NullTranslations:
     """Prefer the compiled ``.mo``; compile the ``.po`` in memory if it is missing.
 
     A checkout that has not run ``make translations`` yet still shows translations.
@@ -186,6 +201,30 @@ def language_choices(codes: Iterable[str] = SHIPPED_LANGUAGES) -> list[tuple[str
     return [(code, language_name(code)) for code in codes]
 
 
+def display_language(code: str | None) -> str:
+    """A detected language as the UI language names it ("Chinese" in English, "Chinois"
+    in French): the one way results, charts and health reports name a language.
+
+    Capitalised, since it starts a table cell or a list item; the language's own
+    name when the UI language has none for it, the code itself when Babel knows
+    neither; "unknown" for an undetermined text ("" or "und").
+    """
+    if not code or code == "und":
+        return _("unknown")
+    try:
+        name = babel_locale().languages.get(code)
+    except (ValueError, TypeError):
+        name = None
+    if not name:
+        from babel import UnknownLocaleError
+
+        try:
+            return language_name(code)
+        except (ValueError, TypeError, UnknownLocaleError):
+            return code
+    return name[:1].upper() + name[1:]
+
+
 def _numbering() -> tuple[str, dict | None]:
     system, digits = _NATIVE_DIGITS.get(_language.split("_")[0], ("default", None))
     return system, digits
@@ -201,8 +240,9 @@ def format_number(value: float, decimals: int | None = None) -> str:
 
     system, digits = _numbering()
     pattern = None if decimals is None else "#,##0" + ("." + "0" * decimals if decimals else "")
-    text = babel_numbers.format_decimal(value, format=pattern, locale=babel_locale(),
-                                        numbering_system=system)
+    text = babel_numbers.format_decimal(
+        value, format=pattern, locale=babel_locale(), numbering_system=system
+    )
     return _with_digits(text, digits)
 
 
@@ -211,8 +251,9 @@ def format_percent(fraction: float, decimals: int = 0) -> str:
 
     system, digits = _numbering()
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "") + "%"
-    text = babel_numbers.format_percent(fraction, format=pattern, locale=babel_locale(),
-                                        numbering_system=system)
+    text = babel_numbers.format_percent(
+        fraction, format=pattern, locale=babel_locale(), numbering_system=system
+    )
     return _with_digits(text, digits)
 
 
@@ -220,8 +261,9 @@ def format_datetime(moment: datetime) -> str:
     from babel import dates as babel_dates
 
     _system, digits = _numbering()
-    return _with_digits(babel_dates.format_datetime(moment, format="medium", locale=babel_locale()),
-                        digits)
+    return _with_digits(
+        babel_dates.format_datetime(moment, format="medium", locale=babel_locale()), digits
+    )
 
 
 def format_duration(seconds: float) -> str:
@@ -242,11 +284,33 @@ def format_bytes(size: float) -> str:
     return f"{format_number(value, 0 if unit == 0 else 1)} {units[unit]}"
 
 
+def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with each number in a plain ``{name}`` field run through ``format_number``.
+
+    Only real numbers change: a bool is not a count, and a string that looks like a
+    number (a year in a file name, an id in a path) is shown as written. A field with
+    its own format spec or conversion (``{x:.1f}``) keeps the raw value it asks for.
+    """
+    own_format = {
+        name
+        for _text, name, spec, conversion in string.Formatter().parse(template)
+        if name is not None and (spec or conversion)
+    }
+    return {
+        key: format_number(value)
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and key not in own_format
+        else value
+        for key, value in params.items()
+    }
+
+
 @dataclass(frozen=True)
 class Message:
     """A translatable sentence: an ``N_`` message id with named parameters.
 
-    ``plural`` and ``count`` make it an ``ngettext`` message.
+    ``plural`` and ``count`` make it an ``ngettext`` message. ``params`` keep their
+    raw values (``to_json`` writes plain numbers); ``text`` shows numbers in the UI
+    language's digits and grouping, so the GUI, the CLI and the reports agree.
     """
 
     msgid: str
@@ -255,12 +319,16 @@ class Message:
     count: int | None = None
 
     def text(self) -> str:
-        template = _(self.msgid) if self.plural is None else ngettext(self.msgid, self.plural, self.count or 0)
+        template = (
+            _(self.msgid)
+            if self.plural is None
+            else ngettext(self.msgid, self.plural, self.count or 0)
+        )
         try:
-            return template.format(**self.params)
+            return template.format(**_displayed(template, self.params))
         except (KeyError, IndexError, ValueError):  # a broken translation must not hide the message
             source = self.msgid if self.plural is None or self.count == 1 else self.plural
-            return source.format(**self.params)
+            return source.format(**_displayed(source, self.params))
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"msgid": self.msgid, "params": self.params}
@@ -270,4 +338,6 @@ class Message:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Message:
-        return cls(data["msgid"], dict(data.get("params", {})), data.get("plural"), data.get("count"))
+        return cls(
+            data["msgid"], dict(data.get("params", {})), data.get("plural"), data.get("count")
+        )

@@ -14,6 +14,7 @@ CLI's ``--lang`` or the GUI's current language. Anything else is a bug.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -26,6 +27,32 @@ class Progress(Protocol):
 
 def no_progress(done: int, total: int | None, message: str) -> None:
     """A ``Progress`` that ignores reports, for callers that do not show any."""
+
+
+#: How often a job reports progress, at most (seconds): a bar moves smoothly and a
+#: fast loop does not spend its time formatting messages nobody can read.
+REPORT_INTERVAL_S = 0.25
+
+
+class Throttle:
+    """Says when the next progress report is due, so a job reports no more often than
+    every ``interval_s`` however fast its loop turns.
+
+    ``wait_first`` holds back the first report for one interval (the caller has just
+    said where it starts).
+    """
+
+    def __init__(self, interval_s: float = REPORT_INTERVAL_S, *, wait_first: bool = False) -> None:
+        self.interval_s = interval_s
+        self._last = time.monotonic() if wait_first else 0.0
+
+    def due(self, force: bool = False) -> bool:
+        """True (and the interval starts again) if ``force`` or an interval has passed."""
+        now = time.monotonic()
+        if force or now - self._last >= self.interval_s:
+            self._last = now
+            return True
+        return False
 
 
 class Cancelled(Exception):

@@ -16,8 +16,9 @@ import socket
 class NetworkGuard:
     """Refuses and records every internet connection (and name lookup) while active."""
 
-    def __init__(self, attempts: list[str], who: str = "Taxon",
-                 allow_loopback: bool = False) -> None:
+    def __init__(
+        self, attempts: list[str], who: str = "Taxon", allow_loopback: bool = False
+    ) -> None:
         self.attempts, self.who, self.allow_loopback = attempts, who, allow_loopback
         self._saved: list[tuple[object, str, object]] = []
 
@@ -62,10 +63,12 @@ class NetworkGuard:
                 raise guard._refuse(f"name lookup {host!r}")
             return real_getaddrinfo(host, *args, **kwargs)
 
-        for owner, name, value in ((socket.socket, "connect", connect),
-                                   (socket.socket, "connect_ex", connect_ex),
-                                   (socket, "create_connection", create_connection),
-                                   (socket, "getaddrinfo", getaddrinfo)):
+        for owner, name, value in (
+            (socket.socket, "connect", connect),
+            (socket.socket, "connect_ex", connect_ex),
+            (socket, "create_connection", create_connection),
+            (socket, "getaddrinfo", getaddrinfo),
+        ):
             self._saved.append((owner, name, getattr(owner, name)))
             setattr(owner, name, value)
         return self

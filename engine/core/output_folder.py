@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from engine.core.atomic import publish_folder
 from engine.core.i18n import N_
 from engine.core.jobs import UserError
 
@@ -35,8 +36,9 @@ MSG_READ_ONLY = N_(
     "Taxon cannot write to {path}: the folder is read-only or you lack permission to change it. "
     "Choose another folder."
 )
-MSG_DISK_FULL = N_("Could not save to {path}: the disk is full. Free some space or choose "
-                   "another folder.")
+MSG_DISK_FULL = N_(
+    "Could not save to {path}: the disk is full. Free some space or choose another folder."
+)
 MSG_NO_FOLDER = N_("Could not save to {path}: the folder {folder} does not exist.")
 MSG_WRITE_ERROR = N_("Could not save to {path}.")
 
@@ -115,8 +117,9 @@ def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(os.path.abspath(out))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial",
-                                      dir=target.parent))
+        stage = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        )
     except OSError as error:
         raise write_problem(error, target) from error
     try:
@@ -128,14 +131,9 @@ def staged_folder(out: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def _publish(stage: Path, target: Path) -> None:
-    """Move the finished folder into place with the permissions of a normal new folder."""
-    umask = os.umask(0o022)
-    os.umask(umask)
+    """Move the finished folder into place; a refusal names what went wrong."""
     try:
-        os.chmod(stage, 0o777 & ~umask)
-        if target.is_dir():
-            target.rmdir()  # empty, as checked; fails if something appeared since
-        os.rename(stage, target)
+        publish_folder(stage, target)
     except OSError as error:
         if target.is_dir() and any(target.iterdir()):
             raise UserError(MSG_OUT_NOT_EMPTY, path=display_path(target)) from error

@@ -20,7 +20,8 @@ OPEN, CLOSE = "⟦", "⟧"
 GROWTH = 0.4
 _ACCENTED = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-    "áƀçđéƒĝĥíĵķĺɱñóþǫŕšţúṽŵẋýžÁƁÇĐÉƑĜĤÍĴĶĹṀÑÓÞǪŔŠŢÚṼŴẊÝŽ")
+    "áƀçđéƒĝĥíĵķĺɱñóþǫŕšţúṽŵẋýžÁƁÇĐÉƑĜĤÍĴĶĹṀÑÓÞǪŔŠŢÚṼŴẊÝŽ",
+)
 _KEEP = re.compile(r"(\{[^{}]*\}|%\([^)]*\)[sdrf]|%[sdrf]|<[^<>]+>|&[a-z]+;|\n)")
 
 
@@ -28,7 +29,9 @@ def pseudo(text: str, rtl: bool = False) -> str:
     if not text:
         return text
     parts = _KEEP.split(text)
-    body = "".join(part if index % 2 else part.translate(_ACCENTED) for index, part in enumerate(parts))
+    body = "".join(
+        part if index % 2 else part.translate(_ACCENTED) for index, part in enumerate(parts)
+    )
     padded = f"{OPEN}{body}{'·' * max(1, round(len(text) * GROWTH))}{CLOSE}"
     return f"\u202e{padded}\u202c" if rtl else padded
 

@@ -50,8 +50,9 @@ class VectorCache:
         models whose output width is only known once they are loaded."""
         for keys_file in sorted(Path(folder).glob("*.keys.npy"), reverse=True):
             try:
-                vectors = np.load(VectorCache._vectors_file(keys_file), mmap_mode="r",
-                                  allow_pickle=False)
+                vectors = np.load(
+                    VectorCache._vectors_file(keys_file), mmap_mode="r", allow_pickle=False
+                )
                 return int(vectors.shape[1])
             except (OSError, ValueError, IndexError):
                 continue

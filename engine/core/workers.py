@@ -8,7 +8,9 @@ never "fork": the GUI has threads, and forking a threaded process can
 deadlock. Starting workers costs about a second, so the pool is kept between
 calls and closed by ``close()`` (also run at exit). Every helper process Taxon
 starts (decoders, the tokenizer, the ONNX exporter) uses ``start_method()`` and
-``init_worker`` so it dies with the app, however the app ends.
+``init_worker`` so it dies with the app, however the app ends. ``bounded_map``
+feeds such a pool a bounded number of tasks at a time and survives a worker
+that crashes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from engine.core.jobs import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +173,9 @@ class DecodePool:
                 if method == "forkserver":
                     context.set_forkserver_preload(["engine.data.images", "engine.core.workers"])
                 self._executor = ProcessPoolExecutor(
-                    self.workers, mp_context=context, initializer=init_worker,
+                    self.workers,
+                    mp_context=context,
+                    initializer=init_worker,
                     initargs=(os.getpid(), method),
                 )
             return self._executor
@@ -216,3 +227,139 @@ def close() -> None:
     """Shut down the shared decode workers (the app calls this on quit)."""
     _default_pool.close()
 
+
+K = TypeVar("K")
+A = TypeVar("A")
+R = TypeVar("R")
+
+#: How often ``bounded_map`` checks for a cancel and lets its caller report (seconds).
+POLL_S = 0.2
+#: Lone crashes, before any task succeeded, that mean the workers cannot even start.
+_DEAD_ON_START = 3
+_END = object()  # the feed ran out
+
+
+def _alone(task: tuple[K, A]) -> list[tuple[K, A]]:
+    return [task]
+
+
+def bounded_map(
+    pool: DecodePool,
+    work: Callable[[A], R],
+    tasks: Iterable[tuple[K, A]],
+    *,
+    in_flight: int,
+    cancel: CancelToken,
+    on_done: Callable[[tuple[K, A], R], None],
+    on_crash: Callable[[tuple[K, A]], None],
+    on_error: Callable[[tuple[K, A], Exception], None] | None = None,
+    split: Callable[[tuple[K, A]], list[tuple[K, A]]] = _alone,
+    held: Callable[[], int] = lambda: 0,
+    on_round: Callable[[int, bool], None] | None = None,
+) -> None:
+    """``work(argument)`` in ``pool``'s worker processes for each ``(key, argument)`` task.
+
+    One copy of what the classify job and the data checks both need: a native decoder
+    that crashes on a hostile file must cost that file, not the job. ``tasks`` is read
+    lazily, only while fewer than ``in_flight`` tasks are submitted or ``held()`` by the
+    caller (decoded images waiting for the model), so memory stays bounded whatever the
+    folder size. ``work`` must be a picklable top-level function; the key (an input's
+    index) stays in this process and comes back with the task.
+
+    ``on_done(task, result)`` hears of each task as it finishes (completion order);
+    ``on_error(task, error)`` of one whose ``work`` raised (without it, the error ends
+    the map). When a worker dies, every task in flight fails and nobody knows which one
+    did it: the pool is discarded and those tasks, cut by ``split`` into single files,
+    are retried one at a time in a fresh pool, so only a task that crashes on its own
+    gets ``on_crash(task)``. ``on_round(in_flight, idle)`` runs at least every
+    ``POLL_S``, with the tasks in flight and whether the last wait finished none: the
+    caller reports progress and runs its batches there. ``cancel`` is checked as often;
+    on any exception the tasks not started are cancelled and, if some are running, the
+    pool is discarded rather than waited for.
+    """
+    feed = iter(tasks)
+    retry: deque[tuple[K, A]] = deque()  # taken back from a pool that went away
+    suspects: deque[tuple[K, A]] = deque()  # in flight when a worker died
+    pending: dict[Future, tuple[int, tuple[K, A]]] = {}  # by submission number
+    submitted, exhausted, worked_any, lone_crashes, idle = 0, False, False, 0, False
+    executor: ProcessPoolExecutor | None = None
+
+    def source() -> deque[tuple[K, A]] | None:
+        """The queue holding the next task (pulled from the feed if need be)."""
+        nonlocal exhausted
+        if not retry and not exhausted:
+            task: Any = next(feed, _END)
+            if task is _END:
+                exhausted = True
+            else:
+                retry.append(task)
+        return retry or None
+
+    def submit(queue: deque[tuple[K, A]]) -> bool:
+        nonlocal executor, submitted
+        task = queue.popleft()
+        executor = pool.executor()
+        try:
+            pending[executor.submit(work, task[1])] = (submitted, task)
+        except BrokenProcessPool:  # a worker died between two tasks
+            queue.appendleft(task)
+            pool.discard(executor)
+            return False
+        submitted += 1
+        return True
+
+    try:
+        while True:
+            cancel.raise_if_cancelled()
+            if on_round is not None:
+                on_round(len(pending), idle)
+            if suspects:
+                if not pending:
+                    submit(suspects)
+            else:
+                while len(pending) + held() < in_flight:
+                    queue = source()
+                    if queue is None or not submit(queue):
+                        break
+            if not pending:
+                if exhausted and not retry and not suspects:
+                    return
+                continue
+            finished, _unused = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            idle = not finished
+            crashed: list[tuple[int, tuple[K, A]]] = []
+            for future in finished:
+                number, task = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    crashed.append((number, task))
+                    continue
+                except CancelledError:  # another job discarded the shared pool
+                    retry.appendleft(task)
+                    continue
+                except Exception as error:
+                    if on_error is None:
+                        raise
+                    on_error(task, error)
+                    continue
+                worked_any = True
+                on_done(task, result)
+            if crashed:
+                crashed.extend(pending.values())  # the rest of the pool's tasks are doomed too
+                pending.clear()
+                pool.discard(executor)
+                crashed.sort(key=lambda entry: entry[0])
+                pieces = [piece for _number, task in crashed for piece in split(task)]
+                if len(pieces) > 1:
+                    suspects.extend(pieces)
+                    continue
+                on_crash(pieces[0])
+                lone_crashes += 1
+                if lone_crashes >= _DEAD_ON_START and not worked_any:
+                    raise RuntimeError("worker processes die on start; see the log")
+    except BaseException:
+        running = [future for future in pending if not future.cancel() and not future.done()]
+        if running:
+            pool.discard(executor)  # don't wait for work already under way
+        raise

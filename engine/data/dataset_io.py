@@ -7,16 +7,14 @@ item column and a label column. Both become the one frame of
 a user who cleaned a CSV gets a CSV back with their own column names, and
 nothing the user gave Taxon is ever modified: output goes to a new folder.
 
-Tables are read and written by ``engine.data.tables.table_io`` (encoding, delimiter and
-header detection live there).
+Image folders are read by ``engine.data.image_folders``; tables are read and written
+by ``engine.data.tables.table_io`` (encoding, delimiter and header detection live there).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ import pandas as pd
 
 from engine.core.i18n import N_, Message, Nn_, _, format_number
 from engine.core.jobs import CancelToken, Progress, UserError, no_progress
-from engine.core.output_folder import check_writable, display_path, write_problem
+from engine.core.output_folder import check_writable, write_problem
 from engine.data.datasets import (
     ITEM,
     LABEL,
@@ -41,7 +39,7 @@ from engine.data.datasets import (
     normalize_split_column,
     resolve_image_paths,
 )
-from engine.data.files import JUNK_NAMES, is_hidden, iter_image_files
+from engine.data.image_folders import MSG_NOT_FOUND, load_image_folder
 from engine.data.tables.table_io import TableRead, guess_columns, read_table, write_table
 
 log = logging.getLogger(__name__)
@@ -50,29 +48,6 @@ MANIFEST_NAME = "manifest.csv"
 #: Column names of the manifest written for an image folder.
 MANIFEST_PATH, MANIFEST_LABEL, MANIFEST_SPLIT = "path", "label", "split"
 
-MSG_NOT_FOUND = N_("{path} was not found.")
-MSG_NOT_A_FOLDER = N_("{path} is not a folder.")
-MSG_NO_IMAGES = N_(
-    "No images were found in {path}. Put the images in one sub-folder per class, named after "
-    "the class (for example cats/ and dogs/)."
-)
-MSG_ONLY_LOOSE_IMAGES = N_(
-    "The images in {path} are not sorted into classes. Put them in one sub-folder per class, "
-    "named after the class (for example cats/ and dogs/), or use a table with a label column."
-)
-MSG_LOOSE_IMAGES_IGNORED, MSG_LOOSE_IMAGES_IGNORED_PLURAL = Nn_(
-    "{count} image directly inside the dataset folder was ignored: only images in class "
-    "sub-folders are used.",
-    "{count} images directly inside the dataset folder were ignored: only images in class "
-    "sub-folders are used.",
-)
-MSG_EMPTY_CLASS = N_("The class folder {name} holds no images and was left out.")
-MSG_UNDECODABLE_NAMES, MSG_UNDECODABLE_NAMES_PLURAL = Nn_(
-    "{count} image was left out because its name is not valid text ({example}); rename it to "
-    "use it.",
-    "{count} images were left out because their names are not valid text (for example "
-    "{example}); rename them to use them.",
-)
 MSG_MANY_COLUMNS = N_("{first}, … ({count} columns in all)")
 #: Column names listed in a message before the rest are summed up as a count.
 COLUMNS_LISTED = 8
@@ -97,99 +72,6 @@ MSG_WOULD_OVERWRITE = N_(
 )
 MSG_ITEM_IMAGES = N_("image paths")
 MSG_ITEM_TEXTS = N_("texts")
-MSG_SCANNING = N_("Looking for images…")
-
-
-# --------------------------------------------------------------------- image folders
-
-
-def load_image_folder(
-    path: str | os.PathLike[str],
-    progress: Progress = no_progress,
-    cancel: CancelToken | None = None,
-) -> Dataset:
-    """Read a folder with one sub-folder per class; the top-level sub-folder names the label.
-
-    Deeper folders belong to their top-level class (``cats/indoor/1.jpg`` is a
-    cat). Hidden and OS junk entries are skipped and symlink loops end, as in
-    ``iter_image_files``. Images lying directly in the root are ignored with a
-    warning, or are an error when there is no class folder at all.
-    """
-    root = Path(os.path.abspath(path))
-    if not root.exists():
-        raise UserError(MSG_NOT_FOUND, path=str(root))
-    if not root.is_dir():
-        raise UserError(MSG_NOT_A_FOLDER, path=str(root))
-    message = _(MSG_SCANNING)
-    items: list[str] = []
-    labels: list[str] = []
-    loose, reported = 0, 0.0
-    undecodable: list[str] = []
-    for done, file in enumerate(iter_image_files([root], cancel), start=1):
-        if time.monotonic() - reported >= 0.2:  # the job contract asks for ~0.5 s
-            reported = time.monotonic()
-            progress(done, None, message)
-        if not _is_text(str(file)):
-            undecodable.append(display_path(file.relative_to(root)))
-            continue
-        parts = file.relative_to(root).parts
-        if len(parts) == 1:
-            loose += 1
-            continue
-        items.append(str(file))
-        labels.append(unicodedata.normalize("NFC", parts[0]))
-    if not items:
-        raise UserError(MSG_ONLY_LOOSE_IMAGES if loose else MSG_NO_IMAGES, path=str(root))
-    progress(len(items) + loose, len(items) + loose, message)
-
-    dataset = Dataset(
-        task="image",
-        frame=make_frame(items, labels),
-        source=DatasetSource(kind="folder", path=str(root)),
-        name=root.name,
-    )
-    if undecodable:
-        dataset.warnings.append(Message(
-            MSG_UNDECODABLE_NAMES, {"count": len(undecodable), "example": undecodable[0]},
-            MSG_UNDECODABLE_NAMES_PLURAL, len(undecodable)))
-    if loose:
-        dataset.warnings.append(
-            Message(MSG_LOOSE_IMAGES_IGNORED, {"count": loose}, MSG_LOOSE_IMAGES_IGNORED_PLURAL, loose)
-        )
-    found = set(labels)
-    for name in _class_folders(root):
-        if unicodedata.normalize("NFC", name) not in found:
-            dataset.warnings.append(Message(MSG_EMPTY_CLASS, {"name": name}))
-    return dataset
-
-
-def _is_text(name: str) -> bool:
-    """False for a name holding bytes that are not UTF-8 (Python keeps them as surrogates,
-    which no table, report or data frame can store)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _class_folders(root: Path) -> list[str]:
-    """Visible top-level sub-folders, the candidates for classes."""
-    try:
-        with os.scandir(root) as scan:
-            entries = sorted(scan, key=lambda e: e.name.casefold())
-    except OSError:
-        return []
-    folders = []
-    for entry in entries:
-        if is_hidden(entry) or entry.name.casefold() in JUNK_NAMES:
-            continue
-        try:
-            if entry.is_dir():
-                folders.append(entry.name)
-        except OSError:
-            continue
-    return folders
 
 
 # --------------------------------------------------------------------- tables
@@ -218,8 +100,15 @@ def load_table_dataset(
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}")
     table_path = Path(os.path.abspath(path))
-    read = read_table(table_path, encoding=encoding, delimiter=delimiter, sheet=sheet,
-                      format=format, progress=progress, cancel=cancel)
+    read = read_table(
+        table_path,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=sheet,
+        format=format,
+        progress=progress,
+        cancel=cancel,
+    )
     return _dataset_from_read(read, table_path, task, item_column, label_column)
 
 
@@ -262,14 +151,25 @@ def _dataset_from_read(
         if unknown.any():
             count = int(unknown.sum())
             values = ", ".join(sorted(set(frame[split_column][unknown].astype(str)))[:5])
-            warnings.append(Message(MSG_UNKNOWN_SPLITS, {"count": count, "values": values},
-                                    MSG_UNKNOWN_SPLITS_PLURAL, count))
+            warnings.append(
+                Message(
+                    MSG_UNKNOWN_SPLITS,
+                    {"count": count, "values": values},
+                    MSG_UNKNOWN_SPLITS_PLURAL,
+                    count,
+                )
+            )
     dataset = Dataset(
         task=task,
         frame=make_frame(items.tolist(), labels.tolist(), lines, splits),
         source=DatasetSource(
-            kind="table", path=str(table_path), format=read.format, encoding=read.encoding,
-            delimiter=read.delimiter, item_column=item_column, label_column=label_column,
+            kind="table",
+            path=str(table_path),
+            format=read.format,
+            encoding=read.encoding,
+            delimiter=read.delimiter,
+            item_column=item_column,
+            label_column=label_column,
             sheet=read.sheet,
         ),
         name=table_path.stem,
@@ -289,8 +189,9 @@ def column_list(columns: list[str], limit: int = COLUMNS_LISTED) -> str:
     instead of a line of 70 KB."""
     if len(columns) <= limit:
         return ", ".join(columns)
-    return _(MSG_MANY_COLUMNS).format(first=", ".join(columns[:limit]),
-                                      count=format_number(len(columns)))
+    return _(MSG_MANY_COLUMNS).format(
+        first=", ".join(columns[:limit]), count=format_number(len(columns))
+    )
 
 
 def _guess(frame: pd.DataFrame, task: Task, item: str | None, label: str | None):
@@ -361,9 +262,16 @@ def load_from_source(
     if source.kind == "folder":
         return load_image_folder(source.path, progress, cancel)
     return load_table_dataset(
-        source.path, task, item_column=source.item_column, label_column=source.label_column,
-        encoding=source.encoding, delimiter=source.delimiter, sheet=source.sheet,
-        format=source.format, progress=progress, cancel=cancel,
+        source.path,
+        task,
+        item_column=source.item_column,
+        label_column=source.label_column,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        sheet=source.sheet,
+        format=source.format,
+        progress=progress,
+        cancel=cancel,
     )
 
 
@@ -445,4 +353,3 @@ def _is_original(target: Path, source: DatasetSource) -> bool:
     except OSError:
         pass
     return os.path.normcase(os.path.abspath(target)) == os.path.normcase(os.path.abspath(original))
-

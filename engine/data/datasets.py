@@ -123,7 +123,8 @@ def make_frame(items, labels, source_lines=None, splits=None) -> pd.DataFrame:
             ITEM: pd.Series(items, dtype="string"),
             LABEL: pd.Series(list(labels), dtype="string"),
             SOURCE_LINE: pd.Series(
-                list(source_lines) if source_lines is not None else [pd.NA] * len(items), dtype="Int64"
+                list(source_lines) if source_lines is not None else [pd.NA] * len(items),
+                dtype="Int64",
             ),
         }
     )

@@ -171,16 +171,23 @@ def _walk(
             yield _input(child, relative, info)
 
 
-def _push(stack, child: Path, relative: str, seen_dirs: set[Hashable],
-          on_error: FolderErrorHandler | None, info: os.stat_result | None) -> None:
+def _push(
+    stack,
+    child: Path,
+    relative: str,
+    seen_dirs: set[Hashable],
+    on_error: FolderErrorHandler | None,
+    info: os.stat_result | None,
+) -> None:
     key = _identity(child, info)
     if key not in seen_dirs:
         seen_dirs.add(key)
         stack.append((child, relative + "/", iter(_list_dir(child, relative, on_error))))
 
 
-def _list_dir(folder: Path, relative: str = ".", on_error: FolderErrorHandler | None = None
-              ) -> list[tuple[str, int]]:
+def _list_dir(
+    folder: Path, relative: str = ".", on_error: FolderErrorHandler | None = None
+) -> list[tuple[str, int]]:
     """The folder's visible entries (name, kind) in a stable order, or none if it cannot be
     listed (then ``on_error`` hears of it)."""
     entries: list[tuple[str, int]] = []

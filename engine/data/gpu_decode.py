@@ -14,7 +14,7 @@ same translated ``ImageReadError``s the CPU path gives.
 The pixels differ slightly from the CPU path's: Pillow decodes camera JPEGs at 1/2..1/8
 scale in the DCT domain before resizing, the GPU decodes at full size. Both are
 low-pass filters of the same picture (mean difference about one grey level; see
-tests/engine/test_gpu_decode.py). ``device="cpu"`` runs the same code on the CPU, which
+tests/engine/data/test_gpu_decode.py). ``device="cpu"`` runs the same code on the CPU, which
 is how the tests check it on machines without a GPU.
 """
 
@@ -35,6 +35,7 @@ from engine.data.images import (
     DecodedImage,
     ImageReadError,
     decode_for_model,
+    thumbnail_jpeg,
 )
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def orient(chw, orientation: int):
 def resize_shorter(chw, shorter: int):
     """uint8 CHW -> float CHW with the shorter side ``shorter`` (bicubic, antialiased).
 
-    The new size is rounded as ``engine.data.images._resize_shorter_side`` rounds it.
+    The new size is rounded as ``engine.data.images.resize_shorter_side`` rounds it.
     """
     import torch
 
@@ -109,17 +110,18 @@ def resize_shorter(chw, shorter: int):
     image = chw.float()
     if size == (height, width):
         return image
-    resized = torch.nn.functional.interpolate(image[None], size=size, mode="bicubic",
-                                              antialias=True, align_corners=False)
+    resized = torch.nn.functional.interpolate(
+        image[None], size=size, mode="bicubic", antialias=True, align_corners=False
+    )
     return resized[0]
 
 
 def center_crop(chw, size: int):
-    """The centre ``size`` x ``size`` square, placed as ``engine.data.images._center_crop`` does."""
+    """The centre ``size`` x ``size`` square, placed as ``engine.data.images.center_crop`` does."""
     height, width = int(chw.shape[-2]), int(chw.shape[-1])
     left = int(round((width - size) / 2.0))
     top = int(round((height - size) / 2.0))
-    return chw[..., top:top + size, left:left + size]
+    return chw[..., top : top + size, left : left + size]
 
 
 def to_uint8(chw):
@@ -176,10 +178,15 @@ def _is_oom(error: BaseException) -> bool:
     return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
 
 
-def decode_images(paths: Sequence[str | os.PathLike[str]], size: int = 224,
-                  resize_shorter: int = 256, device: Any = "cuda", *, thumbnails: bool = False,
-                  on_fallback: Callable[[str, str], None] | None = None
-                  ) -> list[tuple[Any, Any, tuple[int, int]] | ImageReadError]:
+def decode_images(
+    paths: Sequence[str | os.PathLike[str]],
+    size: int = 224,
+    resize_shorter: int = 256,
+    device: Any = "cuda",
+    *,
+    thumbnails: bool = False,
+    on_fallback: Callable[[str, str], None] | None = None,
+) -> list[tuple[Any, Any, tuple[int, int]] | ImageReadError]:
     """Per path, in order: (pixels on ``device`` (size, size, 3) uint8, thumbnail JPEG bytes or
     None, (width, height) upright) or the ``ImageReadError`` of the CPU decoder.
 
@@ -235,7 +242,8 @@ def _cpu_decode(path: str, size: int, shorter: int, device, thumbnails: bool):
 
 
 def _thumbnail(resized) -> bytes:
-    """A JPEG of the picture, longest side ``THUMBNAIL_SIZE`` (as ``make_thumbnail``)."""
+    """A JPEG of the picture, longest side ``THUMBNAIL_SIZE``: shrunk on the device (the
+    full picture never comes back to the CPU), then encoded by ``thumbnail_jpeg``."""
     import torch
     from PIL import Image
 
@@ -243,16 +251,19 @@ def _thumbnail(resized) -> bytes:
     scale = THUMBNAIL_SIZE / max(height, width)
     if scale < 1:
         size = (max(1, round(height * scale)), max(1, round(width * scale)))
-        resized = torch.nn.functional.interpolate(resized[None], size=size, mode="bicubic",
-                                                  antialias=True, align_corners=False)[0]
+        resized = torch.nn.functional.interpolate(
+            resized[None], size=size, mode="bicubic", antialias=True, align_corners=False
+        )[0]
     array = to_uint8(resized).permute(1, 2, 0).cpu().numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
+    return thumbnail_jpeg(Image.fromarray(np.ascontiguousarray(array)))
 
 
-def decode_batch(paths: Sequence[str | os.PathLike[str]], size: int = 224, device: Any = "cuda",
-                 resize_shorter: int = 256):
+def decode_batch(
+    paths: Sequence[str | os.PathLike[str]],
+    size: int = 224,
+    device: Any = "cuda",
+    resize_shorter: int = 256,
+):
     """(uint8 (N, size, size, 3) tensor on ``device``, per-file errors), in the order of ``paths``.
 
     ``errors[i]`` is None when ``paths[i]`` decoded, else its ``ImageReadError``; the rows
@@ -272,8 +283,9 @@ def decode_batch(paths: Sequence[str | os.PathLike[str]], size: int = 224, devic
     return batch, errors
 
 
-def decoded_for_model(paths: Sequence[str], size: int, resize_shorter: int, device: Any
-                      ) -> list[DecodedImage | ImageReadError]:
+def decoded_for_model(
+    paths: Sequence[str], size: int, resize_shorter: int, device: Any
+) -> list[DecodedImage | ImageReadError]:
     """``decode_for_model`` for many files at once through the GPU: the same ``DecodedImage``
     (pixels back on the CPU as NumPy, a thumbnail, the upright size) or the error, in order."""
     out: list[DecodedImage | ImageReadError] = []
@@ -290,7 +302,7 @@ def decoded_for_model(paths: Sequence[str], size: int, resize_shorter: int, devi
 
 
 def device_for(classifier: Any) -> str | None:
-    """"cuda:N" when ``classifier`` runs its network on a CUDA GPU and nvJPEG can be used,
+    """ "cuda:N" when ``classifier`` runs its network on a CUDA GPU and nvJPEG can be used,
     else None (then ``engine.models.inference`` keeps its CPU decode workers)."""
     if os.environ.get(ENV, "1") == "0":
         return None
@@ -310,9 +322,16 @@ def device_for(classifier: Any) -> str | None:
     return device if device.startswith("cuda") else "cuda"
 
 
-def classify_on_gpu(classifier: Any, files: list[str], top_k: int, tracker: Any, cancel: Any,
-                    run_batch: Callable[..., None], failure: Callable[[str, BaseException], Any],
-                    device: str) -> None:
+def classify_on_gpu(
+    classifier: Any,
+    files: list[str],
+    top_k: int,
+    tracker: Any,
+    cancel: Any,
+    run_batch: Callable[..., None],
+    failure: Callable[[str, BaseException], Any],
+    device: str,
+) -> None:
     """``engine.models.inference``'s batch loop with GPU decoding: ``run_batch(classifier, items,
     top_k, tracker)`` per batch of decoded files, ``tracker.emit(i, failure(path, error))``
     for each file neither the GPU nor the CPU could decode. Cancel is checked per batch."""
@@ -320,7 +339,7 @@ def classify_on_gpu(classifier: Any, files: list[str], top_k: int, tracker: Any,
     step = max(1, int(getattr(classifier, "batch_size", 16)))
     for start in range(0, len(files), step):
         cancel.raise_if_cancelled()
-        chunk = files[start:start + step]
+        chunk = files[start : start + step]
         ready = []
         for offset, result in enumerate(decoded_for_model(chunk, size, shorter, device)):
             if isinstance(result, DecodedImage):

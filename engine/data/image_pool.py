@@ -3,7 +3,7 @@
 The data checks and the feature extractor both need something from every file of a
 dataset (a content hash, a decode, a perceptual hash). That work is CPU-bound and
 runs native decoders on files that may be hostile, so it runs in the decode worker
-processes of ``engine.models.inference.DecodePool`` (forkserver/spawn, never fork): a
+processes of ``engine.core.workers.DecodePool`` (forkserver/spawn, never fork): a
 decoder that crashes kills a worker, not the app, and only the file that crashes
 on its own is reported. Files go to the workers in chunks, because one task per
 tiny file would cost more in inter-process traffic than the work itself.
@@ -19,21 +19,19 @@ import atexit
 import hashlib
 import logging
 import os
-import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
 
 from engine.core.i18n import N_, _, format_duration
-from engine.core.jobs import CancelToken, Progress
+from engine.core.jobs import CancelToken, Progress, Throttle
+from engine.core.memo import StatMemo
+from engine.core.memo import stat_key as memo_stat_key
 from engine.core.regular_files import open_regular
-from engine.core.workers import DecodePool
+from engine.core.workers import DecodePool, bounded_map
 from engine.data.images import MSG_UNREADABLE, ImageReadError
 
 log = logging.getLogger(__name__)
@@ -50,8 +48,6 @@ FINGERPRINT_SIDE = 64
 COLOUR_CELLS = 4
 #: Greyscale thumbnail that confirms near duplicates pixel by pixel: this many pixels a side.
 THUMB_SIDE = 16
-_POLL_S = 0.2
-_REPORT_S = 0.25
 _READ_BLOCK = 1 << 20
 
 _pool = DecodePool()
@@ -77,39 +73,31 @@ def file_digest(path: str) -> str:
     return digest.hexdigest()
 
 
-_digests: OrderedDict[tuple[str, int, int], str] = OrderedDict()
-_digests_lock = threading.Lock()
 #: Content hashes remembered by (path, size, mtime): 100 bytes each.
 DIGEST_MEMO_LIMIT = 1_000_000
+_digests: StatMemo[str] = StatMemo(DIGEST_MEMO_LIMIT)
 
 
 def remember_digests(pairs: Iterable[tuple[tuple[str, int, int] | None, str | None]]) -> None:
     """Remember content hashes by (path, size, mtime), so a file is read once per
     session by the checks and the feature extractor together."""
-    with _digests_lock:
-        for key, digest in pairs:
-            if key is not None and digest is not None:
-                _digests[key] = digest
-                _digests.move_to_end(key)
-        while len(_digests) > DIGEST_MEMO_LIMIT:
-            _digests.popitem(last=False)
+    _digests.put_many(
+        (key, digest) for key, digest in pairs if key is not None and digest is not None
+    )
 
 
 def recall_digest(path: str) -> str | None:
     """The remembered content hash of ``path`` if the file is unchanged since."""
-    key = stat_key(path)
-    with _digests_lock:
-        return None if key is None else _digests.get(key)
+    return _digests.get(stat_key(path))
 
 
 def stat_key(path: str) -> tuple[str, int, int] | None:
     """(path, size, mtime) — when these are unchanged, so is anything computed from the
     file; None if the file cannot be looked at."""
     try:
-        info = os.stat(path)
+        return memo_stat_key(path)
     except OSError:
         return None
-    return path, info.st_size, info.st_mtime_ns
 
 
 @dataclass(frozen=True)
@@ -147,7 +135,7 @@ def fingerprint(path: str) -> Fingerprint:
     import imagehash
     from PIL import Image
 
-    from engine.data.images import _load_rgb_with_size  # the original size, before draft scaling
+    from engine.data.images import load_rgb_with_size  # the original size, before draft scaling
 
     key = stat_key(path)
     try:
@@ -155,7 +143,7 @@ def fingerprint(path: str) -> Fingerprint:
     except OSError:
         digest = None
     try:
-        image, (width, height) = _load_rgb_with_size(path, FINGERPRINT_SIDE)
+        image, (width, height) = load_rgb_with_size(path, FINGERPRINT_SIDE)
     except ImageReadError as error:
         return Fingerprint(key, digest, error.msgid, error.message)
     except Exception as error:  # never let one file fail the whole chunk
@@ -165,9 +153,17 @@ def fingerprint(path: str) -> Fingerprint:
     colour = image.resize((COLOUR_CELLS, COLOUR_CELLS), Image.Resampling.BOX).tobytes()
     thumb = image.convert("L").resize((THUMB_SIDE, THUMB_SIDE), Image.Resampling.BOX).tobytes()
     return Fingerprint(
-        key, digest, None, "", width, height,
-        _bits_to_int(imagehash.phash(image).hash), _bits_to_int(imagehash.dhash(image).hash),
-        colour, thumb)
+        key,
+        digest,
+        None,
+        "",
+        width,
+        height,
+        _bits_to_int(imagehash.phash(image).hash),
+        _bits_to_int(imagehash.dhash(image).hash),
+        colour,
+        thumb,
+    )
 
 
 def fingerprint_files(paths: list[str]) -> list[Fingerprint]:
@@ -204,20 +200,39 @@ def _with_time_left(text: str, done: int, total: int, started: float) -> str:
     return text + " · " + _("about {time} left").format(time=format_duration(left))
 
 
-def map_files(work: Callable[[list[str]], list[R]], paths: Sequence[str], progress: Progress,
-              cancel: CancelToken, message: str, on_crash: Callable[[str], R], *,
-              pool: DecodePool | None = None, chunk_size: int = CHUNK_SIZE,
-              on_done: Callable[[list[R]], None] | None = None) -> list[R]:
+#: A task of ``map_files``: the paths' indices and the paths.
+_Chunk = tuple[list[int], list[str]]
+
+
+def _chunks(paths: Sequence[str], size: int) -> Iterator[_Chunk]:
+    for start in range(0, len(paths), size):
+        indices = list(range(start, min(start + size, len(paths))))
+        yield indices, [paths[i] for i in indices]
+
+
+def map_files(
+    work: Callable[[list[str]], list[R]],
+    paths: Sequence[str],
+    progress: Progress,
+    cancel: CancelToken,
+    message: str,
+    on_crash: Callable[[str], R],
+    *,
+    pool: DecodePool | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    on_done: Callable[[list[R]], None] | None = None,
+) -> list[R]:
     """``work`` over ``paths`` in worker processes, in chunks; results in input order.
 
     ``work(chunk) -> results`` must be a picklable top-level function that handles
     its files' errors itself. When a worker dies, every chunk in flight fails and
     nobody knows which file did it, so those files are retried one at a time in a
-    fresh pool and only a file that crashes on its own gets ``on_crash(path)``.
-    ``progress`` gets ``_(message)`` (with the time left) at least every quarter
-    second and ``cancel`` is honoured within ``_POLL_S``. A single file is worked on
-    in this process. ``on_done(results)`` hears of each finished chunk, so a caller
-    can keep what was computed even when the job is cancelled halfway through.
+    fresh pool and only a file that crashes on its own gets ``on_crash(path)``
+    (``engine.core.workers.bounded_map``). ``progress`` gets ``_(message)`` (with the
+    time left) at least every quarter second and ``cancel`` is honoured within
+    ``POLL_S``. A single file is worked on in this process. ``on_done(results)`` hears
+    of each finished chunk, so a caller can keep what was computed even when the job
+    is cancelled halfway through.
 
     Memory: at most ``2 × workers`` chunks are in flight, and the results are
     whatever ``work`` returns (small fingerprints, not images).
@@ -234,75 +249,38 @@ def map_files(work: Callable[[list[str]], list[R]], paths: Sequence[str], progre
             on_done(single)
         return single
     pool = pool or _pool
-    chunks: deque[list[int]] = deque(
-        list(range(start, min(start + chunk_size, total))) for start in range(0, total, chunk_size))
-    suspects: deque[list[int]] = deque()
-    pending: dict[Future, list[int]] = {}
-    max_in_flight = 2 * pool.workers
-    done, worked_any, lone_crashes, last_report = 0, False, 0, time.monotonic()
-    started = last_report
-    executor = None
+    done = 0
+    started = time.monotonic()
+    throttle = Throttle(wait_first=True)
 
-    def submit(source: deque[list[int]]) -> bool:
-        nonlocal executor
-        indices = source.popleft()
-        executor = pool.executor()
-        try:
-            pending[executor.submit(work, [paths[i] for i in indices])] = indices
-        except BrokenProcessPool:  # a worker died between two tasks
-            source.appendleft(indices)
-            pool.discard(executor)
-            return False
-        return True
+    def finished(task: _Chunk, chunk: list[R]) -> None:
+        nonlocal done
+        for index, result in zip(task[0], chunk, strict=True):
+            results[index] = result
+        done += len(task[0])
+        if on_done is not None:
+            on_done(chunk)
 
-    try:
-        while done < total:
-            cancel.raise_if_cancelled()
-            if time.monotonic() - last_report >= _REPORT_S:
-                progress(done, total, _with_time_left(_(message), done, total, started))
-                last_report = time.monotonic()
-            if suspects:
-                if not pending:
-                    submit(suspects)
-            else:
-                while chunks and len(pending) < max_in_flight and submit(chunks):
-                    pass
-            if not pending:
-                continue
-            finished, _unused = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
-            crashed: list[int] = []
-            for future in finished:
-                indices = pending.pop(future)
-                try:
-                    chunk = future.result()
-                    for index, result in zip(indices, chunk, strict=True):
-                        results[index] = result
-                    done += len(indices)
-                    if on_done is not None:
-                        on_done(chunk)
-                    worked_any = True
-                except BrokenProcessPool:
-                    crashed.extend(indices)
-                except CancelledError:  # the pool was discarded under us
-                    chunks.appendleft(indices)
-            if crashed:
-                for indices in pending.values():  # doomed as well
-                    crashed.extend(indices)
-                pending.clear()
-                pool.discard(executor)
-                if len(crashed) > 1:
-                    suspects.extend([index] for index in sorted(crashed))
-                    continue
-                log.warning("Image decoder crashed on %s", paths[crashed[0]])
-                results[crashed[0]] = on_crash(paths[crashed[0]])
-                done += 1
-                lone_crashes += 1
-                if lone_crashes >= 3 and not worked_any:
-                    raise RuntimeError("image worker processes die on start; see the log")
-    except BaseException:
-        running = [future for future in pending if not future.cancel() and not future.done()]
-        if running:
-            pool.discard(executor)  # don't wait for work already under way
-        raise
+    def crashed(task: _Chunk) -> None:
+        nonlocal done
+        log.warning("Image decoder crashed on %s", task[1][0])
+        results[task[0][0]] = on_crash(task[1][0])
+        done += 1
+
+    def report(_in_flight: int, _idle: bool) -> None:
+        if throttle.due():
+            progress(done, total, _with_time_left(_(message), done, total, started))
+
+    bounded_map(
+        pool,
+        work,
+        _chunks(paths, chunk_size),
+        in_flight=2 * pool.workers,
+        cancel=cancel,
+        on_done=finished,
+        on_crash=crashed,
+        on_round=report,
+        split=lambda task: [([i], [p]) for i, p in zip(*task, strict=True)],
+    )
     progress(total, total, _(message))
     return results  # type: ignore[return-value]

@@ -36,6 +36,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from engine.core import regular_files
 from engine.core.i18n import N_
 from engine.core.jobs import UserError
+from engine.data.pixels import to_rgb
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,6 @@ MSG_TOO_THIN = N_(
 )
 MSG_NOT_REGULAR = regular_files.MSG_NOT_REGULAR
 
-_ALPHA_MODES = {"RGBA", "LA", "PA", "RGBa", "La"}
-_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
-
 
 class ImageReadError(UserError):
     """A file that cannot become an image, with the reason in the user's language.
@@ -111,7 +109,7 @@ def _rebuild_error(cls, message, path, details, params) -> ImageReadError:
     return cls(message, path, details, **params)
 
 
-class _UnsupportedMode(Exception):
+class UnsupportedModeError(Exception):
     """A valid file in a pixel mode that has no RGB conversion (e.g. LAB TIFF)."""
 
 
@@ -120,7 +118,9 @@ class DecodedImage:
     """What a worker process sends back: model input, a thumbnail, the real size."""
 
     pixels: np.ndarray  # (size, size, 3) uint8 RGB, centre-cropped
-    thumbnail_jpeg: bytes  # JPEG, longest side <= THUMBNAIL_SIZE (a few KB: thousands fit in memory)
+    thumbnail_jpeg: (
+        bytes  # JPEG, longest side <= THUMBNAIL_SIZE (a few KB: thousands fit in memory)
+    )
     width: int  # original width, after EXIF orientation
     height: int  # original height, after EXIF orientation
 
@@ -141,7 +141,7 @@ def load_rgb(
     refused (``MSG_TOO_THIN``) instead of growing to gigabytes; thumbnails only
     shrink and need no such limit.
     """
-    image, _size = _load_rgb_with_size(path, target_min_side, max_aspect_ratio)
+    image, _size = load_rgb_with_size(path, target_min_side, max_aspect_ratio)
     return image
 
 
@@ -152,6 +152,14 @@ def make_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE) -> Image.Imag
     thumb = to_rgb(image)
     thumb.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
     return thumb
+
+
+def thumbnail_jpeg(image: Image.Image, size: int = THUMBNAIL_SIZE, quality: int = 85) -> bytes:
+    """``make_thumbnail`` as JPEG bytes: the one form thumbnails travel in (across
+    processes, into a report's HTML). An image that already fits is only encoded."""
+    buffer = io.BytesIO()
+    make_thumbnail(image, size).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
 
 
 def decode_for_model(
@@ -167,76 +175,19 @@ def decode_for_model(
     if size < 1 or resize_shorter < 1:
         raise ValueError("size and resize_shorter must be positive")
     shorter = max(resize_shorter, size)
-    image, (width, height) = _load_rgb_with_size(path, shorter, MAX_ASPECT_RATIO)
-    thumbnail = make_thumbnail(image)
-    resized = _resize_shorter_side(image, shorter)
-    cropped = _center_crop(resized, size)
-    buffer = io.BytesIO()
-    thumbnail.save(buffer, format="JPEG", quality=85)
+    image, (width, height) = load_rgb_with_size(path, shorter, MAX_ASPECT_RATIO)
+    thumbnail = thumbnail_jpeg(image)
+    resized = resize_shorter_side(image, shorter)
+    cropped = center_crop(resized, size)
     return DecodedImage(
         pixels=np.array(cropped, dtype=np.uint8),
-        thumbnail_jpeg=buffer.getvalue(),
+        thumbnail_jpeg=thumbnail,
         width=width,
         height=height,
     )
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to 8-bit RGB as a viewer would show it.
-
-    Transparency is composited over white (a transparent logo is dark-on-white,
-    not dark-on-black), high bit depths are rescaled rather than clipped.
-    Always returns a new image.
-    """
-    mode = image.mode
-    if mode == "RGB":
-        return image.copy()
-    if mode in _SIXTEEN_BIT_MODES or mode in {"I", "F"}:
-        return Image.fromarray(_to_uint8(np.asarray(image)), mode="L").convert("RGB")
-    if mode in {"La", "RGBa"}:
-        image = image.convert(mode.upper())
-        mode = image.mode
-    if mode in _ALPHA_MODES or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    # 1, L, P, CMYK (Pillow already un-inverts Adobe CMYK JPEGs), YCbCr, HSV, RGBX.
-    return image.convert("RGB")
-
-
-def _to_uint8(values: np.ndarray) -> np.ndarray:
-    """Scale single-channel integer or float samples to 0..255.
-
-    16-bit data maps 0..65535 onto 0..255 (so mid grey stays mid grey). A
-    32-bit ``I`` image holding 8-bit or 16-bit values is read as such; floats in
-    0..1 are fractions; anything else is stretched from its minimum to maximum.
-    """
-    # One float64 copy, scaled in place: a full-size 16-bit scan must not need
-    # five times its size in temporaries.
-    data = values.astype(np.float64)
-    if data.dtype.kind == "f" and values.dtype.kind == "f":
-        np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-    low = float(data.min()) if data.size else 0.0
-    high = float(data.max()) if data.size else 0.0
-    if values.dtype.kind == "u" and values.dtype.itemsize == 2:
-        data /= 257.0
-    elif values.dtype.kind == "f" and low >= 0.0 and high <= 1.0:
-        data *= 255.0
-    elif values.dtype.kind in "iu" and low >= 0 and high <= 255:
-        pass
-    elif values.dtype.kind in "iu" and low >= 0 and high <= 65535:
-        data /= 257.0
-    elif high > low:
-        data -= low
-        data *= 255.0 / (high - low)
-    else:
-        data[...] = 0.0
-    np.rint(data, out=data)
-    np.clip(data, 0, 255, out=data)
-    return data.astype(np.uint8)
-
-
-def _load_rgb_with_size(
+def load_rgb_with_size(
     path: str | os.PathLike[str],
     target_min_side: int | None,
     max_aspect_ratio: float | None = None,
@@ -248,7 +199,7 @@ def _load_rgb_with_size(
         # Between MAX_IMAGE_PIXELS and twice that Pillow only warns; refuse those too.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            return _decode(handle, target_min_side, file_path, max_aspect_ratio)
+            return decode_stream(handle, target_min_side, file_path, max_aspect_ratio)
         except ImageReadError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -259,7 +210,7 @@ def _load_rgb_with_size(
             raise _from_os_error(file_path, error) from error
         except MemoryError as error:
             raise ImageReadError(MSG_TOO_LARGE, file_path, "out of memory") from error
-        except _UnsupportedMode as error:
+        except UnsupportedModeError as error:
             raise ImageReadError(MSG_NOT_IMAGE, file_path, str(error)) from error
         except Exception as error:
             # Decoders report damage as OSError, SyntaxError, ValueError,
@@ -322,8 +273,10 @@ def verify_image(
             ) from error
 
 
-def _decode(
-    handle: BinaryIO, target_min_side: int | None, file_path: Path,
+def decode_stream(
+    handle: BinaryIO,
+    target_min_side: int | None,
+    file_path: Path,
     max_aspect_ratio: float | None,
 ) -> tuple[Image.Image, tuple[int, int]]:
     """Open, draft, fully load, orient and convert; runs inside the guarded block."""
@@ -343,13 +296,11 @@ def _decode(
         try:
             rgb = to_rgb(oriented)
         except ValueError as error:
-            raise _UnsupportedMode(f"mode {oriented.mode}: {error}") from error
+            raise UnsupportedModeError(f"mode {oriented.mode}: {error}") from error
         return rgb, original
 
 
-def _check_size(
-    size: tuple[int, int], file_path: Path, max_aspect_ratio: float | None
-) -> None:
+def _check_size(size: tuple[int, int], file_path: Path, max_aspect_ratio: float | None) -> None:
     """Refuse, from the header alone, what would take too much memory to decode or resize.
 
     The pixel limit bounds the decode; the aspect ratio limit bounds every
@@ -360,8 +311,12 @@ def _check_size(
     width, height = size
     if max_aspect_ratio and max(width, height) > max_aspect_ratio * max(1, min(width, height)):
         raise ImageReadError(
-            MSG_TOO_THIN, file_path, f"{width}x{height}",
-            width=width, height=height, ratio=max_aspect_ratio,
+            MSG_TOO_THIN,
+            file_path,
+            f"{width}x{height}",
+            width=width,
+            height=height,
+            ratio=max_aspect_ratio,
         )
 
 
@@ -389,7 +344,7 @@ def _exif_transpose(image: Image.Image) -> Image.Image:
         return image.copy()
 
 
-def _resize_shorter_side(image: Image.Image, shorter: int) -> Image.Image:
+def resize_shorter_side(image: Image.Image, shorter: int) -> Image.Image:
     width, height = image.size
     if width <= height:
         new_size = (shorter, max(1, round(height * shorter / width)))
@@ -400,7 +355,7 @@ def _resize_shorter_side(image: Image.Image, shorter: int) -> Image.Image:
     return image.resize(new_size, Image.Resampling.BICUBIC)
 
 
-def _center_crop(image: Image.Image, size: int) -> Image.Image:
+def center_crop(image: Image.Image, size: int) -> Image.Image:
     width, height = image.size
     left = int(round((width - size) / 2.0))
     top = int(round((height - size) / 2.0))

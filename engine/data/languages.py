@@ -19,8 +19,11 @@ from scipy import sparse
 LANGID_MAX_BYTES = 600
 UNDETERMINED = "und"
 
+
 @lru_cache(maxsize=1)
-def _langid_model() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _langid_model() -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]:
     """py3langid's naive-Bayes model as numpy arrays: (DFA rows, row of each state,
     feature of each state, per-feature log-probabilities, priors, language codes).
 
@@ -50,12 +53,14 @@ def _langid_model() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.
             pass  # a read-only cache only costs time
         data = np.load(io.BytesIO(raw), allow_pickle=False)
     with data:
-        return (data["nextmove"].astype(np.uint32),
-                data["nextmove_row"].astype(np.int64) << 8,
-                data["out_feat"].astype(np.int32),
-                data["ptc"].astype(np.float32),
-                data["pc"].astype(np.float32),
-                data["classes"].astype(object))
+        return (
+            data["nextmove"].astype(np.uint32),
+            data["nextmove_row"].astype(np.int64) << 8,
+            data["out_feat"].astype(np.int32),
+            data["ptc"].astype(np.float32),
+            data["pc"].astype(np.float32),
+            data["classes"].astype(object),
+        )
 
 
 def _langid_bytes(text: str) -> bytes:
@@ -93,7 +98,8 @@ def _langid_scores(encoded: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     rows_hit = np.concatenate(hit_rows)
     counts = sparse.csr_matrix(
         (np.ones(len(rows_hit), dtype=np.float32), (rows_hit, np.concatenate(hit_features))),
-        shape=(len(encoded), ptc.shape[0]))
+        shape=(len(encoded), ptc.shape[0]),
+    )
     counts.sum_duplicates()
     counts.data = np.log1p(counts.data)
     return np.asarray(counts @ ptc) + prior, np.diff(counts.indptr) > 0
@@ -109,7 +115,7 @@ def _by_length(texts, fn, batch_size: int, cancel) -> list:
     for start in range(0, len(order), batch_size):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        chunk = order[start:start + batch_size]
+        chunk = order[start : start + batch_size]
         result[chunk] = fn([encoded[i] for i in chunk], lengths[chunk])
     return result.tolist()
 
@@ -127,8 +133,9 @@ def detect_languages(texts, batch_size: int = 20_000, cancel=None) -> list[str]:
     return _by_length(texts, batch, batch_size, cancel)
 
 
-def detect_with_confidence(texts, batch_size: int = 20_000, cancel=None
-                           ) -> tuple[list[str], np.ndarray]:
+def detect_with_confidence(
+    texts, batch_size: int = 20_000, cancel=None
+) -> tuple[list[str], np.ndarray]:
     """Folded language code per text (as ``detect_languages``, dialects folded into
     their language) and the calibrated probability (0..1, see ``language_share``) of
     that language, dialects included. Short texts get low probabilities: a caller
@@ -177,8 +184,25 @@ def language_share(texts, languages, batch_size: int = 20_000, cancel=None) -> n
 #: Dialects and historical forms py3langid tells apart, folded into the language a
 #: user would name: Moroccan Arabic in Arabic data, or Cantonese in Chinese data, is
 #: not "another language". "zxx" is py3langid's "no linguistic content".
-MACRO_LANGUAGES = {"ary": "ar", "arz": "ar", "wuu": "zh", "yue": "zh", "nn": "no", "hbo": "he",
-                   "grc": "el", "uzs": "uz", "zxx": UNDETERMINED}
+MACRO_LANGUAGES = {
+    "ary": "ar",
+    "arz": "ar",
+    "wuu": "zh",
+    "yue": "zh",
+    "nn": "no",
+    "hbo": "he",
+    "grc": "el",
+    "uzs": "uz",
+    "zxx": UNDETERMINED,
+}
+
+
+def fold_language(code: str | None) -> str:
+    """A dialect or historical form as the language a user would name; "" when unknown.
+
+    What results show and what training records: Cantonese texts count as Chinese."""
+    code = MACRO_LANGUAGES.get(code or "", code or "")
+    return "" if code == UNDETERMINED else code
 
 
 def fold_macro_languages(codes) -> np.ndarray:

@@ -28,6 +28,7 @@ from engine.core.atomic import write_atomic
 from engine.core.i18n import N_
 from engine.core.jobs import UserError
 from engine.core.paths import user_config_dir
+from engine.core.versioned_json import JsonFormat, read_versioned_json, version_of
 from engine.data.datasets import TASKS, DatasetSource
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 MANIFEST_NAME = "taxon-project.json"
 FORMAT = "taxon-project"
 VERSION = 1
+_FORMAT = JsonFormat(FORMAT, newest=VERSION)
 RECENT_FILE = "recent-projects.json"
 MAX_RECENT = 10
 
@@ -55,7 +57,7 @@ MSG_UNKNOWN_DATASET = N_("The project has no dataset with the id {id}.")
 MSG_BAD_TASK = N_("Unknown task {task}: choose image or text.")
 
 #: Keys a manifest must have; what is wrong goes into MSG_DAMAGED's {problem} untranslated.
-_TOP_KEYS = ("format", "version", "name", "datasets", "models")
+_TOP_KEYS = ("format", "name", "datasets", "models")  # the version: read_versioned_json
 
 
 def _now() -> str:
@@ -149,8 +151,11 @@ class Project:
             source["path"] = str(project.resolve(source["path"]))
             project.datasets.append(
                 DatasetEntry(
-                    id=str(item["id"]), name=str(item["name"]), task=str(item["task"]),
-                    source=DatasetSource.from_json(source), plan=item.get("plan"),
+                    id=str(item["id"]),
+                    name=str(item["name"]),
+                    task=str(item["task"]),
+                    source=DatasetSource.from_json(source),
+                    plan=item.get("plan"),
                     versions=list(item.get("versions") or []),
                     extra={k: v for k, v in item.items() if k not in _KNOWN_DATASET},
                 )
@@ -158,7 +163,9 @@ class Project:
         for item in data["models"]:
             project.models.append(
                 ModelEntry(
-                    id=str(item["id"]), name=str(item["name"]), path=project.resolve(item["path"]),
+                    id=str(item["id"]),
+                    name=str(item["name"]),
+                    path=project.resolve(item["path"]),
                     extra={k: v for k, v in item.items() if k not in _KNOWN_MODEL},
                 )
             )
@@ -169,15 +176,22 @@ class Project:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = dict(self._extra)
         data.update(
-            format=FORMAT, version=VERSION, name=self.name, created=self.created,
-            modified=self.modified, settings=self.settings,
+            format=FORMAT,
+            version=VERSION,
+            name=self.name,
+            created=self.created,
+            modified=self.modified,
+            settings=self.settings,
         )
         data["datasets"] = [
             {
                 **entry.extra,
-                "id": entry.id, "name": entry.name, "task": entry.task,
+                "id": entry.id,
+                "name": entry.name,
+                "task": entry.task,
                 "source": {**entry.source.to_json(), "path": self.portable(entry.source.path)},
-                "plan": entry.plan, "versions": entry.versions,
+                "plan": entry.plan,
+                "versions": entry.versions,
             }
             for entry in self.datasets
         ]
@@ -210,7 +224,7 @@ class Project:
             data = json.loads(self.manifest_path.read_bytes())
         except (OSError, ValueError):
             return  # absent or unreadable: ours to (re)write
-        version = data.get("version") if isinstance(data, dict) else None
+        version = version_of(data)
         if isinstance(version, int) and version > VERSION:
             raise UserError(MSG_NEWER, path=str(self.folder), version=version, supported=VERSION)
 
@@ -282,7 +296,17 @@ class Project:
         self.dirty = True
 
 
-_KNOWN_TOP = {"format", "version", "name", "created", "modified", "datasets", "models", "settings"}
+_KNOWN_TOP = {
+    "format",
+    "version",
+    "format_version",
+    "name",
+    "created",
+    "modified",
+    "datasets",
+    "models",
+    "settings",
+}
 _KNOWN_DATASET = {"id", "name", "task", "source", "plan", "versions"}
 _KNOWN_MODEL = {"id", "name", "path"}
 
@@ -293,17 +317,10 @@ def _parse_manifest(raw: bytes, manifest: Path) -> dict[str, Any]:
     def damaged(problem: str) -> UserError:
         return UserError(MSG_DAMAGED, problem, path=str(manifest), problem=problem)
 
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise damaged(f"not valid JSON: {error}") from error
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise damaged(f"not a {FORMAT} file")
-    version = data.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise damaged(f"bad version {version!r}")
-    if version > VERSION:
-        raise UserError(MSG_NEWER, path=str(manifest.parent), version=version, supported=VERSION)
+    def newer(version: int) -> UserError:
+        return UserError(MSG_NEWER, path=str(manifest.parent), version=version, supported=VERSION)
+
+    data = read_versioned_json(raw, _FORMAT, damaged=damaged, newer=newer, encoding="utf-8-sig")
     missing = [key for key in _TOP_KEYS if key not in data]
     if missing:
         raise damaged("missing " + ", ".join(missing))

@@ -22,29 +22,27 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
-from engine.core.atomic import write_atomic
-from engine.core.i18n import N_
-from engine.core.jobs import UserError
+from engine.core.atomic import write_user_file
 
 CSV_COLUMNS: tuple[str, ...] = ("path", "label", "score", "top5", "error")
 #: Added when the caller names the model or the threshold (the window always does).
 CONTEXT_COLUMNS: tuple[str, ...] = ("unsure", "model", "unsure_below")
 #: The command line's streamed CSV (``classify --output x.csv``): size and mtime for --resume.
-STREAM_CSV_COLUMNS: tuple[str, ...] = ("path", "label", "score", "top5", "error", "size",
-                                       "mtime_ns")
+STREAM_CSV_COLUMNS: tuple[str, ...] = (
+    "path",
+    "label",
+    "score",
+    "top5",
+    "error",
+    "size",
+    "mtime_ns",
+)
 TOP_IN_CSV = 5
 
 #: Cell prefixes that spreadsheets treat as the start of a formula (OWASP).
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-
-MSG_WRITE_PERMISSION = N_(
-    "Could not save {name}: permission denied. If the file is open in another program, "
-    "close it and try again."
-)
-MSG_WRITE_FAILED = N_("Could not save {name}.")
 
 Row = Mapping[str, Any]
 
@@ -68,8 +66,9 @@ def format_top(top: Iterable[Mapping[str, Any]], limit: int = TOP_IN_CSV) -> str
     return "; ".join(parts)
 
 
-def results_to_csv_bytes(rows: Iterable[Row], model: str | None = None,
-                         unsure_below: float | None = None) -> bytes:
+def results_to_csv_bytes(
+    rows: Iterable[Row], model: str | None = None, unsure_below: float | None = None
+) -> bytes:
     """The CSV file's exact bytes (UTF-8 with BOM, CRLF line ends as Excel expects).
 
     With ``model`` or ``unsure_below``, three columns follow: ``unsure`` ("true",
@@ -91,8 +90,11 @@ def results_to_csv_bytes(rows: Iterable[Row], model: str | None = None,
         ]
         if context:
             unsure = is_unsure(row, threshold)
-            cells += ["" if unsure is None else ("true" if unsure else "false"),
-                      _text_cell(model), "" if threshold is None else repr(threshold)]
+            cells += [
+                "" if unsure is None else ("true" if unsure else "false"),
+                _text_cell(model),
+                "" if threshold is None else repr(threshold),
+            ]
         writer.writerow(cells)
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -127,8 +129,9 @@ def restore_formula(value: str) -> str:
     return value
 
 
-def results_to_json_bytes(rows: Iterable[Row], model: str | None = None,
-                          unsure_below: float | None = None) -> bytes:
+def results_to_json_bytes(
+    rows: Iterable[Row], model: str | None = None, unsure_below: float | None = None
+) -> bytes:
     """A JSON list with one object per row, non-ASCII kept readable, always valid JSON.
 
     With ``model`` or ``unsure_below``, each object also carries ``unsure``,
@@ -138,35 +141,38 @@ def results_to_json_bytes(rows: Iterable[Row], model: str | None = None,
     threshold = _clean_score(unsure_below)
     context = model is not None or unsure_below is not None
     records = [
-        {**_json_record(row), "unsure": is_unsure(row, threshold), "model": model,
-         "unsure_below": threshold} if context else _json_record(row)
+        {
+            **_json_record(row),
+            "unsure": is_unsure(row, threshold),
+            "model": model,
+            "unsure_below": threshold,
+        }
+        if context
+        else _json_record(row)
         for row in rows
     ]
     text = json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False)
     return (text + "\n").encode("utf-8")
 
 
-def export_results_csv(rows: Iterable[Row], path: str | os.PathLike[str],
-                       model: str | None = None, unsure_below: float | None = None) -> None:
+def export_results_csv(
+    rows: Iterable[Row],
+    path: str | os.PathLike[str],
+    model: str | None = None,
+    unsure_below: float | None = None,
+) -> None:
     """Save ``rows`` as a spreadsheet-safe CSV at ``path`` (atomically)."""
-    _save(path, results_to_csv_bytes(rows, model, unsure_below))
+    write_user_file(path, results_to_csv_bytes(rows, model, unsure_below))
 
 
-def export_results_json(rows: Iterable[Row], path: str | os.PathLike[str],
-                        model: str | None = None, unsure_below: float | None = None) -> None:
+def export_results_json(
+    rows: Iterable[Row],
+    path: str | os.PathLike[str],
+    model: str | None = None,
+    unsure_below: float | None = None,
+) -> None:
     """Save ``rows`` as a JSON list at ``path`` (atomically)."""
-    _save(path, results_to_json_bytes(rows, model, unsure_below))
-
-
-def _save(path: str | os.PathLike[str], data: bytes) -> None:
-    target = Path(path)
-    name = target.name or str(target)
-    try:
-        write_atomic(target, data)
-    except PermissionError as error:
-        raise UserError(MSG_WRITE_PERMISSION, str(error), name=name) from error
-    except OSError as error:
-        raise UserError(MSG_WRITE_FAILED, str(error), name=name) from error
+    write_user_file(path, results_to_json_bytes(rows, model, unsure_below))
 
 
 def _text_cell(value: object) -> str:
@@ -214,24 +220,41 @@ def text_results_csv_bytes(rows: Iterable[Row]) -> bytes:
     writer.writerow(TEXT_CSV_COLUMNS)
     for row in rows:
         score = _clean_score(row.get("score"))
-        writer.writerow([_text_cell(row.get(key)) for key in ("input", "text", "language", "label")]
-                        + ["" if score is None else repr(score),
-                           _text_cell(format_top(row.get("top") or [])), _text_cell(row.get("error"))])
+        writer.writerow(
+            [_text_cell(row.get(key)) for key in ("input", "text", "language", "label")]
+            + [
+                "" if score is None else repr(score),
+                _text_cell(format_top(row.get("top") or [])),
+                _text_cell(row.get("error")),
+            ]
+        )
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def text_results_json_bytes(rows: Iterable[Row]) -> bytes:
     """A JSON list, one object per input; always valid JSON (no NaN)."""
-    records = [{
-        "input": row.get("input"), "text": row.get("text"), "language": row.get("language"),
-        "label": row.get("label"), "score": _clean_score(row.get("score")),
-        "top": [{"label": item.get("label"), "score": _clean_score(item.get("score"))}
-                for item in (row.get("top") or [])],
-        "error": row.get("error"),
-    } for row in rows]
-    return (json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode("utf-8")
+    records = [
+        {
+            "input": row.get("input"),
+            "text": row.get("text"),
+            "language": row.get("language"),
+            "label": row.get("label"),
+            "score": _clean_score(row.get("score")),
+            "top": [
+                {"label": item.get("label"), "score": _clean_score(item.get("score"))}
+                for item in (row.get("top") or [])
+            ],
+            "error": row.get("error"),
+        }
+        for row in rows
+    ]
+    return (json.dumps(records, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode(
+        "utf-8"
+    )
 
 
 def export_text_results(rows: Iterable[Row], path: str | os.PathLike[str], kind: str) -> None:
     """Save text results as ``kind`` ("csv" or "json"); a failure is a UserError."""
-    _save(path, text_results_csv_bytes(rows) if kind == "csv" else text_results_json_bytes(rows))
+    write_user_file(
+        path, text_results_csv_bytes(rows) if kind == "csv" else text_results_json_bytes(rows)
+    )

@@ -43,7 +43,9 @@ _BOM = "\ufeff".encode()
 
 def result_key(path: str, size: int | None, mtime_ns: int | None) -> int:
     """A 64-bit key for (path, size, mtime); -1 stands for "unknown" (a missing file)."""
-    text = f"{path}\0{-1 if size is None else int(size)}\0{-1 if mtime_ns is None else int(mtime_ns)}"
+    text = (
+        f"{path}\0{-1 if size is None else int(size)}\0{-1 if mtime_ns is None else int(mtime_ns)}"
+    )
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "little")
 
@@ -53,8 +55,11 @@ class ResumeIndex:
 
     def __init__(self, keys: Iterator[int] | None = None) -> None:
         collected = array("Q", keys or ())
-        self._keys = np.unique(np.frombuffer(collected, dtype=np.uint64)) if collected else \
-            np.empty(0, dtype=np.uint64)
+        self._keys = (
+            np.unique(np.frombuffer(collected, dtype=np.uint64))
+            if collected
+            else np.empty(0, dtype=np.uint64)
+        )
         #: Records read (a resumed input counts once however often it was written).
         self.count = int(self._keys.size)
 
@@ -69,7 +74,7 @@ class ResumeIndex:
 
 
 def kind_of(path: str | os.PathLike[str]) -> str:
-    """"csv" for a .csv file, else "jsonl"."""
+    """ "csv" for a .csv file, else "jsonl"."""
     return "csv" if str(path).lower().endswith(".csv") else "jsonl"
 
 
@@ -186,8 +191,9 @@ def _csv_keys(path: Path) -> Iterator[int]:
         for row in csv.DictReader(handle):
             if not row.get("path"):
                 continue
-            yield result_key(restore_formula(row["path"]), _int(row.get("size")),
-                             _int(row.get("mtime_ns")))
+            yield result_key(
+                restore_formula(row["path"]), _int(row.get("size")), _int(row.get("mtime_ns"))
+            )
 
 
 def _int(value: str | None) -> int | None:
@@ -201,9 +207,15 @@ def _csv_row(record: Mapping[str, Any]) -> dict[str, Any]:
     """A ``classify --json`` object as an export row (path, label, score, top, error)."""
     predictions = record.get("predictions") or []
     best = predictions[0] if predictions else {}
-    return {"path": record.get("input"), "label": best.get("label"),
-            "score": best.get("score"), "top": predictions, "error": record.get("error"),
-            "size": record.get("size"), "mtime_ns": record.get("mtime_ns")}
+    return {
+        "path": record.get("input"),
+        "label": best.get("label"),
+        "score": best.get("score"),
+        "top": predictions,
+        "error": record.get("error"),
+        "size": record.get("size"),
+        "mtime_ns": record.get("mtime_ns"),
+    }
 
 
 def _csv_line(cells: list[str]) -> str:

@@ -135,9 +135,7 @@ def _place_groups(
     if not multi.any():
         return
     tally = (
-        pd.DataFrame({"g": group_codes[multi], "l": label_codes[multi]})
-        .value_counts()
-        .sort_index()
+        pd.DataFrame({"g": group_codes[multi], "l": label_codes[multi]}).value_counts().sort_index()
     )
     per_group: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for (group, label), count in tally.items():

@@ -7,6 +7,7 @@ kernels (RE2 regexes, run on several threads for big columns). One cheap regex p
 picks the few texts that need more than lower-casing and punctuation handling
 (mojibake hints, invisible characters, odd whitespace, characters NFKC or casefold
 would change); only those, deduplicated, go through per-string Python (ftfy, NFKC).
+The threaded Arrow passes themselves are in ``arrow_strings``.
 Both forms give identical results by construction: the slow steps are gated by the
 same tests in both, and a test checks them against each other on awkward strings.
 
@@ -22,11 +23,8 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -36,6 +34,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from ftfy.badness import is_bad
+
+from engine.data.arrow_strings import (
+    concat,
+    parallel,
+    python_map,
+    regex_mask,
+    regex_steps,
+    to_arrow,
+    update_where,
+)
 
 # ------------------------------------------------------------------ character classes
 
@@ -53,29 +61,89 @@ def _char_class(ranges: list[tuple[int, int]], engine: str, negate: bool = False
 #: Control and format characters that are never meant to be in a label's text:
 #: C0/C1 controls except tab and newline (CR is whitespace), soft hyphen, zero-width
 #: space, direction marks and embeddings, word joiners, BOM, interlinear annotations.
-_INVISIBLE = [(0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD),
-              (0x200B, 0x200B), (0x200E, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064),
-              (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB)]
+_INVISIBLE = [
+    (0x00, 0x08),
+    (0x0B, 0x0C),
+    (0x0E, 0x1F),
+    (0x7F, 0x9F),
+    (0xAD, 0xAD),
+    (0x200B, 0x200B),
+    (0x200E, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x2064),
+    (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF),
+    (0xFFF9, 0xFFFB),
+]
 #: What Python's ``str.split()`` calls whitespace, minus the controls removed above.
-_SPACE = [(0x09, 0x0A), (0x0D, 0x0D), (0x20, 0x20), (0xA0, 0xA0), (0x1680, 0x1680),
-          (0x2000, 0x200A), (0x2028, 0x2029), (0x202F, 0x202F), (0x205F, 0x205F),
-          (0x3000, 0x3000)]
+_SPACE = [
+    (0x09, 0x0A),
+    (0x0D, 0x0D),
+    (0x20, 0x20),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+]
 _HSPACE = [r for r in _SPACE if r != (0x09, 0x0A)] + [(0x09, 0x09)]
 #: UTF-8 read as cp1252/Latin-1: a lead byte (Â..ô) then a continuation byte (0x80-0xBF
 #: in Latin-1, or the cp1252 letters those bytes become).
 _LEAD = [(0xC2, 0xF4)]
-_CONT = [(0x80, 0xBF), (0x152, 0x153), (0x160, 0x161), (0x178, 0x178), (0x17D, 0x17E),
-         (0x192, 0x192), (0x2C6, 0x2C6), (0x2DC, 0x2DC), (0x2013, 0x2014), (0x2018, 0x201E),
-         (0x2020, 0x2022), (0x2026, 0x2026), (0x2030, 0x2030), (0x2039, 0x203A),
-         (0x20AC, 0x20AC), (0x2122, 0x2122)]
+_CONT = [
+    (0x80, 0xBF),
+    (0x152, 0x153),
+    (0x160, 0x161),
+    (0x178, 0x178),
+    (0x17D, 0x17E),
+    (0x192, 0x192),
+    (0x2C6, 0x2C6),
+    (0x2DC, 0x2DC),
+    (0x2013, 0x2014),
+    (0x2018, 0x201E),
+    (0x2020, 0x2022),
+    (0x2026, 0x2026),
+    (0x2030, 0x2030),
+    (0x2039, 0x203A),
+    (0x20AC, 0x20AC),
+    (0x2122, 0x2122),
+]
 #: UTF-8 Cyrillic read as cp1251: "Р"/"С" then a cp1251 continuation character.
 _CYR_LEAD = [(0x420, 0x421)]
-_CYR_CONT = [(0x402, 0x403), (0x409, 0x40C), (0x40E, 0x40F), (0x452, 0x453), (0x459, 0x45C),
-             (0x45E, 0x45F), (0x401, 0x401), (0x404, 0x404), (0x406, 0x407), (0x408, 0x408),
-             (0x405, 0x405), (0x451, 0x451), (0x454, 0x458), (0x490, 0x491), (0x2116, 0x2116),
-             (0xA0, 0xA0), (0xA4, 0xA4), (0xA6, 0xA7), (0xA9, 0xA9), (0xAB, 0xAE), (0xB0, 0xB1),
-             (0xB5, 0xB7), (0xBB, 0xBB), (0x2018, 0x201E), (0x2020, 0x2022), (0x2026, 0x2026),
-             (0x2030, 0x2030), (0x2039, 0x203A), (0x20AC, 0x20AC), (0x2122, 0x2122)]
+_CYR_CONT = [
+    (0x402, 0x403),
+    (0x409, 0x40C),
+    (0x40E, 0x40F),
+    (0x452, 0x453),
+    (0x459, 0x45C),
+    (0x45E, 0x45F),
+    (0x401, 0x401),
+    (0x404, 0x404),
+    (0x406, 0x407),
+    (0x408, 0x408),
+    (0x405, 0x405),
+    (0x451, 0x451),
+    (0x454, 0x458),
+    (0x490, 0x491),
+    (0x2116, 0x2116),
+    (0xA0, 0xA0),
+    (0xA4, 0xA4),
+    (0xA6, 0xA7),
+    (0xA9, 0xA9),
+    (0xAB, 0xAE),
+    (0xB0, 0xB1),
+    (0xB5, 0xB7),
+    (0xBB, 0xBB),
+    (0x2018, 0x201E),
+    (0x2020, 0x2022),
+    (0x2026, 0x2026),
+    (0x2030, 0x2030),
+    (0x2039, 0x203A),
+    (0x20AC, 0x20AC),
+    (0x2122, 0x2122),
+]
 
 
 def _patterns(engine: str) -> dict[str, str]:
@@ -83,8 +151,10 @@ def _patterns(engine: str) -> dict[str, str]:
     space, hspace = cls(_SPACE), cls(_HSPACE)
     return {
         "invisible": cls(_INVISIBLE),
-        "hint": (f"{cls(_LEAD)}{cls(_CONT)}|{cls(_CYR_LEAD)}{cls(_CYR_CONT)}"
-                 f"|{_char_class([(0x1B, 0x1B), (0x80, 0x9F)], engine)}"),
+        "hint": (
+            f"{cls(_LEAD)}{cls(_CONT)}|{cls(_CYR_LEAD)}{cls(_CYR_CONT)}"
+            f"|{_char_class([(0x1B, 0x1B), (0x80, 0x9F)], engine)}"
+        ),
         "blank": f"^(?:{space}|{cls(_INVISIBLE)})*$",
         "hspace": f"{hspace}+",
         "newline": f" ?\\n{space}*",
@@ -163,84 +233,6 @@ def visible(text: str) -> str:
 # ------------------------------------------------------------------ column forms
 
 
-def to_arrow(values) -> pa.Array:
-    """A pandas Series / list of strings as one Arrow string array.
-
-    32-bit offsets (``string``) when the text fits in 2 GiB: pyarrow hashes those
-    several times faster than ``large_string``, which pandas uses.
-    """
-    if isinstance(values, pd.Series):
-        values = values.array
-    array = pa.array(values, type=pa.large_string(), from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if array.type == pa.large_string() and array.nbytes < 2**31 - 2**26:
-        array = array.cast(pa.string())
-    return array
-
-
-_SLICE_ROWS = 100_000  # below this, one thread does it
-_EXECUTOR: ThreadPoolExecutor | None = None
-_EXECUTOR_LOCK = threading.Lock()
-_THREAD_PREFIX = "taxon-text"
-
-
-def _parallel(fn, array: pa.Array) -> list:
-    """``fn`` over contiguous slices of ``array`` on a few threads, results in order.
-
-    Arrow's string kernels release the GIL, so element-wise passes over a million
-    texts scale with the cores; slices are zero-copy views.
-    """
-    global _EXECUTOR
-    workers = min(os.cpu_count() or 1, 8, max(1, len(array) // _SLICE_ROWS))
-    if workers == 1 or threading.current_thread().name.startswith(_THREAD_PREFIX):
-        return [fn(array)]  # inside a worker already: nesting on one pool would deadlock
-    with _EXECUTOR_LOCK:
-        if _EXECUTOR is None:
-            _EXECUTOR = ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, 8),
-                                           thread_name_prefix=_THREAD_PREFIX)
-    bounds = np.linspace(0, len(array), workers + 1).astype(np.int64)
-    return list(_EXECUTOR.map(lambda i: fn(array.slice(bounds[i], bounds[i + 1] - bounds[i])),
-                              range(workers)))
-
-
-def _concat(parts: list[pa.Array]) -> pa.Array:
-    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
-
-
-def regex_mask(array: pa.Array, pattern: str) -> np.ndarray:
-    """Vectorised ``re.search`` (RE2 syntax); nulls are False."""
-    def mask(part: pa.Array) -> np.ndarray:
-        found = pc.match_substring_regex(part, pattern=pattern)
-        return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
-    return np.concatenate(_parallel(mask, array))
-
-
-def _update_where(array: pa.Array, mask: np.ndarray, fn, source: pa.Array | None = None
-                  ) -> pa.Array:
-    """``array`` with the values under ``mask`` replaced by ``fn`` of those values (of
-    ``source``'s values, when given): work happens only where it is needed."""
-    if not mask.any():
-        return array
-    selected = pa.array(mask)
-    return pc.replace_with_mask(array, selected, fn((array if source is None else source)
-                                                    .filter(selected)))
-
-
-def _python(fn):
-    """Lift a per-string function to ``_update_where``'s array form (for the few values
-    that need ftfy, NFKC or casefold)."""
-    return lambda values: pa.array([fn(v) for v in values.to_pylist()], type=values.type)
-
-
-def _regex(*steps: tuple[str, str]):
-    def apply(values: pa.Array) -> pa.Array:
-        for pattern, replacement in steps:
-            values = pc.replace_substring_regex(values, pattern=pattern, replacement=replacement)
-        return values
-    return apply
-
-
 def _ranges(codes) -> list[tuple[int, int]]:
     ranges: list[tuple[int, int]] = []
     for code in sorted(codes):
@@ -254,9 +246,15 @@ def _ranges(codes) -> list[tuple[int, int]]:
 #: Blocks where no character is changed by NFKC or casefolding, combines or has a
 #: combining class: CJK ideographs, Hangul syllables, surrogates and private use, and
 #: everything above plane 2 (tags, private use). Skipping them makes the scan below
-#: ~5x quicker; ``tests/engine/test_text_checks.py`` checks it against a full scan.
-_QUIET_BLOCKS = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7A3), (0xD800, 0xF8FF),
-                 (0x20000, 0x2F7FF), (0x30000, 0x10FFFF))
+#: ~5x quicker; ``tests/engine/cleaning/test_text_checks.py`` checks it against a full scan.
+_QUIET_BLOCKS = (
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xAC00, 0xD7A3),
+    (0xD800, 0xF8FF),
+    (0x20000, 0x2F7FF),
+    (0x30000, 0x10FFFF),
+)
 
 
 def _scanned() -> list[int]:
@@ -304,15 +302,23 @@ def _casefold_pattern() -> str:
 def _attention_pattern() -> str:
     """Anything normalisation or key-making could change beyond lower-casing and
     punctuation: one RE2 pass finds the (usually few) texts that need a closer look."""
-    return "|".join([RE2["hint"], RE2["invisible"], RE2["untidy"], _nfkc_suspect_pattern(),
-                     _casefold_pattern()])
+    return "|".join(
+        [RE2["hint"], RE2["invisible"], RE2["untidy"], _nfkc_suspect_pattern(), _casefold_pattern()]
+    )
 
 
 #: Full-width punctuation and the ideographic space are how Chinese and Japanese are
 #: written, so NFKC turning "，" into "," is normalisation but not worth reporting.
-_CJK_PUNCTUATION = {code: unicodedata.normalize("NFKC", chr(code))
-                    for code in [0x3000, *range(0xFF01, 0xFF10), *range(0xFF1A, 0xFF21),
-                                 *range(0xFF3B, 0xFF41), *range(0xFF5B, 0xFF66)]}
+_CJK_PUNCTUATION = {
+    code: unicodedata.normalize("NFKC", chr(code))
+    for code in [
+        0x3000,
+        *range(0xFF01, 0xFF10),
+        *range(0xFF1A, 0xFF21),
+        *range(0xFF3B, 0xFF41),
+        *range(0xFF5B, 0xFF66),
+    ]
+}
 
 
 def _nfkc_notable(text: str) -> bool:
@@ -336,8 +342,8 @@ def _normalize_all(array: pa.Array) -> tuple[pa.Array, dict[str, np.ndarray]]:
     """The full pipeline, for the texts the attention pass picked out."""
     hint = regex_mask(array, RE2["hint"])
     invisible = regex_mask(array, RE2["invisible"])
-    array = _update_where(array, hint, _python(lambda s: ftfy.fix_text(s, _FTFY_CONFIG)))
-    array = _update_where(array, invisible | hint, _regex((RE2["invisible"], "")))
+    array = update_where(array, hint, python_map(lambda s: ftfy.fix_text(s, _FTFY_CONFIG)))
+    array = update_where(array, invisible | hint, regex_steps((RE2["invisible"], "")))
     changed = regex_mask(array, _nfkc_suspect_pattern())
     positions = np.flatnonzero(changed)
     nfkc = np.zeros(len(array), dtype=bool)
@@ -345,10 +351,11 @@ def _normalize_all(array: pa.Array) -> tuple[pa.Array, dict[str, np.ndarray]]:
         values = array.take(pa.array(positions)).to_pylist()
         changed[positions] = [not unicodedata.is_normalized("NFKC", v) for v in values]
         nfkc[positions] = [_nfkc_notable(v) for v in values]
-    array = _update_where(array, changed, _python(lambda s: unicodedata.normalize("NFKC", s)))
+    array = update_where(array, changed, python_map(lambda s: unicodedata.normalize("NFKC", s)))
     untidy = regex_mask(array, RE2["untidy"])
-    array = _update_where(array, untidy, _regex((RE2["hspace"], " "), (RE2["newline"], "\n"),
-                                                (RE2["trim"], "")))
+    array = update_where(
+        array, untidy, regex_steps((RE2["hspace"], " "), (RE2["newline"], "\n"), (RE2["trim"], ""))
+    )
     return array, {"hint": hint, "invisible": invisible, "nfkc": nfkc}
 
 
@@ -400,17 +407,26 @@ def _keys_of_lowered(part: pa.Array) -> pa.Array:
     punctuation left inside once the edges are trimmed."""
     part = pc.utf8_trim(part, characters=_EDGE_PUNCTUATION)
     inner = regex_mask(part, r"\p{P}")
-    return _update_where(part, inner, lambda values: pc.utf8_trim(pc.replace_substring_regex(
-        values, pattern=_PUNCT_RUN, replacement=" "), characters=" "))
+    return update_where(
+        part,
+        inner,
+        lambda values: pc.utf8_trim(
+            pc.replace_substring_regex(values, pattern=_PUNCT_RUN, replacement=" "), characters=" "
+        ),
+    )
 
 
 def comparison_keys(column: NormalizedColumn) -> pa.Array:
     """Comparison keys of a normalised column (see ``match_keys``)."""
-    array = _concat(_parallel(lambda part: _keys_of_lowered(pc.utf8_lower(part)), column.text))
+    array = concat(parallel(lambda part: _keys_of_lowered(pc.utf8_lower(part)), column.text))
     # Only texts the attention pass picked can hold newlines or letters that
     # casefold() treats differently from lower() (ß -> ss): redo those, scatter once.
-    return _update_where(array, column.attention, lambda text: _keys_of_lowered(_python(
-        lambda s: s.replace("\n", " ").casefold())(text)), source=column.text)
+    return update_where(
+        array,
+        column.attention,
+        lambda text: _keys_of_lowered(python_map(lambda s: s.replace("\n", " ").casefold())(text)),
+        source=column.text,
+    )
 
 
 def match_keys(array) -> pa.Array:

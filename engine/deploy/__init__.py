@@ -30,13 +30,19 @@ __all__ = ["BUILTIN", "FORMATS", "ExportResult", "export_model"]
 #: ``taxon`` is the ``.taxon-model`` archive, the others are standard formats.
 FORMATS = ("taxon", "onnx", "torchscript")
 
-MSG_BUILTIN_ARCHIVE = N_("The built-in model is part of Taxon and cannot be packed as a "
-                         ".taxon-model file. Export it as ONNX or TorchScript instead.")
+MSG_BUILTIN_ARCHIVE = N_(
+    "The built-in model is part of Taxon and cannot be packed as a "
+    ".taxon-model file. Export it as ONNX or TorchScript instead."
+)
 
 
-def export_model(model: str | os.PathLike[str], out: str | os.PathLike[str], fmt: str = "onnx",
-                 progress: Progress = no_progress,
-                 cancel: CancelToken | None = None) -> ExportResult:
+def export_model(
+    model: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    fmt: str = "onnx",
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> ExportResult:
     """Export ``model`` (a package folder, a ``.taxon-model`` file or ``"builtin"``) to ``out``."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {FORMATS}")

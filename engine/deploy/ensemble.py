@@ -25,11 +25,15 @@ if TYPE_CHECKING:
 
     from engine.deploy.source import Source
 
-MSG_TEXT = N_("“{name}” combines text models, which can be shared only as a Taxon model file "
-              "(.taxon-model), not exported as ONNX or TorchScript.")
-MSG_GEOMETRY = N_("The models combined in “{name}” take pictures of different sizes, so they "
-                  "cannot be exported as one ONNX or TorchScript file. Share it as a Taxon "
-                  "model file (.taxon-model) instead.")
+MSG_TEXT = N_(
+    "“{name}” combines text models, which can be shared only as a Taxon model file "
+    "(.taxon-model), not exported as ONNX or TorchScript."
+)
+MSG_GEOMETRY = N_(
+    "The models combined in “{name}” take pictures of different sizes, so they "
+    "cannot be exported as one ONNX or TorchScript file. Share it as a Taxon "
+    "model file (.taxon-model) instead."
+)
 
 
 def member_sources(source: Source) -> list[tuple[Source, float, list[int]]]:
@@ -37,22 +41,27 @@ def member_sources(source: Source) -> list[tuple[Source, float, list[int]]]:
     from engine.deploy.source import load_source
     from engine.models.ensemble import members_of
 
-    return [(load_source(member.path), weight, [int(i) for i in order])
-            for member, weight, order in members_of(source.package)]
+    return [
+        (load_source(member.path), weight, [int(i) for i in order])
+        for member, weight, order in members_of(source.package)
+    ]
 
 
 def check_exportable(source: Source) -> None:
     """Refuse, before any work, an ensemble that cannot become one graph."""
     if source.task != "image":
         raise UserError(MSG_TEXT, name=source.name)
-    geometry = {(int(member.preprocess["size"]), int(member.preprocess["resize_shorter"]))
-                for member, _weight, _order in member_sources(source)}
+    geometry = {
+        (int(member.preprocess["size"]), int(member.preprocess["resize_shorter"]))
+        for member, _weight, _order in member_sources(source)
+    }
     if len(geometry) != 1:
         raise UserError(MSG_GEOMETRY, details=f"geometries {sorted(geometry)}", name=source.name)
 
 
-def ensemble_image_module(source: Source,
-                          image_module: Callable[[Source], torch.nn.Module]) -> torch.nn.Module:
+def ensemble_image_module(
+    source: Source, image_module: Callable[[Source], torch.nn.Module]
+) -> torch.nn.Module:
     """uint8 NHWC pixels -> the weighted sum of the members' probabilities.
 
     ``image_module`` builds each member's network (``engine.deploy.networks``, which

@@ -46,10 +46,11 @@ def image_module(source: Source) -> torch.nn.Module:
         def __init__(self) -> None:
             super().__init__()
             self.network = logits
-            self.register_buffer("scale", torch.tensor(
-                [rescale / s for s in std]).view(1, 3, 1, 1))
-            self.register_buffer("shift", torch.tensor(
-                [m / s for m, s in zip(mean, std, strict=True)]).view(1, 3, 1, 1))
+            self.register_buffer("scale", torch.tensor([rescale / s for s in std]).view(1, 3, 1, 1))
+            self.register_buffer(
+                "shift",
+                torch.tensor([m / s for m, s in zip(mean, std, strict=True)]).view(1, 3, 1, 1),
+            )
 
         def forward(self, pixels: torch.Tensor) -> torch.Tensor:
             values = pixels.permute(0, 3, 1, 2).float() * self.scale - self.shift
@@ -78,8 +79,9 @@ def _image_logits(source: Source) -> tuple[torch.nn.Module, float]:
         tensors = source.package.tensors()
         head = torch.nn.Linear(backbone.width, len(source.labels))
         try:
-            head.load_state_dict({"weight": tensors["classifier.weight"],
-                                  "bias": tensors["classifier.bias"]})
+            head.load_state_dict(
+                {"weight": tensors["classifier.weight"], "bias": tensors["classifier.bias"]}
+            )
         except (KeyError, RuntimeError) as error:
             raise source.package.damaged(f"{type(error).__name__}: {error}") from error
         rescale = float(backbone.settings.get("rescale_factor", 1 / 255))
@@ -147,12 +149,12 @@ def _fast_text(source: Source):
     import torch
 
     from engine.models.text_features import TextEncoder
-    from engine.models.text_package import _encoder_folder, _head
+    from engine.models.text_package import encoder_folder, text_head
 
-    weight, bias = _head(source.package, source.package.tensors())
+    weight, bias = text_head(source.package, source.package.tensors())
     # A fresh encoder, not the shared one: switching its attention for export must not
     # slow down the classifiers that keep using the shared one.
-    encoder = TextEncoder(_encoder_folder(source.package), "cpu")
+    encoder = TextEncoder(encoder_folder(source.package), "cpu")
 
     class FastText(torch.nn.Module):
         def __init__(self) -> None:
@@ -162,8 +164,9 @@ def _fast_text(source: Source):
             self.head.load_state_dict({"weight": weight.float(), "bias": bias.float()})
 
         def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            hidden = self.encoder(input_ids=input_ids,
-                                  attention_mask=attention_mask).last_hidden_state
+            hidden = self.encoder(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
             weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
@@ -178,15 +181,16 @@ def _finetuned_text(source: Source):
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     from engine.models.backbones.local_folder import quiet_transformers
-    from engine.models.text_package import _check_shapes_first
+    from engine.models.text_package import check_shapes_first
 
     package = source.package
     try:
-        config = AutoConfig.from_pretrained(package.path, local_files_only=True,
-                                            trust_remote_code=False)
+        config = AutoConfig.from_pretrained(
+            package.path, local_files_only=True, trust_remote_code=False
+        )
     except (OSError, ValueError, RecursionError) as error:
         raise package.damaged(f"config.json: {type(error).__name__}: {error}") from error
-    _check_shapes_first(package, config)
+    check_shapes_first(package, config)
     with quiet_transformers():
         network = AutoModelForSequenceClassification.from_config(config)
     try:

@@ -36,9 +36,12 @@ if TYPE_CHECKING:
 OPSET = 17
 
 
-def export_image_onnx(source: Source, out: str | os.PathLike[str],
-                      progress: Progress = no_progress,
-                      cancel: CancelToken | None = None) -> ExportResult:
+def export_image_onnx(
+    source: Source,
+    out: str | os.PathLike[str],
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> ExportResult:
     """Write ``source`` (an image model) as ``.onnx`` + README, parity-checked first."""
     cancel = cancel or CancelToken()
     target = file_target(out, source.name, ".onnx")
@@ -48,25 +51,38 @@ def export_image_onnx(source: Source, out: str | os.PathLike[str],
     module = networks.image_module(source)
     cancel.raise_if_cancelled()
     progress(0, None, _(MSG_CONVERTING))
-    payload = with_metadata(export_bytes(module, {"pixels": samples[:2]}, ["probabilities"],
-                                         {"pixels": {0: "batch"}}),
-                            image_metadata(source))
+    payload = with_metadata(
+        export_bytes(module, {"pixels": samples[:2]}, ["probabilities"], {"pixels": {0: "batch"}}),
+        image_metadata(source),
+    )
     cancel.raise_if_cancelled()
     progress(0, None, _(MSG_CHECKING))
     checked = parity.compare(reference, parity.run_onnx(payload, {"pixels": samples}))
-    facts = ReadmeFacts("onnx", "image", source.name, source.model_id, source.labels,
-                        target.model.name, source.preprocess)
+    facts = ReadmeFacts(
+        "onnx",
+        "image",
+        source.name,
+        source.model_id,
+        source.labels,
+        target.model.name,
+        source.preprocess,
+    )
     write_files(target, payload, render(facts))
     return ExportResult(target.model, "onnx", target.files(), checked.to_json())
 
 
-def _reference(source: Source, samples: np.ndarray, progress: Progress,
-               cancel: CancelToken) -> np.ndarray:
+def _reference(
+    source: Source, samples: np.ndarray, progress: Progress, cancel: CancelToken
+) -> np.ndarray:
     """Taxon's own probabilities for ``samples`` (what ``classify`` answers)."""
     classifier = reference_classifier(source, progress, cancel)
     try:
-        return np.concatenate([classifier.predict_batch(samples[start:start + 16])
-                               for start in range(0, len(samples), 16)])
+        return np.concatenate(
+            [
+                classifier.predict_batch(samples[start : start + 16])
+                for start in range(0, len(samples), 16)
+            ]
+        )
     finally:
         classifier.close()
 
@@ -76,24 +92,39 @@ def image_metadata(source: Source) -> dict[str, str]:
     settings = source.preprocess
     size = int(settings["size"])
     shorter = max(int(settings["resize_shorter"]), size)
-    rule = (f"EXIF-orient, convert to RGB, resize the shorter side to {shorter} px (bicubic), "
-            f"centre-crop {size}x{size}")
-    return {**common_metadata(source), "input_size": str(size), "resize_shorter": str(shorter),
-            "resize_rule": rule, "interpolation": str(settings.get("interpolation", "bicubic")),
-            "mean": json.dumps([float(v) for v in settings.get("mean", (0.5,) * 3)]),
-            "std": json.dumps([float(v) for v in settings.get("std", (0.5,) * 3)])}
+    rule = (
+        f"EXIF-orient, convert to RGB, resize the shorter side to {shorter} px (bicubic), "
+        f"centre-crop {size}x{size}"
+    )
+    return {
+        **common_metadata(source),
+        "input_size": str(size),
+        "resize_shorter": str(shorter),
+        "resize_rule": rule,
+        "interpolation": str(settings.get("interpolation", "bicubic")),
+        "mean": json.dumps([float(v) for v in settings.get("mean", (0.5,) * 3)]),
+        "std": json.dumps([float(v) for v in settings.get("std", (0.5,) * 3)]),
+    }
 
 
 def common_metadata(source: Source) -> dict[str, str]:
     from engine.core.about import app_version
 
-    return {"labels": json.dumps(source.labels, ensure_ascii=False),
-            "taxon_model_id": source.model_id, "taxon_model_name": source.name,
-            "taxon_model_kind": source.kind, "taxon_version": app_version()}
+    return {
+        "labels": json.dumps(source.labels, ensure_ascii=False),
+        "taxon_model_id": source.model_id,
+        "taxon_model_name": source.name,
+        "taxon_model_kind": source.kind,
+        "taxon_version": app_version(),
+    }
 
 
-def export_bytes(module: torch.nn.Module, example: dict[str, np.ndarray], outputs: list[str],
-                 dynamic_axes: dict[str, dict[int, str]]) -> bytes:
+def export_bytes(
+    module: torch.nn.Module,
+    example: dict[str, np.ndarray],
+    outputs: list[str],
+    dynamic_axes: dict[str, dict[int, str]],
+) -> bytes:
     """``module`` as ONNX bytes (inputs named and ordered as ``example``)."""
     import torch
 
@@ -102,10 +133,17 @@ def export_bytes(module: torch.nn.Module, example: dict[str, np.ndarray], output
     buffer = io.BytesIO()
     with torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation notes are not for users
-        torch.onnx.export(module, tuple(torch.from_numpy(np.ascontiguousarray(example[name]))
-                                        for name in names),
-                          buffer, dynamo=False, opset_version=OPSET, input_names=names,
-                          output_names=outputs, dynamic_axes=axes, do_constant_folding=True)
+        torch.onnx.export(
+            module,
+            tuple(torch.from_numpy(np.ascontiguousarray(example[name])) for name in names),
+            buffer,
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=names,
+            output_names=outputs,
+            dynamic_axes=axes,
+            do_constant_folding=True,
+        )
     return buffer.getvalue()
 
 

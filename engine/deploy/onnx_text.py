@@ -32,26 +32,40 @@ from engine.deploy.result import MSG_CHECKING, MSG_CONVERTING, MSG_PREPARING, Ex
 from engine.deploy.source import Source, reference_classifier, text_samples
 from engine.deploy.target import folder_target, write_into
 
-MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, README_FILE = ("model.onnx", "tokenizer.json",
-                                                        "labels.json", "README.md")
-MSG_INSTANT = N_("The instant text model “{name}” cannot be exported as {format}: it reads "
-                 "character n-grams within words, which no converter reproduces exactly "
-                 "(skl2onnx does not support them). Train the model in fast or fine-tune mode "
-                 "to export it.")
-MSG_NO_TOKENIZER = N_("The text model “{name}” has no fast tokenizer (tokenizer.json), so it "
-                      "cannot be exported.")
+MODEL_FILE, TOKENIZER_FILE, LABELS_FILE, README_FILE = (
+    "model.onnx",
+    "tokenizer.json",
+    "labels.json",
+    "README.md",
+)
+MSG_INSTANT = N_(
+    "The instant text model “{name}” cannot be exported as {format}: it reads "
+    "character n-grams within words, which no converter reproduces exactly "
+    "(skl2onnx does not support them). Train the model in fast or fine-tune mode "
+    "to export it."
+)
+MSG_NO_TOKENIZER = N_(
+    "The text model “{name}” has no fast tokenizer (tokenizer.json), so it cannot be exported."
+)
 
 
 def refuse_instant(source: Source, fmt: str) -> None:
     """Raise the translated refusal for models no exporter reproduces exactly."""
     if source.kind == "text-instant":
-        raise UserError(MSG_INSTANT, details="skl2onnx: analyzer='char_wb' is not implemented",
-                        name=source.name, format=fmt)
+        raise UserError(
+            MSG_INSTANT,
+            details="skl2onnx: analyzer='char_wb' is not implemented",
+            name=source.name,
+            format=fmt,
+        )
 
 
-def export_text_onnx(source: Source, out: str | os.PathLike[str],
-                     progress: Progress = no_progress,
-                     cancel: CancelToken | None = None) -> ExportResult:
+def export_text_onnx(
+    source: Source,
+    out: str | os.PathLike[str],
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> ExportResult:
     """Write a fast or fine-tuned text model as an ONNX folder, parity-checked first."""
     cancel = cancel or CancelToken()
     refuse_instant(source, "ONNX")
@@ -59,17 +73,29 @@ def export_text_onnx(source: Source, out: str | os.PathLike[str],
         prepared = prepare_text_export(source, stage, progress, cancel)
         texts, prefix, max_tokens = prepared.texts, prepared.prefix, prepared.max_tokens
         axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
-        payload = export_bytes(prepared.module,
-                               {"input_ids": prepared.ids, "attention_mask": prepared.mask},
-                               ["probabilities"], axes)
+        payload = export_bytes(
+            prepared.module,
+            {"input_ids": prepared.ids, "attention_mask": prepared.mask},
+            ["probabilities"],
+            axes,
+        )
         metadata = {**common_metadata(source), "prefix": prefix, "max_tokens": str(max_tokens)}
         write_into(stage, MODEL_FILE, with_metadata(payload, metadata))
         cancel.raise_if_cancelled()
         progress(0, None, _(MSG_CHECKING))
         exported = onnx_probabilities(stage / MODEL_FILE, stage / TOKENIZER_FILE, prefix, texts)
         checked = parity.compare(prepared.reference, exported)
-        facts = ReadmeFacts("onnx", "text", source.name, source.model_id, source.labels,
-                            MODEL_FILE, source.preprocess, prefix, max_tokens)
+        facts = ReadmeFacts(
+            "onnx",
+            "text",
+            source.name,
+            source.model_id,
+            source.labels,
+            MODEL_FILE,
+            source.preprocess,
+            prefix,
+            max_tokens,
+        )
         write_into(stage, README_FILE, render(facts).encode("utf-8"))
         names = sorted(path.name for path in stage.iterdir())
     output = folder_output(out)
@@ -91,8 +117,9 @@ class PreparedText:
     mask: np.ndarray
 
 
-def prepare_text_export(source: Source, stage, progress: Progress,
-                        cancel: CancelToken) -> PreparedText:
+def prepare_text_export(
+    source: Source, stage, progress: Progress, cancel: CancelToken
+) -> PreparedText:
     """Samples and reference answers, the network and ``tokenizer.json``/``labels.json``
     written into ``stage``: the part of a text export that does not depend on the format."""
     progress(0, None, _(MSG_PREPARING))
@@ -114,8 +141,9 @@ def folder_output(out: str | os.PathLike[str]):
     return Path(os.path.abspath(out))
 
 
-def text_reference(source: Source, texts: list[str], progress: Progress,
-                   cancel: CancelToken) -> np.ndarray:
+def text_reference(
+    source: Source, texts: list[str], progress: Progress, cancel: CancelToken
+) -> np.ndarray:
     """Taxon's own probabilities for ``texts``."""
     classifier = reference_classifier(source, progress, cancel)
     try:
@@ -158,6 +186,6 @@ def onnx_probabilities(model_path, tokenizer_path, prefix: str, texts: list[str]
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
     batches = []
     for start in range(0, len(texts), 16):
-        ids, mask = encode(tokenizer, prefix, texts[start:start + 16])
+        ids, mask = encode(tokenizer, prefix, texts[start : start + 16])
         batches.append({"input_ids": ids, "attention_mask": mask})
     return parity.run_onnx(str(model_path), batches)

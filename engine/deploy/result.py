@@ -23,5 +23,9 @@ class ExportResult:
     parity: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"output": str(self.output), "format": self.fmt,
-                "files": [str(path) for path in self.files], "parity": self.parity}
+        return {
+            "output": str(self.output),
+            "format": self.fmt,
+            "files": [str(path) for path in self.files],
+            "parity": self.parity,
+        }

@@ -28,9 +28,14 @@ BUILTIN = "builtin"
 #: few enough that a big model checks in seconds).
 MAX_SAMPLES = 32
 #: Texts used when a text package has no readable validation texts.
-FALLBACK_TEXTS = ("The quick brown fox jumps over the lazy dog.",
-                  "¿Dónde está la biblioteca más cercana?", "我们明天早上去北京。",
-                  "This is great, I love it!", "Terrible service, never again.", "x")
+FALLBACK_TEXTS = (
+    "The quick brown fox jumps over the lazy dog.",
+    "¿Dónde está la biblioteca más cercana?",
+    "我们明天早上去北京。",
+    "This is great, I love it!",
+    "Terrible service, never again.",
+    "x",
+)
 
 
 @dataclass
@@ -56,8 +61,14 @@ def load_source(model: str | os.PathLike[str]) -> Source:
     if os.fspath(model) == BUILTIN:
         from engine.models.backbones import efficientnet_lite0 as lite0
 
-        return Source("image", BUILTIN, lite0.DISPLAY_NAME, lite0.BACKBONE_ID,
-                      lite0.class_names(), lite0.preprocess_config())
+        return Source(
+            "image",
+            BUILTIN,
+            lite0.DISPLAY_NAME,
+            lite0.BACKBONE_ID,
+            lite0.class_names(),
+            lite0.preprocess_config(),
+        )
     from engine.models.package import load_package
 
     package = load_package(model)
@@ -67,12 +78,21 @@ def load_source(model: str | os.PathLike[str]) -> Source:
 
         preprocess = lite0.preprocess_config()
     model_id = str(package.manifest.get("id") or package.weights_sha256[:16])
-    return Source(package.task, package.kind, package.name, model_id, package.labels,
-                  preprocess, package, Path(package.source or package.path))
+    return Source(
+        package.task,
+        package.kind,
+        package.name,
+        model_id,
+        package.labels,
+        preprocess,
+        package,
+        Path(package.source or package.path),
+    )
 
 
-def reference_classifier(source: Source, progress: Progress = no_progress,
-                         cancel: CancelToken | None = None):
+def reference_classifier(
+    source: Source, progress: Progress = no_progress, cancel: CancelToken | None = None
+):
     """Taxon's own classifier for ``source``: what ``classify`` would answer."""
     from engine.models.loading import load_classifier
 

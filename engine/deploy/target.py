@@ -27,8 +27,10 @@ from engine.core.i18n import N_
 from engine.core.jobs import UserError
 from engine.core.output_folder import check_new_output, display_path, staged_folder, write_problem
 
-MSG_EXISTS = N_("“{path}” already exists, and Taxon does not write over a file whose name you "
-                "did not give. Move it away or name the file to replace with --out.")
+MSG_EXISTS = N_(
+    "“{path}” already exists, and Taxon does not write over a file whose name you "
+    "did not give. Move it away or name the file to replace with --out."
+)
 MSG_IS_FOLDER = N_("“{path}” is a folder, not a file. Choose another name.")
 README_SUFFIX = ".README.md"
 

@@ -40,13 +40,18 @@ if TYPE_CHECKING:
     import torch
 
 MODEL_FILE = "model.pt"
-MSG_NOT_TRACEABLE = N_("The model “{name}” cannot be exported as TorchScript; only image models "
-                       "and fine-tuned text models can. Export it as ONNX instead.")
+MSG_NOT_TRACEABLE = N_(
+    "The model “{name}” cannot be exported as TorchScript; only image models "
+    "and fine-tuned text models can. Export it as ONNX instead."
+)
 
 
-def export_torchscript(source: Source, out: str | os.PathLike[str],
-                       progress: Progress = no_progress,
-                       cancel: CancelToken | None = None) -> ExportResult:
+def export_torchscript(
+    source: Source,
+    out: str | os.PathLike[str],
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> ExportResult:
     """Trace ``source`` to TorchScript, check it against Taxon, and write it."""
     cancel = cancel or CancelToken()
     if source.task == "image":
@@ -67,18 +72,31 @@ def _image(source: Source, out, progress: Progress, cancel: CancelToken) -> Expo
     module = networks.image_module(source)
     cancel.raise_if_cancelled()
     progress(0, None, _(MSG_CONVERTING))
-    extra = {"labels.json": json.dumps(source.labels, ensure_ascii=False),
-             "taxon.json": json.dumps(image_metadata(source), ensure_ascii=False)}
+    extra = {
+        "labels.json": json.dumps(source.labels, ensure_ascii=False),
+        "taxon.json": json.dumps(image_metadata(source), ensure_ascii=False),
+    }
     payload = _save(_trace(module, (torch.from_numpy(samples[:2]),)), extra)
     cancel.raise_if_cancelled()
     progress(0, None, _(MSG_CHECKING))
     loaded = _load(payload)
     with torch.inference_mode():
-        exported = np.concatenate([loaded(torch.from_numpy(samples[start:start + 16])).numpy()
-                                   for start in range(0, len(samples), 16)])
+        exported = np.concatenate(
+            [
+                loaded(torch.from_numpy(samples[start : start + 16])).numpy()
+                for start in range(0, len(samples), 16)
+            ]
+        )
     checked = parity.compare(reference, exported)
-    facts = ReadmeFacts("torchscript", "image", source.name, source.model_id, source.labels,
-                        target.model.name, source.preprocess)
+    facts = ReadmeFacts(
+        "torchscript",
+        "image",
+        source.name,
+        source.model_id,
+        source.labels,
+        target.model.name,
+        source.preprocess,
+    )
     write_files(target, payload, render(facts))
     return ExportResult(target.model, "torchscript", target.files(), checked.to_json())
 
@@ -91,24 +109,35 @@ def _text(source: Source, out, progress: Progress, cancel: CancelToken) -> Expor
         texts, tokenizer = prepared.texts, prepared.tokenizer
         prefix, max_tokens = prepared.prefix, prepared.max_tokens
         metadata = {**common_metadata(source), "prefix": prefix, "max_tokens": str(max_tokens)}
-        payload = _save(_trace(prepared.module, (torch.from_numpy(prepared.ids),
-                                                 torch.from_numpy(prepared.mask))),
-                        {"taxon.json": json.dumps(metadata, ensure_ascii=False)})
+        payload = _save(
+            _trace(
+                prepared.module, (torch.from_numpy(prepared.ids), torch.from_numpy(prepared.mask))
+            ),
+            {"taxon.json": json.dumps(metadata, ensure_ascii=False)},
+        )
         write_into(stage, MODEL_FILE, payload)
         progress(0, None, _(MSG_CHECKING))
         loaded, rows = _load(payload), []
         with torch.inference_mode():
             for start in range(0, len(texts), 16):
-                ids, mask = encode(tokenizer, prefix, texts[start:start + 16])
+                ids, mask = encode(tokenizer, prefix, texts[start : start + 16])
                 rows.append(loaded(torch.from_numpy(ids), torch.from_numpy(mask)).numpy())
         checked = parity.compare(prepared.reference, np.concatenate(rows))
-        facts = ReadmeFacts("torchscript", "text", source.name, source.model_id, source.labels,
-                            MODEL_FILE, source.preprocess, prefix, max_tokens)
+        facts = ReadmeFacts(
+            "torchscript",
+            "text",
+            source.name,
+            source.model_id,
+            source.labels,
+            MODEL_FILE,
+            source.preprocess,
+            prefix,
+            max_tokens,
+        )
         write_into(stage, README_FILE, render(facts).encode("utf-8"))
         names = sorted(path.name for path in stage.iterdir())
     output = folder_output(out)
-    return ExportResult(output, "torchscript", [output / name for name in names],
-                        checked.to_json())
+    return ExportResult(output, "torchscript", [output / name for name in names], checked.to_json())
 
 
 def _trace(module: torch.nn.Module, example: tuple[Any, ...]) -> Any:
@@ -138,5 +167,6 @@ def _load(payload: bytes) -> Any:
             warnings.simplefilter("ignore")
             return torch.jit.load(io.BytesIO(payload), map_location="cpu").eval()
     except Exception as error:  # noqa: BLE001 - a trace that does not load back is refused
-        raise UserError(parity.MSG_CANNOT_RUN, details=f"{type(error).__name__}: {error}"[:2000]
-                        ) from error
+        raise UserError(
+            parity.MSG_CANNOT_RUN, details=f"{type(error).__name__}: {error}"[:2000]
+        ) from error

@@ -122,4 +122,3 @@ class Classifier(ABC):
     def close(self) -> None:
         """Release the model's resources (sessions, GPU memory); subclasses extend it."""
         self.closed = True
-

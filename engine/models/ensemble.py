@@ -33,6 +33,7 @@ import numpy as np
 
 from engine.core.i18n import N_, Nn_, _, format_number, format_percent, ngettext
 from engine.core.jobs import CancelToken, Progress, UserError, no_progress
+from engine.models.ensemble_weights import column_order, fit_weights, mix, shared_validation
 
 if TYPE_CHECKING:
     from engine.models.evaluation import Evaluation
@@ -46,18 +47,18 @@ WEIGHTS_TENSOR = "ensemble.weights"
 MAX_MEMBERS = 16
 #: How the weights were found (the manifest's ``ensemble.weighting``).
 SEARCHED, EQUAL = "searched", "equal"
-#: EM iterations for the weights (converges in far fewer on real data).
-EM_STEPS = 500
-#: Dirichlet prior strength (pseudo-counts per member) on the weights.
-PRIOR = 1.0
 
 MSG_TOO_FEW = N_("Choose at least two models to combine.")
 MSG_TOO_MANY = N_("At most {n} models can be combined.")
 MSG_TWICE = N_("“{name}” was chosen twice.")
-MSG_TASKS = N_("“{a}” and “{b}” do not classify the same kind of data (images or texts), so "
-               "they cannot be combined.")
-MSG_LABELS = N_("“{a}” and “{b}” do not sort into the same categories, so they cannot be "
-                "combined. Only in “{a}”: {only_a}. Only in “{b}”: {only_b}.")
+MSG_TASKS = N_(
+    "“{a}” and “{b}” do not classify the same kind of data (images or texts), so "
+    "they cannot be combined."
+)
+MSG_LABELS = N_(
+    "“{a}” and “{b}” do not sort into the same categories, so they cannot be "
+    "combined. Only in “{a}”: {only_a}. Only in “{b}”: {only_b}."
+)
 MSG_NESTED = N_("“{name}” is already a combination of models. Combine its members instead.")
 MSG_MEMBER_DAMAGED = N_("The combined model “{path}” is damaged and cannot be used.")
 MSG_COMBINING = N_("Combining the models…")
@@ -88,10 +89,24 @@ class CombineResult:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"package": str(self.package), "name": self.name, "weighting": self.weighting,
-                "accuracy": self.accuracy, "checked": self.checked, "notes": self.notes,
-                "members": [{"name": m.name, "path": m.path, "kind": m.kind,
-                             "weight": m.weight, "accuracy": m.accuracy} for m in self.members]}
+        return {
+            "package": str(self.package),
+            "name": self.name,
+            "weighting": self.weighting,
+            "accuracy": self.accuracy,
+            "checked": self.checked,
+            "notes": self.notes,
+            "members": [
+                {
+                    "name": m.name,
+                    "path": m.path,
+                    "kind": m.kind,
+                    "weight": m.weight,
+                    "accuracy": m.accuracy,
+                }
+                for m in self.members
+            ],
+        }
 
 
 # --------------------------------------------------------------------------- checks
@@ -115,9 +130,13 @@ def check_members(packages: list[ModelPackage]) -> list[str]:
         if package.task != first.task:
             raise UserError(MSG_TASKS, a=first.name, b=package.name)
         if set(package.labels) != set(first.labels):
-            raise UserError(MSG_LABELS, a=first.name, b=package.name,
-                            only_a=_label_list(set(first.labels) - set(package.labels)),
-                            only_b=_label_list(set(package.labels) - set(first.labels)))
+            raise UserError(
+                MSG_LABELS,
+                a=first.name,
+                b=package.name,
+                only_a=_label_list(set(first.labels) - set(package.labels)),
+                only_b=_label_list(set(package.labels) - set(first.labels)),
+            )
     return first.labels
 
 
@@ -127,94 +146,6 @@ def _label_list(labels: set[str], shown: int = 5) -> str:
     ordered = sorted(labels, key=str.casefold)
     text = ", ".join(f"“{label}”" for label in ordered[:shown])
     return text + (", …" if len(ordered) > shown else "")
-
-
-def column_order(member_labels: list[str], labels: list[str]) -> np.ndarray:
-    """Indices that put a member's probability columns in the ensemble's label order."""
-    position = {label: index for index, label in enumerate(member_labels)}
-    return np.array([position[label] for label in labels], dtype=np.int64)
-
-
-# --------------------------------------------------------------------------- weights
-
-
-def fit_weights(probs: list[np.ndarray], y_true: np.ndarray) -> np.ndarray:
-    """Mixture weights maximising the validation log-likelihood (MAP with a weak prior).
-
-    ``probs``: one (N, C) array per member, columns in the same order. The EM update
-    ``w_m <- (sum_i r_im + prior) / (N + M * prior)`` with responsibilities
-    ``r_im = w_m p_m(y_i) / sum_k w_k p_k(y_i)`` increases the (concave) objective
-    every step.
-    """
-    count = len(y_true)
-    members = len(probs)
-    weights = np.full(members, 1.0 / members)
-    if count == 0:
-        return weights
-    right = np.stack([np.clip(p[np.arange(count), y_true], 1e-7, 1.0) for p in probs], axis=1)
-    for _step in range(EM_STEPS):
-        mixed = right * weights
-        share = mixed / mixed.sum(axis=1, keepdims=True)
-        fresh = (share.sum(axis=0) + PRIOR) / (count + members * PRIOR)
-        if np.abs(fresh - weights).max() < 1e-7:
-            weights = fresh
-            break
-        weights = fresh
-    return weights / weights.sum()
-
-
-def mix(probs: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
-    """The weighted average of the members' probabilities (same column order)."""
-    out = np.zeros_like(probs[0], dtype=np.float64)
-    for weight, part in zip(weights, probs, strict=True):
-        out += float(weight) * part
-    return out.astype(np.float32)
-
-
-def _keys(evaluation: Evaluation) -> list[tuple[int, str, str]]:
-    """(row id, item, true label) of each evaluated item: the same item with another true
-    label (the dataset was edited between two trainings) is another item."""
-    ids = evaluation.row_ids.tolist() if evaluation.row_ids is not None else [-1] * len(evaluation)
-    truth = [evaluation.labels[y] for y in evaluation.y_true]
-    return list(zip(ids, evaluation.items, truth, strict=True))
-
-
-@dataclass
-class _Validation:
-    """The members' validation predictions on the items all of them were checked on."""
-
-    items: list[str]
-    row_ids: list[int] | None
-    y_true: np.ndarray  # in the ensemble's label order
-    probs: list[np.ndarray]  # one per member, ensemble column order
-    same: bool  # every member was checked on exactly these items
-
-
-def shared_validation(evaluations: list[Evaluation | None], labels: list[str]
-                      ) -> _Validation | None:
-    """The items every member's saved evaluation holds (None when a member has none)."""
-    if any(evaluation is None for evaluation in evaluations):
-        return None
-    keyed = [_keys(evaluation) for evaluation in evaluations]  # type: ignore[arg-type]
-    common = set(keyed[0])
-    for keys in keyed[1:]:
-        common &= set(keys)
-    same = all(len(set(keys)) == len(keys) == len(common) for keys in keyed)
-    order = [key for key in dict.fromkeys(keyed[0]) if key in common]
-    probs = []
-    for evaluation, keys in zip(evaluations, keyed, strict=True):
-        assert evaluation is not None
-        position = {key: index for index, key in enumerate(keys)}
-        rows = np.array([position[key] for key in order], dtype=np.int64)
-        columns = column_order(evaluation.labels, labels)
-        probs.append(evaluation.probs[rows][:, columns] if len(rows)
-                     else np.zeros((0, len(labels)), np.float32))
-    label_index = {label: index for index, label in enumerate(labels)}
-    y_true = np.array([label_index[label] for _id, _item, label in order], dtype=np.int64)
-    has_ids = all(evaluation.row_ids is not None for evaluation in evaluations)  # type: ignore[union-attr]
-    return _Validation([item for _id, item, _label in order],
-                       [row_id for row_id, _item, _label in order] if has_ids else None,
-                       y_true, probs, same)
 
 
 # --------------------------------------------------------------------------- combining
@@ -232,17 +163,27 @@ class Plan:
     member_accuracy: list[float | None]
 
     def result(self, package: Path | None, name: str) -> CombineResult:
-        reports = [MemberReport(p.name, str(p.source or p.path), p.kind, float(w), a)
-                   for p, w, a in zip(self.packages, self.weights, self.member_accuracy,
-                                      strict=True)]
+        reports = [
+            MemberReport(p.name, str(p.source or p.path), p.kind, float(w), a)
+            for p, w, a in zip(self.packages, self.weights, self.member_accuracy, strict=True)
+        ]
         checked = len(self.evaluation) if self.evaluation is not None else 0
-        return CombineResult(package or Path(), name, reports, self.weighting,
-                             self.evaluation.accuracy if self.evaluation is not None else None,
-                             checked, _notes(self.weighting, checked))
+        return CombineResult(
+            package or Path(),
+            name,
+            reports,
+            self.weighting,
+            self.evaluation.accuracy if self.evaluation is not None else None,
+            checked,
+            combination_notes(self.weighting, checked),
+        )
 
 
-def plan(models: list[str | os.PathLike[str]], progress: Progress = no_progress,
-         cancel: CancelToken | None = None) -> Plan:
+def plan(
+    models: list[str | os.PathLike[str]],
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> Plan:
     """Load and check the members, choose the weights and score the combination."""
     from engine.models.evaluation import Evaluation
     from engine.models.package import load_package
@@ -265,22 +206,35 @@ def plan(models: list[str | os.PathLike[str]], progress: Progress = no_progress,
     evaluation = None
     member_accuracy: list[float | None] = [None] * len(packages)
     if validation is not None and len(validation.y_true):
-        evaluation = Evaluation(labels, validation.items, validation.y_true,
-                                mix(validation.probs, weights), row_ids=validation.row_ids)
-        member_accuracy = [float((p.argmax(1) == validation.y_true).mean())
-                           for p in validation.probs]
+        evaluation = Evaluation(
+            labels,
+            validation.items,
+            validation.y_true,
+            mix(validation.probs, weights),
+            row_ids=validation.row_ids,
+        )
+        member_accuracy = [
+            float((p.argmax(1) == validation.y_true).mean()) for p in validation.probs
+        ]
     return Plan(packages, labels, weights, weighting, evaluation, member_accuracy)
 
 
-def preview(models: list[str | os.PathLike[str]], progress: Progress = no_progress,
-            cancel: CancelToken | None = None) -> CombineResult:
+def preview(
+    models: list[str | os.PathLike[str]],
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> CombineResult:
     """The weights and validation scores ``combine`` would give, nothing written."""
     return plan(models, progress, cancel).result(None, "")
 
 
-def combine(models: list[str | os.PathLike[str]], out: str | os.PathLike[str],
-            name: str | None = None, progress: Progress = no_progress,
-            cancel: CancelToken | None = None) -> CombineResult:
+def combine(
+    models: list[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    name: str | None = None,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> CombineResult:
     """Combine the packages ``models`` into an ensemble package at ``out`` (a job)."""
     from engine.models.package import check_target, save_package
 
@@ -293,26 +247,44 @@ def combine(models: list[str | os.PathLike[str]], out: str | os.PathLike[str],
     for index, package in enumerate(packages):
         folder = f"{MEMBERS_DIR}/{index:02d}"
         files.update(_member_files(package, folder))
-        members.append({"path": folder, "name": package.name, "kind": package.kind,
-                        "weight": float(chosen.weights[index]), "labels": package.labels,
-                        "accuracy": chosen.member_accuracy[index]})
+        members.append(
+            {
+                "path": folder,
+                "name": package.name,
+                "kind": package.kind,
+                "weight": float(chosen.weights[index]),
+                "labels": package.labels,
+                "accuracy": chosen.member_accuracy[index],
+            }
+        )
         progress(index + 1, len(packages), _(MSG_COMBINING))
         cancel.raise_if_cancelled()
     checked = len(evaluation) if evaluation is not None else 0
     manifest: dict[str, Any] = {
-        "name": name, "task": packages[0].task, "kind": KIND, "labels": chosen.labels,
+        "name": name,
+        "task": packages[0].task,
+        "kind": KIND,
+        "labels": chosen.labels,
         "preprocess": _preprocess(packages),
         "metrics": evaluation.summary() if evaluation is not None else {},
-        "ensemble": {"members": members, "weighting": chosen.weighting,
-                     "validation": ("shared" if chosen.weighting == SEARCHED
-                                    else "common" if checked else "none"),
-                     "checked_items": checked},
+        "ensemble": {
+            "members": members,
+            "weighting": chosen.weighting,
+            "validation": (
+                "shared" if chosen.weighting == SEARCHED else "common" if checked else "none"
+            ),
+            "checked_items": checked,
+        },
     }
-    card = model_card(manifest, _notes(chosen.weighting, checked))
-    target = save_package(out, manifest=manifest,
-                          tensors={WEIGHTS_TENSOR: chosen.weights.astype(np.float32)},
-                          evaluation=evaluation.to_json() if evaluation is not None else None,
-                          extra_files=files, card=card)
+    card = model_card(manifest, combination_notes(chosen.weighting, checked))
+    target = save_package(
+        out,
+        manifest=manifest,
+        tensors={WEIGHTS_TENSOR: chosen.weights.astype(np.float32)},
+        evaluation=evaluation.to_json() if evaluation is not None else None,
+        extra_files=files,
+        card=card,
+    )
     return chosen.result(target, name)
 
 
@@ -336,23 +308,32 @@ def _preprocess(packages: list[ModelPackage]) -> dict[str, Any]:
     return {"size": int(best["size"]), "resize_shorter": int(best["resize_shorter"])}
 
 
-NOTE_EQUAL = N_("The models were checked on different validation examples, so their weights "
-                "could not be fitted without using examples some of them trained on: the "
-                "weights are equal.")
-NOTE_CHECKED = Nn_("The combination was checked on {n} validation example that none of the "
-                   "models trained on.",
-                   "The combination was checked on {n} validation examples that none of the "
-                   "models trained on.")
-NOTE_UNCHECKED = N_("No validation example was checked by every model, so the combination has "
-                    "no validation score: evaluate it on a labelled dataset.")
-NOTE_SEARCHED = N_("The weights were chosen on the same validation examples that give its "
-                   "score, so the score may be slightly optimistic.")
+NOTE_EQUAL = N_(
+    "The models were checked on different validation examples, so their weights "
+    "could not be fitted without using examples some of them trained on: the "
+    "weights are equal."
+)
+NOTE_CHECKED = Nn_(
+    "The combination was checked on {n} validation example that none of the models trained on.",
+    "The combination was checked on {n} validation examples that none of the models trained on.",
+)
+NOTE_UNCHECKED = N_(
+    "No validation example was checked by every model, so the combination has "
+    "no validation score: evaluate it on a labelled dataset."
+)
+NOTE_SEARCHED = N_(
+    "The weights were chosen on the same validation examples that give its "
+    "score, so the score may be slightly optimistic."
+)
 
 
-def _notes(weighting: str, checked: int) -> list[str]:
+def combination_notes(weighting: str, checked: int) -> list[str]:
     notes = [_(NOTE_EQUAL)] if weighting == EQUAL else [_(NOTE_SEARCHED)]
-    notes.append(ngettext(*NOTE_CHECKED, checked).format(n=format_number(checked)) if checked
-                 else _(NOTE_UNCHECKED))
+    notes.append(
+        ngettext(*NOTE_CHECKED, checked).format(n=format_number(checked))
+        if checked
+        else _(NOTE_UNCHECKED)
+    )
     return notes
 
 
@@ -360,26 +341,49 @@ def model_card(manifest: dict[str, Any], notes: list[str]) -> str:
     """The ensemble's MODEL_CARD.md, in the interface language."""
     ensemble = manifest["ensemble"]
     task = _("images") if manifest["task"] == "image" else _("texts")
-    lines = [f"# {manifest['name']}", "",
-             _("A combination of {n} Taxon models that sort {task} into {classes} classes: "
-               "the weighted average of their probabilities.").format(
-                 n=format_number(len(ensemble["members"])), task=task,
-                 classes=format_number(len(manifest["labels"]))), "",
-             "| {} | {} | {} |".format(_("Model"), _("Weight"), _("Validation accuracy")),
-             "|---|---:|---:|"]
+    lines = [
+        f"# {manifest['name']}",
+        "",
+        _(
+            "A combination of {n} Taxon models that sort {task} into {classes} classes: "
+            "the weighted average of their probabilities."
+        ).format(
+            n=format_number(len(ensemble["members"])),
+            task=task,
+            classes=format_number(len(manifest["labels"])),
+        ),
+        "",
+        "| {} | {} | {} |".format(_("Model"), _("Weight"), _("Validation accuracy")),
+        "|---|---:|---:|",
+    ]
     for member in ensemble["members"]:
         accuracy = member["accuracy"]
-        lines.append("| {} | {} | {} |".format(
-            member["name"], format_percent(member["weight"], 1),
-            format_percent(accuracy, 1) if accuracy is not None else "—"))
+        lines.append(
+            "| {} | {} | {} |".format(
+                member["name"],
+                format_percent(member["weight"], 1),
+                format_percent(accuracy, 1) if accuracy is not None else "—",
+            )
+        )
     metrics = manifest.get("metrics") or {}
     if "accuracy" in metrics:
-        lines += ["", _("Validation accuracy of the combination: {value}").format(
-            value=format_percent(metrics["accuracy"], 1))]
+        lines += [
+            "",
+            _("Validation accuracy of the combination: {value}").format(
+                value=format_percent(metrics["accuracy"], 1)
+            ),
+        ]
     lines += [""] + [f"- {note}" for note in notes]
-    lines += ["", "## " + _("Limits"), "",
-              _("Each member's own model card says what data it saw and what it must not be "
-                "used for; all of it applies to the combination."), ""]
+    lines += [
+        "",
+        "## " + _("Limits"),
+        "",
+        _(
+            "Each member's own model card says what data it saw and what it must not be "
+            "used for; all of it applies to the combination."
+        ),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -396,20 +400,32 @@ def members_of(package: ModelPackage) -> list[tuple[ModelPackage, float, np.ndar
         raise package.damaged("the manifest lists no ensemble members")
     weights = package.tensors().get(WEIGHTS_TENSOR)
     weights = None if weights is None else weights.double().numpy().reshape(-1)
-    if (weights is None or len(weights) != len(members) or not np.isfinite(weights).all()
-            or (weights < 0).any() or weights.sum() <= 0):
+    if (
+        weights is None
+        or len(weights) != len(members)
+        or not np.isfinite(weights).all()
+        or (weights < 0).any()
+        or weights.sum() <= 0
+    ):
         raise package.damaged("the ensemble weights are missing or not valid weights")
     weights = weights / weights.sum()
     out = []
     listed = set(package.manifest["files"])
     for member, weight in zip(members, weights, strict=True):
         folder = member.get("path") if isinstance(member, dict) else None
-        if (not isinstance(folder, str) or not folder.startswith(MEMBERS_DIR + "/")
-                or ".." in Path(folder).parts or f"{folder}/taxon-model.json" not in listed):
+        if (
+            not isinstance(folder, str)
+            or not folder.startswith(MEMBERS_DIR + "/")
+            or ".." in Path(folder).parts
+            or f"{folder}/taxon-model.json" not in listed
+        ):
             raise package.damaged(f"bad ensemble member {str(folder)[:80]!r}")
         loaded = load_package(package.path / folder)
-        if loaded.kind == KIND or loaded.task != package.task \
-                or set(loaded.labels) != set(package.labels):
+        if (
+            loaded.kind == KIND
+            or loaded.task != package.task
+            or set(loaded.labels) != set(package.labels)
+        ):
             raise package.damaged(f"member {folder} does not match the ensemble")
         out.append((loaded, float(weight), column_order(loaded.labels, package.labels)))
     return out

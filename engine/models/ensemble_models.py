@@ -24,12 +24,12 @@ from engine.models.text_package import TextClassifier
 
 Member = tuple[Classifier, float, np.ndarray]  # classifier, weight, column order
 #: ``load_classifier``'s signature: path, progress, cancel, backend.
-LoadMember = Callable[[str | os.PathLike[str], Progress | None, CancelToken | None, str | None],
-                      Classifier]
+LoadMember = Callable[
+    [str | os.PathLike[str], Progress | None, CancelToken | None, str | None], Classifier
+]
 
 
-def fit_pixels(pixels: np.ndarray, have: PreprocessConfig, want: PreprocessConfig
-               ) -> np.ndarray:
+def fit_pixels(pixels: np.ndarray, have: PreprocessConfig, want: PreprocessConfig) -> np.ndarray:
     """``pixels`` decoded with ``have`` as a member decoding with ``want`` would see them."""
     if (have.size, have.resize_shorter) == (want.size, want.resize_shorter):
         return pixels
@@ -41,9 +41,13 @@ def fit_pixels(pixels: np.ndarray, have: PreprocessConfig, want: PreprocessConfi
     crop = min(side, max(1, round(side * share_want / share_have)))
     start = (side - crop) // 2
     out = np.empty((len(pixels), want.size, want.size, 3), dtype=np.uint8)
-    for index, image in enumerate(pixels[:, start:start + crop, start:start + crop]):
-        out[index] = np.asarray(Image.fromarray(np.ascontiguousarray(image)).resize(
-            (want.size, want.size), Image.Resampling.BICUBIC), dtype=np.uint8)
+    for index, image in enumerate(pixels[:, start : start + crop, start : start + crop]):
+        out[index] = np.asarray(
+            Image.fromarray(np.ascontiguousarray(image)).resize(
+                (want.size, want.size), Image.Resampling.BICUBIC
+            ),
+            dtype=np.uint8,
+        )
     return out
 
 
@@ -52,8 +56,9 @@ class EnsembleImageClassifier(Classifier):
 
     task = "image"
 
-    def __init__(self, name: str, labels: list[str], members: list[Member],
-                 preprocess: PreprocessConfig) -> None:
+    def __init__(
+        self, name: str, labels: list[str], members: list[Member], preprocess: PreprocessConfig
+    ) -> None:
         self.name, self.labels, self.members = name, list(labels), members
         self.preprocess = preprocess
         self.batch_size = max(1, min(member.batch_size for member, _w, _o in members))
@@ -95,9 +100,13 @@ class EnsembleTextClassifier(TextClassifier):
         super().close()
 
 
-def load_ensemble_classifier(package: ModelPackage, load_member: LoadMember,
-                             progress: Progress | None = None, cancel: CancelToken | None = None,
-                             backend: str | None = None) -> Classifier:
+def load_ensemble_classifier(
+    package: ModelPackage,
+    load_member: LoadMember,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    backend: str | None = None,
+) -> Classifier:
     """A ``Classifier`` that averages its members' probabilities with the saved weights.
 
     ``load_member`` is ``engine.models.loading.load_classifier``, handed down so this
@@ -118,7 +127,8 @@ def load_ensemble_classifier(package: ModelPackage, load_member: LoadMember,
         return EnsembleTextClassifier(package.name, package.labels, loaded)
     settings = package.manifest.get("preprocess") or {}
     first = loaded[0][0].preprocess
-    preprocess = PreprocessConfig(size=int(settings.get("size", first.size)),
-                                  resize_shorter=int(settings.get("resize_shorter",
-                                                                  first.resize_shorter)))
+    preprocess = PreprocessConfig(
+        size=int(settings.get("size", first.size)),
+        resize_shorter=int(settings.get("resize_shorter", first.resize_shorter)),
+    )
     return EnsembleImageClassifier(package.name, package.labels, loaded, preprocess)

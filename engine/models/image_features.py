@@ -37,8 +37,13 @@ from engine.data.images import ImageReadError, decode_for_model
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FEATURE_DIM", "cache_folder", "cached_features", "feature_backbone_id",
-           "image_features"]
+__all__ = [
+    "FEATURE_DIM",
+    "cache_folder",
+    "cached_features",
+    "feature_backbone_id",
+    "image_features",
+]
 
 FEATURE_DIM = 1280
 CACHE_FORMAT = 1
@@ -95,10 +100,15 @@ def _load_runner(backend: str | None, cancel: CancelToken):
     from engine.models.backbones.image_runner import load_image_runner
 
     runner, _metadata = load_image_runner(
-        f"{lite0.BACKBONE_ID}-{EXPORT_SUFFIX}", lite0.weights_sha256(),
+        f"{lite0.BACKBONE_ID}-{EXPORT_SUFFIX}",
+        lite0.weights_sha256(),
         lite0.load_feature_extractor,
         {"preprocess": lite0.preprocess_config(), "features": FEATURE_DIM},
-        lite0.MEAN, lite0.STD, cancel=cancel, backend=backend)
+        lite0.MEAN,
+        lite0.STD,
+        cancel=cancel,
+        backend=backend,
+    )
     return runner
 
 
@@ -145,7 +155,7 @@ def image_digests(paths: list[str], progress: Progress, cancel: CancelToken) -> 
     todo = [i for i, digest in enumerate(out) if digest is None]
     if not todo:
         return out
-    chunks = [todo[i:i + 64] for i in range(0, len(todo), 64)]
+    chunks = [todo[i : i + 64] for i in range(0, len(todo), 64)]
     with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as threads:
         futures = [threads.submit(digest_files, [paths[i] for i in chunk]) for chunk in chunks]
         done = 0
@@ -167,9 +177,13 @@ def image_digests(paths: list[str], progress: Progress, cancel: CancelToken) -> 
     return out
 
 
-def image_features(paths: Sequence[str | os.PathLike[str]], progress: Progress = no_progress,
-                   cancel: CancelToken | None = None, *, backend: str | None = None
-                   ) -> np.ndarray:
+def image_features(
+    paths: Sequence[str | os.PathLike[str]],
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    backend: str | None = None,
+) -> np.ndarray:
     """(len(paths), 1280) float32 pooled features of the built-in image model.
 
     Rows of files that cannot be read or decoded are NaN. Cached features are
@@ -184,8 +198,11 @@ def image_features(paths: Sequence[str | os.PathLike[str]], progress: Progress =
     folder = cache_folder()
     cache = VectorCache(folder, FEATURE_DIM)
     out = cache.lookup(digests)
-    todo = [i for i, digest in enumerate(digests)
-            if digest is not None and digest not in _undecodable and np.isnan(out[i, 0])]
+    todo = [
+        i
+        for i, digest in enumerate(digests)
+        if digest is not None and digest not in _undecodable and np.isnan(out[i, 0])
+    ]
     if not todo:
         progress(len(names), len(names), _(MSG_COMPUTING))
         return out
@@ -197,22 +214,26 @@ def image_features(paths: Sequence[str | os.PathLike[str]], progress: Progress =
     progress(0, len(unique), _(MSG_PREPARING))
     runner = _runner(backend, cancel)
     for start in range(0, len(unique), WAVE_SIZE):
-        wave = unique[start:start + WAVE_SIZE]
+        wave = unique[start : start + WAVE_SIZE]
 
         def report(done: int, total: int | None, message: str, _base: int = start) -> None:
             progress(_base + done, len(unique), message)
 
-        pixels = map_files(decode_files, [names[i] for i in wave], report, cancel,
-                           MSG_COMPUTING, _no_pixels)
+        pixels = map_files(
+            decode_files, [names[i] for i in wave], report, cancel, MSG_COMPUTING, _no_pixels
+        )
         good = [i for i, p in zip(wave, pixels, strict=True) if isinstance(p, np.ndarray)]
         stack = [p for p in pixels if isinstance(p, np.ndarray)]
-        _undecodable.update(digests[i] for i, p in zip(wave, pixels, strict=True)  # type: ignore[misc]
-                            if isinstance(p, str))
+        _undecodable.update(
+            digests[i]
+            for i, p in zip(wave, pixels, strict=True)  # type: ignore[misc]
+            if isinstance(p, str)
+        )
         computed = np.zeros((len(good), FEATURE_DIM), dtype=np.float32)
         for first in range(0, len(good), BATCH_SIZE):
             cancel.raise_if_cancelled()
-            batch = np.stack(stack[first:first + BATCH_SIZE])
-            computed[first:first + len(batch)] = np.asarray(runner(batch), dtype=np.float32)
+            batch = np.stack(stack[first : first + BATCH_SIZE])
+            computed[first : first + len(batch)] = np.asarray(runner(batch), dtype=np.float32)
         out[good] = computed
         cache.store([digests[i] for i in good], computed)  # type: ignore[misc]
     for i in todo:  # copies of a file computed above

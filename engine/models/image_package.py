@@ -32,8 +32,10 @@ KINDS = (KIND_LINEAR, KIND_FINETUNED)
 HF_KINDS = (KIND_HF_LINEAR, KIND_HF_FINETUNED)
 HEAD_WEIGHT, HEAD_BIAS = "classifier.weight", "classifier.bias"
 
-MSG_OTHER_BACKBONE = N_("The model “{name}” was trained on a different version of the built-in "
-                        "image model, so it cannot be used with this version of Taxon.")
+MSG_OTHER_BACKBONE = N_(
+    "The model “{name}” was trained on a different version of the built-in "
+    "image model, so it cannot be used with this version of Taxon."
+)
 MSG_WRONG_KIND = N_("The model “{name}” is of a kind this version of Taxon cannot use.")
 
 
@@ -43,7 +45,9 @@ def new_network(num_classes: int, pretrained_backbone: bool = True) -> torch.nn.
 
     model = timm.create_model(lite0.ARCHITECTURE, pretrained=False, num_classes=num_classes)
     if pretrained_backbone:
-        state = {k: v for k, v in lite0.load_state_dict().items() if not k.startswith("classifier.")}
+        state = {
+            k: v for k, v in lite0.load_state_dict().items() if not k.startswith("classifier.")
+        }
         missing, unexpected = model.load_state_dict(state, strict=False)
         assert not unexpected and set(missing) == {HEAD_WEIGHT, HEAD_BIAS}, (missing, unexpected)
     return model
@@ -52,7 +56,8 @@ def new_network(num_classes: int, pretrained_backbone: bool = True) -> torch.nn.
 def check_backbone(package: ModelPackage) -> None:
     """A head is only valid on the exact backbone it was trained on."""
     if package.kind == KIND_LINEAR and (
-            package.manifest.get("backbone", {}).get("weights_sha256") != lite0.weights_sha256()):
+        package.manifest.get("backbone", {}).get("weights_sha256") != lite0.weights_sha256()
+    ):
         raise UserError(MSG_OTHER_BACKBONE, name=package.name)
 
 
@@ -89,8 +94,12 @@ def check_head(package: ModelPackage, shapes: dict[str, tuple[int, ...]] | None 
         package.check_outputs(shapes[key], len(package.labels), key)
 
 
-def load_package_classifier(package: ModelPackage, progress: Progress | None = None,
-                            cancel: CancelToken | None = None, backend: str | None = None):
+def load_package_classifier(
+    package: ModelPackage,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    backend: str | None = None,
+):
     """A ``Classifier`` for an image package, ONNX Runtime accelerated when possible."""
     from engine.models.backbones.image_runner import load_image_runner
 
@@ -105,6 +114,14 @@ def load_package_classifier(package: ModelPackage, progress: Progress | None = N
     mean = tuple(float(v) for v in preprocess.get("mean", lite0.MEAN))
     std = tuple(float(v) for v in preprocess.get("std", lite0.STD))
     runner, _metadata = load_image_runner(
-        f"package-{package.kind}", package.weights_sha256, lambda: build_network(package),
-        {"labels": package.labels}, mean, std, progress, cancel, backend)
+        f"package-{package.kind}",
+        package.weights_sha256,
+        lambda: build_network(package),
+        {"labels": package.labels},
+        mean,
+        std,
+        progress,
+        cancel,
+        backend,
+    )
     return lite0.ImageModelClassifier(runner, package.labels, package.name, preprocess)

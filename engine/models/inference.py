@@ -15,18 +15,16 @@ import itertools
 import logging
 import os
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.core.i18n import N_, Message, _
-from engine.core.jobs import Cancelled, CancelToken, Progress, UserError, no_progress
-from engine.core.workers import DecodePool, shared_pool
+from engine.core.jobs import Cancelled, CancelToken, Progress, Throttle, UserError, no_progress
+from engine.core.workers import DecodePool, bounded_map, shared_pool
 from engine.data.images import DecodedImage, decode_for_model
 from engine.models.contract import Classifier, ItemResult
 
@@ -39,10 +37,6 @@ MSG_FINDING = N_("Looking for images…")
 MSG_CLASSIFYING = N_("Classifying images…")
 MSG_DECODER_CRASHED = N_("The image decoder crashed while reading {name}.")
 MSG_UNEXPECTED = N_("{name} could not be classified because of an unexpected error.")
-#: Progress and cancellation are checked at least this often (seconds).
-POLL_INTERVAL_S = 0.2
-_REPORT_INTERVAL_S = 0.25
-
 
 #: Files a GPU decode call takes at once when the feed is streamed.
 _GPU_CHUNK = 256
@@ -56,15 +50,20 @@ class _Tracker:
     until the background count of the inputs ends.
     """
 
-    def __init__(self, progress: Progress, on_result, keep: bool = True,
-                 on_batch: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        progress: Progress,
+        on_result,
+        keep: bool = True,
+        on_batch: Callable[[], None] | None = None,
+    ) -> None:
         self.kept: dict[int, ItemResult] | None = {} if keep else None
         self.done = 0
         self.total: int | None = None
         self.progress = progress
         self.on_result = on_result
         self.on_batch = on_batch
-        self.last_report = 0.0
+        self.throttle = Throttle()
         self._stats: dict[int, tuple[int, int]] = {}
         self._fresh = False
         # Results reach ``on_result`` in input order, so two runs print the same lines in the
@@ -102,9 +101,7 @@ class _Tracker:
         if self._fresh and self.on_batch is not None:
             self._fresh = False
             self.on_batch()
-        now = time.monotonic()
-        if force or now - self.last_report >= _REPORT_INTERVAL_S:
-            self.last_report = now
+        if self.throttle.due(force):
             total = None if self.total is None else max(self.total, self.done)
             self.progress(self.done, total, _(MSG_CLASSIFYING))
 
@@ -165,11 +162,21 @@ def classify_images(
     tracker = _Tracker(progress, on_result, keep_results, on_batch)
     progress(0, None, _(MSG_FINDING))
     stop_count = CancelToken()
-    threading.Thread(target=_count_inputs, args=(roots, select, tracker, stop_count),
-                     name="taxon-count-inputs", daemon=True).start()
+    threading.Thread(
+        target=_count_inputs,
+        args=(roots, select, tracker, stop_count),
+        name="taxon-count-inputs",
+        daemon=True,
+    ).start()
     try:
-        _classify_stream(classifier, _files(roots, cancel, select, tracker), top_k, tracker,
-                         cancel, pool or shared_pool())
+        _classify_stream(
+            classifier,
+            _files(roots, cancel, select, tracker),
+            top_k,
+            tracker,
+            cancel,
+            pool or shared_pool(),
+        )
     finally:
         stop_count.cancel()
         tracker.flush()
@@ -178,8 +185,9 @@ def classify_images(
     return tracker.results()
 
 
-def _classify_stream(classifier, files: Iterator[tuple[int, str]], top_k, tracker, cancel,
-                     pool) -> None:
+def _classify_stream(
+    classifier, files: Iterator[tuple[int, str]], top_k, tracker, cancel, pool
+) -> None:
     decode = functools.partial(
         decode_for_model,
         size=classifier.preprocess.size,
@@ -198,19 +206,26 @@ def _classify_stream(classifier, files: Iterator[tuple[int, str]], top_k, tracke
     gpu = gpu_decode.device_for(classifier)
     if gpu is not None:  # nvJPEG on the card; any file it cannot take goes the CPU way
         while chunk := list(itertools.islice(files, _GPU_CHUNK)):
-            gpu_decode.classify_on_gpu(classifier, [path for _i, path in chunk], top_k,
-                                       _Offset(tracker, [index for index, _p in chunk]),
-                                       cancel, _run_batch, _failure, gpu)
+            gpu_decode.classify_on_gpu(
+                classifier,
+                [path for _i, path in chunk],
+                top_k,
+                _Offset(tracker, [index for index, _p in chunk]),
+                cancel,
+                _run_batch,
+                _failure,
+                gpu,
+            )
     else:
         _classify_pipelined(classifier, files, decode, top_k, tracker, cancel, pool)
 
 
-MSG_FOLDER_UNREADABLE = N_("The folder {name} could not be read, so the images in it were "
-                           "skipped.")
+MSG_FOLDER_UNREADABLE = N_("The folder {name} could not be read, so the images in it were skipped.")
 
 
-def _walk_with_errors(roots: list, cancel: CancelToken, select: Select | None
-                      ) -> Iterator[tuple[InputFile, Message | None]]:
+def _walk_with_errors(
+    roots: list, cancel: CancelToken, select: Select | None
+) -> Iterator[tuple[InputFile, Message | None]]:
     """Every selected input in walk order, and each unreadable folder with its message."""
     from engine.data.files import InputFile, iter_inputs
 
@@ -237,8 +252,9 @@ def _walk_with_errors(roots: list, cancel: CancelToken, select: Select | None
     yield from pending_errors()
 
 
-def _files(roots: list, cancel: CancelToken, select: Select | None, tracker: _Tracker
-           ) -> Iterator[tuple[int, str]]:
+def _files(
+    roots: list, cancel: CancelToken, select: Select | None, tracker: _Tracker
+) -> Iterator[tuple[int, str]]:
     """(index, path) of each file to classify, lazily; folder errors are emitted on the way."""
     for index, (item, error) in enumerate(_walk_with_errors(roots, cancel, select)):
         tracker.register(index, item)
@@ -248,8 +264,7 @@ def _files(roots: list, cancel: CancelToken, select: Select | None, tracker: _Tr
             yield index, str(item.path)
 
 
-def _count_inputs(roots: list, select: Select | None, tracker: _Tracker,
-                  stop: CancelToken) -> None:
+def _count_inputs(roots: list, select: Select | None, tracker: _Tracker, stop: CancelToken) -> None:
     """The number of results the job will give, for "N of M" and the time left."""
     count = 0
     try:
@@ -297,105 +312,42 @@ def _run_batch(classifier, items: list[tuple[int, str, DecodedImage]], top_k, tr
         )
 
 
-def _classify_pipelined(classifier, feed: Iterator[tuple[int, str]], decode, top_k, tracker,
-                        cancel, pool) -> None:
+def _classify_pipelined(
+    classifier, feed: Iterator[tuple[int, str]], decode, top_k, tracker, cancel, pool
+) -> None:
     """Decode in worker processes while the model runs on finished decodes.
 
-    Files are taken from the lazy ``feed`` only while fewer than
-    ``max_in_flight`` decodes are submitted or waiting for the model, which
-    bounds memory whatever the folder size. When a worker dies, every decode in
-    flight fails with ``BrokenProcessPool`` and nobody knows which file did it;
-    those files are retried one at a time in a fresh pool, so only the file that
-    crashes on its own is reported as failed.
+    ``bounded_map`` takes files from the lazy ``feed`` only while fewer than
+    ``batch_size + 2 × workers`` decodes are in flight or waiting here for the model,
+    which bounds memory whatever the folder size; a file that crashes a worker on its
+    own is reported as failed, the others are retried. A batch runs when it is full,
+    when nothing else is being decoded, and when a wait brought nothing (slow decodes:
+    don't hold results back).
     """
     batch_size = max(1, classifier.batch_size)
-    max_in_flight = batch_size + 2 * pool.workers
-    files: dict[int, str] = {}  # the files in flight, by index
-    retry: deque[int] = deque()  # taken back from a pool that went away
-    suspects: deque[int] = deque()
-    pending: dict[Future, int] = {}
     ready: list[tuple[int, str, DecodedImage]] = []
-    decoded_any, lone_crashes, exhausted = False, 0, False
-    executor = None
 
-    def take() -> deque[int] | None:
-        """The queue holding the next file to decode (pulled from the feed if need be)."""
-        nonlocal exhausted
-        if not retry and not exhausted:
-            item = next(feed, None)
-            if item is None:
-                exhausted = True
-            else:
-                files[item[0]] = item[1]
-                retry.append(item[0])
-        return retry or None
+    def decoded(item: tuple[int, str], image: DecodedImage) -> None:
+        ready.append((item[0], item[1], image))
 
-    def submit(source: deque[int]) -> bool:
-        nonlocal executor
-        index = source.popleft()
-        executor = pool.executor()
-        try:
-            pending[executor.submit(decode, files[index])] = index
-        except BrokenProcessPool:  # a worker died between two jobs
-            source.appendleft(index)
-            pool.discard(executor)
-            return False
-        return True
+    def failed(item: tuple[int, str], error: BaseException) -> None:
+        tracker.emit(item[0], _failure(item[1], error))
 
-    def fail(index: int, error: BaseException) -> None:
-        tracker.emit(index, _failure(files.pop(index), error))
+    def between(in_flight: int, idle: bool) -> None:
+        if ready and (len(ready) >= batch_size or not in_flight or idle):
+            _run_batch(classifier, ready, top_k, tracker)
+            ready.clear()
+        tracker.report()
 
-    try:
-        while True:
-            cancel.raise_if_cancelled()
-            tracker.report()
-            if suspects:
-                if not pending:
-                    submit(suspects)
-            else:
-                while len(pending) + len(ready) < max_in_flight:
-                    source = take()
-                    if source is None or not submit(source):
-                        break
-            if ready and (len(ready) >= batch_size or not pending):
-                _run_batch(classifier, ready, top_k, tracker)
-                ready = []
-                continue
-            if not pending:
-                if exhausted and not retry and not suspects:
-                    break
-                continue
-            finished, _unused = wait(pending, timeout=POLL_INTERVAL_S, return_when=FIRST_COMPLETED)
-            crashed: list[int] = []
-            for future in finished:
-                index = pending.pop(future)
-                try:
-                    ready.append((index, files[index], future.result()))
-                    del files[index]
-                    decoded_any = True
-                except BrokenProcessPool:
-                    crashed.append(index)
-                except CancelledError:  # another job discarded the shared pool
-                    retry.appendleft(index)
-                except Exception as error:
-                    fail(index, error)
-            if crashed:
-                # The rest of the pool's futures are doomed too; take them back.
-                crashed.extend(pending.values())
-                pending.clear()
-                pool.discard(executor)
-                if len(crashed) > 1:
-                    suspects.extend(sorted(crashed))
-                    continue
-                fail(crashed[0], BrokenProcessPool())
-                lone_crashes += 1
-                if lone_crashes >= 3 and not decoded_any:
-                    raise RuntimeError("image decode workers die on start; see the log")
-            elif not finished and ready:
-                _run_batch(classifier, ready, top_k, tracker)  # slow decodes: don't hold results
-                ready = []
-    except BaseException:
-        running = [future for future in pending if not future.cancel() and not future.done()]
-        if running:
-            pool.discard(executor)  # don't wait for decodes already under way
-        raise
+    bounded_map(
+        pool,
+        decode,
+        feed,
+        in_flight=batch_size + 2 * pool.workers,
+        cancel=cancel,
+        on_done=decoded,
+        on_error=failed,
+        held=lambda: len(ready),
+        on_round=between,
+        on_crash=lambda item: failed(item, BrokenProcessPool()),
+    )

@@ -23,44 +23,63 @@ Why it is careful:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import shutil
-import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.core.atomic import write_atomic
 from engine.core.file_lock import exclusive_lock
 from engine.core.i18n import N_
 from engine.core.jobs import UserError
+from engine.core.versioned_json import JsonFormat, read_versioned_json
+from engine.models.library_entry import (
+    ARCHIVE,
+    FOLDER,
+    LABELS_KEPT,
+    MAX_NAME,
+    OPENED,
+    TRAINED,
+    LibraryEntry,
+    entry_from_manifest,
+    folder_size,
+    manifest_of,
+    size_or_zero,
+)
 
 if TYPE_CHECKING:
     from engine.models.package import ModelPackage
 
 log = logging.getLogger(__name__)
 
-__all__ = ["INDEX_NAME", "LibraryEntry", "ModelLibrary", "can_trash", "register"]
+__all__ = [
+    "INDEX_NAME",
+    "LABELS_KEPT",
+    "OPENED",
+    "TRAINED",
+    "LibraryEntry",
+    "ModelLibrary",
+    "can_trash",
+    "register",
+]
 
 INDEX_NAME = "models.json"
 FORMAT = "taxon-model-library"
 VERSION = 1
-TRAINED, OPENED = "trained", "opened"
-FOLDER, ARCHIVE = "folder", "archive"
-#: Labels kept in the index (the count is always exact); the package holds them all.
-LABELS_KEPT = 50
-MAX_NAME = 200
+#: An index from a newer Taxon is still read: entries skip the keys they do not know.
+_INDEX_FORMAT = JsonFormat(FORMAT, newest=VERSION)
 
 MSG_UNKNOWN = N_("“{path}” is not in the list of models.")
 MSG_NOT_A_MODEL = N_("“{path}” is no longer a Taxon model, so Taxon will not delete it.")
 MSG_CANNOT_TRASH = N_("Taxon could not move “{path}” to the trash.")
-MSG_NOT_OURS = N_("Taxon deletes for good only models it trained itself. “{path}” was left "
-                  "where it is; delete it yourself if you no longer need it.")
+MSG_NOT_OURS = N_(
+    "Taxon deletes for good only models it trained itself. “{path}” was left "
+    "where it is; delete it yourself if you no longer need it."
+)
 MSG_CANNOT_DELETE = N_("Taxon could not delete “{path}”.")
 MSG_EMPTY_NAME = N_("A model's name cannot be empty.")
 
@@ -68,131 +87,6 @@ MSG_EMPTY_NAME = N_("A model's name cannot be empty.")
 def _key(path: str | os.PathLike[str]) -> str:
     """The index key of a package: its absolute, resolved path."""
     return str(Path(path).expanduser().resolve())
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-@dataclass
-class LibraryEntry:
-    """One model in the library. ``name`` is the display name (a rename changes only it)."""
-
-    path: str
-    name: str
-    task: str
-    classes: int
-    labels: list[str]
-    accuracy: float | None
-    created: str
-    size: int
-    kind: str = ""
-    format: str = FOLDER
-    origin: str = OPENED
-    added: str = ""
-    renamed: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)  # keys from a later Taxon, kept
-
-    @property
-    def missing(self) -> bool:
-        """The folder (or ``.taxon-model`` file) is no longer there."""
-        return not os.path.exists(self.path)
-
-    @property
-    def trained_by_taxon(self) -> bool:
-        return self.origin == TRAINED
-
-    @property
-    def created_at(self) -> datetime | None:
-        """When the package was made, in local time (None when the date is unreadable)."""
-        try:
-            moment = datetime.fromisoformat(self.created)
-        except (TypeError, ValueError):
-            return None
-        return moment.astimezone() if moment.tzinfo else moment
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.extra, "path": self.path, "name": self.name, "task": self.task,
-                "classes": self.classes, "labels": self.labels, "accuracy": self.accuracy,
-                "created": self.created, "size": self.size, "kind": self.kind,
-                "format": self.format, "origin": self.origin, "added": self.added,
-                "renamed": self.renamed}
-
-    @classmethod
-    def from_json(cls, data: Any) -> LibraryEntry | None:
-        """An entry, or None for one that is not understood (it is dropped, with a log line)."""
-        known = {"path", "name", "task", "classes", "labels", "accuracy", "created", "size",
-                 "kind", "format", "origin", "added", "renamed"}
-        try:
-            accuracy = data.get("accuracy")
-            entry = cls(
-                path=str(data["path"]), name=str(data["name"])[:MAX_NAME], task=str(data["task"]),
-                classes=int(data.get("classes") or 0),
-                labels=[str(label) for label in data.get("labels") or []][:LABELS_KEPT],
-                accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
-                created=str(data.get("created") or ""), size=int(data.get("size") or 0),
-                kind=str(data.get("kind") or ""), format=str(data.get("format") or FOLDER),
-                origin=str(data.get("origin") or OPENED), added=str(data.get("added") or ""),
-                renamed=bool(data.get("renamed")),
-                extra={key: value for key, value in data.items() if key not in known})
-        except (AttributeError, KeyError, TypeError, ValueError) as error:
-            log.warning("dropping a model library entry that is not understood: %s", error)
-            return None
-        return entry if os.path.isabs(entry.path) and entry.name else None
-
-
-# --------------------------------------------------------------------------- reading packages
-
-
-def _manifest_of(path: Path) -> tuple[dict[str, Any], str, int]:
-    """(manifest, format, size on disk) of a package folder or ``.taxon-model`` file; reads
-    only the manifest (the caller loaded, or is about to load, the package itself)."""
-    from engine.models.package import ARCHIVE_SUFFIX, MANIFEST_NAME, read_manifest
-
-    if path.is_file() and path.suffix == ARCHIVE_SUFFIX:
-        return _archive_manifest(path), ARCHIVE, path.stat().st_size
-    folder = path.parent if path.name == MANIFEST_NAME else path
-    manifest = read_manifest(folder, folder / MANIFEST_NAME)
-    return manifest, FOLDER, _folder_size(folder)
-
-
-def _archive_manifest(path: Path) -> dict[str, Any]:
-    from engine.models.package import MANIFEST_NAME, MAX_MANIFEST_BYTES, MSG_DAMAGED, parse_manifest
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            member = archive.getinfo(MANIFEST_NAME)
-            if member.file_size > MAX_MANIFEST_BYTES:
-                raise UserError(MSG_DAMAGED, details="the manifest is too large", path=str(path))
-            with archive.open(member) as handle:
-                data = handle.read(MAX_MANIFEST_BYTES + 1)
-    except (OSError, KeyError, zipfile.BadZipFile) as error:
-        raise UserError(MSG_DAMAGED, details=str(error), path=str(path)) from error
-    return parse_manifest(data, str(path))
-
-
-def _folder_size(folder: Path) -> int:
-    """Bytes of the regular files under ``folder`` (links are not followed)."""
-    total = 0
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(OSError):
-                info = os.lstat(os.path.join(root, name))
-                total += info.st_size
-    return total
-
-
-def _entry_from_manifest(key: str, manifest: dict[str, Any], fmt: str, size: int,
-                         origin: str) -> LibraryEntry:
-    labels = [str(label) for label in manifest.get("labels") or []]
-    accuracy = (manifest.get("metrics") or {}).get("accuracy")
-    name = str(manifest.get("name") or Path(key).name.removesuffix(".taxon-model"))[:MAX_NAME]
-    return LibraryEntry(path=key, name=name, task=str(manifest.get("task", "")),
-                        classes=len(labels), labels=labels[:LABELS_KEPT],
-                        accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
-                        created=str(manifest.get("created_at", "")), size=size,
-                        kind=str(manifest.get("kind", "")), format=fmt, origin=origin,
-                        added=_now())
 
 
 # --------------------------------------------------------------------------- the index
@@ -217,8 +111,12 @@ class ModelLibrary:
     def entries(self) -> list[LibraryEntry]:
         """Every model, newest first (by the date the package was made)."""
         entries = list(enumerate(self._read(repair=False)))  # later in the file: added later
-        return [entry for _n, entry in sorted(entries, key=lambda pair: (pair[1].created, pair[0]),
-                                               reverse=True)]
+        return [
+            entry
+            for _n, entry in sorted(
+                entries, key=lambda pair: (pair[1].created, pair[0]), reverse=True
+            )
+        ]
 
     def get(self, path: str | os.PathLike[str]) -> LibraryEntry | None:
         key = _key(path)
@@ -239,18 +137,18 @@ class ModelLibrary:
         """Remember the package at ``path`` (a folder or ``.taxon-model`` file), or refresh
         what the library knows of it; raises ``UserError`` if it is not a valid package."""
         key = _key(path)
-        manifest, fmt, size = _manifest_of(Path(key))
-        fresh = _entry_from_manifest(key, manifest, fmt, size, origin)
+        manifest, fmt, size = manifest_of(Path(key))
+        fresh = entry_from_manifest(key, manifest, fmt, size, origin)
         return self._put(fresh)
 
     def add_package(self, package: ModelPackage, origin: str = OPENED) -> LibraryEntry:
         """Remember a package that is already loaded (a ``.taxon-model`` by its file)."""
         key = _key(package.source or package.path)
         if package.source is not None:
-            fmt, size = ARCHIVE, _size_or_zero(Path(key))
+            fmt, size = ARCHIVE, size_or_zero(Path(key))
         else:
-            fmt, size = FOLDER, _folder_size(Path(key))
-        return self._put(_entry_from_manifest(key, package.manifest, fmt, size, origin))
+            fmt, size = FOLDER, folder_size(Path(key))
+        return self._put(entry_from_manifest(key, package.manifest, fmt, size, origin))
 
     def _put(self, fresh: LibraryEntry) -> LibraryEntry:
         result: list[LibraryEntry] = []
@@ -340,11 +238,12 @@ class ModelLibrary:
             log.warning("cannot read the model library %s: %s", path, error)
             return []
         try:
-            data = json.loads(raw.decode("utf-8"))
-            if not isinstance(data, dict) or data.get("format") != FORMAT \
-                    or not isinstance(data.get("models"), list):
+            data = read_versioned_json(
+                raw, _INDEX_FORMAT, damaged=ValueError, newer=lambda _version: None
+            )
+            if not isinstance(data.get("models"), list):
                 raise ValueError("not a model library file")
-        except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        except ValueError as error:
             log.warning("the model library %s is damaged (%s)", path, error)
             if repair:
                 self._set_aside(path)
@@ -372,17 +271,13 @@ class ModelLibrary:
         with exclusive_lock(path.with_name(path.name + ".lock")):
             entries = self._read(repair=True)
             change(entries)
-            data = {"format": FORMAT, "version": VERSION,
-                    "models": [entry.to_json() for entry in entries]}
+            data = {
+                "format": FORMAT,
+                "version": VERSION,
+                "models": [entry.to_json() for entry in entries],
+            }
             text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
             write_atomic(path, text.encode("utf-8"))
-
-
-def _size_or_zero(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 # --------------------------------------------------------------------------- deleting
@@ -413,8 +308,9 @@ def _trash(target: Path) -> None:
 
         send2trash(str(target))
     except Exception as error:  # ImportError, OSError, TrashPermissionError: all "could not"
-        raise UserError(MSG_CANNOT_TRASH, details=f"{type(error).__name__}: {error}",
-                        path=str(target)) from error
+        raise UserError(
+            MSG_CANNOT_TRASH, details=f"{type(error).__name__}: {error}", path=str(target)
+        ) from error
 
 
 def _delete_for_good(target: Path) -> None:
@@ -430,8 +326,11 @@ def _delete_for_good(target: Path) -> None:
 # --------------------------------------------------------------------------- registering
 
 
-def register(model: str | os.PathLike[str] | ModelPackage, origin: str = OPENED,
-             library: ModelLibrary | None = None) -> LibraryEntry | None:
+def register(
+    model: str | os.PathLike[str] | ModelPackage,
+    origin: str = OPENED,
+    library: ModelLibrary | None = None,
+) -> LibraryEntry | None:
     """Best effort: remember a package that was just trained or opened. A full disk or a
     read-only data folder must not fail the training or the opening, so this logs instead."""
     library = library or ModelLibrary()

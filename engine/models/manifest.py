@@ -21,11 +21,14 @@ from typing import Any
 from engine.core.hashing import sha256_file
 from engine.core.i18n import N_
 from engine.core.jobs import UserError
+from engine.core.versioned_json import JsonFormat, read_versioned_json
 
 log = logging.getLogger(__name__)
 
 FORMAT = "taxon-model"
+#: Written under ``format_version``, never ``version`` (see ``engine.core.versioned_json``).
 FORMAT_VERSION = 1
+_FORMAT = JsonFormat(FORMAT, newest=FORMAT_VERSION)
 MANIFEST_NAME = "taxon-model.json"
 MANIFEST_DIGEST_KEY = "manifest_sha256"
 WEIGHTS_NAME = "model.safetensors"
@@ -33,8 +36,25 @@ EVALUATION_NAME = "evaluation.json"
 CARD_NAME = "MODEL_CARD.md"
 TASKS = ("image", "text")
 #: File types that can carry a pickle (or code): never loaded, and a package holding one is refused.
-UNSAFE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib",
-                             ".dill", ".npz", ".h5", ".py", ".pyc", ".so", ".dll", ".dylib"})
+UNSAFE_SUFFIXES = frozenset(
+    {
+        ".bin",
+        ".pt",
+        ".pth",
+        ".pkl",
+        ".pickle",
+        ".ckpt",
+        ".joblib",
+        ".dill",
+        ".npz",
+        ".h5",
+        ".py",
+        ".pyc",
+        ".so",
+        ".dll",
+        ".dylib",
+    }
+)
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 MAX_LABELS = 100_000
 #: A package zipped into one file (what the installers associate with Taxon).
@@ -43,10 +63,14 @@ ARCHIVE_SUFFIX = ".taxon-model"
 MSG_NOT_PACKAGE = N_("“{path}” is not a Taxon model: it has no {manifest} file.")
 MSG_DAMAGED = N_("The model “{path}” is damaged and cannot be used.")
 MSG_NEWER = N_("The model “{path}” was made by a newer version of Taxon. Update Taxon to use it.")
-MSG_UNSAFE_FILE = N_("The model “{path}” contains “{name}”, a kind of file that can run code. "
-                     "Taxon does not open such files; the model was not loaded.")
-MSG_LINK = N_("The model “{path}” contains “{name}”, a link to somewhere else. Taxon does not "
-              "follow links inside a model; the model was not loaded.")
+MSG_UNSAFE_FILE = N_(
+    "The model “{path}” contains “{name}”, a kind of file that can run code. "
+    "Taxon does not open such files; the model was not loaded."
+)
+MSG_LINK = N_(
+    "The model “{path}” contains “{name}”, a link to somewhere else. Taxon does not "
+    "follow links inside a model; the model was not loaded."
+)
 MSG_SAVE_FAILED = N_("Could not save the model to “{path}”. The previous model is unchanged.")
 
 
@@ -55,8 +79,9 @@ def read_manifest(folder: Path, manifest_path: Path, shown: str | None = None) -
     shown = shown or str(folder)
     try:
         if manifest_path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise UserError(MSG_DAMAGED, details=f"{manifest_path}: the manifest is too large",
-                            path=shown)
+            raise UserError(
+                MSG_DAMAGED, details=f"{manifest_path}: the manifest is too large", path=shown
+            )
         data = manifest_path.read_bytes()
     except OSError as error:
         raise UserError(MSG_DAMAGED, details=f"{manifest_path}: {error}", path=shown) from error
@@ -64,22 +89,17 @@ def read_manifest(folder: Path, manifest_path: Path, shown: str | None = None) -
 
 
 def parse_manifest(data: bytes, shown: str) -> dict[str, Any]:
-    """Validate manifest bytes: structure, file list, every number a loader uses, and the
-    manifest's own checksum (packages made before checksums load, logged as unsigned)."""
+    """Validate manifest bytes: format and version, structure, file list, every number a
+    loader uses, and the manifest's own checksum (packages made before checksums load,
+    logged as unsigned). Deep nesting is damage, not a crash."""
+
     def damaged(problem: str) -> UserError:
         return UserError(MSG_DAMAGED, details=f"{MANIFEST_NAME}: {problem}", path=shown)
 
-    try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (ValueError, RecursionError) as error:  # deep nesting is damage, not a crash
-        raise damaged(f"{type(error).__name__}: {str(error)[:200]}") from error
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise damaged("not a taxon-model manifest")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise damaged(f"bad format_version {version!r}")
-    if version > FORMAT_VERSION:
-        raise UserError(MSG_NEWER, details=f"format_version {version}", path=shown)
+    def newer(version: int) -> UserError:
+        return UserError(MSG_NEWER, details=f"format_version {version}", path=shown)
+
+    manifest = read_versioned_json(data, _FORMAT, damaged=damaged, newer=newer)
     problem = _structure_problem(manifest) or _numbers_problem(manifest)
     if problem:
         raise damaged(problem)
@@ -91,17 +111,28 @@ def _structure_problem(manifest: dict[str, Any]) -> str | None:
     if manifest.get("task") not in TASKS:
         return f"unknown task {manifest.get('task')!r}"
     labels = manifest.get("labels")
-    if (not isinstance(labels, list) or not 2 <= len(labels) <= MAX_LABELS
-            or not all(isinstance(label, str) and label for label in labels)
-            or len(set(labels)) != len(labels)):
+    if (
+        not isinstance(labels, list)
+        or not 2 <= len(labels) <= MAX_LABELS
+        or not all(isinstance(label, str) and label for label in labels)
+        or len(set(labels)) != len(labels)
+    ):
         return "labels must be two or more distinct non-empty strings"
     files = manifest.get("files")
     if not isinstance(files, dict) or WEIGHTS_NAME not in files:
         return "the manifest lists no weights file"
     for name, digest in files.items():
-        if (not isinstance(name, str) or not isinstance(digest, str) or len(digest) != 64
-                or not name or Path(name).is_absolute() or ".." in Path(name).parts
-                or "\\" in name or ":" in name or name == MANIFEST_NAME):
+        if (
+            not isinstance(name, str)
+            or not isinstance(digest, str)
+            or len(digest) != 64
+            or not name
+            or Path(name).is_absolute()
+            or ".." in Path(name).parts
+            or "\\" in name
+            or ":" in name
+            or name == MANIFEST_NAME
+        ):
             return f"bad file entry {name!r}"
     for key in ("preprocess", "metrics", "backbone", "training", "data"):
         if manifest.get(key) is not None and not isinstance(manifest[key], dict):
@@ -119,8 +150,10 @@ def _number(value: Any, low: float, high: float, integer: bool = False) -> bool:
 
 #: Ranges for the preprocessing numbers the loaders act on (key: low, high, integer).
 _PREPROCESS_RANGES: dict[str, tuple[float, float, bool]] = {
-    "size": (16, 1024, True), "resize_shorter": (16, 2048, True),
-    "max_tokens": (1, 8192, True), "rescale_factor": (1e-6, 1.0, False),
+    "size": (16, 1024, True),
+    "resize_shorter": (16, 2048, True),
+    "max_tokens": (1, 8192, True),
+    "rescale_factor": (1e-6, 1.0, False),
 }
 
 
@@ -132,13 +165,19 @@ def _numbers_problem(manifest: dict[str, Any]) -> str | None:
             return f"preprocess.{key} {str(settings[key])[:40]!r} is outside {low}..{high}"
     for key, low, high in (("mean", -255.0, 255.0), ("std", 1e-3, 255.0)):
         values = settings.get(key)
-        if key in settings and (not isinstance(values, list) or len(values) != 3
-                                or not all(_number(v, low, high) for v in values)):
+        if key in settings and (
+            not isinstance(values, list)
+            or len(values) != 3
+            or not all(_number(v, low, high) for v in values)
+        ):
             return f"preprocess.{key} must be three numbers in {low}..{high}"
     ngrams = settings.get("ngram_range")
     if "ngram_range" in settings and (
-            not isinstance(ngrams, list) or len(ngrams) != 2
-            or not all(_number(v, 1, 8, True) for v in ngrams) or ngrams[0] > ngrams[1]):
+        not isinstance(ngrams, list)
+        or len(ngrams) != 2
+        or not all(_number(v, 1, 8, True) for v in ngrams)
+        or ngrams[0] > ngrams[1]
+    ):
         return "preprocess.ngram_range must be two whole numbers 1 <= a <= b <= 8"
     if "analyzer" in settings and settings["analyzer"] not in ("char_wb", "char", "word"):
         return f"unknown preprocess.analyzer {str(settings['analyzer'])[:40]!r}"

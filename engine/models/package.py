@@ -23,7 +23,6 @@ folder or a valid package is ever written over.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from engine.core.about import app_version
+from engine.core.atomic import fsync_folder, write_synced
 from engine.core.i18n import N_
 from engine.core.jobs import UserError
 from engine.models import package_archive, package_swap
@@ -66,18 +66,38 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST_NAME", "ModelPackage", "check_target",
-           "is_package", "load_package", "open_archive", "save_package", "write_archive"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MANIFEST_NAME",
+    "ModelPackage",
+    "check_target",
+    "is_package",
+    "load_package",
+    "open_archive",
+    "save_package",
+    "write_archive",
+]
 
-MSG_NON_FINITE = N_("The model was not saved: some of its weights are not finite numbers. "
-                    "The previous model is unchanged.")
-MSG_SAVE_HALF_DONE = N_("Could not save the model to “{path}”. The previous model was moved to "
-                        "“{aside}”; Taxon puts it back the next time it opens “{path}”.")
-MSG_NOT_EMPTY = N_("“{path}” already exists and is not a Taxon model. Choose an empty or new folder.")
-MSG_DAMAGED_TARGET = N_("“{path}” holds a damaged Taxon model, so Taxon will not write over it. "
-                        "Choose an empty or new folder.")
-MSG_USER_FILE_IN_WAY = N_("“{path}” holds “{name}”, which is not part of the model there, and the "
-                          "new model needs that name. Move it away or choose another folder.")
+MSG_NON_FINITE = N_(
+    "The model was not saved: some of its weights are not finite numbers. "
+    "The previous model is unchanged."
+)
+MSG_SAVE_HALF_DONE = N_(
+    "Could not save the model to “{path}”. The previous model was moved to "
+    "“{aside}”; Taxon puts it back the next time it opens “{path}”."
+)
+MSG_NOT_EMPTY = N_(
+    "“{path}” already exists and is not a Taxon model. Choose an empty or new folder."
+)
+MSG_DAMAGED_TARGET = N_(
+    "“{path}” holds a damaged Taxon model, so Taxon will not write over it. "
+    "Choose an empty or new folder."
+)
+MSG_USER_FILE_IN_WAY = N_(
+    "“{path}” holds “{name}”, which is not part of the model there, and the "
+    "new model needs that name. Move it away or choose another folder."
+)
 
 
 @dataclass
@@ -133,8 +153,10 @@ class ModelPackage:
         silently wrong)."""
         shape = tuple(int(size) for size in shape)
         if not shape or shape[0] != expected:
-            raise self.damaged(f"{what} has shape {shape}, expected {expected} outputs "
-                               f"for {len(self.manifest['labels'])} labels")
+            raise self.damaged(
+                f"{what} has shape {shape}, expected {expected} outputs "
+                f"for {len(self.manifest['labels'])} labels"
+            )
 
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Each weight's shape, read from the safetensors header alone (nothing is loaded)."""
@@ -239,8 +261,9 @@ def check_target(out_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
         manifest = read_manifest(target, target / MANIFEST_NAME)
         check_files(target, manifest)
     except UserError as error:
-        raise UserError(MSG_DAMAGED_TARGET, details=f"{error.message} {error.details}",
-                        path=str(target)) from error
+        raise UserError(
+            MSG_DAMAGED_TARGET, details=f"{error.message} {error.details}", path=str(target)
+        ) from error
     return manifest
 
 
@@ -282,9 +305,15 @@ def all_finite(tensors: Mapping[str, Any]) -> bool:
     return True
 
 
-def save_package(out_dir: str | os.PathLike[str], *, manifest: dict[str, Any],
-                 tensors: Mapping[str, Any], evaluation: dict[str, Any] | None = None,
-                 extra_files: Mapping[str, bytes] | None = None, card: str = "") -> Path:
+def save_package(
+    out_dir: str | os.PathLike[str],
+    *,
+    manifest: dict[str, Any],
+    tensors: Mapping[str, Any],
+    evaluation: dict[str, Any] | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
+    card: str = "",
+) -> Path:
     """Write a package atomically; an existing package at ``out_dir`` is replaced only at the end.
 
     ``manifest`` holds everything but ``format``, ``format_version``, ``files``,
@@ -301,17 +330,23 @@ def save_package(out_dir: str | os.PathLike[str], *, manifest: dict[str, Any],
             package_swap.recover(target)
             _write_folder(target, payloads)
     except package_swap.SwapIncomplete as error:
-        raise UserError(MSG_SAVE_HALF_DONE, details=str(error), path=str(target),
-                        aside=str(error.aside)) from error
+        raise UserError(
+            MSG_SAVE_HALF_DONE, details=str(error), path=str(target), aside=str(error.aside)
+        ) from error
     except OSError as error:
-        raise UserError(MSG_SAVE_FAILED, details=f"{type(error).__name__}: {error}",
-                        path=str(target)) from error
+        raise UserError(
+            MSG_SAVE_FAILED, details=f"{type(error).__name__}: {error}", path=str(target)
+        ) from error
     return target
 
 
-def _payloads(manifest: dict[str, Any], tensors: Mapping[str, Any],
-              evaluation: dict[str, Any] | None, extra_files: Mapping[str, bytes] | None,
-              card: str) -> dict[str, bytes]:
+def _payloads(
+    manifest: dict[str, Any],
+    tensors: Mapping[str, Any],
+    evaluation: dict[str, Any] | None,
+    extra_files: Mapping[str, bytes] | None,
+    card: str,
+) -> dict[str, bytes]:
     """Every file's bytes, the manifest last (it is written last)."""
     from safetensors.numpy import save as save_safetensors
 
@@ -353,37 +388,23 @@ def _write_folder(target: Path, payloads: dict[str, bytes]) -> None:
         for name, data in payloads.items():  # the manifest is last in ``payloads``
             path = staging / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+            write_synced(path, data)
         package_swap.carry_files(target, staging, keep)
-        _fsync_folder(staging)
+        fsync_folder(staging)
         package_swap.swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     if keep:
         log.info("kept %d file(s) of the user's in %s", len(keep), target)
-    _fsync_folder(target.parent)
-
-
-def _fsync_folder(folder: Path) -> None:
-    if os.name == "nt":
-        return
-    with contextlib.suppress(OSError):
-        descriptor = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
 
 
 # --------------------------------------------------------------------------- one-file packages
 
 
 def write_archive(package: str | os.PathLike[str], out_file: str | os.PathLike[str]) -> Path:
-    """Zip a validated package into one ``.taxon-model`` file (see ``engine.models.package_archive``)."""
+    """Zip a validated package into one ``.taxon-model`` file
+    (see ``engine.models.package_archive``)."""
     source = load_package(package)
     return package_archive.write_archive(source.path, source.manifest, source.name, out_file)
 

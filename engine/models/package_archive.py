@@ -39,15 +39,20 @@ MAX_ARCHIVE_FILES = 200
 MAX_UNPACKED_BYTES = 4 * 1024**3
 #: Free space left on the disk after unpacking.
 FREE_SPACE_MARGIN = 512 * 1024**2
-SUPPORTED_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2,
-                               zipfile.ZIP_LZMA})
+SUPPORTED_METHODS = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
 _CHUNK = 1 << 20
 
 MSG_BAD_ARCHIVE = N_("“{path}” is not a readable Taxon model file.")
-MSG_ENCRYPTED = N_("“{path}” is protected by a password. Taxon opens only model files "
-                   "without a password; export the model again from Taxon.")
-MSG_METHOD = N_("“{path}” is compressed in a way Taxon cannot read. Export the model again "
-                "from Taxon, or zip it without compression.")
+MSG_ENCRYPTED = N_(
+    "“{path}” is protected by a password. Taxon opens only model files "
+    "without a password; export the model again from Taxon."
+)
+MSG_METHOD = N_(
+    "“{path}” is compressed in a way Taxon cannot read. Export the model again "
+    "from Taxon, or zip it without compression."
+)
 MSG_TOO_LARGE = N_("“{path}” would unpack to {size}, more than Taxon opens ({limit}).")
 MSG_NO_SPACE = N_("There is not enough free disk space to open “{path}”: it needs {size}.")
 
@@ -79,7 +84,9 @@ def safe_file_name(name: str) -> str:
     return cleaned[:120] or "model"
 
 
-def write_archive(folder: Path, manifest: dict, name: str, out_file: str | os.PathLike[str]) -> Path:
+def write_archive(
+    folder: Path, manifest: dict, name: str, out_file: str | os.PathLike[str]
+) -> Path:
     """Zip a loaded (so validated) package into one ``.taxon-model`` file (stored: weights
     do not shrink)."""
     target = archive_target(name, out_file)
@@ -137,8 +144,9 @@ def _unpack(archive_path: Path, target: Path, shown: str) -> None:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, _Refused) as error:
         shutil.rmtree(staging, ignore_errors=True)
-        raise UserError(MSG_BAD_ARCHIVE, details=f"{type(error).__name__}: {error}",
-                        path=shown) from error
+        raise UserError(
+            MSG_BAD_ARCHIVE, details=f"{type(error).__name__}: {error}", path=shown
+        ) from error
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -174,9 +182,16 @@ def _listed_members(archive: zipfile.ZipFile, shown: str) -> list[zipfile.ZipInf
 def _check_name(member: zipfile.ZipInfo) -> None:
     name = Path(member.filename)
     link = (member.external_attr >> 16) & 0o170000 == 0o120000
-    if (member.is_dir() or link or name.is_absolute() or ".." in name.parts
-            or member.filename.startswith(("/", "\\")) or ":" in member.filename
-            or "\\" in member.filename or name.suffix.lower() in UNSAFE_SUFFIXES):
+    if (
+        member.is_dir()
+        or link
+        or name.is_absolute()
+        or ".." in name.parts
+        or member.filename.startswith(("/", "\\"))
+        or ":" in member.filename
+        or "\\" in member.filename
+        or name.suffix.lower() in UNSAFE_SUFFIXES
+    ):
         raise _Refused(f"refused member {member.filename!r}")
 
 
@@ -184,8 +199,9 @@ def _check_readable(member: zipfile.ZipInfo, shown: str) -> None:
     if member.flag_bits & 0x1:
         raise UserError(MSG_ENCRYPTED, details=member.filename, path=shown)
     if member.compress_type not in SUPPORTED_METHODS:
-        raise UserError(MSG_METHOD, details=f"{member.filename}: method {member.compress_type}",
-                        path=shown)
+        raise UserError(
+            MSG_METHOD, details=f"{member.filename}: method {member.compress_type}", path=shown
+        )
 
 
 def _read_manifest_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, shown: str) -> bytes:
@@ -202,13 +218,22 @@ def _read_manifest_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, sho
 def _check_room(members: list[zipfile.ZipInfo], cache: Path, shown: str) -> None:
     total = sum(member.file_size for member in members)
     if total > MAX_UNPACKED_BYTES:
-        raise UserError(MSG_TOO_LARGE, details=f"{total} bytes declared", path=shown,
-                        size=format_bytes(total), limit=format_bytes(MAX_UNPACKED_BYTES))
+        raise UserError(
+            MSG_TOO_LARGE,
+            details=f"{total} bytes declared",
+            path=shown,
+            size=format_bytes(total),
+            limit=format_bytes(MAX_UNPACKED_BYTES),
+        )
     cache.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(cache).free
     if total > free - FREE_SPACE_MARGIN:
-        raise UserError(MSG_NO_SPACE, details=f"{total} bytes needed, {free} free", path=shown,
-                        size=format_bytes(total))
+        raise UserError(
+            MSG_NO_SPACE,
+            details=f"{total} bytes needed, {free} free",
+            path=shown,
+            size=format_bytes(total),
+        )
 
 
 def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, staging: Path) -> None:
@@ -224,4 +249,3 @@ def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, staging: Path) -
             out.write(block)
     if written != member.file_size:
         raise _Refused(f"{member.filename!r} is smaller than its header says")
-

@@ -30,6 +30,8 @@ import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from engine.core.atomic import fsync_folder
+
 log = logging.getLogger(__name__)
 
 STAGING_TAG = ".tmp-"
@@ -111,6 +113,7 @@ def recover(target: Path, keep: Path | None = None) -> None:
     if olds and not target.exists():
         restored = olds.pop()  # the newest
         os.replace(restored, target)
+        fsync_folder(target.parent)
         log.warning("restored %s from %s after an interrupted save", target, restored.name)
     for leftover in [*olds, *_siblings(target, STAGING_TAG)]:
         if keep is not None and leftover == keep:
@@ -156,8 +159,11 @@ def unlisted_files(folder: Path, listed: set[str]) -> list[str]:
             path = (relative / name).as_posix()
             if not any(item.startswith(path + "/") for item in listed):
                 found.append(path)
-        found += [(relative / name).as_posix() for name in files
-                  if (relative / name).as_posix() not in listed]
+        found += [
+            (relative / name).as_posix()
+            for name in files
+            if (relative / name).as_posix() not in listed
+        ]
     return found
 
 
@@ -195,8 +201,14 @@ def swap_in(staging: Path, target: Path) -> None:
     """Make the complete folder ``staging`` the folder ``target``; call with the lock held.
 
     Raises ``OSError`` with nothing changed, or ``SwapIncomplete`` in the one case
-    where the old package could not be put back.
+    where the old package could not be put back. When it returns, the new names are
+    on disk (the parent folder is fsync'ed).
     """
+    _swap(staging, target)
+    fsync_folder(target.parent)
+
+
+def _swap(staging: Path, target: Path) -> None:
     if not target.exists():
         os.rename(staging, target)
         return

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from engine.core.i18n import N_, _
-from engine.core.jobs import CancelToken, Progress, UserError, no_progress
+from engine.core.jobs import CancelToken, Progress, Throttle, UserError, no_progress
 from engine.core.paths import user_cache_dir
 from engine.core.vector_cache import VectorCache
 from engine.models.backbones.e5 import MANIFEST, MSG_BROKEN, e5_folder, model_id, verify_folder
@@ -84,8 +83,13 @@ class TextEncoder:
     """multilingual-e5-small (or a validated local model) on one torch device: texts in,
     unit vectors out."""
 
-    def __init__(self, folder: Path | None = None, device: str = "cpu",
-                 progress: Progress = no_progress, cancel: CancelToken | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path | None = None,
+        device: str = "cpu",
+        progress: Progress = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> None:
         cancel = cancel or CancelToken()
         self.local = None  # the LocalModel of a folder that is not e5
         if folder is None:
@@ -146,11 +150,9 @@ class TextEncoder:
         job = getattr(self._job, "state", None)
         if job is None:
             return
-        progress, cancel, done, total, last = job
+        progress, cancel, done, total, throttle = job
         cancel.raise_if_cancelled()
-        now = time.monotonic()
-        if now - last >= 0.5:
-            self._job.state = (progress, cancel, done, total, now)
+        if throttle.due():
             progress(done, total, _(MSG_EMBEDDING))
 
     @property
@@ -162,23 +164,26 @@ class TextEncoder:
             self._tokenizer = AutoTokenizer.from_pretrained(self.folder, local_files_only=True)
         return self._tokenizer
 
-    def tokenize(self, texts: Sequence[str], cancel: CancelToken | None = None
-                 ) -> list[list[int]]:
+    def tokenize(self, texts: Sequence[str], cancel: CancelToken | None = None) -> list[list[int]]:
         """Token ids of ``"query: " + text`` (e5; a local model gets no prefix), with
         ``<s>``/``</s>``, at most 512."""
         out: list[list[int]] = []
         for start in range(0, len(texts), TOKENIZE_CHUNK):
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            chunk = [self.prefix + _clean(text) for text in texts[start:start + TOKENIZE_CHUNK]]
+            chunk = [self.prefix + _clean(text) for text in texts[start : start + TOKENIZE_CHUNK]]
             if self._helper_path is not None:
                 from engine.models import tokenizer_process
 
-                out.extend(tokenizer_process.call(tokenizer_process.encode, self._helper_path,
-                                                  chunk, self.max_tokens))
+                out.extend(
+                    tokenizer_process.call(
+                        tokenizer_process.encode, self._helper_path, chunk, self.max_tokens
+                    )
+                )
             else:
-                out.extend(self._tokenizer(chunk, truncation=True,
-                                           max_length=self.max_tokens)["input_ids"])
+                out.extend(
+                    self._tokenizer(chunk, truncation=True, max_length=self.max_tokens)["input_ids"]
+                )
         return out
 
     def _batches(self, lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -190,7 +195,7 @@ class TextEncoder:
             size = batch_size
             if budget is not None:
                 size = max(1, min(batch_size, budget // max(1, int(lengths[order[start]]))))
-            batches.append(order[start:start + size])
+            batches.append(order[start : start + size])
             start += size
         return batches
 
@@ -202,8 +207,8 @@ class TextEncoder:
         batch = np.full((len(ids), width), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(ids), width), dtype=np.int64)
         for row, tokens in enumerate(ids):
-            batch[row, :len(tokens)] = tokens
-            mask[row, :len(tokens)] = 1
+            batch[row, : len(tokens)] = tokens
+            mask[row, : len(tokens)] = 1
         input_ids = torch.from_numpy(batch).to(self.device)
         attention = torch.from_numpy(mask).to(self.device)
         with torch.inference_mode():
@@ -213,8 +218,13 @@ class TextEncoder:
             pooled = torch.nn.functional.normalize(pooled, dim=-1)
         return pooled.float().cpu().numpy()
 
-    def encode(self, texts: Sequence[str], progress: Progress = no_progress,
-               cancel: CancelToken | None = None, batch_size: int = 32) -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        progress: Progress = no_progress,
+        cancel: CancelToken | None = None,
+        batch_size: int = 32,
+    ) -> np.ndarray:
         """(len(texts), 384) float32 unit vectors (a local model: its hidden size), in the
         order of ``texts``."""
         cancel = cancel or CancelToken()
@@ -227,7 +237,13 @@ class TextEncoder:
         try:
             for batch in self._batches(lengths, max(1, int(batch_size))):
                 cancel.raise_if_cancelled()
-                self._job.state = (progress, cancel, done, len(texts), time.monotonic())
+                self._job.state = (
+                    progress,
+                    cancel,
+                    done,
+                    len(texts),
+                    Throttle(0.5, wait_first=True),
+                )
                 out[batch] = self._forward([ids[i] for i in batch])
                 done += len(batch)
                 progress(done, len(texts), _(MSG_EMBEDDING))
@@ -278,8 +294,9 @@ def release_encoders() -> None:
 # --------------------------------------------------------------------------- the disk cache
 
 
-def _model_key(folder: Path, progress: Progress = no_progress,
-               cancel: CancelToken | None = None) -> tuple[str, int]:
+def _model_key(
+    folder: Path, progress: Progress = no_progress, cancel: CancelToken | None = None
+) -> tuple[str, int]:
     """(cache id, vector width) of the model in ``folder``: e5's model id and 384, or a
     validated local folder's ``LocalModel.id`` and hidden size."""
     if is_e5_folder(folder):
@@ -314,9 +331,15 @@ def _text_keys(texts: Sequence[Any], cancel: CancelToken) -> list[bytes]:
 # --------------------------------------------------------------------------- the job
 
 
-def text_features(texts: Sequence[str], progress: Progress = no_progress,
-                  cancel: CancelToken | None = None, *, folder: Path | None = None,
-                  device: str = "auto", batch_size: int = 32) -> np.ndarray:
+def text_features(
+    texts: Sequence[str],
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    folder: Path | None = None,
+    device: str = "auto",
+    batch_size: int = 32,
+) -> np.ndarray:
     """(len(texts), 384) float32 e5 vectors (unit length), cached by text.
 
     ``folder``: a converted e5 folder (default: the built-in one, converted on
@@ -342,7 +365,7 @@ def text_features(texts: Sequence[str], progress: Progress = no_progress,
         progress(0, len(unique), _(MSG_PREPARING))
         encoder = _encoder(Path(folder), device, progress, cancel)
         for start in range(0, len(unique), WAVE_SIZE):
-            wave = unique[start:start + WAVE_SIZE]
+            wave = unique[start : start + WAVE_SIZE]
 
             def report(done: int, total: int | None, message: str, _base: int = start) -> None:
                 progress(_base + done, len(unique), message)

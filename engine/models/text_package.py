@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 MSG_WRONG_KIND = N_("The model “{name}” is of a kind this version of Taxon cannot use.")
 MAX_EXPLAINED_SEGMENTS = 64
 #: Scripts written without spaces: each character is its own segment.
-_NO_SPACES = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u1780-\u17ff]")
+_NO_SPACES = re.compile(
+    r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u1780-\u17ff]"
+)
 _WORD = re.compile(r"\w+(?:['’-]\w+)*", re.UNICODE)
 
 
@@ -84,15 +86,16 @@ class TextClassifier(Classifier):
         self._predict = predict
         self._lock = threading.Lock()
 
-    def predict_texts(self, texts: list[str], progress: Progress = no_progress,
-                      cancel: CancelToken | None = None) -> np.ndarray:
+    def predict_texts(
+        self, texts: list[str], progress: Progress = no_progress, cancel: CancelToken | None = None
+    ) -> np.ndarray:
         """(len(texts), len(labels)) probabilities."""
         cancel = cancel or CancelToken()
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         for start in range(0, len(texts), 256):
             cancel.raise_if_cancelled()
             with self._lock:
-                out[start:start + 256] = self._predict(list(texts[start:start + 256]))
+                out[start : start + 256] = self._predict(list(texts[start : start + 256]))
             progress(min(len(texts), start + 256), len(texts), "")
         return out
 
@@ -105,7 +108,7 @@ class TextClassifier(Classifier):
         if not parts:
             return parts
         shown = parts[:MAX_EXPLAINED_SEGMENTS]
-        variants = [text] + [text[:s.start] + text[s.end:] for s in shown]
+        variants = [text] + [text[: s.start] + text[s.end :] for s in shown]
         probs = self.predict_texts(variants)
         predicted = int(probs[0].argmax())
         for part, row in zip(shown, probs[1:], strict=True):
@@ -120,16 +123,18 @@ def _instant(package: ModelPackage):
     from scipy import sparse  # noqa: F401 - scikit-learn's vectorizer needs it
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-
     tensors = {k: v.numpy() for k, v in package.tensors().items()}
     terms = _vocabulary(package)
     _check_instant(package, tensors, len(terms))
     settings = package.manifest.get("preprocess") or {}
-    vec = TfidfVectorizer(analyzer=settings.get("analyzer", "char_wb"),
-                          ngram_range=tuple(settings.get("ngram_range", (1, 4))),
-                          lowercase=bool(settings.get("lowercase", True)),
-                          sublinear_tf=bool(settings.get("sublinear_tf", True)),
-                          vocabulary={term: i for i, term in enumerate(terms)}, dtype=np.float32)
+    vec = TfidfVectorizer(
+        analyzer=settings.get("analyzer", "char_wb"),
+        ngram_range=tuple(settings.get("ngram_range", (1, 4))),
+        lowercase=bool(settings.get("lowercase", True)),
+        sublinear_tf=bool(settings.get("sublinear_tf", True)),
+        vocabulary={term: i for i, term in enumerate(terms)},
+        dtype=np.float32,
+    )
     vec.idf_ = tensors["idf"]
     coef, intercept = tensors["coef"], tensors["intercept"]
 
@@ -145,8 +150,11 @@ def _vocabulary(package: ModelPackage) -> list[str]:
         terms = json.loads((package.path / "vocabulary.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as error:
         raise package.damaged(f"vocabulary.json: {type(error).__name__}: {error}") from error
-    if not isinstance(terms, list) or not all(isinstance(term, str) for term in terms) \
-            or len(set(terms)) != len(terms):
+    if (
+        not isinstance(terms, list)
+        or not all(isinstance(term, str) for term in terms)
+        or len(set(terms)) != len(terms)
+    ):
         raise package.damaged("vocabulary.json must be a list of distinct strings")
     return terms
 
@@ -161,13 +169,18 @@ def _check_instant(package: ModelPackage, tensors: dict[str, np.ndarray], terms:
     outputs = 1 if classes == 2 else classes
     package.check_outputs(tensors["coef"].shape, outputs, "coef")
     package.check_outputs(tensors["intercept"].shape, outputs, "intercept")
-    if tensors["coef"].ndim != 2 or tensors["coef"].shape[1] != terms \
-            or tensors["idf"].shape != (terms,):
-        raise package.damaged(f"coef {tensors['coef'].shape}, idf {tensors['idf'].shape} and "
-                              f"{terms} vocabulary terms disagree")
+    if (
+        tensors["coef"].ndim != 2
+        or tensors["coef"].shape[1] != terms
+        or tensors["idf"].shape != (terms,)
+    ):
+        raise package.damaged(
+            f"coef {tensors['coef'].shape}, idf {tensors['idf'].shape} and "
+            f"{terms} vocabulary terms disagree"
+        )
 
 
-def _head(package: ModelPackage, tensors: dict) -> tuple:
+def text_head(package: ModelPackage, tensors: dict) -> tuple:
     """``classifier.weight`` and ``classifier.bias``, one output row per label."""
     for key in ("classifier.weight", "classifier.bias"):
         if key not in tensors:
@@ -176,7 +189,7 @@ def _head(package: ModelPackage, tensors: dict) -> tuple:
     return tensors["classifier.weight"], tensors["classifier.bias"]
 
 
-def _encoder_folder(package: ModelPackage):
+def encoder_folder(package: ModelPackage):
     from pathlib import Path
 
     backbone = package.manifest.get("backbone") or {}
@@ -185,17 +198,26 @@ def _encoder_folder(package: ModelPackage):
 
         folder = inspect_folder(backbone["path"], "text")
         if folder.id != backbone.get("id"):
-            raise UserError(N_("The model “{name}” needs the model folder “{path}”, which has "
-                               "changed since it was trained."), name=package.name,
-                            path=backbone["path"])
+            raise UserError(
+                N_(
+                    "The model “{name}” needs the model folder “{path}”, which has "
+                    "changed since it was trained."
+                ),
+                name=package.name,
+                path=backbone["path"],
+            )
         return Path(folder.path)
     from engine.models.backbones import e5
 
     folder = e5.e5_folder()
     if e5.model_id(folder) != backbone.get("id"):
-        raise UserError(N_("The model “{name}” was trained on a different version of the built-in "
-                           "text model, so it cannot be used with this version of Taxon."),
-                        name=package.name)
+        raise UserError(
+            N_(
+                "The model “{name}” was trained on a different version of the built-in "
+                "text model, so it cannot be used with this version of Taxon."
+            ),
+            name=package.name,
+        )
     return folder
 
 
@@ -204,8 +226,8 @@ def _linear(package: ModelPackage, device: str):
 
     from engine.models.text_features import _encoder
 
-    weight, bias = _head(package, package.tensors())
-    encoder = _encoder(_encoder_folder(package), device, no_progress, CancelToken())
+    weight, bias = text_head(package, package.tensors())
+    encoder = _encoder(encoder_folder(package), device, no_progress, CancelToken())
 
     def predict(texts: list[str]) -> np.ndarray:
         vectors = torch.from_numpy(encoder.encode(texts))
@@ -221,14 +243,17 @@ def _finetuned(package: ModelPackage, device: str):
     from engine.models.text_features import _torch_device
 
     try:
-        config = AutoConfig.from_pretrained(package.path, local_files_only=True,
-                                            trust_remote_code=False)
+        config = AutoConfig.from_pretrained(
+            package.path, local_files_only=True, trust_remote_code=False
+        )
     except (OSError, ValueError, RecursionError) as error:
         raise package.damaged(f"config.json: {type(error).__name__}: {error}") from error
     if getattr(config, "num_labels", None) != len(package.labels):
-        raise package.damaged(f"config.json has {getattr(config, 'num_labels', None)} outputs "
-                              f"for {len(package.labels)} labels")
-    _check_shapes_first(package, config)
+        raise package.damaged(
+            f"config.json has {getattr(config, 'num_labels', None)} outputs "
+            f"for {len(package.labels)} labels"
+        )
+    check_shapes_first(package, config)
     model = AutoModelForSequenceClassification.from_config(config)
     try:
         model.load_state_dict(package.tensors(), strict=True)
@@ -241,15 +266,20 @@ def _finetuned(package: ModelPackage, device: str):
     prefix, limit = settings.get("prefix", ""), int(settings.get("max_tokens", 256))
 
     def predict(texts: list[str]) -> np.ndarray:
-        batch = tokenizer([prefix + t for t in texts], truncation=True, max_length=limit,
-                          padding=True, return_tensors="pt").to(target)
+        batch = tokenizer(
+            [prefix + t for t in texts],
+            truncation=True,
+            max_length=limit,
+            padding=True,
+            return_tensors="pt",
+        ).to(target)
         with torch.inference_mode():
             return torch.softmax(model(**batch).logits.float(), dim=1).cpu().numpy()
 
     return predict
 
 
-def _check_shapes_first(package: ModelPackage, config) -> None:
+def check_shapes_first(package: ModelPackage, config) -> None:
     """Build the network without memory (the ``meta`` device) and compare it with the
     weights file's header, so a ``config.json`` edited to giant sizes is refused before
     anything is allocated."""
@@ -263,18 +293,26 @@ def _check_shapes_first(package: ModelPackage, config) -> None:
         raise package.damaged(f"config.json: {type(error).__name__}: {error}") from error
     expected = {key: tuple(value.shape) for key, value in skeleton.state_dict().items()}
     stored = package.tensor_shapes()
-    wrong = sorted(key for key in expected.keys() | stored.keys()
-                   if expected.get(key) != stored.get(key))
+    wrong = sorted(
+        key for key in expected.keys() | stored.keys() if expected.get(key) != stored.get(key)
+    )
     if wrong:
         raise package.damaged(f"config.json and the weights disagree on {wrong[:5]}")
 
 
-def load_text_classifier(package: ModelPackage, progress: Progress | None = None,
-                         cancel: CancelToken | None = None, device: str = "auto") -> TextClassifier:
+def load_text_classifier(
+    package: ModelPackage,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    device: str = "auto",
+) -> TextClassifier:
     progress = progress or no_progress
     progress(0, None, "")
-    builders = {"text-instant": lambda: _instant(package), "text-linear": lambda: _linear(package, device),
-                "text-finetuned": lambda: _finetuned(package, device)}
+    builders = {
+        "text-instant": lambda: _instant(package),
+        "text-linear": lambda: _linear(package, device),
+        "text-finetuned": lambda: _finetuned(package, device),
+    }
     if package.kind not in builders:
         raise UserError(MSG_WRONG_KIND, details=f"kind={package.kind!r}", name=package.name)
     return TextClassifier(package.name, package.labels, builders[package.kind]())

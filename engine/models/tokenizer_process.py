@@ -31,7 +31,8 @@ def _pool() -> Executor:
             from engine.core.workers import start_method
 
             _executor = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context(start_method()))
+                max_workers=1, mp_context=multiprocessing.get_context(start_method())
+            )
         return _executor
 
 

@@ -52,17 +52,28 @@ from engine.serving.service import Service
 log = logging.getLogger(__name__)
 
 IMAGE_TYPES = ("image/", "application/octet-stream")
-_TELEMETRY_OFF = {"tracing": False, "metrics": False, "logs": False,
-                  "operation_spans": False, "auto_configure": False}
+_TELEMETRY_OFF = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
 
 
 def _error_response(error: ApiError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
 
-def create_app(model: ServedModel, *, token: str | None = None, cors: Iterable[str] = (),
-               limits: Limits | None = None, loopback: bool = True,
-               decode_workers: int | None = None) -> FastAPI:
+def create_app(
+    model: ServedModel,
+    *,
+    token: str | None = None,
+    cors: Iterable[str] = (),
+    limits: Limits | None = None,
+    loopback: bool = True,
+    decode_workers: int | None = None,
+) -> FastAPI:
     """The service for ``model``; ``app.state.service.close()`` releases its threads.
 
     ``token`` makes every request (but the static ``/docs`` page) need
@@ -71,9 +82,14 @@ def create_app(model: ServedModel, *, token: str | None = None, cors: Iterable[s
     """
     limits = limits or Limits()
     service = Service(model, limits, decode_workers)
-    app = FastAPI(title="Taxon prediction service", version=app_version(),
-                  docs_url=None, redoc_url=None, openapi_url="/openapi.json",
-                  telemetry=_TELEMETRY_OFF)  # type: ignore[arg-type]
+    app = FastAPI(
+        title="Taxon prediction service",
+        version=app_version(),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        telemetry=_TELEMETRY_OFF,
+    )  # type: ignore[arg-type]
     app.state.service = service
     _add_errors(app)
     _add_routes(app, service)
@@ -85,8 +101,12 @@ def create_app(model: ServedModel, *, token: str | None = None, cors: Iterable[s
     if origins:
         from starlette.middleware.cors import CORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     return app
 
 
@@ -101,19 +121,22 @@ def _add_errors(app: FastAPI) -> None:
             return _error_response(ApiError(404, "not_found", MSG_NOT_FOUND))
         if error.status_code == 405:
             return _error_response(ApiError(405, "method_not_allowed", MSG_METHOD))
-        return JSONResponse({"error": {"code": f"http_{error.status_code}",
-                                       "message": str(error.detail)}},
-                            status_code=error.status_code)
+        return JSONResponse(
+            {"error": {"code": f"http_{error.status_code}", "message": str(error.detail)}},
+            status_code=error.status_code,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"error": {"code": "invalid_request", "message": str(error)[:500]}},
-                            status_code=422)
+        return JSONResponse(
+            {"error": {"code": "invalid_request", "message": str(error)[:500]}}, status_code=422
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.error("Unexpected error answering %s %s", request.method, request.url.path,
-                  exc_info=error)
+        log.error(
+            "Unexpected error answering %s %s", request.method, request.url.path, exc_info=error
+        )
         return _error_response(ApiError(500, "internal_error", MSG_INTERNAL))
 
 
@@ -126,11 +149,15 @@ def _add_routes(app: FastAPI, service: Service) -> None:
 
     @app.get("/v1/model", summary="The served model: name, task, labels, validation metrics")
     async def model_info() -> dict[str, Any]:
-        return {**model.info(), "limits": {"max_body_bytes": service.limits.max_body_bytes,
-                                           "max_items": service.limits.max_items}}
+        return {
+            **model.info(),
+            "limits": {
+                "max_body_bytes": service.limits.max_body_bytes,
+                "max_items": service.limits.max_items,
+            },
+        }
 
-    @app.post("/v1/classify", summary="Classify images or texts",
-              openapi_extra=CLASSIFY_OPENAPI)
+    @app.post("/v1/classify", summary="Classify images or texts", openapi_extra=CLASSIFY_OPENAPI)
     async def classify(request: Request) -> JSONResponse:
         async with service.slots:
             try:
@@ -141,8 +168,9 @@ def _add_routes(app: FastAPI, service: Service) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return HTMLResponse(DOCS_HTML, headers={"Content-Security-Policy": DOCS_CSP,
-                                                "Cache-Control": "no-store"})
+        return HTMLResponse(
+            DOCS_HTML, headers={"Content-Security-Policy": DOCS_CSP, "Cache-Control": "no-store"}
+        )
 
 
 async def _classify(request: Request, service: Service) -> list[dict[str, Any]]:
@@ -151,8 +179,13 @@ async def _classify(request: Request, service: Service) -> list[dict[str, Any]]:
     content_type = request.headers.get("content-type", "")
     kind = content_type.split(";", 1)[0].strip().lower()
     top_k = parse_top_k(request.query_params.get("top_k"))
-    if not (kind == "multipart/form-data" or kind == "application/json"
-            or kind.endswith("+json") or kind == "text/plain" or kind.startswith(IMAGE_TYPES)):
+    if not (
+        kind == "multipart/form-data"
+        or kind == "application/json"
+        or kind.endswith("+json")
+        or kind == "text/plain"
+        or kind.startswith(IMAGE_TYPES)
+    ):
         raise ApiError(415, "unsupported_content_type", MSG_CONTENT_TYPE, type=kind or "-")
     body = await read_body(request, limits)
     if kind == "multipart/form-data":
@@ -161,13 +194,18 @@ async def _classify(request: Request, service: Service) -> list[dict[str, Any]]:
         if "top_k" in fields:
             top_k = parse_top_k(fields["top_k"].decode("utf-8", "replace").strip())
         if task == "text":
-            texts = [part.data.decode("utf-8", "replace") for part in parts
-                     if part.filename is None and part.name in ("text", "texts")]
+            texts = [
+                part.data.decode("utf-8", "replace")
+                for part in parts
+                if part.filename is None and part.name in ("text", "texts")
+            ]
             if not texts:
                 raise ApiError(415, "wants_texts", MSG_WANTS_TEXTS)
             return await _texts(service, texts, top_k)
-        uploads = [(part.filename or f"file {index}", part.data)
-                   for index, part in enumerate((p for p in parts if p.filename is not None), 1)]
+        uploads = [
+            (part.filename or f"file {index}", part.data)
+            for index, part in enumerate((p for p in parts if p.filename is not None), 1)
+        ]
         check_count(len(uploads), limits)
         return await service.classify_images(uploads, top_k)
     if kind == "text/plain" or kind == "application/json" or kind.endswith("+json"):

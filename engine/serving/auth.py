@@ -23,8 +23,9 @@ from typing import Any
 from engine.serving.limits import MSG_BAD_HOST, MSG_UNAUTHORIZED, ApiError
 
 Scope = dict[str, Any]
-ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
-                   Awaitable[None]]
+ASGIApp = Callable[
+    [Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
+]
 
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
 #: Paths that answer without a token: the docs page is static and names no model.
@@ -51,8 +52,10 @@ async def send_error(send: Callable[[Any], Awaitable[None]], error: ApiError) ->
     """Answer with ``error``'s JSON body (used before the app is reached)."""
     body = json.dumps(error.body(), ensure_ascii=False).encode("utf-8")
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    headers += [(key.lower().encode("latin-1"), value.encode("latin-1"))
-                for key, value in error.headers.items()]
+    headers += [
+        (key.lower().encode("latin-1"), value.encode("latin-1"))
+        for key, value in error.headers.items()
+    ]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -35,8 +35,13 @@ class BatcherClosed(RuntimeError):
 class MicroBatcher:
     """Runs ``run(items) -> results`` (same length, same order) on batches of queued items."""
 
-    def __init__(self, run: Callable[[list[Any]], Sequence[Any]], max_batch: int,
-                 max_wait_s: float = 0.005, name: str = "taxon-model") -> None:
+    def __init__(
+        self,
+        run: Callable[[list[Any]], Sequence[Any]],
+        max_batch: int,
+        max_wait_s: float = 0.005,
+        name: str = "taxon-model",
+    ) -> None:
         self._run = run
         self.max_batch = max(1, int(max_batch))
         self.max_wait_s = max(0.0, float(max_wait_s))
@@ -96,7 +101,9 @@ class MicroBatcher:
             if first is _STOP:
                 break
             batch, stop = self._collect(first)
-            live = [(item, future) for item, future in batch if future.set_running_or_notify_cancel()]
+            live = [
+                (item, future) for item, future in batch if future.set_running_or_notify_cancel()
+            ]
             if live:
                 self._run_batch(live)
         self._fail_leftovers()

@@ -77,8 +77,9 @@ def decode_upload(data: bytes, name: str, size: int, resize_shorter: int) -> Pix
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image, (width, height) = images._decode(
-                io.BytesIO(data), shorter, shown, images.MAX_ASPECT_RATIO)
+            image, (width, height) = images.decode_stream(
+                io.BytesIO(data), shorter, shown, images.MAX_ASPECT_RATIO
+            )
         except ImageReadError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -87,12 +88,13 @@ def decode_upload(data: bytes, name: str, size: int, resize_shorter: int) -> Pix
             raise ImageReadError(images.MSG_NOT_IMAGE, shown, str(error)) from error
         except MemoryError as error:
             raise ImageReadError(images.MSG_TOO_LARGE, shown, "out of memory") from error
-        except images._UnsupportedMode as error:
+        except images.UnsupportedModeError as error:
             raise ImageReadError(images.MSG_NOT_IMAGE, shown, str(error)) from error
         except Exception as error:  # decoders report damage as many exception types
             raise ImageReadError(
-                images.MSG_CORRUPT, shown, f"{type(error).__name__}: {error}") from error
-    cropped = images._center_crop(images._resize_shorter_side(image, shorter), size)
+                images.MSG_CORRUPT, shown, f"{type(error).__name__}: {error}"
+            ) from error
+    cropped = images.center_crop(images.resize_shorter_side(image, shorter), size)
     return Pixels(np.array(cropped, dtype=np.uint8), width, height)
 
 
@@ -110,8 +112,9 @@ def _failure(name: str, error: BaseException) -> DecodeFailure:
 class DecodeService:
     """Decodes uploads for one model's input size in worker processes (asyncio side)."""
 
-    def __init__(self, size: int, resize_shorter: int,
-                 workers: int = DEFAULT_DECODE_WORKERS) -> None:
+    def __init__(
+        self, size: int, resize_shorter: int, workers: int = DEFAULT_DECODE_WORKERS
+    ) -> None:
         self.size, self.resize_shorter = size, resize_shorter
         self._pool = DecodePool(workers)
         self._quarantine = DecodePool(1)
@@ -133,7 +136,8 @@ class DecodeService:
             executor = pool.executor()
             try:
                 return executor, executor.submit(
-                    decode_upload, data, name, self.size, self.resize_shorter)
+                    decode_upload, data, name, self.size, self.resize_shorter
+                )
             except BrokenProcessPool:
                 pool.discard(executor)
                 if attempt:

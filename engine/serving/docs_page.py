@@ -9,41 +9,87 @@ It builds the page with ``textContent`` only, never HTML from the spec.
 
 from __future__ import annotations
 
-DOCS_CSP = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-            "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'"
+)
 
 CLASSIFY_OPENAPI = {
     "description": (
         "Images: multipart/form-data with one file part per image (any field name) and an "
         "optional `top_k` field, or one image as the whole body (`Content-Type: image/jpeg`, "
         "`image/png`…; `?name=` names it in the answer). Texts (text models): JSON "
-        "`{\"texts\": [\"...\"], \"top_k\": 3}` or one `text/plain` body. Each item gets "
+        '`{"texts": ["..."], "top_k": 3}` or one `text/plain` body. Each item gets '
         "`predictions` or, when it cannot be read, `error` and a stable `code` (`too_large`, "
         "`damaged`, `not_an_image`, `too_thin`, `empty`, `decoder_crashed`, `text_too_long`); "
         "the request itself still succeeds."
     ),
     "parameters": [
-        {"name": "top_k", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "default": 5}},
-        {"name": "name", "in": "query", "required": False,
-         "schema": {"type": "string"}, "description": "the input name of a raw image body"},
+        {
+            "name": "top_k",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "default": 5},
+        },
+        {
+            "name": "name",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": "the input name of a raw image body",
+        },
     ],
-    "requestBody": {"required": True, "content": {
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-            "top_k": {"type": "integer", "minimum": 1}}}},
-        "image/*": {"schema": {"type": "string", "format": "binary"}},
-        "application/json": {"schema": {"type": "object", "required": ["texts"], "properties": {
-            "texts": {"type": "array", "items": {"type": "string"}},
-            "top_k": {"type": "integer", "minimum": 1}}}},
-        "text/plain": {"schema": {"type": "string"}},
-    }},
-    "responses": {"200": {"description": "one result per item, in order", "content": {
-        "application/json": {"example": {"model": "leaves", "results": [
-            {"input": "a.jpg", "predictions": [{"label": "oak", "score": 0.93}],
-             "width": 640, "height": 480},
-            {"input": "b.png", "error": "b.png is damaged or incomplete and cannot be decoded.",
-             "code": "damaged"}]}}}}},
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "top_k": {"type": "integer", "minimum": 1},
+                    },
+                }
+            },
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["texts"],
+                    "properties": {
+                        "texts": {"type": "array", "items": {"type": "string"}},
+                        "top_k": {"type": "integer", "minimum": 1},
+                    },
+                }
+            },
+            "text/plain": {"schema": {"type": "string"}},
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "one result per item, in order",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "model": "leaves",
+                        "results": [
+                            {
+                                "input": "a.jpg",
+                                "predictions": [{"label": "oak", "score": 0.93}],
+                                "width": 640,
+                                "height": 480,
+                            },
+                            {
+                                "input": "b.png",
+                                "error": "b.png is damaged or incomplete and cannot be decoded.",
+                                "code": "damaged",
+                            },
+                        ],
+                    }
+                }
+            },
+        }
+    },
 }
 
 DOCS_HTML = """<!doctype html>
@@ -86,7 +132,8 @@ async function load(){
       const body=op.requestBody&&op.requestBody.content;
       if(body)box.append(el('p','Request body: '+Object.keys(body).join(', ')));
       const ok=op.responses&&op.responses['200'];
-      const ex=ok&&ok.content&&ok.content['application/json']&&ok.content['application/json'].example;
+      const ex=ok&&ok.content&&ok.content['application/json']&&
+        ok.content['application/json'].example;
       if(ex)box.append(el('pre',JSON.stringify(ex,null,2)));
       out.append(box);
     }

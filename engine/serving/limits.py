@@ -24,13 +24,13 @@ MSG_NOTHING = N_("The request holds nothing to classify.")
 MSG_SLOW = N_("The request body took longer than {seconds} seconds to arrive.")
 MSG_CONTENT_TYPE = N_(
     "Unsupported content type “{type}”. Send images as multipart/form-data or as one "
-    "image body (image/jpeg, image/png…), texts as application/json {{\"texts\": [...]}}."
+    'image body (image/jpeg, image/png…), texts as application/json {{"texts": [...]}}.'
 )
 MSG_JSON = N_("The request body is not valid JSON: {reason}")
-MSG_TEXTS_SHAPE = N_("Send texts as a JSON object: {{\"texts\": [\"first text\", \"second\"]}}.")
+MSG_TEXTS_SHAPE = N_('Send texts as a JSON object: {{"texts": ["first text", "second"]}}.')
 MSG_MULTIPART = N_("The multipart body cannot be read: {reason}")
 MSG_TOP_K = N_("top_k must be a whole number of at least 1.")
-MSG_WANTS_TEXTS = N_("This model classifies texts: send {{\"texts\": [...]}} as JSON.")
+MSG_WANTS_TEXTS = N_('This model classifies texts: send {{"texts": [...]}} as JSON.')
 MSG_WANTS_IMAGES = N_("This model classifies images: send image files, not texts.")
 MSG_TEXT_TOO_LONG = N_("The text is longer than {limit} characters.")
 MSG_UNAUTHORIZED = N_("A valid token is needed: send the header “Authorization: Bearer TOKEN”.")
@@ -119,6 +119,7 @@ async def read_body(request: Any, limits: Limits) -> bytes:
                     raise too_big(limits)
                 chunks.append(chunk)
     except TimeoutError:
-        raise ApiError(408, "request_timeout", MSG_SLOW,
-                       seconds=round(limits.body_timeout_s)) from None
+        raise ApiError(
+            408, "request_timeout", MSG_SLOW, seconds=round(limits.body_timeout_s)
+        ) from None
     return b"".join(chunks)

@@ -27,15 +27,27 @@ class ServedModel:
     source: str = BUILTIN
 
     @classmethod
-    def from_classifier(cls, classifier: Classifier, metrics: dict[str, Any] | None = None,
-                        source: str = "") -> ServedModel:
+    def from_classifier(
+        cls, classifier: Classifier, metrics: dict[str, Any] | None = None, source: str = ""
+    ) -> ServedModel:
         """Wrap a classifier the caller already loaded (the window's current model)."""
-        return cls(classifier, classifier.name, classifier.task, list(classifier.labels),
-                   dict(metrics or {}), source or classifier.name)
+        return cls(
+            classifier,
+            classifier.name,
+            classifier.task,
+            list(classifier.labels),
+            dict(metrics or {}),
+            source or classifier.name,
+        )
 
     def info(self) -> dict[str, Any]:
-        return {"name": self.name, "task": self.task, "labels": self.labels,
-                "metrics": self.metrics, "backend": getattr(self.classifier, "backend", "")}
+        return {
+            "name": self.name,
+            "task": self.task,
+            "labels": self.labels,
+            "metrics": self.metrics,
+            "backend": getattr(self.classifier, "backend", ""),
+        }
 
 
 def is_builtin(model: str | os.PathLike[str] | None) -> bool:
@@ -43,9 +55,11 @@ def is_builtin(model: str | os.PathLike[str] | None) -> bool:
     return model is None or (str(model) == BUILTIN and not Path(BUILTIN).exists())
 
 
-def load_served_model(model: str | os.PathLike[str] | None,
-                      progress: Progress | None = None,
-                      cancel: CancelToken | None = None) -> ServedModel:
+def load_served_model(
+    model: str | os.PathLike[str] | None,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+) -> ServedModel:
     """The built-in model or a package folder / ``.taxon-model`` file, validated and loaded once.
 
     Raises ``UserError`` (a package that is missing, damaged or holds a pickle).
@@ -58,5 +72,6 @@ def load_served_model(model: str | os.PathLike[str] | None,
     assert model is not None
     package = load_package(model)  # a .taxon-model is unpacked once, into the cache
     classifier = load_classifier(package.path, progress, cancel)
-    return ServedModel(classifier, package.name, package.task, package.labels,
-                       package.metrics, os.fspath(model))
+    return ServedModel(
+        classifier, package.name, package.task, package.labels, package.metrics, os.fspath(model)
+    )

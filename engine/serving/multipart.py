@@ -51,8 +51,9 @@ def parse_multipart(body: bytes, content_type: str, limits: Limits) -> list[Part
 
     def on_part_begin() -> None:
         if len(parts) >= max_parts:
-            raise ApiError(413, "too_many_items", MSG_TOO_MANY, count=f"{max_parts}+",
-                           limit=limits.max_items)
+            raise ApiError(
+                413, "too_many_items", MSG_TOO_MANY, count=f"{max_parts}+", limit=limits.max_items
+            )
         parts.append(Part())
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
@@ -78,11 +79,16 @@ def parse_multipart(body: bytes, content_type: str, limits: Limits) -> list[Part
     def on_part_data(data: bytes, start: int, end: int) -> None:
         parts[-1].chunks.append(data[start:end])
 
-    parser = MultipartParser(boundary, {  # type: ignore[arg-type]
-        "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-        "on_header_value": on_header_value, "on_header_end": on_header_end,
-        "on_part_data": on_part_data,
-    })
+    parser = MultipartParser(
+        boundary,
+        {  # type: ignore[arg-type]
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+        },
+    )
     try:
         parser.write(body)
         parser.finalize()

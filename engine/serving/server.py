@@ -81,8 +81,9 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
-        raise UserError(MSG_CANNOT_BIND, str(error), host=host, port=port,
-                        reason=error.strerror or str(error)) from error
+        raise UserError(
+            MSG_CANNOT_BIND, str(error), host=host, port=port, reason=error.strerror or str(error)
+        ) from error
     family, kind, proto, _name, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:
@@ -94,15 +95,21 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         if error.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
             raise UserError(MSG_PORT_IN_USE, str(error), host=host, port=port) from error
-        raise UserError(MSG_CANNOT_BIND, str(error), host=host, port=port,
-                        reason=error.strerror or str(error)) from error
+        raise UserError(
+            MSG_CANNOT_BIND, str(error), host=host, port=port, reason=error.strerror or str(error)
+        ) from error
     return sock
 
 
-def start_server(model: ServedModel | str | os.PathLike[str] | None = None,
-                 host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None,
-                 cors: Iterable[str] = (), limits: Limits | None = None,
-                 decode_workers: int | None = None) -> ServerHandle:
+def start_server(
+    model: ServedModel | str | os.PathLike[str] | None = None,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    cors: Iterable[str] = (),
+    limits: Limits | None = None,
+    decode_workers: int | None = None,
+) -> ServerHandle:
     """Serve ``model`` (a ``ServedModel``, a package path, or None/"builtin") until ``stop()``.
 
     Loopback needs no token; any other address gets ``token``, or a generated
@@ -123,17 +130,32 @@ def start_server(model: ServedModel | str | os.PathLike[str] | None = None,
     sock = None
     try:
         sock = bind(host, port)
-        app = create_app(served, token=token, cors=cors, limits=limits, loopback=loopback,
-                         decode_workers=decode_workers)
+        app = create_app(
+            served,
+            token=token,
+            cors=cors,
+            limits=limits,
+            loopback=loopback,
+            decode_workers=decode_workers,
+        )
         app.state.service.warm_up()
         # Pure-Python h11 and the stock asyncio loop, given as objects rather than
         # "auto" import strings: nothing optional (uvloop, websockets) is picked up.
-        config = uvicorn.Config(app, http=H11Protocol, loop="none", ws="none", lifespan="off",
-                                log_config=None, access_log=False, server_header=False,
-                                timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            app,
+            http=H11Protocol,
+            loop="none",
+            ws="none",
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=5,
+        )
         server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                                  name="taxon-serve", daemon=True)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="taxon-serve", daemon=True
+        )
         thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not server.started and thread.is_alive() and time.monotonic() < deadline:
@@ -150,6 +172,7 @@ def start_server(model: ServedModel | str | os.PathLike[str] | None = None,
             served.classifier.close()
         raise
     bound_port = sock.getsockname()[1]
-    log.info("Serving %s on %s:%d (token: %s)", served.name, host, bound_port,
-             "yes" if token else "no")
+    log.info(
+        "Serving %s on %s:%d (token: %s)", served.name, host, bound_port, "yes" if token else "no"
+    )
     return ServerHandle(host, bound_port, token, served, server, thread, app, owns)

@@ -22,8 +22,9 @@ from engine.serving.model import ServedModel
 class Service:
     """Classification for one model, shared by all requests."""
 
-    def __init__(self, model: ServedModel, limits: Limits, decode_workers: int | None = None
-                 ) -> None:
+    def __init__(
+        self, model: ServedModel, limits: Limits, decode_workers: int | None = None
+    ) -> None:
         self.model, self.limits = model, limits
         classifier = model.classifier
         self.slots = asyncio.Semaphore(limits.max_concurrent)
@@ -56,8 +57,9 @@ class Service:
         best = self.model.classifier.top_k(row[None, :], top_k)[0]
         return [{"label": p.label, "score": p.score} for p in best]
 
-    async def classify_images(self, uploads: list[tuple[str, bytes]], top_k: int
-                              ) -> list[dict[str, Any]]:
+    async def classify_images(
+        self, uploads: list[tuple[str, bytes]], top_k: int
+    ) -> list[dict[str, Any]]:
         """One row per upload, in order: predictions and size, or an error with its code."""
         assert self.decoder is not None
         decoded = await self.decoder.decode_all(uploads)
@@ -70,13 +72,19 @@ class Service:
             if isinstance(item, DecodeFailure):
                 out.append({"input": name, "error": item.message.text(), "code": item.code})
             else:
-                out.append({"input": name,
-                            "predictions": self._predictions(probabilities[index], top_k),
-                            "width": item.width, "height": item.height})
+                out.append(
+                    {
+                        "input": name,
+                        "predictions": self._predictions(probabilities[index], top_k),
+                        "width": item.width,
+                        "height": item.height,
+                    }
+                )
         return out
 
-    async def classify_texts(self, texts: list[tuple[str, str]], top_k: int
-                             ) -> list[dict[str, Any]]:
+    async def classify_texts(
+        self, texts: list[tuple[str, str]], top_k: int
+    ) -> list[dict[str, Any]]:
         """One row per ``(name, text)``: predictions and detected language, or an error."""
         from engine.data.languages import detect_languages
 
@@ -87,8 +95,10 @@ class Service:
         languages_task = asyncio.to_thread(detect_languages, chosen) if chosen else None
         rows = await asyncio.gather(*(asyncio.wrap_future(future) for future in futures))
         languages = await languages_task if languages_task is not None else []
-        found = {index: (row, language or "")
-                 for index, row, language in zip(good, rows, languages, strict=True)}
+        found = {
+            index: (row, language or "")
+            for index, row, language in zip(good, rows, languages, strict=True)
+        }
         out: list[dict[str, Any]] = []
         for index, (name, _text) in enumerate(texts):
             if index not in found:
@@ -96,6 +106,7 @@ class Service:
                 out.append({"input": name, "error": message.text(), "code": "text_too_long"})
                 continue
             row, language = found[index]
-            out.append({"input": name, "language": language,
-                        "predictions": self._predictions(row, top_k)})
+            out.append(
+                {"input": name, "language": language, "predictions": self._predictions(row, top_k)}
+            )
         return out

@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.core.i18n import N_, Message, format_percent
 from engine.core.jobs import CancelToken, Progress, UserError, no_progress
@@ -32,21 +33,38 @@ from engine.training.config import (
 )
 from engine.training.data import Prepared, prepare
 from engine.training.faults import Faults
+from engine.training.run import Trained, TrainRun
+
+if TYPE_CHECKING:
+    from engine.models.backbones.local_folder import LocalModel
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrainConfig", "TrainControls", "TrainEvent", "TrainResult", "checkpoint_store",
-           "default_config", "train"]
+__all__ = [
+    "TrainConfig",
+    "TrainControls",
+    "TrainEvent",
+    "TrainResult",
+    "checkpoint_store",
+    "default_config",
+    "train",
+]
 
-MSG_DID_NOT_LEARN_KEPT = N_("The new model did not learn: its validation accuracy is {accuracy}, "
-                           "about what guessing gives ({chance}). The previous model at "
-                           "“{path}” is unchanged.")
-MSG_DID_NOT_LEARN = N_("The model did not learn: its validation accuracy is {accuracy}, about "
-                       "what guessing gives ({chance}). Check the labels and the learning rate "
-                       "before using it.")
-MSG_MANY_CLASSES = N_("This dataset has {n} classes, far more than most: check that the label "
-                      "column really holds categories and not names or IDs. Training and "
-                      "evaluation take much longer with this many.")
+MSG_DID_NOT_LEARN_KEPT = N_(
+    "The new model did not learn: its validation accuracy is {accuracy}, "
+    "about what guessing gives ({chance}). The previous model at "
+    "“{path}” is unchanged."
+)
+MSG_DID_NOT_LEARN = N_(
+    "The model did not learn: its validation accuracy is {accuracy}, about "
+    "what guessing gives ({chance}). Check the labels and the learning rate "
+    "before using it."
+)
+MSG_MANY_CLASSES = N_(
+    "This dataset has {n} classes, far more than most: check that the label "
+    "column really holds categories and not names or IDs. Training and "
+    "evaluation take much longer with this many."
+)
 #: Above this many classes a dataset is unusual enough to say so (ImageNet has 1,000).
 UNUSUAL_CLASS_COUNT = 1000
 
@@ -59,6 +77,7 @@ def class_count_notes(labels: list[str]) -> list[str]:
 
     return [Message(MSG_MANY_CLASSES, {"n": format_number(len(labels))}).text()]
 
+
 #: Settings that do not change the result, so a run may resume with other values.
 _NOT_FINGERPRINTED = ("device", "workers")
 
@@ -67,17 +86,34 @@ def default_config(task: str) -> TrainConfig:
     return TrainConfig(mode=DEFAULT_MODE[task])
 
 
-def fingerprint(task: str, prepared: Prepared, config: TrainConfig) -> str:
+def local_backbone(config: TrainConfig, task: str) -> LocalModel | None:
+    """``config.backbone`` validated and its weights hashed: once per run, carried in
+    ``TrainRun``."""
+    if not config.backbone:
+        return None
+    from engine.models.backbones.local_folder import inspect_folder
+
+    return inspect_folder(config.backbone, task)
+
+
+def fingerprint(
+    task: str, prepared: Prepared, config: TrainConfig, local: LocalModel | None = None
+) -> str:
     """Identifies a run: the same data, split, settings and starting weights give the same
-    fingerprint (a local backbone folder counts by its weights' hash, not its path)."""
+    fingerprint (a local backbone folder counts by its weights' hash, not its path).
+    ``local``: ``config.backbone`` already inspected (else it is inspected here)."""
     settings = {k: v for k, v in config.to_json().items() if k not in _NOT_FINGERPRINTED}
     if config.backbone:
-        from engine.models.backbones.local_folder import inspect_folder
-
-        settings["backbone"] = inspect_folder(config.backbone, task).id
-    digest = hashlib.sha256(json.dumps({"task": task, "settings": settings, "labels": prepared.labels},
-                                       sort_keys=True).encode("utf-8"))
-    for items, targets in ((prepared.train_items, prepared.train_y), (prepared.val_items, prepared.val_y)):
+        settings["backbone"] = (local or local_backbone(config, task)).id
+    digest = hashlib.sha256(
+        json.dumps(
+            {"task": task, "settings": settings, "labels": prepared.labels}, sort_keys=True
+        ).encode("utf-8")
+    )
+    for items, targets in (
+        (prepared.train_items, prepared.train_y),
+        (prepared.val_items, prepared.val_y),
+    ):
         for item, target in zip(items, targets.tolist(), strict=True):
             digest.update(f"{item}\0{target}\n".encode("utf-8", "surrogatepass"))
         digest.update(b"\1")
@@ -104,11 +140,19 @@ def _device(config: TrainConfig, world: distributed.World):
     return device
 
 
-def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = None,
-          progress: Progress = no_progress, cancel: CancelToken | None = None, *,
-          controls: TrainControls | None = None,
-          on_event: Callable[[TrainEvent], None] | None = None,
-          faults: Faults | None = None, resume: bool = True, name: str | None = None) -> TrainResult:
+def train(
+    dataset: Dataset,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    controls: TrainControls | None = None,
+    on_event: Callable[[TrainEvent], None] | None = None,
+    faults: Faults | None = None,
+    resume: bool = True,
+    name: str | None = None,
+) -> TrainResult:
     """Train a model on ``dataset`` and save it as a package in ``out_dir``."""
     from engine.models.evaluation import Evaluation
     from engine.training.package import write_model
@@ -122,32 +166,53 @@ def train(dataset: Dataset, out_dir: str | Path, config: TrainConfig | None = No
     device = _device(config, world)
     distributed.init(world, device.kind)
     try:
-        prepared = prepare(dataset, validation_fraction=config.validation_fraction, seed=config.seed)
-        run_id = fingerprint(dataset.task, prepared, config)
-        store = checkpoint_store(run_id)
+        prepared = prepare(
+            dataset, validation_fraction=config.validation_fraction, seed=config.seed
+        )
+        local = local_backbone(config, dataset.task)
+        store = checkpoint_store(fingerprint(dataset.task, prepared, config, local))
         if not resume:
             store.clear()
-        prepared, outcome, tensors, kind, backbone, preprocess, extra = _train_task(
-            dataset.task, prepared, config, device, store, progress, cancel, controls, on_event, faults)
-        evaluation = Evaluation(prepared.labels, prepared.val_items, prepared.val_y,
-                                outcome.best_probs, skipped=prepared.skipped,
-                                row_ids=prepared.val_rows)
+        trained = _train_task(
+            dataset.task,
+            TrainRun(
+                prepared, config, device, store, progress, cancel, controls, on_event, faults, local
+            ),
+        )
+        outcome, prepared = trained.outcome, trained.prepared
+        evaluation = Evaluation(
+            prepared.labels,
+            prepared.val_items,
+            prepared.val_y,
+            outcome.best_probs,
+            skipped=prepared.skipped,
+            row_ids=prepared.val_rows,
+        )
         notes = [note.text() for note in outcome.notes] + class_count_notes(prepared.labels)
         if world.main:
             notes += _check_learned(evaluation, package, store)
-            write_model(package, name=name or package.name, task=dataset.task, kind=kind,
-                        labels=prepared.labels, tensors=tensors, evaluation=evaluation,
-                        config=dataclasses.replace(config, batch_size=outcome.batch_size),
-                        data=prepared.summary(dataset.task, dataset.name), backbone=backbone,
-                        preprocess=preprocess, history=outcome.history,
-                        best_epoch=outcome.best_epoch, device=device.torch_device,
-                        extra_files=extra)
+            write_model(
+                package,
+                trained,
+                name=name or package.name,
+                task=dataset.task,
+                dataset_name=dataset.name,
+                evaluation=evaluation,
+                config=config,
+                device=device.torch_device,
+            )
             store.clear()
         distributed.barrier(world)
     finally:
         distributed.shutdown(world)
-    return TrainResult(package, evaluation.summary(), outcome.history, outcome.best_epoch,
-                       outcome.resumed_from, notes)
+    return TrainResult(
+        package,
+        evaluation.summary(),
+        outcome.history,
+        outcome.best_epoch,
+        outcome.resumed_from,
+        notes,
+    )
 
 
 def _check_learned(evaluation, package: Path, store: CheckpointStore) -> list[str]:
@@ -155,8 +220,11 @@ def _check_learned(evaluation, package: Path, store: CheckpointStore) -> list[st
     Where there is none it is saved, with a note (the returned list) saying so."""
     if not evaluation.learned_nothing():
         return []
-    params = {"accuracy": format_percent(evaluation.accuracy, 1),
-              "chance": format_percent(evaluation.chance_accuracy(), 1), "path": str(package)}
+    params = {
+        "accuracy": format_percent(evaluation.accuracy, 1),
+        "chance": format_percent(evaluation.chance_accuracy(), 1),
+        "path": str(package),
+    }
     log.warning("the model did not learn: %s", evaluation.summary())
     if check_target(package) is not None:
         store.clear()  # the run is complete; resuming it would give the same model
@@ -164,11 +232,11 @@ def _check_learned(evaluation, package: Path, store: CheckpointStore) -> list[st
     return [Message(MSG_DID_NOT_LEARN, params).text()]
 
 
-def _train_task(task, prepared, config, device, store, progress, cancel, controls, on_event, faults):
+def _train_task(task: str, run: TrainRun) -> Trained:
     if task == "image":
         from engine.training.image_task import train_image
 
-        return train_image(prepared, config, device, store, progress, cancel, controls, on_event, faults)
+        return train_image(run)
     from engine.training.text import train_text
 
-    return train_text(prepared, config, device, store, progress, cancel, controls, on_event, faults)
+    return train_text(run)

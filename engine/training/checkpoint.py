@@ -57,19 +57,29 @@ class CheckpointStore:
 
         stem = f"epoch-{epoch:04d}"
         payload = save_tensors({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
-        document = json.dumps({**state, "format": FORMAT, "epoch": epoch,
-                               "fingerprint": self.fingerprint}).encode("utf-8")
-        marker = json.dumps({"format": FORMAT, "epoch": epoch, "fingerprint": self.fingerprint,
-                             "tensors": [f"{stem}.safetensors", _sha(payload)],
-                             "state": [f"{stem}.json", _sha(document)]}).encode("utf-8")
+        document = json.dumps(
+            {**state, "format": FORMAT, "epoch": epoch, "fingerprint": self.fingerprint}
+        ).encode("utf-8")
+        marker = json.dumps(
+            {
+                "format": FORMAT,
+                "epoch": epoch,
+                "fingerprint": self.fingerprint,
+                "tensors": [f"{stem}.safetensors", _sha(payload)],
+                "state": [f"{stem}.json", _sha(document)],
+            }
+        ).encode("utf-8")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             write_atomic(self.folder / f"{stem}.safetensors", payload)
             write_atomic(self.folder / f"{stem}.json", document)
             write_atomic(self.folder / MARKER, marker)  # the commit point
         except OSError as error:
-            raise UserError(MSG_CHECKPOINT_FAILED, details=f"{type(error).__name__}: {error}",
-                            path=str(self.folder)) from error
+            raise UserError(
+                MSG_CHECKPOINT_FAILED,
+                details=f"{type(error).__name__}: {error}",
+                path=str(self.folder),
+            ) from error
         self._prune(keep=stem)
 
     def _prune(self, keep: str) -> None:

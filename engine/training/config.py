@@ -57,27 +57,42 @@ class TrainConfig:
     augment_crop: bool = True
     augment_flip: bool = True
     augment_color: bool = True
-    precision: str = "auto"  # "auto" (bf16 where the card has it, else fp16), "bf16", "fp16", "fp32"
+    precision: str = (
+        "auto"  # "auto" (bf16 where the card has it, else fp16), "bf16", "fp16", "fp32"
+    )
     workers: int | None = None  # DataLoader worker processes (fine-tune)
     backbone: str | None = None  # a local Hugging Face folder instead of the built-in model
 
     def resolved(self, task: str = "image") -> TrainConfig:
         """A copy with every mode default filled in (transformers fine-tune gently)."""
         defaults = {
-            "fast": {"epochs": 100, "batch_size": 32, "learning_rate": 1e-2, "patience": 10,
-                     "label_smoothing": 0.0},
-            "finetune": {"epochs": 10 if task == "image" else 4,
-                         "batch_size": 32 if task == "image" else 16,
-                         # EfficientNet takes 1e-3; transformers (text, local ViTs) need far less
-                         "learning_rate": 1e-3 if task == "image" and not self.backbone else 5e-5,
-                         "patience": 3,
-                         "label_smoothing": 0.1},
-            "instant": {"epochs": 15, "batch_size": 0, "learning_rate": 0.0, "patience": 3,
-                        "label_smoothing": 0.0},
+            "fast": {
+                "epochs": 100,
+                "batch_size": 32,
+                "learning_rate": 1e-2,
+                "patience": 10,
+                "label_smoothing": 0.0,
+            },
+            "finetune": {
+                "epochs": 10 if task == "image" else 4,
+                "batch_size": 32 if task == "image" else 16,
+                # EfficientNet takes 1e-3; transformers (text, local ViTs) need far less
+                "learning_rate": 1e-3 if task == "image" and not self.backbone else 5e-5,
+                "patience": 3,
+                "label_smoothing": 0.1,
+            },
+            "instant": {
+                "epochs": 15,
+                "batch_size": 0,
+                "learning_rate": 0.0,
+                "patience": 3,
+                "label_smoothing": 0.0,
+            },
         }[self.mode]
         values = {name: getattr(self, name) for name in defaults}
         return dataclasses.replace(
-            self, **{name: defaults[name] if value is None else value for name, value in values.items()}
+            self,
+            **{name: defaults[name] if value is None else value for name, value in values.items()},
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -21,17 +21,20 @@ from engine.core.jobs import UserError
 from engine.data.datasets import ITEM, LABEL, ROW_ID, SPLIT, TRAIN, VALIDATION, Dataset
 
 MSG_TOO_FEW_CLASSES = N_("Training needs at least two classes with examples; this dataset has {n}.")
-MSG_TOO_FEW_ROWS = N_("Training needs at least two examples of some class to check the model on; "
-                      "add more examples.")
+MSG_TOO_FEW_ROWS = N_(
+    "Training needs at least two examples of some class to check the model on; add more examples."
+)
 MSG_CLASSES_TOO_SMALL = N_(
     "Training keeps some examples aside to check the model on, which needs at least {needed} "
     "examples in at least one class; the largest class, {label}, has only {count}. Add more "
-    "examples.")
+    "examples."
+)
 MSG_THIN_VALIDATION, MSG_THIN_VALIDATION_PLURAL = Nn_(
     "The accuracy of class {labels} is not meaningful: it was checked on fewer than {minimum} "
     "examples.",
     "The accuracy of classes {labels} is not meaningful: each was checked on fewer than "
-    "{minimum} examples.")
+    "{minimum} examples.",
+)
 #: Fewer validation examples than this make a class's accuracy figure mere chance.
 MEANINGFUL_VALIDATION = 5
 MSG_NOTHING_LEFT = N_("None of the examples could be read, so there is nothing to train on.")
@@ -55,26 +58,38 @@ class Prepared:
         train_counts = Counter(self.labels[i] for i in self.train_y)
         val_counts = Counter(self.labels[i] for i in self.val_y)
         return {
-            "name": dataset_name, "task": task,
-            "train_examples": len(self.train_items), "validation_examples": len(self.val_items),
+            "name": dataset_name,
+            "task": task,
+            "train_examples": len(self.train_items),
+            "validation_examples": len(self.val_items),
             "skipped_examples": len(self.skipped),
-            "classes": {label: {"train": train_counts.get(label, 0),
-                                "validation": val_counts.get(label, 0)} for label in self.labels},
+            "classes": {
+                label: {"train": train_counts.get(label, 0), "validation": val_counts.get(label, 0)}
+                for label in self.labels
+            },
             **({"languages": training_languages(self.train_items)} if task == "text" else {}),
         }
 
-    def keep(self, train_mask: np.ndarray, val_mask: np.ndarray, reasons: dict[str, str]) -> Prepared:
+    def keep(
+        self, train_mask: np.ndarray, val_mask: np.ndarray, reasons: dict[str, str]
+    ) -> Prepared:
         """A copy without the rows whose mask is False (unreadable items), noting why."""
         skipped = list(self.skipped)
         for items, mask in ((self.train_items, train_mask), (self.val_items, val_mask)):
-            skipped += [(item, reasons.get(item, "")) for item, ok in zip(items, mask, strict=True)
-                        if not ok]
-        kept = Prepared(self.labels,
-                        [i for i, ok in zip(self.train_items, train_mask, strict=True) if ok],
-                        self.train_y[train_mask],
-                        [i for i, ok in zip(self.val_items, val_mask, strict=True) if ok],
-                        self.val_y[val_mask], skipped,
-                        None if self.val_rows is None else self.val_rows[val_mask])
+            skipped += [
+                (item, reasons.get(item, ""))
+                for item, ok in zip(items, mask, strict=True)
+                if not ok
+            ]
+        kept = Prepared(
+            self.labels,
+            [i for i, ok in zip(self.train_items, train_mask, strict=True) if ok],
+            self.train_y[train_mask],
+            [i for i, ok in zip(self.val_items, val_mask, strict=True) if ok],
+            self.val_y[val_mask],
+            skipped,
+            None if self.val_rows is None else self.val_rows[val_mask],
+        )
         kept.check()
         return kept
 
@@ -94,19 +109,28 @@ class Prepared:
         largest = int(counts.argmax())
         if counts[largest] >= MIN_ROWS_TO_SHARE:  # identical examples kept together, say
             return UserError(MSG_TOO_FEW_ROWS)
-        return UserError(MSG_CLASSES_TOO_SMALL, needed=MIN_ROWS_TO_SHARE,
-                         label=self.labels[largest], count=int(counts[largest]))
+        return UserError(
+            MSG_CLASSES_TOO_SMALL,
+            needed=MIN_ROWS_TO_SHARE,
+            label=self.labels[largest],
+            count=int(counts[largest]),
+        )
 
 
-def thin_validation(classes: dict[str, dict[str, int]],
-                    minimum: int = MEANINGFUL_VALIDATION) -> Message | None:
+def thin_validation(
+    classes: dict[str, dict[str, int]], minimum: int = MEANINGFUL_VALIDATION
+) -> Message | None:
     """A warning naming the classes checked on fewer than ``minimum`` validation examples
     (``classes`` as in ``Prepared.summary``): one image checked gives 0% or 100%."""
     thin = [label for label, counts in classes.items() if counts.get("validation", 0) < minimum]
     if not thin:
         return None
-    return Message(MSG_THIN_VALIDATION, {"labels": ", ".join(thin), "minimum": minimum},
-                   MSG_THIN_VALIDATION_PLURAL, len(thin))
+    return Message(
+        MSG_THIN_VALIDATION,
+        {"labels": ", ".join(thin), "minimum": minimum},
+        MSG_THIN_VALIDATION_PLURAL,
+        len(thin),
+    )
 
 
 def training_languages(texts: list[str]) -> dict[str, int]:
@@ -117,12 +141,12 @@ def training_languages(texts: list[str]) -> dict[str, int]:
     ``LANGUAGE_SAMPLE`` evenly spaced texts are detected (~25 µs each); texts with
     no letters to judge by are left out.
     """
-    from engine.data.languages import MACRO_LANGUAGES, UNDETERMINED, detect_languages
+    from engine.data.languages import detect_languages, fold_language
 
     if len(texts) > LANGUAGE_SAMPLE:
         texts = [texts[int(i)] for i in np.linspace(0, len(texts) - 1, LANGUAGE_SAMPLE)]
-    codes = (MACRO_LANGUAGES.get(code, code) for code in detect_languages(texts))
-    counts = Counter(code for code in codes if code != UNDETERMINED)
+    codes = (fold_language(code) for code in detect_languages(texts))
+    counts = Counter(code for code in codes if code)
     return dict(counts.most_common())
 
 
@@ -135,8 +159,9 @@ def group_keys(dataset: Dataset) -> pd.Series | None:
     return text.where(text.notna(), None)
 
 
-def prepare(dataset: Dataset, *, validation_fraction: float, seed: int,
-            groups: pd.Series | None = None) -> Prepared:
+def prepare(
+    dataset: Dataset, *, validation_fraction: float, seed: int, groups: pd.Series | None = None
+) -> Prepared:
     from engine.data.splits import split_dataset
 
     frame = dataset.frame
@@ -151,17 +176,22 @@ def prepare(dataset: Dataset, *, validation_fraction: float, seed: int,
     else:
         subset = Dataset(dataset.task, frame, dataset.source, dataset.name)
         group_series = groups.loc[frame.index] if groups is not None else group_keys(subset)
-        split = split_dataset(subset, validation=validation_fraction, test=0.0,
-                              groups=group_series, seed=seed)
+        split = split_dataset(
+            subset, validation=validation_fraction, test=0.0, groups=group_series, seed=seed
+        )
     index = {label: i for i, label in enumerate(labels)}
     codes = frame[LABEL].astype(str).map(index).to_numpy(dtype=np.int64)
     items = frame[ITEM].astype(str).tolist()
     is_train = (split == TRAIN).to_numpy()
     is_val = (split == VALIDATION).to_numpy()  # user-given test rows: neither
-    prepared = Prepared(labels,
-                        [item for item, t in zip(items, is_train, strict=True) if t], codes[is_train],
-                        [item for item, v in zip(items, is_val, strict=True) if v], codes[is_val],
-                        val_rows=frame[ROW_ID].to_numpy(dtype=np.int64)[is_val])
+    prepared = Prepared(
+        labels,
+        [item for item, t in zip(items, is_train, strict=True) if t],
+        codes[is_train],
+        [item for item, v in zip(items, is_val, strict=True) if v],
+        codes[is_val],
+        val_rows=frame[ROW_ID].to_numpy(dtype=np.int64)[is_val],
+    )
     prepared.check()
     return prepared
 

@@ -49,7 +49,7 @@ def shard(order: list[int], world: World) -> list[int]:
     if not world.distributed:
         return order
     usable = len(order) - len(order) % world.size
-    return order[:usable][world.rank::world.size]
+    return order[:usable][world.rank :: world.size]
 
 
 def wrap(model, world: World, device):

@@ -5,7 +5,8 @@ built-in EfficientNet-Lite0 are computed once per file content (cached on
 disk, shared with the data checks) and only a 1280 x classes head is trained.
 Fine-tune trains the whole network, or only its top stages, on augmented
 pixels; on CUDA with mixed precision, channels-last and pinned memory.
-Both hand their model and data to the shared loop (``engine.training.loop``).
+Fast trains its head like every task's (``engine.training.head``); fine-tune goes
+through the fine-tune body all fine-tunes share (``engine.training.finetune``).
 """
 
 from __future__ import annotations
@@ -15,16 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from engine.core.devices import DeviceInfo
 from engine.core.i18n import N_, _
 from engine.core.jobs import CancelToken, Progress
 from engine.models.backbones import efficientnet_lite0 as lite0
-from engine.models.image_package import new_network
-from engine.training.checkpoint import CheckpointStore
-from engine.training.config import TrainConfig, TrainControls, amp_dtype
+from engine.models.image_package import KIND_FINETUNED, new_network
 from engine.training.data import Prepared
-from engine.training.head import loss_weights
-from engine.training.loop import LoopOutcome, LoopSpec, run_loop
+from engine.training.finetune import Network, finetune
+from engine.training.run import Trained, TrainRun
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +34,19 @@ TOP_PREFIXES = ("blocks.5.", "blocks.6.", "conv_head.", "bn2.", "classifier.")
 
 
 def image_backbone() -> dict[str, Any]:
-    return {"id": lite0.BACKBONE_ID, "name": lite0.DISPLAY_NAME, "weights_sha256": lite0.weights_sha256()}
+    return {
+        "id": lite0.BACKBONE_ID,
+        "name": lite0.DISPLAY_NAME,
+        "weights_sha256": lite0.weights_sha256(),
+    }
 
 
 # --------------------------------------------------------------------------- fast
 
 
-def fast_features(prepared: Prepared, progress: Progress, cancel: CancelToken,
-                  compute=None) -> tuple[Prepared, np.ndarray, np.ndarray]:
+def fast_features(
+    prepared: Prepared, progress: Progress, cancel: CancelToken, compute=None
+) -> tuple[Prepared, np.ndarray, np.ndarray]:
     """Features of every row (cached by content); rows whose file cannot be read are dropped.
 
     ``compute(paths, progress, cancel)``: the feature function (default: the built-in model's).
@@ -54,22 +57,24 @@ def fast_features(prepared: Prepared, progress: Progress, cancel: CancelToken,
     features = compute(prepared.train_items + prepared.val_items, progress, cancel)
     readable = ~np.isnan(features[:, 0])
     n_train = len(prepared.train_items)
-    reasons = {item: _(MSG_UNREADABLE) for item, ok in
-               zip(prepared.train_items + prepared.val_items, readable, strict=True) if not ok}
+    reasons = {
+        item: _(MSG_UNREADABLE)
+        for item, ok in zip(prepared.train_items + prepared.val_items, readable, strict=True)
+        if not ok
+    }
     kept = prepared.keep(readable[:n_train], readable[n_train:], reasons)
     return kept, features[:n_train][readable[:n_train]], features[n_train:][readable[n_train:]]
 
 
-def train_fast(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
-               store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
-               controls: TrainControls | None, on_event, faults=None,
-               compute=None) -> tuple[Prepared, LoopOutcome, dict[str, Any]]:
+def train_fast(
+    run: TrainRun, *, kind: str, backbone: dict[str, Any], preprocess: dict[str, Any], compute=None
+) -> Trained:
+    """A linear head on the features ``compute`` gives (default: the built-in model's)."""
     from engine.training.head import train_head
 
-    prepared, train_x, val_x = fast_features(prepared, progress, cancel, compute)
-    outcome, tensors = train_head(prepared, train_x, val_x, config, store, progress, cancel,
-                                  controls, on_event, faults)
-    return prepared, outcome, tensors
+    prepared, train_x, val_x = fast_features(run.prepared, run.progress, run.cancel, compute)
+    outcome, tensors = train_head(run.with_prepared(prepared), train_x, val_x)
+    return Trained(prepared, outcome, tensors, kind, backbone, preprocess)
 
 
 # --------------------------------------------------------------------------- fine-tune
@@ -95,37 +100,34 @@ def readable_images(prepared: Prepared, progress: Progress, cancel: CancelToken)
     return prepared.keep(ok[:n_train], ok[n_train:], reasons)
 
 
-def train_finetune(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
-                   store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
-                   controls: TrainControls | None, on_event, faults=None) -> tuple[Prepared, LoopOutcome, dict[str, Any]]:
-    import torch
+def train_finetune(run: TrainRun) -> Trained:
+    """The built-in EfficientNet-Lite0 with a new classifier, on augmented pixels."""
+    from engine.training.image_data import PictureBatches, PictureSet, loader_workers
 
-    from engine.training.image_data import PictureBatches, PictureSet, default_workers
+    run = run.with_prepared(readable_images(run.prepared, run.progress, run.cancel))
+    prepared, config, device = run.prepared, run.config, run.device
 
-    prepared = readable_images(prepared, progress, cancel)
-    torch.manual_seed(config.seed)
-    target = torch.device(device.torch_device)
-    model = new_network(len(prepared.labels))
-    trainable = _choose_trainable(model, config.train_blocks)
-    model.to(target)
-    if device.kind == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    workers = config.workers if config.workers is not None else default_workers(device.kind)
-    batches = PictureBatches(PictureSet(prepared.train_items, prepared.train_y, True, config),
-                             PictureSet(prepared.val_items, prepared.val_y, False, config),
-                             workers, pin=device.kind == "cuda", seed=config.seed)
-    weights = loss_weights(prepared, config)
-    spec = LoopSpec(model, trainable, batches, prepared.train_y, prepared.val_y, len(prepared.labels),
-                    target, weights.to(target) if weights is not None else None,
-                    amp_dtype(config, device), channels_last=device.kind == "cuda")
-    try:
-        outcome = run_loop(spec, config, store, progress, cancel, controls, on_event, faults)
-    finally:
-        batches.close()
-        del model, spec
-        if device.kind == "cuda":
-            torch.cuda.empty_cache()
-    return prepared, outcome, outcome.best_state
+    def build() -> Network:
+        model = new_network(len(prepared.labels))
+        trainable = _choose_trainable(model, config.train_blocks)
+        batches = PictureBatches(
+            PictureSet(prepared.train_items, prepared.train_y, True, config),
+            PictureSet(prepared.val_items, prepared.val_y, False, config),
+            loader_workers(config, device.kind),
+            pin=device.kind == "cuda",
+            seed=config.seed,
+        )
+        return Network(
+            model, trainable, batches, channels_last=device.kind == "cuda", close=batches.close
+        )
+
+    return finetune(
+        run,
+        build,
+        kind=KIND_FINETUNED,
+        backbone=image_backbone(),
+        preprocess=lite0.preprocess_config(),
+    )
 
 
 def _choose_trainable(model, train_blocks: str) -> list[Any]:

@@ -28,7 +28,11 @@ IGNORE = -100
 def _start_method() -> str:
     """Worker processes never fork a process that runs Qt threads."""
     methods = multiprocessing.get_all_start_methods()
-    if sys.platform.startswith("linux") and "forkserver" in methods and not getattr(sys, "frozen", False):
+    if (
+        sys.platform.startswith("linux")
+        and "forkserver" in methods
+        and not getattr(sys, "frozen", False)
+    ):
         return "forkserver"
     return "spawn"
 
@@ -36,11 +40,22 @@ def _start_method() -> str:
 class PictureSet:
     """A torch-style dataset of (CHW float tensor, label) pairs; picklable for workers."""
 
-    def __init__(self, items: list[str], labels: np.ndarray, train: bool, config: TrainConfig,
-                 size: int = lite0.INPUT_SIZE, shorter: int = lite0.RESIZE_SHORTER) -> None:
+    def __init__(
+        self,
+        items: list[str],
+        labels: np.ndarray,
+        train: bool,
+        config: TrainConfig,
+        size: int = lite0.INPUT_SIZE,
+        shorter: int = lite0.RESIZE_SHORTER,
+    ) -> None:
         self.items, self.labels, self.train = list(items), np.asarray(labels), train
         self.size, self.shorter = size, shorter
-        self.crop, self.flip, self.color = config.augment_crop, config.augment_flip, config.augment_color
+        self.crop, self.flip, self.color = (
+            config.augment_crop,
+            config.augment_flip,
+            config.augment_color,
+        )
         self._transform = None
 
     def __len__(self) -> int:
@@ -113,8 +128,9 @@ def _seed_worker(worker_id: int) -> None:
 class PictureBatches:
     """``batches(split, order, batch_size, epoch)`` for the loop, over DataLoaders."""
 
-    def __init__(self, train: PictureSet, validation: PictureSet, workers: int, pin: bool,
-                 seed: int) -> None:
+    def __init__(
+        self, train: PictureSet, validation: PictureSet, workers: int, pin: bool, seed: int
+    ) -> None:
         self.sets = {"train": train, "validation": validation}
         self.workers, self.pin, self.seed = workers, pin, seed
         self.loaders: dict[tuple[str, int], tuple[Any, _Order]] = {}
@@ -127,9 +143,15 @@ class PictureBatches:
             sampler = _Order()
             context = multiprocessing.get_context(_start_method()) if self.workers else None
             loader = torch.utils.data.DataLoader(
-                self.sets[split], batch_size=batch_size, sampler=sampler, num_workers=self.workers,
-                pin_memory=self.pin, persistent_workers=self.workers > 0,
-                multiprocessing_context=context, worker_init_fn=_seed_worker if self.workers else None)
+                self.sets[split],
+                batch_size=batch_size,
+                sampler=sampler,
+                num_workers=self.workers,
+                pin_memory=self.pin,
+                persistent_workers=self.workers > 0,
+                multiprocessing_context=context,
+                worker_init_fn=_seed_worker if self.workers else None,
+            )
             self.loaders[key] = (loader, sampler)
         loader, sampler = self.loaders[key]
         sampler.order = order
@@ -153,7 +175,14 @@ def default_workers(device_kind: str) -> int:
     return 0 if cpus <= 2 else min(4, cpus // 2)
 
 
-def augmentation_preview(path: str, config: TrainConfig, count: int = 8, seed: int = 0) -> list[np.ndarray]:
+def loader_workers(config: TrainConfig, device_kind: str) -> int:
+    """The user's worker count (``--workers``), else what suits the device."""
+    return config.workers if config.workers is not None else default_workers(device_kind)
+
+
+def augmentation_preview(
+    path: str, config: TrainConfig, count: int = 8, seed: int = 0
+) -> list[np.ndarray]:
     """``count`` augmented versions of one picture (uint8 HWC), as training will see them."""
     import torch
 

@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.core.devices import DeviceInfo
-from engine.core.jobs import CancelToken, Progress, UserError
+from engine.core.jobs import UserError
 from engine.models.backbones.hf_image import (
     KIND_HF_FINETUNED,
     KIND_HF_LINEAR,
@@ -31,15 +30,14 @@ from engine.models.backbones.local_folder import (
     LOAD_ERRORS,
     PROCESSOR,
     LocalModel,
-    inspect_folder,
     load_failed,
     quiet_transformers,
 )
-from engine.training.checkpoint import CheckpointStore
-from engine.training.config import TrainConfig, TrainControls, amp_dtype
-from engine.training.data import Prepared
+from engine.training.config import TrainConfig
+from engine.training.finetune import Network, finetune
 from engine.training.image import MSG_NOT_FOR_IMAGES, readable_images, train_fast
-from engine.training.image_data import IGNORE, PictureBatches, PictureSet, default_workers
+from engine.training.image_data import IGNORE, PictureBatches, PictureSet, loader_workers
+from engine.training.run import Trained, TrainRun
 
 #: Of the network's largest stack of blocks, "top" fine-tuning trains this last fraction.
 TOP_FRACTION = 0.25
@@ -47,8 +45,14 @@ TOP_FRACTION = 0.25
 
 def backbone_info(model: LocalModel) -> dict[str, Any]:
     """What the manifest says about the starting point (and how a head finds it again)."""
-    return {"id": model.id, "name": model.name, "kind": "local", "path": str(model.path),
-            "weights_sha256": model.weights_sha256, "model_type": model.model_type}
+    return {
+        "id": model.id,
+        "name": model.name,
+        "kind": "local",
+        "path": str(model.path),
+        "weights_sha256": model.weights_sha256,
+        "model_type": model.model_type,
+    }
 
 
 # --------------------------------------------------------------------------- pixels
@@ -57,8 +61,14 @@ def backbone_info(model: LocalModel) -> dict[str, Any]:
 class HFPictureSet(PictureSet):
     """``PictureSet`` at the folder's picture size, normalised as its image processor says."""
 
-    def __init__(self, items: list[str], labels: np.ndarray, train: bool, config: TrainConfig,
-                 settings: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        items: list[str],
+        labels: np.ndarray,
+        train: bool,
+        config: TrainConfig,
+        settings: dict[str, Any],
+    ) -> None:
         super().__init__(items, labels, train, config, settings["size"], settings["resize_shorter"])
         self.settings = dict(settings)
 
@@ -84,9 +94,15 @@ def _classification_network(model: LocalModel, labels: list[str]):
     try:
         with quiet_transformers():
             return AutoModelForImageClassification.from_pretrained(
-                model.path, num_labels=len(labels), ignore_mismatched_sizes=True,
-                id2label=dict(enumerate(labels)), label2id={k: i for i, k in enumerate(labels)},
-                use_safetensors=True, local_files_only=True, trust_remote_code=False)
+                model.path,
+                num_labels=len(labels),
+                ignore_mismatched_sizes=True,
+                id2label=dict(enumerate(labels)),
+                label2id={k: i for i, k in enumerate(labels)},
+                use_safetensors=True,
+                local_files_only=True,
+                trust_remote_code=False,
+            )
     except LOAD_ERRORS as error:
         raise load_failed(model.path, error) from error
 
@@ -114,8 +130,11 @@ def choose_trainable(module, train_blocks: str) -> list[Any]:
     named = list(module.named_parameters())
     if train_blocks == "all":
         return [parameter for _name, parameter in named]
-    stacks = [(name, len(child)) for name, child in module.named_modules()
-              if isinstance(child, torch.nn.ModuleList) and len(child) > 0]
+    stacks = [
+        (name, len(child))
+        for name, child in module.named_modules()
+        if isinstance(child, torch.nn.ModuleList) and len(child) > 0
+    ]
     if not stacks:
         return [parameter for _name, parameter in named]
     prefix, count = max(stacks, key=lambda item: item[1])
@@ -123,74 +142,71 @@ def choose_trainable(module, train_blocks: str) -> list[Any]:
     last_in_stack = max(i for i, (name, _p) in enumerate(named) if name.startswith(prefix + "."))
     trainable = []
     for index, (name, parameter) in enumerate(named):
-        block = name[len(prefix) + 1:].split(".", 1)[0] if name.startswith(prefix + ".") else None
-        keep = index > last_in_stack or (block is not None and block.isdigit()
-                                         and int(block) >= first_top)
+        block = name[len(prefix) + 1 :].split(".", 1)[0] if name.startswith(prefix + ".") else None
+        keep = index > last_in_stack or (
+            block is not None and block.isdigit() and int(block) >= first_top
+        )
         parameter.requires_grad_(keep)
         if keep:
             trainable.append(parameter)
     return trainable
 
 
-def train_hf_finetune(prepared: Prepared, model: LocalModel, config: TrainConfig,
-                      device: DeviceInfo, store: CheckpointStore | None, progress: Progress,
-                      cancel: CancelToken, controls: TrainControls | None, on_event, faults=None):
-    import torch
-
-    from engine.training.head import loss_weights
-    from engine.training.loop import LoopSpec, run_loop
-
-    prepared = readable_images(prepared, progress, cancel)
+def train_hf_finetune(run: TrainRun, model: LocalModel) -> Trained:
+    """The folder's classification network with a new head of the run's classes."""
+    run = run.with_prepared(readable_images(run.prepared, run.progress, run.cancel))
+    prepared, config, device = run.prepared, run.config, run.device
     settings = image_settings(model)
-    torch.manual_seed(config.seed)
-    network = _classification_network(model, prepared.labels)
-    target = torch.device(device.torch_device)
-    module = _logits_module(network)
-    trainable = choose_trainable(module, config.train_blocks)
-    module.to(target)
-    workers = config.workers if config.workers is not None else default_workers(device.kind)
-    batches = PictureBatches(
-        HFPictureSet(prepared.train_items, prepared.train_y, True, config, settings),
-        HFPictureSet(prepared.val_items, prepared.val_y, False, config, settings),
-        workers, pin=device.kind == "cuda", seed=config.seed)
-    weights = loss_weights(prepared, config)
-    spec = LoopSpec(module, trainable, batches, prepared.train_y, prepared.val_y,
-                    len(prepared.labels), target,
-                    weights.to(target) if weights is not None else None, amp_dtype(config, device))
-    try:
-        outcome = run_loop(spec, config, store, progress, cancel, controls, on_event, faults)
-    finally:
-        batches.close()
-        del module, spec
-        if device.kind == "cuda":
-            torch.cuda.empty_cache()
-    tensors = {name[len("network."):]: value for name, value in outcome.best_state.items()}
-    extra = {"config.json": network.config.to_json_string().encode("utf-8"),
-             PROCESSOR: (model.path / PROCESSOR).read_bytes()}
-    return prepared, outcome, tensors, settings, extra
+
+    def build() -> Network:
+        network = _classification_network(model, prepared.labels)
+        module = _logits_module(network)
+        batches = PictureBatches(
+            HFPictureSet(prepared.train_items, prepared.train_y, True, config, settings),
+            HFPictureSet(prepared.val_items, prepared.val_y, False, config, settings),
+            loader_workers(config, device.kind),
+            pin=device.kind == "cuda",
+            seed=config.seed,
+        )
+        files = {
+            "config.json": network.config.to_json_string().encode("utf-8"),
+            PROCESSOR: (model.path / PROCESSOR).read_bytes(),
+        }
+        return Network(
+            module,
+            choose_trainable(module, config.train_blocks),
+            batches,
+            state_prefix="network.",
+            files=files,
+            close=batches.close,
+        )
+
+    return finetune(
+        run, build, kind=KIND_HF_FINETUNED, backbone=backbone_info(model), preprocess=settings
+    )
 
 
 # --------------------------------------------------------------------------- dispatch
 
 
-def train_hf(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
-             store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
-             controls: TrainControls | None, on_event, faults=None):
-    """(prepared, outcome, tensors, kind, backbone, preprocess, extra files) for ``train``."""
-    model = inspect_folder(config.backbone, "image", progress, cancel)
-    if config.mode == "fast":
-        compute = functools.partial(_features, str(model.path), device.torch_device)
-        prepared, outcome, tensors = train_fast(prepared, config, device, store, progress, cancel,
-                                                controls, on_event, faults, compute=compute)
-        settings = image_settings(model)  # the processor only: cached features need no network
-        return prepared, outcome, tensors, KIND_HF_LINEAR, backbone_info(model), settings, None
-    if config.mode == "finetune":
-        prepared, outcome, tensors, settings, extra = train_hf_finetune(
-            prepared, model, config, device, store, progress, cancel, controls, on_event, faults)
-        return prepared, outcome, tensors, KIND_HF_FINETUNED, backbone_info(model), settings, extra
-    raise UserError(MSG_NOT_FOR_IMAGES, details=config.mode)
+def train_hf(run: TrainRun) -> Trained:
+    """Fast or fine-tune on the local folder ``train`` inspected (``run.local``)."""
+    model, mode = run.local, run.config.mode
+    assert model is not None, "train() inspects config.backbone"
+    if mode == "fast":
+        compute = functools.partial(_features, str(model.path), run.device.torch_device)
+        # the processor only: cached features need no network
+        return train_fast(
+            run,
+            kind=KIND_HF_LINEAR,
+            backbone=backbone_info(model),
+            preprocess=image_settings(model),
+            compute=compute,
+        )
+    if mode == "finetune":
+        return train_hf_finetune(run, model)
+    raise UserError(MSG_NOT_FOR_IMAGES, details=mode)
 
 
 def _features(folder: str, device: str, paths, progress, cancel) -> np.ndarray:
     return hf_image_features(folder, paths, progress, cancel, device=device)
-

@@ -3,30 +3,23 @@
 
 from __future__ import annotations
 
-from engine.core.devices import DeviceInfo
-from engine.core.jobs import CancelToken, Progress, UserError
+from engine.core.jobs import UserError
 from engine.models.backbones import efficientnet_lite0 as lite0
-from engine.models.image_package import KIND_FINETUNED, KIND_LINEAR
-from engine.training.checkpoint import CheckpointStore
-from engine.training.config import TrainConfig, TrainControls
-from engine.training.data import Prepared
+from engine.models.image_package import KIND_LINEAR
 from engine.training.image import MSG_NOT_FOR_IMAGES, image_backbone, train_fast, train_finetune
 from engine.training.image_hf import train_hf
+from engine.training.run import Trained, TrainRun
 
-KINDS = {"fast": (KIND_LINEAR, train_fast), "finetune": (KIND_FINETUNED, train_finetune)}
 
-
-def train_image(prepared: Prepared, config: TrainConfig, device: DeviceInfo,
-                store: CheckpointStore | None, progress: Progress, cancel: CancelToken,
-                controls: TrainControls | None, on_event, faults=None):
-    """(prepared, outcome, tensors, kind, backbone, preprocess, extra files) for ``train``:
-    the built-in model, or the local Hugging Face folder in ``config.backbone``."""
-    if config.mode not in KINDS:
-        raise UserError(MSG_NOT_FOR_IMAGES, details=config.mode)
-    if config.backbone:
-        return train_hf(prepared, config, device, store, progress, cancel, controls, on_event,
-                        faults)
-    kind, trainer = KINDS[config.mode]
-    prepared, outcome, tensors = trainer(prepared, config, device, store, progress, cancel,
-                                         controls, on_event, faults)
-    return prepared, outcome, tensors, kind, image_backbone(), lite0.preprocess_config(), None
+def train_image(run: TrainRun) -> Trained:
+    """The built-in model, or the local Hugging Face folder in ``config.backbone``."""
+    mode = run.config.mode
+    if mode not in ("fast", "finetune"):
+        raise UserError(MSG_NOT_FOR_IMAGES, details=mode)
+    if run.config.backbone:
+        return train_hf(run)
+    if mode == "fast":
+        return train_fast(
+            run, kind=KIND_LINEAR, backbone=image_backbone(), preprocess=lite0.preprocess_config()
+        )
+    return train_finetune(run)

@@ -5,7 +5,7 @@ learning rate, label smoothing and class weights, early stopping on validation
 loss (the best epoch's weights are the result), per-epoch atomic checkpoints
 and resume, seeded shuffling (same seed, same metrics on the CPU), NaN and
 explosion stops before a bad step touches the weights, out-of-memory back-off
-(halve the batch, redo the epoch from its start), pause/resume/cancel checked
+(``engine.training.backoff``), pause/resume/cancel checked
 every step, throttled progress events, small models (heads) on one CPU
 thread, and DistributedDataParallel.
 
@@ -28,6 +28,7 @@ import numpy as np
 from engine.core.i18n import N_, Message, format_number
 from engine.core.jobs import CancelToken, Progress, UserError
 from engine.training import distributed
+from engine.training.backoff import with_backoff
 from engine.training.checkpoint import CheckpointStore, flatten_optimizer, unflatten_optimizer
 from engine.training.config import TrainConfig, TrainControls, TrainEvent
 from engine.training.faults import Faults
@@ -38,13 +39,13 @@ EVENT_INTERVAL_S = 0.25
 #: Up to this many parameters a model trains on one CPU thread (heads: 1280 x classes).
 SMALL_MODEL_PARAMETERS = 1_000_000
 MSG_EPOCH = N_("Training: epoch {epoch} of {epochs}")
-MSG_DIVERGED = N_("Training stopped at step {step}: the loss became {loss}. The learning rate "
-                  "is probably too high for this data. The last good checkpoint was kept.")
-MSG_OOM = N_("The GPU ran out of memory: the batch size is now {size} and training goes on.")
-MSG_OOM_FATAL = N_("The GPU ran out of memory even with one example per batch. "
-                   "Choose the CPU or a smaller model.")
-MSG_EARLY_STOP = N_("Validation loss stopped improving: stopped after epoch {epoch}, "
-                    "kept epoch {best}.")
+MSG_DIVERGED = N_(
+    "Training stopped at step {step}: the loss became {loss}. The learning rate "
+    "is probably too high for this data. The last good checkpoint was kept."
+)
+MSG_EARLY_STOP = N_(
+    "Validation loss stopped improving: stopped after epoch {epoch}, kept epoch {best}."
+)
 MSG_RESUMED = N_("Resumed from the checkpoint after epoch {epoch}.")
 
 #: From here on a loss is shown as 1.2e+30: the locale formatter's decimals overflow near 1e28.
@@ -104,9 +105,17 @@ def lr_factor(progress: float, warmup: float) -> float:
 class _Run:
     """The mutable state of one loop; a class so the epoch pieces read top to bottom."""
 
-    def __init__(self, spec: LoopSpec, config: TrainConfig, store: CheckpointStore | None,
-                 progress: Progress, cancel: CancelToken, controls: TrainControls,
-                 on_event: Callable[[TrainEvent], None], faults: Faults) -> None:
+    def __init__(
+        self,
+        spec: LoopSpec,
+        config: TrainConfig,
+        store: CheckpointStore | None,
+        progress: Progress,
+        cancel: CancelToken,
+        controls: TrainControls,
+        on_event: Callable[[TrainEvent], None],
+        faults: Faults,
+    ) -> None:
         import torch
 
         self.spec, self.config, self.store = spec, config, store
@@ -114,10 +123,12 @@ class _Run:
         self.on_event, self.faults = on_event, faults
         self.world = distributed.world_from_env()
         self.model = distributed.wrap(spec.model, self.world, spec.device)
-        self.optimizer = torch.optim.AdamW(spec.trainable, lr=config.learning_rate,
-                                           weight_decay=config.weight_decay)
-        self.train_loss = torch.nn.CrossEntropyLoss(weight=spec.class_weights,
-                                                    label_smoothing=config.label_smoothing)
+        self.optimizer = torch.optim.AdamW(
+            spec.trainable, lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        self.train_loss = torch.nn.CrossEntropyLoss(
+            weight=spec.class_weights, label_smoothing=config.label_smoothing
+        )
         self.scaler = torch.amp.GradScaler("cuda") if spec.amp_dtype == torch.float16 else None
         self.batch_size = int(config.batch_size)
         self.epoch = 0
@@ -153,6 +164,9 @@ class _Run:
             return int(torch.cuda.max_memory_allocated(self.spec.device))
         return None
 
+    def may_run_out_of_memory(self) -> bool:
+        return self.spec.device.type == "cuda" or bool(self.faults.oom_at_steps)
+
     def move(self, batch: Any) -> Any:
         if self.spec.to_device is not None:
             return self.spec.to_device(batch, self.spec.device)
@@ -171,7 +185,9 @@ class _Run:
         if checkpoint is None:
             return
         tensors, state = checkpoint.tensors, checkpoint.state
-        self.spec.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        self.spec.model.load_state_dict(
+            {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+        )
         self.optimizer.load_state_dict(unflatten_optimizer(tensors, state["optimizer"]))
         torch.set_rng_state(tensors["rng.torch"])
         self.best_state = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
@@ -197,11 +213,19 @@ class _Run:
         tensors.update(optim_tensors)
         tensors["rng.torch"] = torch.get_rng_state()
         tensors["best_probs"] = torch.from_numpy(np.ascontiguousarray(self.best_probs))
-        self.store.save(self.epoch, tensors, {
-            "optimizer": optim_rest, "global_step": self.global_step, "history": self.history,
-            "batch_size": self.batch_size, "best_loss": self.best_loss,
-            "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs,
-        })
+        self.store.save(
+            self.epoch,
+            tensors,
+            {
+                "optimizer": optim_rest,
+                "global_step": self.global_step,
+                "history": self.history,
+                "batch_size": self.batch_size,
+                "best_loss": self.best_loss,
+                "best_epoch": self.best_epoch,
+                "bad_epochs": self.bad_epochs,
+            },
+        )
 
     # -- one epoch -------------------------------------------------------------
     def train_epoch(self) -> tuple[float, float]:
@@ -215,14 +239,17 @@ class _Run:
         total_loss = total_correct = seen = 0.0
         last_event = 0.0
         for step, (inputs, labels) in enumerate(
-                self.spec.batches("train", order, self.batch_size, self.epoch), start=1):
+            self.spec.batches("train", order, self.batch_size, self.epoch), start=1
+        ):
             self.controls.wait_if_paused(self.cancel)
             self.cancel.raise_if_cancelled()
             started = time.perf_counter()
             self.faults.before_step(self.global_step)
             progress = (self.epoch + (step - 1) / steps) / self.config.epochs
             for group in self.optimizer.param_groups:
-                group["lr"] = self.config.learning_rate * lr_factor(progress, self.config.warmup_fraction)
+                group["lr"] = self.config.learning_rate * lr_factor(
+                    progress, self.config.warmup_fraction
+                )
             loss_value, correct, count = self.step(self.move(inputs), labels.to(self.spec.device))
             total_loss += loss_value * count
             total_correct += correct
@@ -242,8 +269,11 @@ class _Run:
     def step(self, inputs: Any, labels: Any) -> tuple[float, float, int]:
         import torch
 
-        autocast = torch.autocast(self.spec.device.type, dtype=self.spec.amp_dtype,
-                                  enabled=self.spec.amp_dtype is not None)
+        autocast = torch.autocast(
+            self.spec.device.type,
+            dtype=self.spec.amp_dtype,
+            enabled=self.spec.amp_dtype is not None,
+        )
         with autocast:
             logits = self.model(inputs)
         loss = self.train_loss(logits.float(), labels)
@@ -271,20 +301,41 @@ class _Run:
             self.first_loss = value
         limit = max(100.0, 25.0 * (self.first_loss or 0.0))
         if not math.isfinite(value) or value > limit:
-            raise UserError(MSG_DIVERGED, details=f"loss={value!r} at global step {self.global_step}",
-                            step=self.global_step + 1, loss=format_loss(value))
+            raise UserError(
+                MSG_DIVERGED,
+                details=f"loss={value!r} at global step {self.global_step}",
+                step=self.global_step + 1,
+                loss=format_loss(value),
+            )
 
     def report_step(self, step: int, steps: int, loss: float, accuracy: float) -> None:
         epochs = self.config.epochs
         remaining = (epochs - self.epoch - 1) * steps + (steps - step)
         eta = remaining * self.batch_size * self.world.size / self.rate if self.rate else None
         done = self.epoch * steps + step
-        self.progress(done, epochs * steps, Message(MSG_EPOCH, {
-            "epoch": format_number(self.epoch + 1), "epochs": format_number(epochs)}).text())
-        self.on_event(TrainEvent(
-            "step", epoch=self.epoch + 1, epochs=epochs, step=step, steps=steps,
-            global_step=self.global_step, loss=loss, accuracy=accuracy, items_per_s=self.rate,
-            eta_s=eta, gpu_memory_bytes=self.gpu_memory(), batch_size=self.batch_size))
+        self.progress(
+            done,
+            epochs * steps,
+            Message(
+                MSG_EPOCH, {"epoch": format_number(self.epoch + 1), "epochs": format_number(epochs)}
+            ).text(),
+        )
+        self.on_event(
+            TrainEvent(
+                "step",
+                epoch=self.epoch + 1,
+                epochs=epochs,
+                step=step,
+                steps=steps,
+                global_step=self.global_step,
+                loss=loss,
+                accuracy=accuracy,
+                items_per_s=self.rate,
+                eta_s=eta,
+                gpu_memory_bytes=self.gpu_memory(),
+                batch_size=self.batch_size,
+            )
+        )
 
     def validate(self) -> tuple[float, float, np.ndarray]:
         import torch
@@ -294,25 +345,39 @@ class _Run:
         order = list(range(len(self.spec.val_labels)))
         chunks, loss_sum = [], 0.0
         with torch.no_grad():
-            for inputs, labels in self.spec.batches("validation", order, self.batch_size, self.epoch):
+            for inputs, labels in self.spec.batches(
+                "validation", order, self.batch_size, self.epoch
+            ):
                 self.cancel.raise_if_cancelled()
-                with torch.autocast(self.spec.device.type, dtype=self.spec.amp_dtype,
-                                    enabled=self.spec.amp_dtype is not None):
+                with torch.autocast(
+                    self.spec.device.type,
+                    dtype=self.spec.amp_dtype,
+                    enabled=self.spec.amp_dtype is not None,
+                ):
                     logits = model(self.move(inputs)).float()
                 labels = labels.to(self.spec.device)
-                loss_sum += float(torch.nn.functional.cross_entropy(logits, labels, reduction="sum"))
+                loss_sum += float(
+                    torch.nn.functional.cross_entropy(logits, labels, reduction="sum")
+                )
                 chunks.append(torch.softmax(logits, dim=1).cpu().numpy())
-        probs = np.concatenate(chunks) if chunks else np.zeros((0, self.spec.num_classes), np.float32)
+        probs = (
+            np.concatenate(chunks) if chunks else np.zeros((0, self.spec.num_classes), np.float32)
+        )
         count = max(1, len(order))
-        accuracy = float((probs.argmax(axis=1) == self.spec.val_labels).mean()) if len(probs) else 0.0
+        accuracy = (
+            float((probs.argmax(axis=1) == self.spec.val_labels).mean()) if len(probs) else 0.0
+        )
         return loss_sum / count, accuracy, probs.astype(np.float32)
 
     # -- the whole run ---------------------------------------------------------
     def run(self) -> LoopOutcome:
         # Cancel and pause also act inside a forward pass: a CPU fine-tuning step can
         # take seconds, and a user who presses Cancel expects it to stop now.
-        hooks = [module.register_forward_pre_hook(self._between_layers)
-                 for name, module in self.spec.model.named_modules() if name and name.count(".") <= 1]
+        hooks = [
+            module.register_forward_pre_hook(self._between_layers)
+            for name, module in self.spec.model.named_modules()
+            if name and name.count(".") <= 1
+        ]
         try:
             with _cpu_threads_for(self.spec):
                 return self._run()
@@ -326,7 +391,7 @@ class _Run:
     def _run(self) -> LoopOutcome:
         self.resume()
         while self.epoch < self.config.epochs and self.bad_epochs < self.config.patience:
-            loss, accuracy = self.train_epoch_with_backoff()
+            loss, accuracy = with_backoff(self, self.train_epoch, self.may_run_out_of_memory())
             val_loss, val_accuracy, probs = self.validate()
             if not math.isfinite(val_loss):
                 raise UserError(MSG_DIVERGED, step=self.global_step, loss="NaN")
@@ -336,58 +401,44 @@ class _Run:
                 self.best_state, self.best_probs = self.model_state(), probs
             else:
                 self.bad_epochs += 1
-            record = {"epoch": self.epoch, "loss": loss, "accuracy": accuracy,
-                      "val_loss": val_loss, "val_accuracy": val_accuracy,
-                      "batch_size": self.batch_size}
+            record = {
+                "epoch": self.epoch,
+                "loss": loss,
+                "accuracy": accuracy,
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+                "batch_size": self.batch_size,
+            }
             self.history.append(record)
             self.save_checkpoint()
-            self.on_event(TrainEvent(
-                "epoch", epoch=self.epoch, epochs=self.config.epochs, loss=loss, accuracy=accuracy,
-                val_loss=val_loss, val_accuracy=val_accuracy, items_per_s=self.rate,
-                gpu_memory_bytes=self.gpu_memory(), batch_size=self.batch_size,
-                best_epoch=self.best_epoch, global_step=self.global_step))
+            self.on_event(
+                TrainEvent(
+                    "epoch",
+                    epoch=self.epoch,
+                    epochs=self.config.epochs,
+                    loss=loss,
+                    accuracy=accuracy,
+                    val_loss=val_loss,
+                    val_accuracy=val_accuracy,
+                    items_per_s=self.rate,
+                    gpu_memory_bytes=self.gpu_memory(),
+                    batch_size=self.batch_size,
+                    best_epoch=self.best_epoch,
+                    global_step=self.global_step,
+                )
+            )
         if self.bad_epochs >= self.config.patience and self.epoch < self.config.epochs:
             self.note(Message(MSG_EARLY_STOP, {"epoch": self.epoch, "best": self.best_epoch}))
         assert self.best_state is not None and self.best_probs is not None
-        return LoopOutcome(self.best_state, self.best_epoch, self.best_probs, self.history,
-                           self.resumed_from, self.notes, self.batch_size)
-
-    def train_epoch_with_backoff(self) -> tuple[float, float]:
-        import torch
-
-        snapshot = self.snapshot() if self.may_run_out_of_memory() else None
-        while True:
-            try:
-                return self.train_epoch()
-            except torch.OutOfMemoryError:
-                if snapshot is None or self.batch_size <= 1:
-                    raise UserError(MSG_OOM_FATAL) from None
-                self.optimizer.zero_grad(set_to_none=True)
-                if self.spec.device.type == "cuda":
-                    torch.cuda.empty_cache()
-                self.restore(snapshot)
-                self.batch_size = max(1, self.batch_size // 2)
-                self.note(Message(MSG_OOM, {"size": self.batch_size}))
-
-    def may_run_out_of_memory(self) -> bool:
-        return self.spec.device.type == "cuda" or bool(self.faults.oom_at_steps)
-
-    def snapshot(self) -> dict[str, Any]:
-        import copy
-
-        import torch
-
-        return {"model": self.model_state(), "rng": torch.get_rng_state(),
-                "optimizer": copy.deepcopy(_to_cpu(self.optimizer.state_dict())),
-                "global_step": self.global_step}
-
-    def restore(self, snapshot: dict[str, Any]) -> None:
-        import torch
-
-        self.spec.model.load_state_dict(snapshot["model"])
-        self.optimizer.load_state_dict(snapshot["optimizer"])
-        torch.set_rng_state(snapshot["rng"])
-        self.global_step = snapshot["global_step"]
+        return LoopOutcome(
+            self.best_state,
+            self.best_epoch,
+            self.best_probs,
+            self.history,
+            self.resumed_from,
+            self.notes,
+            self.batch_size,
+        )
 
 
 @contextmanager
@@ -413,27 +464,31 @@ def _cpu_threads_for(spec: LoopSpec) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _to_cpu(value: Any) -> Any:
-    if hasattr(value, "detach"):
-        return value.detach().cpu()
-    if isinstance(value, dict):
-        return {k: _to_cpu(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_to_cpu(v) for v in value]
-    return value
-
-
 def _finite(state: dict[str, Any]) -> bool:
     import torch
 
     return all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point())
 
 
-def run_loop(spec: LoopSpec, config: TrainConfig, store: CheckpointStore | None,
-             progress: Progress, cancel: CancelToken, controls: TrainControls | None = None,
-             on_event: Callable[[TrainEvent], None] | None = None,
-             faults: Faults | None = None) -> LoopOutcome:
+def run_loop(
+    spec: LoopSpec,
+    config: TrainConfig,
+    store: CheckpointStore | None,
+    progress: Progress,
+    cancel: CancelToken,
+    controls: TrainControls | None = None,
+    on_event: Callable[[TrainEvent], None] | None = None,
+    faults: Faults | None = None,
+) -> LoopOutcome:
     """Train ``spec.model`` per ``config`` (resolved); returns the best epoch's weights."""
-    run = _Run(spec, config, store, progress, cancel, controls or TrainControls(),
-               on_event or (lambda event: None), faults or Faults.from_env())
+    run = _Run(
+        spec,
+        config,
+        store,
+        progress,
+        cancel,
+        controls or TrainControls(),
+        on_event or (lambda event: None),
+        faults or Faults.from_env(),
+    )
     return run.run()

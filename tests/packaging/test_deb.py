@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 
 import engine
-from tests.packaging.conftest import PACKAGE_TEST_ENV, ROOT, package_tests_enabled
+from tests.helpers.bundle import PACKAGE_TEST_ENV, ROOT, package_tests_enabled
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not package_tests_enabled(),
-                       reason=f"needs `make package` first; set {PACKAGE_TEST_ENV}=1 to run"),
+    pytest.mark.skipif(
+        not package_tests_enabled(),
+        reason=f"needs `make package` first; set {PACKAGE_TEST_ENV}=1 to run",
+    ),
     pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() != 0, reason="dpkg -i needs root"),
     pytest.mark.skipif(shutil.which("dpkg") is None, reason="needs dpkg (Debian/Ubuntu)"),
 ]
@@ -29,15 +31,19 @@ pytestmark = [
 PACKAGE = "taxon"
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 INSTALLED = [
-    "/usr/bin/taxon", "/usr/lib/taxon/Taxon", "/usr/share/applications/taxon.desktop",
-    "/usr/share/mime/packages/taxon.xml", "/usr/share/doc/taxon/copyright",
+    "/usr/bin/taxon",
+    "/usr/lib/taxon/Taxon",
+    "/usr/share/applications/taxon.desktop",
+    "/usr/share/mime/packages/taxon.xml",
+    "/usr/share/doc/taxon/copyright",
     *(f"/usr/share/icons/hicolor/{size}x{size}/apps/taxon.png" for size in ICON_SIZES),
 ]
 
 
 def _arch() -> str:
-    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def _dpkg(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -46,8 +52,11 @@ def _dpkg(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def _user_env(home: Path, **extra: str) -> dict[str, str]:
     """A user's environment: platformdirs folders under a fresh $HOME, no TAXON_HOME."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("TAXON_", "XDG_", "QT_", "PYTHON"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TAXON_", "XDG_", "QT_", "PYTHON"))
+    }
     env.update(HOME=str(home), LANG="C.UTF-8", **extra)
     return env
 
@@ -57,8 +66,9 @@ def deb() -> Path:
     pattern = f"taxon*_{engine.__version__}_{_arch()}.deb"  # taxon_ or taxon-cpu_
     found = sorted((ROOT / "dist").glob(pattern))
     if len(found) != 1:
-        pytest.fail(f"{PACKAGE_TEST_ENV} is set but dist/ holds {len(found)} {pattern}: "
-                    "run `make package`")
+        pytest.fail(
+            f"{PACKAGE_TEST_ENV} is set but dist/ holds {len(found)} {pattern}: run `make package`"
+        )
     return found[0]
 
 
@@ -91,8 +101,13 @@ def test_package_installs_launcher_menu_entry_and_icons(installed):
 
 
 def test_installed_taxon_passes_its_self_test(installed, home):
-    result = subprocess.run(["/usr/bin/taxon", "--self-test"], env=_user_env(home),
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["/usr/bin/taxon", "--self-test"],
+        env=_user_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     print(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith(("PASS", "FAIL"))]
@@ -103,7 +118,9 @@ def test_installed_taxon_passes_its_self_test(installed, home):
 
 def test_installed_window_paints_offscreen(installed, home):
     env = _user_env(home, TAXON_EXIT_AFTER_PAINT="1", QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run(["/usr/bin/taxon"], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["/usr/bin/taxon"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["torch_imported"] is False

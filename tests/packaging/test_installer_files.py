@@ -6,7 +6,7 @@ import configparser
 import re
 import xml.etree.ElementTree as ET
 
-from tests.packaging.conftest import ROOT
+from tests.helpers.bundle import ROOT
 
 LINUX = ROOT / "packaging" / "linux"
 
@@ -34,7 +34,9 @@ def test_mime_type_matches_the_model_package_extension(bundle_module):
     namespace = {"m": "http://www.freedesktop.org/standards/shared-mime-info"}
     mime = ET.parse(LINUX / "taxon-mime.xml").getroot().find("m:mime-type", namespace)
     assert mime.get("type") == bundle_module.MODEL_PACKAGE_MIME
-    assert mime.find("m:glob", namespace).get("pattern") == "*" + bundle_module.MODEL_PACKAGE_EXTENSION
+    assert (
+        mime.find("m:glob", namespace).get("pattern") == "*" + bundle_module.MODEL_PACKAGE_EXTENSION
+    )
 
 
 def test_launcher_runs_the_bundle_in_usr_lib(bundle_module):

@@ -11,7 +11,7 @@ import re
 import pytest
 import yaml
 
-from tests.packaging.conftest import ROOT
+from tests.helpers.bundle import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "installers.yml"
 CUDA_INDEX = "download.pytorch.org/whl/cu"  # also matches .../whl/cpu
@@ -49,7 +49,12 @@ def test_matrix_covers_the_three_desktop_systems(workflow):
     entries = job["strategy"]["matrix"]["include"]
     assert {entry["os"].split("-")[0] for entry in entries} == {"macos", "ubuntu", "windows"}
     flavours = {(entry["os"].split("-")[0], entry["flavour"]) for entry in entries}
-    assert {("ubuntu", "cuda"), ("ubuntu", "cpu"), ("windows", "cuda"), ("windows", "cpu")} <= flavours
+    assert {
+        ("ubuntu", "cuda"),
+        ("ubuntu", "cpu"),
+        ("windows", "cuda"),
+        ("windows", "cpu"),
+    } <= flavours
     assert job["strategy"]["fail-fast"] is False
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
     assert set(triggers) >= {"push", "workflow_dispatch"}
@@ -91,8 +96,13 @@ def test_linux_path_matches_ci_and_the_deb_test(steps):
     assert "make package" in ci and "TAXON_PACKAGE_TEST=1 make test" in ci
     for package in re.search(r"for pkg in (.*?); do", ci).group(1).split():
         assert package in linux, f"{package} is installed by .ci/run but not by the workflow"
-    for needle in ('"/usr/bin/taxon", "--self-test"', 'TAXON_EXIT_AFTER_PAINT="1"',
-                   'QT_QPA_PLATFORM="offscreen"', '_dpkg("-i"', '_dpkg("-r"'):
+    for needle in (
+        '"/usr/bin/taxon", "--self-test"',
+        'TAXON_EXIT_AFTER_PAINT="1"',
+        'QT_QPA_PLATFORM="offscreen"',
+        '_dpkg("-i"',
+        '_dpkg("-r"',
+    ):
         assert needle in deb_test
     assert "TAXON_EXIT_AFTER_PAINT=1 QT_QPA_PLATFORM=offscreen /usr/bin/taxon" in linux
 
@@ -101,27 +111,38 @@ def test_pytorch_wheel_indexes_are_used_by_the_workflow_builds_only(workflow, st
     env = workflow["jobs"]["installer"]["env"]
     assert CUDA_INDEX in env["TORCH_CUDA_INDEX"] and env["TORCH_CPU_INDEX"].endswith("/whl/cpu")
     cuda = [step for step in steps if "TORCH_CUDA_INDEX" in step.get("run", "")]
-    assert cuda and all(step["if"] == "runner.os == 'Windows' && matrix.flavour == 'cuda'"
-                        for step in cuda)
+    assert cuda and all(
+        step["if"] == "runner.os == 'Windows' && matrix.flavour == 'cuda'" for step in cuda
+    )
     cpu = [step for step in steps if "TORCH_CPU_INDEX" in step.get("run", "")]
-    assert cpu and all(step["if"] == "runner.os == 'Linux' && matrix.flavour == 'cpu'" for step in cpu)
+    assert cpu and all(
+        step["if"] == "runner.os == 'Linux' && matrix.flavour == 'cpu'" for step in cpu
+    )
     # ...and never by the application, its requirements or its build scripts.
-    for path in [*ROOT.glob("requirements*.txt"), ROOT / "main.py", *ROOT.glob("engine/**/*.py"),
-                 *ROOT.glob("ui/**/*.py"), *ROOT.glob("packaging/**/*")]:
+    for path in [
+        *ROOT.glob("requirements*.txt"),
+        ROOT / "main.py",
+        *ROOT.glob("engine/**/*.py"),
+        *ROOT.glob("ui/**/*.py"),
+        *ROOT.glob("packaging/**/*"),
+    ]:
         if path.is_file():
             assert CUDA_INDEX not in path.read_text(encoding="utf-8", errors="replace"), path
 
 
 def test_artifacts_carry_the_download_names_the_readme_promises():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for name in ("taxon_<version>_amd64.deb", "taxon-<version>-linux-x86_64.tar.gz",
-                 "Taxon-<version>-setup.exe", "Taxon-<version>.dmg"):
+    for name in (
+        "taxon_<version>_amd64.deb",
+        "taxon-<version>-linux-x86_64.tar.gz",
+        "Taxon-<version>-setup.exe",
+        "Taxon-<version>.dmg",
+    ):
         assert name in readme, name
     builder = (ROOT / "packaging" / "linux" / "build_packages.sh").read_text(encoding="utf-8")
-    assert 'taxon${flavour}_${version}_${arch}.deb' in builder
-    assert 'taxon$flavour-$version-linux-$machine.tar.gz' in builder
+    assert "taxon${flavour}_${version}_${arch}.deb" in builder
+    assert "taxon$flavour-$version-linux-$machine.tar.gz" in builder
     iss = (ROOT / "packaging" / "windows" / "taxon.iss").read_text(encoding="utf-8")
     assert "OutputBaseFilename={#AppName}{#Flavour}-{#AppVersion}-setup" in iss
     assert '#define Flavour ""' in iss  # the CUDA build keeps the plain names
     assert 'dmg="dist/Taxon-$version.dmg"' in (ROOT / "packaging/macos/make_dmg.sh").read_text()
-

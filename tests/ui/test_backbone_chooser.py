@@ -35,8 +35,9 @@ def test_a_valid_folder_becomes_the_starting_point_until_the_task_changes(form, 
 
 def test_a_hostile_folder_is_refused_with_its_reason(form, tmp_path, monkeypatch):
     shown = []
-    monkeypatch.setattr("ui.pages.train.form.show_error",
-                        lambda parent, message, details="": shown.append(message))
+    monkeypatch.setattr(
+        "ui.pages.train.form.show_error", lambda parent, message, details="": shown.append(message)
+    )
     good = tiny_image_model(tmp_path / "good")
     assert form.set_backbone(str(good))
     hostile = shutil.copytree(good, tmp_path / "hostile")

@@ -58,8 +58,14 @@ def synthetic(count: int, start: int = 0, thumbnails: bool = True) -> list[ItemR
             results.append(ItemResult(path, error="damaged"))
             continue
         label = LABELS[index % len(LABELS)]
-        results.append(ItemResult(path, [Prediction(label, float(scores[offset]))], None,
-                                  _jpeg() if thumbnails else None))
+        results.append(
+            ItemResult(
+                path,
+                [Prediction(label, float(scores[offset]))],
+                None,
+                _jpeg() if thumbnails else None,
+            )
+        )
     return results
 
 
@@ -109,8 +115,12 @@ def test_100000_results_sort_filter_and_scroll(big, qtbot):
 def test_new_results_land_in_their_sorted_place(big):
     model, proxy, view = big
     view.sortByColumn(COLUMN_CONFIDENCE, Qt.SortOrder.DescendingOrder)
-    model.add_results([ItemResult("/new/best.jpg", [Prediction("cat", 1.0)]),
-                       ItemResult("/new/worst.jpg", [Prediction("cat", 0.0)])])
+    model.add_results(
+        [
+            ItemResult("/new/best.jpg", [Prediction("cat", 1.0)]),
+            ItemResult("/new/worst.jpg", [Prediction("cat", 0.0)]),
+        ]
+    )
     assert proxy.index(0, 0).data(ROW_ROLE).name == "best.jpg"
     last = proxy.index(proxy.rowCount() - 1, 0).data(ROW_ROLE)
     assert last.error_message is not None  # errors sort below every score
@@ -156,8 +166,7 @@ def page(window, qtbot) -> ClassifyPage:
     return page
 
 
-def test_choosing_another_model_clears_the_results_and_says_so(page, qtbot, monkeypatch,
-                                                               tmp_path):
+def test_choosing_another_model_clears_the_results_and_says_so(page, qtbot, monkeypatch, tmp_path):
     page.model.add_results(synthetic(30))
     page.results_model_name = page.classifier.name
     monkeypatch.setattr(page_module, "_load_model", lambda key, progress, cancel: TinyClassifier())
@@ -189,7 +198,8 @@ def test_exports_carry_model_threshold_unsure_and_the_on_screen_order(page, tmp_
         assert row["unsure"] == expected
     records = json.loads(Path(tmp_path / "out.json").read_text(encoding="utf-8"))
     assert [item["path"] for item in records] == on_screen
-    assert all(item["model"] == "EfficientNet test" and item["unsure_below"] == 0.5
-               for item in records)
+    assert all(
+        item["model"] == "EfficientNet test" and item["unsure_below"] == 0.5 for item in records
+    )
     assert [item["unsure"] for item in records if item["error"]] == [None]
     assert any(item["unsure"] is True for item in records)

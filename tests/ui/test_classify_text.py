@@ -17,11 +17,10 @@ from PySide6.QtGui import QColor, QGuiApplication
 from engine.core import i18n
 from engine.data.dataset_io import load_dataset
 from engine.models.package import load_package
+from engine.models.training_languages import training_languages
 from engine.training import TrainConfig, train
-from tests.engine.test_text_training import FOOD, SPORT
-from tests.ui.test_classify_page import drop
-from tests.ui.test_evaluate_page import settle
-from ui.pages.classify.text_languages import training_languages
+from tests.helpers.qt import drop, settle
+from tests.helpers.texts import FOOD, SPORT
 from ui.pages.classify.text_results import (
     COLUMN_CONFIDENCE,
     COLUMN_LABEL,
@@ -41,7 +40,9 @@ def topics_model(tmp_path_factory):
     rows = [(text, "sport") for text in SPORT] + [(text, "food") for text in FOOD]
     pd.DataFrame(rows, columns=["text", "label"]).to_csv(folder / "topics.csv", index=False)
     dataset = load_dataset(str(folder / "topics.csv"))
-    return train(dataset, folder / "model", TrainConfig(mode="instant", seed=2), name="Topics").package
+    return train(
+        dataset, folder / "model", TrainConfig(mode="instant", seed=2), name="Topics"
+    ).package
 
 
 @pytest.fixture
@@ -49,8 +50,9 @@ def page(window, qtbot, topics_model):
     settle(window, qtbot)
     page = window.page("classifyPage")
     page.use_model(str(topics_model))
-    qtbot.waitUntil(lambda: page.model_ready and page.text_mode and page.text_panel.idle,
-                    timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: page.model_ready and page.text_mode and page.text_panel.idle, timeout=JOB_TIMEOUT_MS
+    )
     yield page
     page.text_panel.cancel()
     qtbot.waitUntil(lambda: page.text_panel.idle, timeout=JOB_TIMEOUT_MS)
@@ -101,10 +103,17 @@ def test_typed_text_shows_label_confidence_language_and_the_telling_words(page, 
 
 def test_a_table_column_is_classified_row_by_row_and_exported_safely(page, qtbot, tmp_path):
     table = tmp_path / "reviews.csv"
-    pd.DataFrame({"id": [1, 2, 3, 4],
-                  "review": ["We baked bread and fish", "=cmd|' /C calc'!A0",
-                             "The team won the football match", ""],
-                  }).to_csv(table, index=False)
+    pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "review": [
+                "We baked bread and fish",
+                "=cmd|' /C calc'!A0",
+                "The team won the football match",
+                "",
+            ],
+        }
+    ).to_csv(table, index=False)
     panel = page.text_panel
     drop(panel, [table])
     dialog = panel.column_dialog
@@ -157,7 +166,9 @@ def test_a_broken_text_file_is_an_error_row_while_the_others_are_classified(page
 def test_the_language_line_shows_the_model_working_across_languages(page, qtbot):
     panel = page.text_panel
     panel.per_line.setChecked(True)
-    panel.text_box.setPlainText("球队在决赛中赢得了比赛\n\nطبخنا الأرز مع الخضار\n我们做了巧克力蛋糕\n")
+    panel.text_box.setPlainText(
+        "球队在决赛中赢得了比赛\n\nطبخنا الأرز مع الخضار\n我们做了巧克力蛋糕\n"
+    )
     qtbot.mouseClick(panel.classify_button, Qt.MouseButton.LeftButton)
     wait_rows(page, qtbot, 3)
     assert [cell(page, r, COLUMN_LANGUAGE) for r in range(3)] == ["Chinese", "Arabic", "Chinese"]
@@ -176,10 +187,13 @@ def test_the_language_line_shows_the_model_working_across_languages(page, qtbot)
     assert panel.text_box.toPlainText() == "Вратарь отбил пенальти"
 
 
-def test_the_manifest_records_the_training_languages_and_old_packages_fall_back(topics_model,
-                                                                                  tmp_path):
+def test_the_manifest_records_the_training_languages_and_old_packages_fall_back(
+    topics_model, tmp_path
+):
     package = load_package(topics_model)
-    assert package.manifest["data"]["languages"] == {"en": package.manifest["data"]["train_examples"]}
+    assert package.manifest["data"]["languages"] == {
+        "en": package.manifest["data"]["train_examples"]
+    }
     assert training_languages(topics_model).counts == package.manifest["data"]["languages"]
     old = tmp_path / "old model"
     shutil.copytree(topics_model, old)

@@ -12,7 +12,14 @@ def test_labels_sort_by_the_ui_locale_with_numbers_as_numbers(qapp):
     try:
         QLocale.setDefault(QLocale("de"))
         assert sorted_for_reading(["zebra", "Ärger", "apple", "10", "2", "Öl", "ober"]) == [
-            "2", "10", "apple", "Ärger", "ober", "Öl", "zebra"]
+            "2",
+            "10",
+            "apple",
+            "Ärger",
+            "ober",
+            "Öl",
+            "zebra",
+        ]
         QLocale.setDefault(QLocale("sv"))  # Swedish puts Å, Ä, Ö after Z
         assert sorted_for_reading(["zebra", "Ärger", "apple"]) == ["apple", "zebra", "Ärger"]
     finally:

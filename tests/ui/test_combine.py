@@ -8,19 +8,22 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from tests import deploy_models as dm
-from tests.engine.test_ensemble import _topics
+from tests.helpers import deploy_models as dm
+from tests.helpers.texts import noisy_topics
 from ui.pages.evaluate.combine import ACCURACY, NAME, WEIGHT, CombineDialog
 
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("combine-ui")
-    data = _topics(base / "data")
-    return {"a": dm.train_package(data, base / "Words A", mode="instant", seed=3),
-            "b": dm.train_package(data, base / "Words B", mode="instant", seed=3, epochs=1),
-            "two": dm.train_package(dm.topics_dataset(base / "two"), base / "two-topics",
-                                    mode="instant")}
+    data = noisy_topics(base / "data")
+    return {
+        "a": dm.train_package(data, base / "Words A", mode="instant", seed=3),
+        "b": dm.train_package(data, base / "Words B", mode="instant", seed=3, epochs=1),
+        "two": dm.train_package(
+            dm.topics_dataset(base / "two"), base / "two-topics", mode="instant"
+        ),
+    }
 
 
 def _library(models):
@@ -68,6 +71,7 @@ def test_combining_from_the_evaluate_page_saves_registers_and_opens_it(window, q
     qtbot.waitUntil(lambda: dialog.saved is not None, timeout=60_000)
     entry = library.get(dialog.saved)
     assert entry is not None and entry.kind == "ensemble" and entry.name == "Both word models"
-    qtbot.waitUntil(lambda: page.model is not None and page.model.name == "Both word models",
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: page.model is not None and page.model.name == "Both word models", timeout=30_000
+    )
     assert page.evaluation is not None and len(page.evaluation) > 0

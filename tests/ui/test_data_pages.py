@@ -13,18 +13,38 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
 from engine.data.project import Project
-from tests.ui.test_classify_page import drop
+from tests.helpers.qt import drop
 from ui.pages.data.import_dialog import TableImportDialog
 
 SENTENCES = {
-    "sport": ["The team won the match", "She scored two goals", "The coach praised the players",
-              "Fans filled the stadium", "He ran a marathon", "The referee stopped the game",
-              "They trained every morning", "The cup final was exciting", "A new record in swimming",
-              "The tennis match went to five sets", "球队赢得了比赛", "فاز الفريق بالمباراة"],
-    "food": ["The soup was delicious", "She baked fresh bread", "We ordered pizza tonight",
-             "The chef cooked pasta", "Fresh fruit for breakfast", "He likes spicy noodles",
-             "The cake had chocolate icing", "A salad with tomatoes", "They grilled fish on the beach",
-             "Rice with vegetables and egg", "这碗汤很好喝", "كان الحساء لذيذا"],
+    "sport": [
+        "The team won the match",
+        "She scored two goals",
+        "The coach praised the players",
+        "Fans filled the stadium",
+        "He ran a marathon",
+        "The referee stopped the game",
+        "They trained every morning",
+        "The cup final was exciting",
+        "A new record in swimming",
+        "The tennis match went to five sets",
+        "球队赢得了比赛",
+        "فاز الفريق بالمباراة",
+    ],
+    "food": [
+        "The soup was delicious",
+        "She baked fresh bread",
+        "We ordered pizza tonight",
+        "The chef cooked pasta",
+        "Fresh fruit for breakfast",
+        "He likes spicy noodles",
+        "The cake had chocolate icing",
+        "A salad with tomatoes",
+        "They grilled fish on the beach",
+        "Rice with vegetables and egg",
+        "这碗汤很好喝",
+        "كان الحساء لذيذا",
+    ],
 }
 
 
@@ -33,7 +53,9 @@ def messy_csv(tmp_path) -> Path:
     rows = [(text, label) for label, texts in SENTENCES.items() for text in texts]
     rows += [("The soup was delicious", "food"), ("", "sport"), ("cafÃ© au lait was great", "food")]
     path = tmp_path / "messy 数据.csv"
-    path.write_text("text,label\n" + "".join(f'"{t}",{label}\n' for t, label in rows), encoding="gb18030")
+    path.write_text(
+        "text,label\n" + "".join(f'"{t}",{label}\n' for t, label in rows), encoding="gb18030"
+    )
     return path
 
 
@@ -94,8 +116,11 @@ def test_checks_fixes_undo_save_and_report(window, qtbot, messy_csv, tmp_path):
     qtbot.waitUntil(lambda: health.job is None and bool(window.session.findings), timeout=120_000)
     kinds = {f.kind for f in window.session.findings}
     assert {"text.empty", "text.exact_duplicates", "text.mojibake"} <= kinds
-    item = next(health.findings_list.item(r) for r in range(health.findings_list.count())
-                if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind == "text.empty")
+    item = next(
+        health.findings_list.item(r)
+        for r in range(health.findings_list.count())
+        if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind == "text.empty"
+    )
     health.findings_list.setCurrentItem(item)
     assert "empty" in health.explanation.text()
     assert health.rows_model.rowCount() == 1 and not health.preview.isVisibleTo(health)
@@ -103,17 +128,29 @@ def test_checks_fixes_undo_save_and_report(window, qtbot, messy_csv, tmp_path):
     item.setCheckState(Qt.CheckState.Checked)
     assert health.apply_button.isEnabled()
     health.apply_button.click()
-    qtbot.waitUntil(lambda: health.job is None and len(window.session.current) == 26, timeout=120_000)
-    qtbot.waitUntil(lambda: "text.empty" not in {f.kind for f in window.session.findings}, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: health.job is None and len(window.session.current) == 26, timeout=120_000
+    )
+    qtbot.waitUntil(
+        lambda: "text.empty" not in {f.kind for f in window.session.findings}, timeout=120_000
+    )
     assert health.plan_list.count() == 1
     health.undo_button.click()
-    qtbot.waitUntil(lambda: health.job is None and len(window.session.current) == 27, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: health.job is None and len(window.session.current) == 27, timeout=120_000
+    )
     assert health.plan_list.count() == 0
-    item = next(health.findings_list.item(r) for r in range(health.findings_list.count())
-                if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind == "text.exact_duplicates")
+    item = next(
+        health.findings_list.item(r)
+        for r in range(health.findings_list.count())
+        if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind
+        == "text.exact_duplicates"
+    )
     item.setCheckState(Qt.CheckState.Checked)
     health.apply_button.click()
-    qtbot.waitUntil(lambda: health.job is None and len(window.session.current) == 26, timeout=120_000)
+    qtbot.waitUntil(
+        lambda: health.job is None and len(window.session.current) == 26, timeout=120_000
+    )
 
     out = tmp_path / "cleaned"
     health.save_cleaned(str(out))
@@ -165,8 +202,12 @@ def test_image_findings_show_thumbnails(window, qtbot, image_folder):
     health = page(window, "healthPage")
     health.check_button.click()
     qtbot.waitUntil(lambda: health.job is None and bool(window.session.findings), timeout=120_000)
-    row = next(r for r in range(health.findings_list.count())
-               if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind == "image.unreadable")
+    row = next(
+        r
+        for r in range(health.findings_list.count())
+        if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind
+        == "image.unreadable"
+    )
     health.findings_list.setCurrentRow(row)
     rows = health.rows_model
     assert health.rows_view.isVisibleTo(health) and not health.preview.isVisibleTo(health)

@@ -16,17 +16,12 @@ from engine.data.project import Project
 from engine.models.contract import ItemResult, Prediction
 from engine.models.evaluation import Evaluation, evaluate_classifier
 from engine.models.package import save_package
-from tests.engine.test_evaluation import RedBlueClassifier, tinted
-from ui.pages.evaluate import correction, models
+from tests.helpers.images import RedBlueClassifier, tinted
+from tests.helpers.qt import settle, switch
+from ui.pages.evaluate import models
+from ui.widgets import correction
 
 JOB_TIMEOUT_MS = 60_000
-MODEL_TIMEOUT_MS = 240_000
-
-
-def settle(window, qtbot) -> None:
-    """Let the window's start-up jobs (device check, built-in model) end before a test does."""
-    qtbot.waitUntil(lambda: window.device_info is not None and window.page("classifyPage").model_ready,
-                    timeout=MODEL_TIMEOUT_MS)
 
 
 @pytest.fixture
@@ -42,26 +37,35 @@ def colours(tmp_path) -> Dataset:
             items.append(str(path))
             labels.append(name)
     labels[0] = "blue"
-    return Dataset("image", make_frame(items, labels), DatasetSource("folder", str(folder)),
-                   name="colours")
+    return Dataset(
+        "image", make_frame(items, labels), DatasetSource("folder", str(folder)), name="colours"
+    )
 
 
 def write_package(folder: Path, name: str, evaluation: Evaluation) -> Path:
-    return save_package(folder, manifest={"name": name, "task": "image", "kind": "fast",
-                                          "labels": evaluation.labels},
-                        tensors={"head.weight": np.zeros((3, 4), dtype=np.float32)},
-                        evaluation=evaluation.to_json())
+    return save_package(
+        folder,
+        manifest={"name": name, "task": "image", "kind": "fast", "labels": evaluation.labels},
+        tensors={"head.weight": np.zeros((3, 4), dtype=np.float32)},
+        evaluation=evaluation.to_json(),
+    )
 
 
 @pytest.fixture
 def packages(tmp_path, colours) -> tuple[Path, Path]:
     """Two packages evaluated on the same rows: a good model and one that says red to all."""
     good = evaluate_classifier(RedBlueClassifier(), colours)
-    always_red = Evaluation(good.labels, good.items, good.y_true,
-                            np.tile(np.array([0.7, 0.2, 0.1], np.float32), (len(good), 1)),
-                            row_ids=good.row_ids)
-    return (write_package(tmp_path / "good model", "Colours v1", good),
-            write_package(tmp_path / "red model", "Always red", always_red))
+    always_red = Evaluation(
+        good.labels,
+        good.items,
+        good.y_true,
+        np.tile(np.array([0.7, 0.2, 0.1], np.float32), (len(good), 1)),
+        row_ids=good.row_ids,
+    )
+    return (
+        write_package(tmp_path / "good model", "Colours v1", good),
+        write_package(tmp_path / "red model", "Always red", always_red),
+    )
 
 
 @pytest.fixture
@@ -74,17 +78,13 @@ def page(window, qtbot, tmp_path, packages, colours):
     window.session.set_dataset(colours)
     page = window.page("evaluatePage")  # shows the project's first model by itself
     window.show_page(page)
-    qtbot.waitUntil(lambda: page.job is None and page.evaluation is not None, timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: page.job is None and page.evaluation is not None, timeout=JOB_TIMEOUT_MS
+    )
     yield page
-    qtbot.waitUntil(lambda: not page.mistakes.loading and not page.cell_examples.loading,
-                    timeout=JOB_TIMEOUT_MS)
-
-
-def switch(window, qtbot, code: str) -> None:
-    window.languages.switch(code, persist=False)
-    qtbot.waitUntil(lambda: i18n.current_language() == code)
-    QApplication.processEvents()
-    QApplication.processEvents()
+    qtbot.waitUntil(
+        lambda: not page.mistakes.loading and not page.cell_examples.loading, timeout=JOB_TIMEOUT_MS
+    )
 
 
 def click_cell(qtbot, page, true_index: int, pred_index: int) -> None:
@@ -99,15 +99,21 @@ def test_page_shows_the_saved_evaluation_of_a_package(page, window):
     assert page.model_combo.currentText() == "Colours v1"
     assert [page.model_combo.itemText(i) for i in (0, 1)] == ["Colours v1", "Always red"]
     assert page.model_combo.itemText(page.model_combo.count() - 1) == "Open model…"
-    assert "validation split" in page.source_label.text() and "8 examples" in page.source_label.text()
+    assert (
+        "validation split" in page.source_label.text() and "8 examples" in page.source_label.text()
+    )
     assert page.cards.text("accuracy") == "87.5%"
     assert page.cards.text("count") == "8"
     f1 = page.evaluation.macro_f1
     assert page.cards.text("macro_f1") == i18n.format_percent(f1, 1)
-    assert page.cards.text("ece") == i18n.format_percent(page.evaluation.expected_calibration_error(), 1)
+    assert page.cards.text("ece") == i18n.format_percent(
+        page.evaluation.expected_calibration_error(), 1
+    )
     table = page.per_class_proxy
-    rows = {table.index(r, 0).data(): [table.index(r, c).data() for c in range(1, 5)]
-            for r in range(table.rowCount())}
+    rows = {
+        table.index(r, 0).data(): [table.index(r, c).data() for c in range(1, 5)]
+        for r in range(table.rowCount())
+    }
     assert rows["red"] == ["75.0%", "100.0%", "85.7%", "3"]  # 3 of 4 "red" verdicts right
     assert rows["blue"] == ["100.0%", "80.0%", "88.9%", "5"]
     assert rows["green"][-1] == "0"
@@ -132,15 +138,19 @@ def test_a_click_on_a_confusion_cell_lists_its_examples_with_thumbnails(page, qt
     click_cell(qtbot, page, 0, 0)
     assert page.cell_examples.list.count() == 3
     assert page.cell_examples.heading.text() == "3 examples of red predicted as red"
-    assert page.matrix.cell_tooltip(0, 0) == "True: red · predicted: red · 3 examples (100.0% of red)"
+    assert (
+        page.matrix.cell_tooltip(0, 0) == "True: red · predicted: red · 3 examples (100.0% of red)"
+    )
 
 
 def test_correcting_a_label_changes_the_dataset_through_the_plan(page, qtbot, monkeypatch, window):
     session = window.session
     asked = []
-    monkeypatch.setattr(correction, "ask_label",
-                        lambda parent, prompt, labels, current: asked.append((prompt, labels, current))
-                        or "red")
+    monkeypatch.setattr(
+        correction,
+        "ask_label",
+        lambda parent, prompt, labels, current: asked.append((prompt, labels, current)) or "red",
+    )
     page.tabs.setCurrentIndex(2)
     page.mistakes.list.setCurrentRow(0)
     page.mistakes.correct_button.click()
@@ -152,8 +162,10 @@ def test_correcting_a_label_changes_the_dataset_through_the_plan(page, qtbot, mo
     assert step.fix.kind == "relabel" and step.fix.params == {"labels": {"0": "red"}}
     assert session.project.dataset(session.dataset_id).plan is not None  # saved with the project
     assert "Corrected to red" in page.mistakes.list.item(0).text()
-    assert page.status.text() == "Label of \u2068red-0.jpg\u2069 corrected to red. " \
-                                 "Train the model again to use it."
+    assert (
+        page.status.text() == "Label of \u2068red-0.jpg\u2069 corrected to red. "
+        "Train the model again to use it."
+    )
     session.undo()  # what "Undo last fix" on the Health page does
     assert session.current.frame.loc[0, "label"] == "blue"
 
@@ -161,16 +173,23 @@ def test_correcting_a_label_changes_the_dataset_through_the_plan(page, qtbot, mo
 def test_correcting_an_example_from_another_dataset_adds_it(page, tmp_path, window):
     other = tmp_path / "elsewhere.jpg"
     Image.fromarray(tinted(99, (230, 20, 20))).save(other)
-    evaluation = Evaluation(["red", "blue", "green"], [str(other)], np.array([1]),
-                            np.array([[0.9, 0.05, 0.05]]))
+    evaluation = Evaluation(
+        ["red", "blue", "green"], [str(other)], np.array([1]), np.array([[0.9, 0.05, 0.05]])
+    )
     page.show_evaluation(evaluation, "validation")
     assert page.apply_correction(0, "red")
     frame = window.session.current.frame
-    assert len(frame) == 9 and frame.iloc[-1]["item"] == str(other) and frame.iloc[-1]["label"] == "red"
+    assert (
+        len(frame) == 9
+        and frame.iloc[-1]["item"] == str(other)
+        and frame.iloc[-1]["label"] == "red"
+    )
 
 
 def test_evaluate_on_the_current_dataset_and_compare_two_models(page, qtbot, monkeypatch, window):
-    monkeypatch.setattr(models, "load_model_classifier", lambda path, progress, cancel: RedBlueClassifier())
+    monkeypatch.setattr(
+        models, "load_model_classifier", lambda path, progress, cancel: RedBlueClassifier()
+    )
     window.session.add_fix(correction_fix())  # one image labelled right this time
     page.evaluate_button.click()
     qtbot.waitUntil(lambda: page.job is None and page.source == "dataset", timeout=JOB_TIMEOUT_MS)
@@ -182,7 +201,9 @@ def test_evaluate_on_the_current_dataset_and_compare_two_models(page, qtbot, mon
     assert page.compare.combo.itemText(1) == "Always red"
     page.compare.combo.setCurrentIndex(1)
     page.compare.combo.activated.emit(1)
-    qtbot.waitUntil(lambda: page.job is None and page.compare.result is not None, timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: page.job is None and page.compare.result is not None, timeout=JOB_TIMEOUT_MS
+    )
     assert page.compare_key == key
     result = page.compare.result
     assert result["same_items"] and result["common"] == 8
@@ -192,7 +213,9 @@ def test_evaluate_on_the_current_dataset_and_compare_two_models(page, qtbot, mon
     # on the saved validation splits the two models differ: the red-to-all model gets 3 of 8
     page.open_model(page.model.path)
     page.compare_with(key)
-    qtbot.waitUntil(lambda: page.job is None and page.compare.result is not None, timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: page.job is None and page.compare.result is not None, timeout=JOB_TIMEOUT_MS
+    )
     assert page.compare.table.item(0, 1).text() == "37.5%"
     assert page.compare.table.item(0, 2).text() == "\u221250.0%"
     text = page.compare.agreement.text()
@@ -204,15 +227,21 @@ def test_evaluate_on_the_current_dataset_and_compare_two_models(page, qtbot, mon
 def test_open_model_from_a_folder_outside_the_project(page, qtbot, monkeypatch, tmp_path, colours):
     from PySide6.QtWidgets import QFileDialog
 
-    evaluation = Evaluation(["red", "blue", "green"], colours.frame["item"].tolist()[:2],
-                            np.array([1, 1]), np.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]]))
+    evaluation = Evaluation(
+        ["red", "blue", "green"],
+        colours.frame["item"].tolist()[:2],
+        np.array([1, 1]),
+        np.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]]),
+    )
     outside = write_package(tmp_path / "downloads" / "shared model", "Shared", evaluation)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(outside))
     combo = page.model_combo
     combo.setCurrentIndex(combo.count() - 1)
     assert combo.currentText() == "Open model…"
     combo.activated.emit(combo.count() - 1)
-    qtbot.waitUntil(lambda: page.job is None and page.model.name == "Shared", timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: page.job is None and page.model.name == "Shared", timeout=JOB_TIMEOUT_MS
+    )
     assert combo.currentText() == "Shared"
     assert page.cards.text("accuracy") == "50.0%" and page.cards.text("count") == "2"
     assert [combo.itemText(i) for i in range(3)] == ["Colours v1", "Always red", "Shared"]
@@ -271,8 +300,9 @@ def test_arabic_switch_mirrors_the_matrix_and_localises_numbers(page, qtbot, win
         assert page.matrix.selected == (0, 1)
         assert page.cell_examples.list.count() == 0
         for row in range(page.per_class_proxy.rowCount()):
-            assert not any(ch.isascii() and ch.isdigit()
-                           for ch in page.per_class_proxy.index(row, 4).data())
+            assert not any(
+                ch.isascii() and ch.isdigit() for ch in page.per_class_proxy.index(row, 4).data()
+            )
         grab = page.grab()
         assert not grab.isNull()
         assert page.tabs.tabBar().tabRect(0).x() > page.tabs.tabBar().tabRect(4).x()

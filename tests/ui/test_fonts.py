@@ -13,7 +13,9 @@ def test_a_missing_font_is_said_once_per_language(window, qtbot, monkeypatch):
     assert window.font_warning.isVisible()
     first, *_middle, last = window.font_warning.label.text().splitlines()
     assert first.startswith("⟦") and "sudo apt install" in first  # in the language...
-    assert last.startswith("No font on this computer") and "sudo apt install" in last  # ...and English
+    assert (
+        last.startswith("No font on this computer") and "sudo apt install" in last
+    )  # ...and English
     window.font_warning.close_button.click()
     assert not window.font_warning.isVisible()
     assert "fonts-noto-cjk" in fonts.install_command("zh_CN")

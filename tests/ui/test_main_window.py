@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from engine.core import i18n
 from engine.core.logs import log_file_path
-from tests.ui.conftest import visible_texts
+from tests.helpers.qt import visible_texts
 from ui.settings import DEVICE_KEY, LANGUAGE_KEY, app_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,8 +22,12 @@ UNTRANSLATED_OK = {"Taxon", *(name for _code, name in i18n.language_choices())}
 
 
 #: Words that really are the same in a language (German says "Offline" too).
-SAME_AS_ENGLISH = {"de": {"● Offline"}, "fr": {"● Offline"}, "es": {"● Offline"},
-                   "pt_BR": {"● Offline"}}
+SAME_AS_ENGLISH = {
+    "de": {"● Offline"},
+    "fr": {"● Offline"},
+    "es": {"● Offline"},
+    "pt_BR": {"● Offline"},
+}
 
 
 def _switch(window, qtbot, code: str) -> None:
@@ -45,14 +49,28 @@ def test_window_shows_pages_menus_and_offline_status(window, qtbot):
 
 def test_language_menu_lists_languages_by_their_own_names(window):
     names = [a.text() for a in window.language_menu_actions()]
-    assert names == ["English", "简体中文", "繁體中文", "日本語", "한국어", "Español", "Français",
-                     "Deutsch", "Português (Brasil)", "Русский", "العربية", "हिन्दी"]
+    assert names == [
+        "English",
+        "简体中文",
+        "繁體中文",
+        "日本語",
+        "한국어",
+        "Español",
+        "Français",
+        "Deutsch",
+        "Português (Brasil)",
+        "Русский",
+        "العربية",
+        "हिन्दी",
+    ]
 
 
 def test_switching_languages_live_changes_every_visible_string(window, qtbot):
     qtbot.waitUntil(lambda: window.device_info is not None, timeout=60_000)
     pages = window.built_pages()
-    qtbot.waitUntil(lambda: all(getattr(page, "model_ready", True) for page in pages), timeout=240_000)
+    qtbot.waitUntil(
+        lambda: all(getattr(page, "model_ready", True) for page in pages), timeout=240_000
+    )
     # "CPU: <model name>" is the same in some languages (Korean keeps "CPU:").
     english = visible_texts(window) - UNTRANSLATED_OK - {window.device_label.text()}
     assert len(english) >= 8
@@ -61,8 +79,9 @@ def test_switching_languages_live_changes_every_visible_string(window, qtbot):
         now = visible_texts(window)
         same = english & now - SAME_AS_ENGLISH.get(code, set())
         assert not same, f"{code}: still English: {same}"
-        assert window.layoutDirection() == (Qt.LayoutDirection.RightToLeft if i18n.is_rtl(code)
-                                            else Qt.LayoutDirection.LeftToRight)
+        assert window.layoutDirection() == (
+            Qt.LayoutDirection.RightToLeft if i18n.is_rtl(code) else Qt.LayoutDirection.LeftToRight
+        )
     _switch(window, qtbot, "en")
     assert english <= visible_texts(window)
 
@@ -116,8 +135,17 @@ def test_settings_dialog_saves_the_device_and_language(window, qtbot):
 def test_about_lists_every_bundled_model_and_library_with_its_licence(window, qtbot):
     dialog = window.open_about()
     text = dialog._browser.toPlainText()
-    for needle in ("EfficientNet-Lite0", "class names (ImageNet) are shown in the interface language", "Apache-2.0",
-                   "PyTorch", "BSD-3-Clause", "Qt", "LGPL-3.0-only", "ONNX Runtime", "MIT"):
+    for needle in (
+        "EfficientNet-Lite0",
+        "class names (ImageNet) are shown in the interface language",
+        "Apache-2.0",
+        "PyTorch",
+        "BSD-3-Clause",
+        "Qt",
+        "LGPL-3.0-only",
+        "ONNX Runtime",
+        "MIT",
+    ):
         assert needle in text
     requirements = (ROOT / "requirements.txt").read_text().splitlines()
     packages = {line.split("==")[0].lower() for line in requirements if "==" in line}
@@ -147,9 +175,15 @@ def test_pages_are_built_when_first_shown(window, qtbot):
 
 
 def test_window_paints_before_heavy_libraries_are_imported(tmp_path):
-    env = dict(os.environ, TAXON_EXIT_AFTER_PAINT="1", TAXON_HOME=str(tmp_path), QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, capture_output=True,
-                            text=True, timeout=60)
+    env = dict(
+        os.environ,
+        TAXON_EXIT_AFTER_PAINT="1",
+        TAXON_HOME=str(tmp_path),
+        QT_QPA_PLATFORM="offscreen",
+    )
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "main.py")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["torch_imported"] is False

@@ -27,15 +27,24 @@ JOB_TIMEOUT_MS = 60_000
 PAGES = ("modelsPage", "classifyPage", "evaluatePage", "trainPage")
 
 
-def make_package(folder: Path, name: str, labels=("oak", "maple", "ash"),
-                 accuracy: float = 0.875) -> Path:
+def make_package(
+    folder: Path, name: str, labels=("oak", "maple", "ash"), accuracy: float = 0.875
+) -> Path:
     probs = np.full((2, len(labels)), 0.1)
     probs[0, 0] = probs[1, 1] = 0.8
     evaluation = Evaluation(list(labels), ["a.jpg", "b.jpg"], np.array([0, 1]), probs)
-    return save_package(folder, manifest={"name": name, "task": "image", "kind": "fast",
-                                          "labels": list(labels), "metrics": {"accuracy": accuracy}},
-                        tensors={"head.weight": np.zeros((len(labels), 4), dtype=np.float32)},
-                        evaluation=evaluation.to_json())
+    return save_package(
+        folder,
+        manifest={
+            "name": name,
+            "task": "image",
+            "kind": "fast",
+            "labels": list(labels),
+            "metrics": {"accuracy": accuracy},
+        },
+        tensors={"head.weight": np.zeros((len(labels), 4), dtype=np.float32)},
+        evaluation=evaluation.to_json(),
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -52,8 +61,10 @@ def open_window(qtbot):
     def open_one(language: str = "en"):
         create_application(["taxon-tests"])
         app_settings().clear()
-        win = build_window(language, pages=[spec for page_id in PAGES for spec in PAGE_FACTORIES
-                                            if spec.page_id == page_id])
+        win = build_window(
+            language,
+            pages=[spec for page_id in PAGES for spec in PAGE_FACTORIES if spec.page_id == page_id],
+        )
         qtbot.addWidget(win)
         win.resize(1024, 640)
         win.show()
@@ -77,8 +88,10 @@ def models(tmp_path) -> dict[str, Path]:
     trained = make_package(tmp_path / "models" / "leaves", "Leaves")
     register(trained, origin="trained")
     (tmp_path / "downloads").mkdir()
-    archive = write_archive(make_package(tmp_path / "src", "Shared birds", ("owl", "crow")),
-                            tmp_path / "downloads" / "birds")
+    archive = write_archive(
+        make_package(tmp_path / "src", "Shared birds", ("owl", "crow")),
+        tmp_path / "downloads" / "birds",
+    )
     register(load_package(archive))
     gone = make_package(tmp_path / "usb" / "old", "Old model")
     register(gone, origin="trained")
@@ -95,9 +108,12 @@ def plain(text: str) -> str:
 
 def rows(page) -> dict[str, list[str]]:
     proxy = page.proxy
-    return {plain(proxy.index(r, NAME).data()): [proxy.index(r, c).data()
-                                                 for c in range(proxy.columnCount())]
-            for r in range(proxy.rowCount())}
+    return {
+        plain(proxy.index(r, NAME).data()): [
+            proxy.index(r, c).data() for c in range(proxy.columnCount())
+        ]
+        for r in range(proxy.rowCount())
+    }
 
 
 def chooser_texts(combo) -> list[str]:
@@ -133,8 +149,9 @@ def test_models_page_lists_every_model_with_its_details(open_window, models):
     assert page.classify_button.isEnabled() and page.folder_button.isEnabled()
 
 
-def test_rename_shows_everywhere_and_leaves_the_package_alone(open_window, models, qtbot,
-                                                             monkeypatch):
+def test_rename_shows_everywhere_and_leaves_the_package_alone(
+    open_window, models, qtbot, monkeypatch
+):
     window = open_window()
     page = window.page("modelsPage")
     select(page, "Leaves")
@@ -155,8 +172,9 @@ def test_remove_from_the_list_keeps_the_files(open_window, models, qtbot, monkey
     page = window.page("modelsPage")
     select(page, "Leaves")
     asked = []
-    monkeypatch.setattr(actions, "ask_removal",
-                        lambda parent, entry: asked.append(entry.name) or actions.FROM_LIST)
+    monkeypatch.setattr(
+        actions, "ask_removal", lambda parent, entry: asked.append(entry.name) or actions.FROM_LIST
+    )
     qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
     assert asked == ["Leaves"]
     assert "Leaves" not in rows(page) and models["trained"].is_dir()
@@ -213,8 +231,9 @@ def test_use_in_evaluate_and_classify_navigate(open_window, models, qtbot, monke
     qtbot.mouseClick(page.evaluate_button, Qt.MouseButton.LeftButton)
     evaluate = window.page("evaluatePage")
     assert window.pages.currentWidget() is evaluate
-    qtbot.waitUntil(lambda: evaluate.job is None and evaluate.model is not None,
-                    timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: evaluate.job is None and evaluate.model is not None, timeout=JOB_TIMEOUT_MS
+    )
     assert evaluate.model.name == "Shared birds" and evaluate.model.key == str(models["archive"])
     assert evaluate.model_combo.currentText() == "Shared birds"
 
@@ -261,15 +280,17 @@ def test_models_page_in_arabic_is_mirrored_and_translated_live(open_window, mode
     assert page.proxy.headerData(NAME, Qt.Orientation.Horizontal) == "Name"
 
 
-def test_a_finished_training_is_registered_and_says_where_it_is(open_window, qtbot, monkeypatch,
-                                                                tmp_path):
+def test_a_finished_training_is_registered_and_says_where_it_is(
+    open_window, qtbot, monkeypatch, tmp_path
+):
     from PySide6.QtGui import QDesktopServices
 
     window = open_window()
     train = window.page("trainPage")
     package = make_package(tmp_path / "digits-model", "Digits 2026-12-06 14.03")
-    result = SimpleNamespace(package=package, history=[], best_epoch=3,
-                             metrics={"accuracy": 0.9, "macro_f1": 0.88})
+    result = SimpleNamespace(
+        package=package, history=[], best_epoch=3, metrics={"accuracy": 0.9, "macro_f1": 0.88}
+    )
     train._finished(result)
     entry = ModelLibrary().get(package)
     assert entry is not None and entry.trained_by_taxon
@@ -305,13 +326,15 @@ def test_default_names_are_unique_within_the_minute(open_window, monkeypatch, tm
 
 @pytest.mark.slow
 def test_exporting_to_onnx_from_the_models_page_gives_a_model_other_programs_run(
-        open_window, qtbot, tmp_path):
+    open_window, qtbot, tmp_path
+):
     import onnxruntime
 
-    from tests.deploy_models import digits_dataset, train_package
+    from tests.helpers.deploy_models import digits_dataset, train_package
 
-    package = train_package(digits_dataset(tmp_path / "digits"), tmp_path / "Digits",
-                            mode="fast", epochs=5)
+    package = train_package(
+        digits_dataset(tmp_path / "digits"), tmp_path / "Digits", mode="fast", epochs=5
+    )
     register(package, origin="trained")
     page = open_window().page("modelsPage")
     select(page, "Digits")

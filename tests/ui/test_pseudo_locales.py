@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.core import i18n
-from tests.ui.test_evaluate_page import settle
+from tests.helpers.qt import settle
 from ui.pages import PAGE_FACTORIES
 
 _SEGMENT = re.compile(r"⟦[^⟧]*⟧")
@@ -100,8 +100,11 @@ def _texts(widget: QWidget) -> list[str]:
 
 def _header_texts(header: QHeaderView) -> list[tuple[int, str]]:
     model, out = header.model(), []
-    count = model.columnCount() if header.orientation() == Qt.Orientation.Horizontal \
+    count = (
+        model.columnCount()
+        if header.orientation() == Qt.Orientation.Horizontal
         else model.rowCount()
+    )
     for section in range(count):
         if header.isSectionHidden(section) or header.sectionSize(section) == 0:
             continue
@@ -147,13 +150,19 @@ def _cut(widget: QWidget) -> list[str]:
     elif isinstance(widget, QComboBox) and "⟦" in widget.currentText():
         option = QStyleOptionComboBox()
         widget.initStyleOption(option)
-        field = widget.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
-                                              QStyle.SubControl.SC_ComboBoxEditField, widget)
+        field = widget.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox,
+            option,
+            QStyle.SubControl.SC_ComboBoxEditField,
+            widget,
+        )
         if field.width() + 1 < _width(widget, widget.currentText()):
             out.append(widget.currentText())
     elif isinstance(widget, QTabBar):
         for i in range(widget.count()):
-            if "⟦" in widget.tabText(i) and widget.tabRect(i).width() < _width(widget, widget.tabText(i)):
+            if "⟦" in widget.tabText(i) and widget.tabRect(i).width() < _width(
+                widget, widget.tabText(i)
+            ):
                 out.append(widget.tabText(i))
     elif isinstance(widget, QHeaderView) and widget.model() is not None:
         across = widget.orientation() == Qt.Orientation.Horizontal
@@ -163,8 +172,11 @@ def _cut(widget: QWidget) -> list[str]:
                 out.append(text)
     elif isinstance(widget, QListView) and widget.model() is not None and not widget.wordWrap():
         for index, text in _item_texts(widget):
-            icon = widget.iconSize().width() if widget.model().data(
-                index, Qt.ItemDataRole.DecorationRole) is not None else 0
+            icon = (
+                widget.iconSize().width()
+                if widget.model().data(index, Qt.ItemDataRole.DecorationRole) is not None
+                else 0
+            )
             if "⟦" in text and widget.visualRect(index).width() < _width(widget, text) + icon:
                 out.append(text)
     return out
@@ -208,7 +220,9 @@ def test_every_page_is_translated_and_nothing_is_clipped(window, qtbot, code):
         _settle()
         untranslated, clipped = problems(window)
         if untranslated or clipped:
-            report.append(f"{spec.page_id}: untranslated {sorted(untranslated)}; clipped {sorted(clipped)}")
+            report.append(
+                f"{spec.page_id}: untranslated {sorted(untranslated)}; clipped {sorted(clipped)}"
+            )
     window.languages.switch("en", persist=False)
     assert not report, "\n".join(report)
 
@@ -216,16 +230,22 @@ def test_every_page_is_translated_and_nothing_is_clipped(window, qtbot, code):
 # --------------------------------------------------------------------------- after real work
 
 
-def _check(window, report: list[str], state: str, root: QWidget | None = None,
-           data: frozenset[str] = frozenset()) -> None:
+def _check(
+    window,
+    report: list[str],
+    state: str,
+    root: QWidget | None = None,
+    data: frozenset[str] = frozenset(),
+) -> None:
     """Look at ``root`` (default: the window) in both pseudo-locales."""
     for code in PSEUDO:
         window.languages.switch(code, persist=False)
         _settle()
         untranslated, clipped = problems(root or window, data)
         if untranslated or clipped:
-            report.append(f"{state} in {code}: untranslated {sorted(untranslated)}; "
-                          f"clipped {sorted(clipped)}")
+            report.append(
+                f"{state} in {code}: untranslated {sorted(untranslated)}; clipped {sorted(clipped)}"
+            )
     window.languages.switch("en", persist=False)
     _settle()
 
@@ -243,8 +263,9 @@ def _trained(table, folder, mode: str, name: str, epochs: int = 60):
     from engine.data.dataset_io import load_dataset
     from engine.training import TrainConfig, train
 
-    return train(load_dataset(str(table)), folder, TrainConfig(mode=mode, epochs=epochs, seed=0),
-                 name=name).package
+    return train(
+        load_dataset(str(table)), folder, TrainConfig(mode=mode, epochs=epochs, seed=0), name=name
+    ).package
 
 
 @pytest.mark.slow
@@ -256,26 +277,52 @@ def test_every_page_after_real_work_is_translated_and_unclipped(window, qtbot, t
     report: list[str] = []
     folder, table = sample_folder(), sample_table()
     names = {path.name for path in folder.iterdir()}
-    data = frozenset({*names, *(name.rsplit(".", 1)[0] for name in names), "positive",
-                      "negative", "Positive", "reviews", "reviews.csv", "text", "label",
-                      "Reviews", "Topics", "CPU", folder.name, str(folder), *CLDR_WORDS})
+    data = frozenset(
+        {
+            *names,
+            *(name.rsplit(".", 1)[0] for name in names),
+            "positive",
+            "negative",
+            "Positive",
+            "reviews",
+            "reviews.csv",
+            "text",
+            "label",
+            "Reviews",
+            "Topics",
+            "CPU",
+            folder.name,
+            str(folder),
+            *CLDR_WORDS,
+        }
+    )
 
     # Classify: photos and a damaged file, the error row selected.
     classify = window.page("classifyPage")
     window.show_page(classify)
     classify.add_inputs([str(folder)])
-    qtbot.waitUntil(lambda: classify.job is None and classify.model.rowCount() == 5, timeout=300_000)
+    qtbot.waitUntil(
+        lambda: classify.job is None and classify.model.rowCount() == 5, timeout=300_000
+    )
     assert _select_error_row(classify)
-    imagenet = frozenset({row.label for row in classify.model.rows if getattr(row, "label", None)}
-                         | {label for row in classify.model.rows
-                            for label, _score in (getattr(row, "predictions", None) or [])})
+    imagenet = frozenset(
+        {row.label for row in classify.model.rows if getattr(row, "label", None)}
+        | {
+            label
+            for row in classify.model.rows
+            for label, _score in (getattr(row, "predictions", None) or [])
+        }
+    )
     _check(window, report, "classify (photos, error row selected)", data=data | imagenet)
 
     # Data and Health: a table with planted problems, one finding selected.
     data_page, health = window.page("dataPage"), window.page("healthPage")
-    data_page.import_path(str(table), {"task": "text", "item_column": "text", "label_column": "label"})
-    qtbot.waitUntil(lambda: data_page.job is None and window.session.current is not None,
-                    timeout=120_000)
+    data_page.import_path(
+        str(table), {"task": "text", "item_column": "text", "label_column": "label"}
+    )
+    qtbot.waitUntil(
+        lambda: data_page.job is None and window.session.current is not None, timeout=120_000
+    )
     window.show_page(data_page)
     rows = frozenset(str(value) for value in window.session.current.frame.to_numpy().ravel())
     _check(window, report, "data (a text table)", data=data | rows)
@@ -294,8 +341,9 @@ def test_every_page_after_real_work_is_translated_and_unclipped(window, qtbot, t
     trainer.form.epochs_spin.setValue(300)
     trainer.form.rate_spin.setValue(1.0)
     trainer.start()
-    qtbot.waitUntil(lambda: trainer.worker is None and trainer.last_result is not None,
-                    timeout=600_000)
+    qtbot.waitUntil(
+        lambda: trainer.worker is None and trainer.last_result is not None, timeout=600_000
+    )
     assert trainer.notes.count() and trainer.notes.isVisibleTo(trainer)
     _check(window, report, "train (finished, with its note)", data=data)
     window.languages.switch("ar_XB", persist=False)  # numbers follow the language, live
@@ -308,8 +356,9 @@ def test_every_page_after_real_work_is_translated_and_unclipped(window, qtbot, t
     evaluate = window.page("evaluatePage")
     evaluate.open_model(str(trainer.last_result.package))
     window.show_page(evaluate)
-    qtbot.waitUntil(lambda: evaluate.job is None and evaluate.evaluation is not None,
-                    timeout=300_000)
+    qtbot.waitUntil(
+        lambda: evaluate.job is None and evaluate.evaluation is not None, timeout=300_000
+    )
     for tab in range(evaluate.tabs.count()):
         evaluate.tabs.setCurrentIndex(tab)
         _check(window, report, f"evaluate (tab {tab})", data=data | rows)
@@ -339,8 +388,12 @@ def test_every_page_after_real_work_is_translated_and_unclipped(window, qtbot, t
     _check(window, report, "models", data=data)
 
     # The main dialogs.
-    for name, opener in (("about", window.open_about), ("settings", window.open_settings),
-                         ("log", window.open_log), ("shortcuts", window.open_shortcuts)):
+    for name, opener in (
+        ("about", window.open_about),
+        ("settings", window.open_settings),
+        ("log", window.open_log),
+        ("shortcuts", window.open_shortcuts),
+    ):
         dialog = opener()
         qtbot.waitExposed(dialog)
         _check(window, report, f"{name} dialog", root=dialog, data=data)
@@ -376,8 +429,11 @@ def test_arabic_menus_underline_no_letter_inside_a_word(window):
     assert mnemonic("A && B") == "A && B"
     window.languages.switch("ar", persist=False)
     texts = [action.text() for action in window.menuBar().actions()]
-    texts += [item.text() for action in window.menuBar().actions() if action.menu()
-              for item in action.menu().actions()]
+    texts += [
+        item.text()
+        for action in window.menuBar().actions()
+        if action.menu()
+        for item in action.menu().actions()
+    ]
     window.languages.switch("en", persist=False)
     assert not [text for text in texts if re.search("&[\u0600-\u06ff]", text)], texts
-

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import deploy_models as dm
-from tests.serve_helpers import allow_loopback_only, request
+from tests.helpers import deploy_models as dm
+from tests.helpers.network import allow_loopback_only
+from tests.helpers.serving import request
 from ui.pages.models.service import ServiceDialog, UseModelDialog
 
 
@@ -24,8 +25,9 @@ def _start(qtbot, dialog: ServiceDialog) -> None:
     qtbot.waitUntil(lambda: dialog.worker is None, timeout=60_000)
 
 
-def test_the_service_starts_answers_and_stops_when_the_dialog_closes(qtbot, text_model,
-                                                                     monkeypatch, no_network):
+def test_the_service_starts_answers_and_stops_when_the_dialog_closes(
+    qtbot, text_model, monkeypatch, no_network
+):
     allow_loopback_only(monkeypatch)
     dialog = ServiceDialog(text_model, "Topics", "text")
     qtbot.addWidget(dialog)
@@ -41,9 +43,13 @@ def test_the_service_starts_answers_and_stops_when_the_dialog_closes(qtbot, text
 
     status, _headers, body = request(port, "GET", "/healthz")
     assert status == 200
-    status, _headers, body = request(port, "POST", "/v1/classify",
-                                     json.dumps({"texts": ["The team won the match"]}).encode(),
-                                     {"Content-Type": "application/json"})
+    status, _headers, body = request(
+        port,
+        "POST",
+        "/v1/classify",
+        json.dumps({"texts": ["The team won the match"]}).encode(),
+        {"Content-Type": "application/json"},
+    )
     assert status == 200 and body["results"][0]["predictions"][0]["label"] == "sport"
 
     handle = dialog.handle

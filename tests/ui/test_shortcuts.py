@@ -63,8 +63,9 @@ def test_help_lists_the_shortcuts_in_the_ui_language(window):
     dialog = window.open_shortcuts()
     assert dialog.table.rowCount() == len(shortcuts.SHORTCUTS)
     assert dialog.windowTitle().startswith("⟦")
-    assert all(dialog.table.item(row, 1).text().startswith("⟦")
-               for row in range(dialog.table.rowCount()))
+    assert all(
+        dialog.table.item(row, 1).text().startswith("⟦") for row in range(dialog.table.rowCount())
+    )
     dialog.close()
     window.languages.switch("en", persist=False)
 

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication
 from engine.core import i18n
 from engine.data.dataset_io import load_dataset
 from engine.data.project import Project
-from tests.digits import write_digits
-from tests.ui.test_evaluate_page import settle, switch
+from tests.helpers.digits import write_digits
+from tests.helpers.qt import settle, switch
 
 TRAIN_TIMEOUT_MS = 180_000
 
@@ -20,8 +20,9 @@ TRAIN_TIMEOUT_MS = 180_000
 def page(window, qtbot, tmp_path):
     settle(window, qtbot)
     window.session.set_project(Project.create(tmp_path / "project", "Digits"))
-    window.session.set_dataset(load_dataset(str(write_digits(tmp_path / "digits", per_class=20,
-                                                             classes=(0, 1, 2)))))
+    window.session.set_dataset(
+        load_dataset(str(write_digits(tmp_path / "digits", per_class=20, classes=(0, 1, 2))))
+    )
     page = window.page("trainPage")
     window.show_page(page)
     page.form.epochs_spin.setValue(15)
@@ -31,13 +32,15 @@ def page(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: page.worker is None, timeout=TRAIN_TIMEOUT_MS)
 
 
+@pytest.mark.slow
 def test_training_fills_the_charts_and_adds_the_model_everywhere(page, window, qtbot):
     assert "60 images in 3 classes" in page.dataset_label.text()
     page.form.name_edit.setText("Digits fast")
     qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
     assert not page.train_button.isEnabled() and page.pause_button.isEnabled()
-    qtbot.waitUntil(lambda: page.worker is None and page.last_result is not None,
-                    timeout=TRAIN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: page.worker is None and page.last_result is not None, timeout=TRAIN_TIMEOUT_MS
+    )
     assert len(page.charts.epochs) == len(page.last_result.history) >= 2
     assert page.charts.steps
     assert "Saved “Digits fast”" in page.result_label.text()
@@ -48,17 +51,26 @@ def test_training_fills_the_charts_and_adds_the_model_everywhere(page, window, q
 
     qtbot.mouseClick(page.classify_button, Qt.MouseButton.LeftButton)
     classify = window.page("classifyPage")
-    qtbot.waitUntil(lambda: classify.model_ready and classify.classifier.labels == ["0", "1", "2"],
-                    timeout=TRAIN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: classify.model_ready and classify.classifier.labels == ["0", "1", "2"],
+        timeout=TRAIN_TIMEOUT_MS,
+    )
     assert "Digits fast" in classify.model_combo.currentText()
 
     qtbot.mouseClick(page.evaluate_button, Qt.MouseButton.LeftButton)
     evaluate = window.page("evaluatePage")
-    qtbot.waitUntil(lambda: evaluate.job is None and evaluate.model is not None
-                    and evaluate.model.name == "Digits fast", timeout=TRAIN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: (
+            evaluate.job is None
+            and evaluate.model is not None
+            and evaluate.model.name == "Digits fast"
+        ),
+        timeout=TRAIN_TIMEOUT_MS,
+    )
     assert evaluate.evaluation.labels == ["0", "1", "2"]
 
 
+@pytest.mark.slow
 def test_pause_then_cancel_then_train_again_continues_from_the_checkpoint(page, qtbot, monkeypatch):
     monkeypatch.setenv("TAXON_FAULTS", "slow@0.02")
     page.form.epochs_spin.setValue(40)
@@ -76,8 +88,9 @@ def test_pause_then_cancel_then_train_again_continues_from_the_checkpoint(page, 
 
     monkeypatch.delenv("TAXON_FAULTS")
     qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.worker is None and page.last_result is not None,
-                    timeout=TRAIN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: page.worker is None and page.last_result is not None, timeout=TRAIN_TIMEOUT_MS
+    )
     assert page.last_result.resumed_from_epoch >= 3
     assert any("Resumed" in page.notes.item(i).text() for i in range(page.notes.count()))
 
@@ -91,14 +104,18 @@ def test_fine_tune_options_show_only_for_fine_tuning_and_preview_augmentations(p
     page.show_preview()
     dialog = page.preview
     assert dialog.isVisible()
-    qtbot.waitUntil(lambda: all(not tile.pixmap().isNull() for tile in dialog.tiles), timeout=60_000)
+    qtbot.waitUntil(
+        lambda: all(not tile.pixmap().isNull() for tile in dialog.tiles), timeout=60_000
+    )
     dialog.close()
 
 
+@pytest.mark.slow
 def test_arabic_mirrors_the_page_and_localises_the_status(page, window, qtbot):
     qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.worker is None and page.last_result is not None,
-                    timeout=TRAIN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: page.worker is None and page.last_result is not None, timeout=TRAIN_TIMEOUT_MS
+    )
     switch(window, qtbot, "ar")
     assert QApplication.instance().layoutDirection() == Qt.LayoutDirection.RightToLeft
     assert page.train_button.text() == i18n._("Train") != "Train"
@@ -109,12 +126,13 @@ def test_arabic_mirrors_the_page_and_localises_the_status(page, window, qtbot):
 def test_a_text_dataset_offers_the_text_modes_and_trains_instantly(window, qtbot, tmp_path):
     import pandas as pd
 
-    from tests.engine.test_text_training import FOOD, SPORT
+    from tests.helpers.texts import FOOD, SPORT
 
     settle(window, qtbot)
     table = tmp_path / "topics.csv"
-    pd.DataFrame([(t, "sport") for t in SPORT] + [(t, "food") for t in FOOD],
-                 columns=["text", "label"]).to_csv(table, index=False)
+    pd.DataFrame(
+        [(t, "sport") for t in SPORT] + [(t, "food") for t in FOOD], columns=["text", "label"]
+    ).to_csv(table, index=False)
     window.session.set_dataset(load_dataset(str(table)))
     page = window.page("trainPage")
     window.show_page(page)
@@ -123,9 +141,12 @@ def test_a_text_dataset_offers_the_text_modes_and_trains_instantly(window, qtbot
     assert "24 texts in 2 classes" in page.dataset_label.text()
     page.form.mode_combo.setCurrentIndex(0)
     page.form.mode_combo.setCurrentIndex(modes.index("finetune"))
-    assert page.form.weighting_check.isVisibleTo(page) and not page.form.flip_check.isVisibleTo(page)
+    assert page.form.weighting_check.isVisibleTo(page) and not page.form.flip_check.isVisibleTo(
+        page
+    )
     page.form.mode_combo.setCurrentIndex(0)
     qtbot.mouseClick(page.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: page.worker is None and page.last_result is not None,
-                    timeout=TRAIN_TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: page.worker is None and page.last_result is not None, timeout=TRAIN_TIMEOUT_MS
+    )
     assert page.charts.epochs and "Saved" in page.result_label.text()

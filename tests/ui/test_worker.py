@@ -67,9 +67,11 @@ def test_cancel_stops_a_job_within_its_check_interval(qtbot):
 
     worker = JobWorker(job).start()
     started = time.monotonic()
-    with qtbot.waitSignal(worker.cancelled, timeout=2000):
+    with qtbot.waitSignal(worker.cancelled, timeout=10_000):
         worker.cancel()
-    assert time.monotonic() - started < 0.5
+    # The job checks every 20 ms, so this takes milliseconds; the budget is generous for a
+    # loaded shared machine and still catches a cancel that is not heard while the job runs.
+    assert time.monotonic() - started < 5.0
     worker.wait()
 
 

@@ -46,8 +46,12 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
         if value is None or value < low or (high is not None and value > high):
             if high is None:
                 raise _fail(MSG_WHOLE_AT_LEAST, low=i18n.format_number(low), value=text)
-            raise _fail(MSG_WHOLE_RANGE, low=i18n.format_number(low),
-                        high=i18n.format_number(high), value=text)
+            raise _fail(
+                MSG_WHOLE_RANGE,
+                low=i18n.format_number(low),
+                high=i18n.format_number(high),
+                value=text,
+            )
         return value
 
     return parse
@@ -62,8 +66,12 @@ def positive_number(high: float) -> Callable[[str], float]:
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and 0 < value <= high):
-            raise _fail(MSG_NUMBER_RANGE, low=i18n.format_number(0),
-                        high=i18n.format_number(high), value=text)
+            raise _fail(
+                MSG_NUMBER_RANGE,
+                low=i18n.format_number(0),
+                high=i18n.format_number(high),
+                value=text,
+            )
         return value
 
     return parse
@@ -73,7 +81,7 @@ def delimiter(text: str) -> str:
     """One character; ``\\t`` or ``tab`` as typed in a shell mean a tab."""
     if text in _TAB_NAMES:
         return "\t"
-    if len(text) != 1 or text in "\r\n\"":
+    if len(text) != 1 or text in '\r\n"':
         raise _fail(MSG_DELIMITER, value=repr(text))
     return text
 

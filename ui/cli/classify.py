@@ -23,6 +23,7 @@ from typing import Any
 from engine.core import i18n
 from engine.core.i18n import _
 from engine.core.jobs import Cancelled, CancelToken
+from ui.cli.common import say
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -32,27 +33,43 @@ def shard_spec(text: str) -> tuple[int, int]:
     try:
         part, count = (int(value) for value in text.split("/"))
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            _("expected I/N with whole numbers, e.g. 1/4")) from None
+        raise argparse.ArgumentTypeError(_("expected I/N with whole numbers, e.g. 1/4")) from None
     if count < 1 or not 1 <= part <= count:
         raise argparse.ArgumentTypeError(
-            _("the part must be between 1 and the number of parts, e.g. 1/4 to 4/4"))
+            _("the part must be between 1 and the number of parts, e.g. 1/4 to 4/4")
+        )
     return part - 1, count
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
     """The streaming options of ``classify``."""
-    parser.add_argument("--output", metavar=_("FILE"),
-                        help=_("also write the results to FILE as they are made, one line per "
-                               "input: JSON Lines, or CSV for a .csv name; saved after every "
-                               "batch"))
-    parser.add_argument("--resume", action="store_true",
-                        help=_("continue the --output FILE of an interrupted run: skip the "
-                               "inputs it holds (same path, size and modification time)"))
-    parser.add_argument("--shard", type=shard_spec, metavar="I/N",
-                        help=_("classify only part I of N (1/4 … 4/4); a file's part is fixed "
-                               "by a hash of its path inside the folder given, so N runs on "
-                               "N machines split one folder without talking to each other"))
+    parser.add_argument(
+        "--output",
+        metavar=_("FILE"),
+        help=_(
+            "also write the results to FILE as they are made, one line per "
+            "input: JSON Lines, or CSV for a .csv name; saved after every "
+            "batch"
+        ),
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=_(
+            "continue the --output FILE of an interrupted run: skip the "
+            "inputs it holds (same path, size and modification time)"
+        ),
+    )
+    parser.add_argument(
+        "--shard",
+        type=shard_spec,
+        metavar="I/N",
+        help=_(
+            "classify only part I of N (1/4 … 4/4); a file's part is fixed "
+            "by a hash of its path inside the folder given, so N runs on "
+            "N machines split one folder without talking to each other"
+        ),
+    )
 
 
 def record(result, classifier=None) -> dict[str, Any]:
@@ -77,8 +94,9 @@ def _selector(args: argparse.Namespace, log) -> Callable | None:
         tests.append(lambda item: shard_of(item.relative, count) == part)
     if log is not None and log.index.count:
         index = log.index
-        tests.append(lambda item: not index.has(str(item.path), _known(item.size),
-                                                _known(item.mtime_ns)))
+        tests.append(
+            lambda item: not index.has(str(item.path), _known(item.size), _known(item.mtime_ns))
+        )
     if not tests:
         return None
     return lambda item: all(test(item) for test in tests)
@@ -86,13 +104,6 @@ def _selector(args: argparse.Namespace, log) -> Callable | None:
 
 def _known(value: int) -> int | None:
     return None if value < 0 else value
-
-
-def _say(text: str) -> None:
-    """A line on stderr, above the progress bar rather than through it."""
-    from tqdm import tqdm
-
-    tqdm.write(text, file=sys.stderr)
 
 
 class _Printer:
@@ -109,14 +120,16 @@ class _Printer:
         if self.as_json:
             print(json.dumps(row, ensure_ascii=False), flush=True)
         elif "error" in row:
-            _say(_("{input}: error: {message}").format(input=row["input"],
-                                                        message=row["error"]))
+            say(_("{input}: error: {message}").format(input=row["input"], message=row["error"]))
         else:
-            best, *rest = [(p.get("display_label", p["label"]), p["score"])
-                           for p in row["predictions"]]
+            best, *rest = [
+                (p.get("display_label", p["label"]), p["score"]) for p in row["predictions"]
+            ]
             others = ", ".join(f"{label} {i18n.format_percent(score, 1)}" for label, score in rest)
-            print(f"{row['input']}\t{best[0]}\t{i18n.format_percent(best[1], 1)}\t{others}",
-                  flush=True)
+            print(
+                f"{row['input']}\t{best[0]}\t{i18n.format_percent(best[1], 1)}\t{others}",
+                flush=True,
+            )
 
 
 @contextlib.contextmanager
@@ -130,7 +143,7 @@ def _first_ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
         if cancel.cancelled:
             raise KeyboardInterrupt
         cancel.cancel()
-        _say(_("Stopping after the current batch… (press Ctrl+C again to stop now)"))
+        say(_("Stopping after the current batch… (press Ctrl+C again to stop now)"))
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
@@ -165,9 +178,17 @@ def classify_image_folders(args: argparse.Namespace, classifier, bar) -> int:
     interrupted = False
     try:
         with _first_ctrl_c_cancels(cancel):
-            classify_images(classifier, args.paths, args.top_k, bar, cancel, on_result,
-                            select=_selector(args, log), keep_results=False,
-                            on_batch=log.commit if log is not None else None)
+            classify_images(
+                classifier,
+                args.paths,
+                args.top_k,
+                bar,
+                cancel,
+                on_result,
+                select=_selector(args, log),
+                keep_results=False,
+                on_batch=log.commit if log is not None else None,
+            )
     except Cancelled:
         interrupted = True
     finally:
@@ -179,11 +200,14 @@ def classify_image_folders(args: argparse.Namespace, classifier, bar) -> int:
         return EXIT_INTERRUPTED
     if printer.count == 0:
         if log is not None and log.index.count:
-            print(i18n.ngettext("Nothing left to classify: {name} holds all {n} result.",
-                                "Nothing left to classify: {name} holds all {n} results.",
-                                log.index.count).format(name=log.path.name,
-                                                        n=i18n.format_number(log.index.count)),
-                  file=sys.stderr)
+            print(
+                i18n.ngettext(
+                    "Nothing left to classify: {name} holds all {n} result.",
+                    "Nothing left to classify: {name} holds all {n} results.",
+                    log.index.count,
+                ).format(name=log.path.name, n=i18n.format_number(log.index.count)),
+                file=sys.stderr,
+            )
             return EXIT_OK
         print(_("No images found."), file=sys.stderr)
         return EXIT_SOME_FAILED

@@ -26,7 +26,6 @@ from ui.cli.common import load_dataset_from_args as _load
 log = logging.getLogger(__name__)
 
 
-
 def _translate_argparse() -> None:
     """argparse looks up its own strings ("usage:", "options") through these names."""
     argparse._ = i18n._  # type: ignore[attr-defined]
@@ -50,10 +49,13 @@ def _common_options(inherit: bool = False) -> argparse.ArgumentParser:
     """
     default: dict[str, Any] = {"default": argparse.SUPPRESS} if inherit else {}
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--lang", metavar="CODE", **default,
-                        help=_("interface language, e.g. en, zh_CN, ar (default: the system's)"))
-    common.add_argument("--json", action="store_true", **default,
-                        help=_("print results as JSON"))
+    common.add_argument(
+        "--lang",
+        metavar="CODE",
+        **default,
+        help=_("interface language, e.g. en, zh_CN, ar (default: the system's)"),
+    )
+    common.add_argument("--json", action="store_true", **default, help=_("print results as JSON"))
     return common
 
 
@@ -61,73 +63,146 @@ def build_parser() -> argparse.ArgumentParser:
     """Built after the language is set, so every help text is translated."""
     parser = argparse.ArgumentParser(
         prog="taxon",
-        description=_("Sort images and text into categories on your own computer: offline, in your language."),
+        description=_(
+            "Sort images and text into categories on your own computer: offline, in your language."
+        ),
         epilog=_("Run without a command to open the window."),
         parents=[_common_options()],
     )
     common = _common_options(inherit=True)
-    parser.add_argument("--version", action="version", version=f"Taxon {app_version()}",
-                        help=_("show the version and exit"))
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"Taxon {app_version()}",
+        help=_("show the version and exit"),
+    )
     commands = parser.add_subparsers(dest="command", metavar=_("COMMAND"), title=_("commands"))
 
     classify = commands.add_parser(
-        "classify", parents=[common],
+        "classify",
+        parents=[common],
         help=_("classify images with the built-in ImageNet model or a trained model"),
-        description=_("Classify image files and folders (searched recursively), or texts with a "
-                      "text model."),
-        epilog=_("Results are printed as they are made. With --json, each input's result is "
-                 "one JSON object on its own line (JSON Lines), printed as soon as it is ready."),
+        description=_(
+            "Classify image files and folders (searched recursively), or texts with a text model."
+        ),
+        epilog=_(
+            "Results are printed as they are made. With --json, each input's result is "
+            "one JSON object on its own line (JSON Lines), printed as soon as it is ready."
+        ),
     )
-    classify.add_argument("paths", nargs="*", metavar=_("PATH"),
-                          help=_("image files or folders; for a text model, .txt files or tables"))
-    classify.add_argument("--text", action="append", default=[], metavar=_("TEXT"),
-                          help=_("a text to classify with a text model (repeatable)"))
-    classify.add_argument("--text-file", action="append", default=[], metavar=_("FILE"),
-                          help=_("a text file to classify as one document (repeatable)"))
-    classify.add_argument("--column", metavar=_("COLUMN"),
-                          help=_("classify this column of each table given as PATH"))
-    classify.add_argument("--model", metavar=_("DIR"),
-                          help=_("a trained model package (default: the built-in ImageNet model)"))
-    classify.add_argument("--top-k", type=cli_args.whole_number(1), default=5, metavar="K",
-                          help=_("how many labels to show for each input (default: 5)"))
+    classify.add_argument(
+        "paths",
+        nargs="*",
+        metavar=_("PATH"),
+        help=_("image files or folders; for a text model, .txt files or tables"),
+    )
+    classify.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar=_("TEXT"),
+        help=_("a text to classify with a text model (repeatable)"),
+    )
+    classify.add_argument(
+        "--text-file",
+        action="append",
+        default=[],
+        metavar=_("FILE"),
+        help=_("a text file to classify as one document (repeatable)"),
+    )
+    classify.add_argument(
+        "--column", metavar=_("COLUMN"), help=_("classify this column of each table given as PATH")
+    )
+    classify.add_argument(
+        "--model",
+        metavar=_("DIR"),
+        help=_("a trained model package (default: the built-in ImageNet model)"),
+    )
+    classify.add_argument(
+        "--top-k",
+        type=cli_args.whole_number(1),
+        default=5,
+        metavar="K",
+        help=_("how many labels to show for each input (default: 5)"),
+    )
     from ui.cli.classify import add_options as add_stream_options
 
     add_stream_options(classify)
     classify.set_defaults(handler=cmd_classify, parser=classify)
 
     dataset_options = argparse.ArgumentParser(add_help=False)
-    dataset_options.add_argument("dataset", metavar=_("DATASET"),
-                                 help=_("a folder with one sub-folder per class, or a table (CSV, TSV, XLSX, JSONL, Parquet)"))
-    dataset_options.add_argument("--task", choices=("image", "text"),
-                                 help=_("image or text (default: guessed from the data)"))
-    dataset_options.add_argument("--item-column", metavar=_("COLUMN"),
-                                 help=_("the column holding the text or the image path (default: guessed)"))
-    dataset_options.add_argument("--label-column", metavar=_("COLUMN"),
-                                 help=_("the column holding the label (default: guessed)"))
-    dataset_options.add_argument("--encoding", type=cli_args.encoding,
-                                 help=_("the table's text encoding (default: detected)"))
-    dataset_options.add_argument("--delimiter", type=cli_args.delimiter,
-                                 help=_("the table's delimiter (default: detected)"))
+    dataset_options.add_argument(
+        "dataset",
+        metavar=_("DATASET"),
+        help=_(
+            "a folder with one sub-folder per class, or a table (CSV, TSV, XLSX, JSONL, Parquet)"
+        ),
+    )
+    dataset_options.add_argument(
+        "--task",
+        choices=("image", "text"),
+        help=_("image or text (default: guessed from the data)"),
+    )
+    dataset_options.add_argument(
+        "--item-column",
+        metavar=_("COLUMN"),
+        help=_("the column holding the text or the image path (default: guessed)"),
+    )
+    dataset_options.add_argument(
+        "--label-column",
+        metavar=_("COLUMN"),
+        help=_("the column holding the label (default: guessed)"),
+    )
+    dataset_options.add_argument(
+        "--encoding",
+        type=cli_args.encoding,
+        help=_("the table's text encoding (default: detected)"),
+    )
+    dataset_options.add_argument(
+        "--delimiter", type=cli_args.delimiter, help=_("the table's delimiter (default: detected)")
+    )
 
     inspect = commands.add_parser(
-        "inspect", parents=[common, dataset_options], help=_("find problems in a dataset"),
-        description=_("Check a dataset for problems: unreadable or duplicate items, label mistakes, "
-                      "imbalance, odd text, and more."),
+        "inspect",
+        parents=[common, dataset_options],
+        help=_("find problems in a dataset"),
+        description=_(
+            "Check a dataset for problems: unreadable or duplicate items, label mistakes, "
+            "imbalance, odd text, and more."
+        ),
     )
-    inspect.add_argument("--report", metavar=_("FILE"), type=cli_args.report_file,
-                         help=_("also write the findings as a report (.html or .json)"))
+    inspect.add_argument(
+        "--report",
+        metavar=_("FILE"),
+        type=cli_args.report_file,
+        help=_("also write the findings as a report (.html or .json)"),
+    )
     inspect.set_defaults(handler=cmd_inspect)
 
     clean = commands.add_parser(
-        "clean", parents=[common, dataset_options], help=_("write a cleaned copy of a dataset"),
+        "clean",
+        parents=[common, dataset_options],
+        help=_("write a cleaned copy of a dataset"),
         description=_("Apply fixes to a copy of a dataset; the original files are never changed."),
     )
-    clean.add_argument("--out", required=True, metavar=_("DIR"), help=_("the folder for the cleaned data"))
-    clean.add_argument("--plan", metavar=_("FILE"),
-                       help=_("replay a cleaning plan saved by Taxon (default: apply the suggested fixes "
-                              "that need no review)"))
-    clean.add_argument("--fix", action="append", metavar=_("KIND"), type=cli_args.finding_kind,
-                       help=_("apply only the suggested fixes of these finding kinds (repeatable)"))
+    clean.add_argument(
+        "--out", required=True, metavar=_("DIR"), help=_("the folder for the cleaned data")
+    )
+    clean.add_argument(
+        "--plan",
+        metavar=_("FILE"),
+        help=_(
+            "replay a cleaning plan saved by Taxon (default: apply the suggested fixes "
+            "that need no review)"
+        ),
+    )
+    clean.add_argument(
+        "--fix",
+        action="append",
+        metavar=_("KIND"),
+        type=cli_args.finding_kind,
+        help=_("apply only the suggested fixes of these finding kinds (repeatable)"),
+    )
     clean.set_defaults(handler=cmd_clean)
 
     from ui.cli.train import add_commands
@@ -143,7 +218,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from engine.models.loading import load_classifier
 
     if not (args.paths or args.text or args.text_file):  # a usage error: exit 2, with usage
-        args.parser.error(_("Give images or folders to classify, or text with --text or --text-file."))
+        args.parser.error(
+            _("Give images or folders to classify, or text with --text or --text-file.")
+        )
     from ui.cli.classify import check_options
 
     check_options(args)
@@ -171,8 +248,10 @@ def classify_texts_command(args: argparse.Namespace, classifier) -> int:
 
     inputs = gather(args.text, list(args.text_file) + list(args.paths), args.column)
     if not inputs:
-        print(_("Nothing to classify: give --text, --text-file or a table with --column."),
-              file=sys.stderr)
+        print(
+            _("Nothing to classify: give --text, --text-file or a table with --column."),
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     results = run_job(classify_texts, classifier, inputs, top_k=args.top_k)
     rows = [result.to_json() for result in results]
@@ -182,12 +261,16 @@ def classify_texts_command(args: argparse.Namespace, classifier) -> int:
     else:
         for row in rows:
             if "error" in row:
-                print(_("{input}: error: {message}").format(input=row["input"], message=row["error"]),
-                      file=sys.stderr)
+                print(
+                    _("{input}: error: {message}").format(input=row["input"], message=row["error"]),
+                    file=sys.stderr,
+                )
             else:
                 best = row["predictions"][0]
-                print(f"{row['input']}\t{best['label']}\t{i18n.format_percent(best['score'], 1)}"
-                      f"\t{row['language']}")
+                print(
+                    f"{row['input']}\t{best['label']}\t{i18n.format_percent(best['score'], 1)}"
+                    f"\t{row['language']}"
+                )
     return EXIT_SOME_FAILED if any("error" in row for row in rows) else EXIT_OK
 
 
@@ -197,9 +280,13 @@ def _print_findings(findings) -> None:
     if not findings:
         print(_("No problems found."))
     for finding in findings:
-        count = i18n.ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
+        count = i18n.ngettext("{n} row", "{n} rows", finding.count).format(
+            n=i18n.format_number(finding.count)
+        )
         suffix = f" ({count})" if finding.count else ""
-        print(f"[{severity_name(finding.severity)}] {finding.title.text()}{suffix}  <{finding.kind}>")
+        print(
+            f"[{severity_name(finding.severity)}] {finding.title.text()}{suffix}  <{finding.kind}>"
+        )
         print(f"    {finding.explanation.text()}")
         if finding.fix is not None:
             print("    " + _("Suggested fix:") + " " + finding.fix.description.text())
@@ -233,13 +320,22 @@ def cmd_clean(args: argparse.Namespace) -> int:
     written = save_cleaned_copy(cleaned, plan, findings_after, out, args.dataset)
     summary = plan.summary(dataset)
     if args.json:
-        print(json.dumps({"output": str(written), "plan": str(out / PLAN_NAME),
-                          "summary": summary}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"output": str(written), "plan": str(out / PLAN_NAME), "summary": summary},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
-        print(_("Wrote {path}: {before} rows in, {after} out, {labels} labels changed.").format(
-            path=written, before=i18n.format_number(summary["rows_before"]),
-            after=i18n.format_number(summary["rows_after"]),
-            labels=i18n.format_number(summary["labels_changed"])))
+        print(
+            _("Wrote {path}: {before} rows in, {after} out, {labels} labels changed.").format(
+                path=written,
+                before=i18n.format_number(summary["rows_before"]),
+                after=i18n.format_number(summary["rows_after"]),
+                labels=i18n.format_number(summary["labels_changed"]),
+            )
+        )
     return EXIT_OK
 
 
@@ -254,8 +350,11 @@ def _cleaning_plan(args: argparse.Namespace, dataset):
         try:
             return CleaningPlan.from_json(json.loads(Path(args.plan).read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise UserError(i18n.N_("The cleaning plan {name} cannot be read."), str(error),
-                            name=Path(args.plan).name) from error
+            raise UserError(
+                i18n.N_("The cleaning plan {name} cannot be read."),
+                str(error),
+                name=Path(args.plan).name,
+            ) from error
     plan = CleaningPlan()
     for finding in run_job(inspect_dataset, dataset):
         wanted = finding.kind in args.fix if args.fix else finding.kind not in REVIEW_BEFORE_FIXING
@@ -287,6 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception:
         log.exception("Unexpected error in %s", args.command)
-        print(_("Something went wrong. The details were written to {path}").format(path=log_file_path()),
-              file=sys.stderr)
+        print(
+            _("Something went wrong. The details were written to {path}").format(
+                path=log_file_path()
+            ),
+            file=sys.stderr,
+        )
         return EXIT_SOME_FAILED

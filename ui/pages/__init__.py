@@ -1,7 +1,9 @@
 """The pages of the main window, in navigation order. Only pages that work are listed.
 
 Each entry names its page class by module, so a page's code is imported only
-when the page is first shown; the navigation needs just the title and icon.
+when the page is first shown; the navigation needs just the title and icon. A
+page class takes the window; one built on ``ui.page.Page`` shows its jobs in its
+job bar and asks for other pages by signal, which the window connects.
 """
 
 from __future__ import annotations
@@ -36,10 +38,14 @@ class PageSpec:
 
 
 PAGE_FACTORIES: list[PageSpec] = [
-    PageSpec("classifyPage", N_("Classify"), "nav-classify.png", "ui.pages.classify.page", "ClassifyPage"),
+    PageSpec(
+        "classifyPage", N_("Classify"), "nav-classify.png", "ui.pages.classify.page", "ClassifyPage"
+    ),
     PageSpec("dataPage", N_("Data"), "nav-data.png", "ui.pages.data.page", "DataPage"),
     PageSpec("healthPage", N_("Health"), "nav-health.png", "ui.pages.health.page", "HealthPage"),
     PageSpec("trainPage", N_("Train"), "nav-train.png", "ui.pages.train.page", "TrainPage"),
-    PageSpec("evaluatePage", N_("Evaluate"), "nav-evaluate.png", "ui.pages.evaluate.page", "EvaluatePage"),
+    PageSpec(
+        "evaluatePage", N_("Evaluate"), "nav-evaluate.png", "ui.pages.evaluate.page", "EvaluatePage"
+    ),
     PageSpec("modelsPage", N_("Models"), "nav-models.png", "ui.pages.models.page", "ModelsPage"),
 ]

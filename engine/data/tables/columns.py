@@ -23,14 +23,71 @@ class ColumnGuess:
     label: str | None
 
 
-_TEXT_NAMES = ("text", "texts", "sentence", "content", "review", "comment", "message", "body",
-               "utterance", "document", "tweet", "description", "question", "query",
-               "文本", "内容", "评论", "句子", "正文", "テキスト", "本文", "نص", "النص", "текст")
-_LABEL_NAMES = ("label", "labels", "class", "category", "target", "y", "tag", "sentiment",
-                "topic", "intent", "标签", "类别", "分类", "ラベル", "تصنيف", "التصنيف", "فئة",
-                "الفئة", "метка", "класс")
-_IMAGE_NAMES = ("path", "file", "filename", "image", "img", "filepath", "imagepath", "imagefile",
-                "imagename", "图片", "图像", "路径", "文件", "صورة", "مسار")
+_TEXT_NAMES = (
+    "text",
+    "texts",
+    "sentence",
+    "content",
+    "review",
+    "comment",
+    "message",
+    "body",
+    "utterance",
+    "document",
+    "tweet",
+    "description",
+    "question",
+    "query",
+    "文本",
+    "内容",
+    "评论",
+    "句子",
+    "正文",
+    "テキスト",
+    "本文",
+    "نص",
+    "النص",
+    "текст",
+)
+_LABEL_NAMES = (
+    "label",
+    "labels",
+    "class",
+    "category",
+    "target",
+    "y",
+    "tag",
+    "sentiment",
+    "topic",
+    "intent",
+    "标签",
+    "类别",
+    "分类",
+    "ラベル",
+    "تصنيف",
+    "التصنيف",
+    "فئة",
+    "الفئة",
+    "метка",
+    "класс",
+)
+_IMAGE_NAMES = (
+    "path",
+    "file",
+    "filename",
+    "image",
+    "img",
+    "filepath",
+    "imagepath",
+    "imagefile",
+    "imagename",
+    "图片",
+    "图像",
+    "路径",
+    "文件",
+    "صورة",
+    "مسار",
+)
 _SAMPLE_ROWS = 20_000
 
 
@@ -77,8 +134,13 @@ def _profile(values: pd.Series) -> dict[str, float]:
 
     images = text.str.lower().str.extract(r"(\.[a-z0-9]+)$", expand=False).isin(IMAGE_EXTENSIONS)
     numeric = text.str.fullmatch(r"[\d\s.,:/+-]+")  # numbers, dates, times
-    return {"count": len(text), "distinct": text.nunique(), "length": float(text.str.len().mean()),
-            "numeric": float(numeric.mean()), "images": float(images.mean())}
+    return {
+        "count": len(text),
+        "distinct": text.nunique(),
+        "length": float(text.str.len().mean()),
+        "numeric": float(numeric.mean()),
+        "images": float(images.mean()),
+    }
 
 
 def guess_columns(frame: pd.DataFrame, task: str) -> ColumnGuess:
@@ -101,20 +163,34 @@ def guess_columns(frame: pd.DataFrame, task: str) -> ColumnGuess:
     else:
         item = _by_name(columns, _TEXT_NAMES)
         if item is None:
-            texts = [c for c in columns if profiles[c]["count"] and profiles[c]["numeric"] < 0.9
-                     and profiles[c]["distinct"] >= 0.5 * profiles[c]["count"]
-                     and profiles[c]["length"] >= 8 and profiles[c]["images"] < 0.8]
+            texts = [
+                c
+                for c in columns
+                if profiles[c]["count"]
+                and profiles[c]["numeric"] < 0.9
+                and profiles[c]["distinct"] >= 0.5 * profiles[c]["count"]
+                and profiles[c]["length"] >= 8
+                and profiles[c]["images"] < 0.8
+            ]
             item = max(texts, key=lambda c: profiles[c]["length"], default=None)
     others = [c for c in columns if c != item]
     label = _by_name(others, _LABEL_NAMES)
     if label is None:
+
         def is_label(column) -> bool:
             p = profiles[column]
             limit = max(50, 0.05 * p["count"])
-            return bool(p["count"]) and 2 <= p["distinct"] <= limit and p["length"] <= 40 \
+            return (
+                bool(p["count"])
+                and 2 <= p["distinct"] <= limit
+                and p["length"] <= 40
                 and p["distinct"] < p["count"]
+            )
+
         # Words before numbers and dates; then the rightmost, where labels usually are.
-        candidates = sorted((c for c in others if is_label(c)),
-                            key=lambda c: (profiles[c]["numeric"] >= 0.9, -columns.index(c)))
+        candidates = sorted(
+            (c for c in others if is_label(c)),
+            key=lambda c: (profiles[c]["numeric"] >= 0.9, -columns.index(c)),
+        )
         label = candidates[0] if candidates else None
     return ColumnGuess(item, label)

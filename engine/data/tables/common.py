@@ -7,14 +7,13 @@ columns the same way, so a table reads alike whatever its format.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from engine.core.i18n import N_, _
-from engine.core.jobs import CancelToken, Progress, UserError
+from engine.core.jobs import CancelToken, Progress, Throttle, UserError
 from engine.data.tables import detect
 
 MSG_EMPTY = N_("{name} is empty.")
@@ -54,18 +53,17 @@ class ReadSteps:
 
     PHASES = 3
 
-    def __init__(self, progress: Progress | None, cancel: CancelToken | None, name: str,
-                 size: int) -> None:
+    def __init__(
+        self, progress: Progress | None, cancel: CancelToken | None, name: str, size: int
+    ) -> None:
         self.progress, self.cancel, self.name = progress, cancel, name
         self.size = max(size, 1)
-        self.last = 0.0
+        self.throttle = Throttle(0.1)
 
     def at(self, phase: int, done: int) -> None:
         if self.cancel is not None:
             self.cancel.raise_if_cancelled()
-        now = time.monotonic()
-        if self.progress is not None and now - self.last >= 0.1:
-            self.last = now
+        if self.progress is not None and self.throttle.due():
             done = phase * self.size + min(max(done, 0), self.size)
             self.progress(done, self.PHASES * self.size, _(MSG_READING).format(name=self.name))
 
@@ -80,16 +78,18 @@ def name_columns(read: TableRead, names: list[str], name: str) -> None:
             values = frame[column]
             if not (values.isna() | (values == "")).all():
                 title = f"column_{index + 1}"
-                read.warnings.append(UserError(MSG_UNNAMED_COLUMN, name=name, number=index + 1,
-                                               column=title))
+                read.warnings.append(
+                    UserError(MSG_UNNAMED_COLUMN, name=name, number=index + 1, column=title)
+                )
             else:
                 continue
         keep.append(column)
         final.append(title)
     repeated = detect.duplicates(final)
     if repeated:
-        raise UserError(MSG_DUPLICATE_COLUMNS, name=name,
-                        columns=", ".join(f"“{c}”" for c in repeated))
+        raise UserError(
+            MSG_DUPLICATE_COLUMNS, name=name, columns=", ".join(f"“{c}”" for c in repeated)
+        )
     read.frame = frame[keep].set_axis(final, axis=1)
     if read.frame.empty and len(read.frame.index) == 0:
         raise UserError(MSG_NO_ROWS, name=name)

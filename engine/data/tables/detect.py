@@ -3,10 +3,9 @@
 People bring tables from every corner of the world: Excel in Shanghai saves CSV as
 GB18030, in Tokyo as Shift-JIS (CP932), in Paris as Windows-1252, and everyone
 renames files. So the format comes from the content's magic bytes before the
-extension, and the encoding from byte-order marks, then strict UTF-8, then
-charset-normalizer's statistics, with a preference for the superset codecs
-Windows actually writes. Nothing here ever decodes with ``errors="replace"``: a
-wrong guess must fail loudly, naming the line, rather than garble the user's data.
+extension, and the encoding is guessed from the bytes (``encoding_guess``) unless the
+user chose one. Nothing here ever decodes with ``errors="replace"``: a wrong guess
+must fail loudly, naming the line, rather than garble the user's data.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 
@@ -22,8 +20,13 @@ import numpy as np
 
 from engine.core.i18n import N_
 from engine.core.jobs import UserError
+from engine.data.tables.encoding_guess import (
+    SAMPLE_BYTES,
+    detect_encoding,
+    guess_legacy_encoding,
+    whole_lines,
+)
 
-MSG_BINARY = N_("{name} does not look like a table: it contains binary data.")
 MSG_DECODE = N_(
     "{name} cannot be read as {encoding}: the bytes on line {line} are not valid in that "
     "encoding. Choose another encoding."
@@ -64,28 +67,21 @@ SUPPORTED_ENCODINGS: list[tuple[str, str]] = [
 ]
 
 EXTENSIONS = {
-    ".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 FORMATS = ("csv", "tsv", "xlsx", "jsonl", "parquet")
 DELIMITERS = (",", ";", "\t", "|")
-SAMPLE_BYTES = 64 * 1024
 
 _ZIP, _PARQUET, _OLE = b"PK\x03\x04", b"PAR1", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_BOMS = (  # UTF-32 LE starts with the UTF-16 LE mark, so it is tested first
-    (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
-)
-# Windows writes the superset; the subset's name would reject its extra characters.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "hz": "gb18030", "shift_jis": "cp932",
-              "euc_kr": "cp949", "ascii": "utf-8", "iso8859-1": "cp1252", "euc_jis_2004": "euc_jp"}
-# Single-byte Latin codecs charset-normalizer confuses with each other; cp1252 is
-# what Western European files almost always are, so it wins unless it shows junk.
-_LATIN = {"cp1252", "cp1250", "cp1254", "cp1257", "cp775", "cp850", "cp437", "hp_roman8",
-          "mac-roman", "mac-latin2", "mac-iceland", "mac-turkish", "iso8859-2", "iso8859-3",
-          "iso8859-4", "iso8859-9", "iso8859-10", "iso8859-13", "iso8859-14", "iso8859-15",
-          "iso8859-16", "latin-1", "iso8859-1"}
-_PUNCTUATION = set("\u00a0’‘“”–—…€«»°§£¥©®™·¿¡•")
 _STATEFUL = ("utf-16", "utf-32", "utf-7", "hz", "iso2022")
 
 
@@ -97,8 +93,9 @@ def codec_name(encoding: str) -> str:
     except (LookupError, TypeError) as error:
         raise UserError(MSG_UNKNOWN_ENCODING, str(error), encoding=str(encoding)) from error
     if not getattr(info, "_is_text_encoding", True):
-        raise UserError(MSG_UNKNOWN_ENCODING, f"{info.name} is not a text encoding",
-                        encoding=str(encoding))
+        raise UserError(
+            MSG_UNKNOWN_ENCODING, f"{info.name} is not a text encoding", encoding=str(encoding)
+        )
     return info.name
 
 
@@ -119,139 +116,6 @@ def sniff_format(head: bytes, suffix: str) -> str:
         return known
     stripped = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n")
     return "jsonl" if stripped.startswith(b"{") else "csv"
-
-
-def detect_encoding(data: bytes, name: str) -> str:
-    """The codec to read ``data`` with, or UserError when it is binary, not text."""
-    for bom, encoding in _BOMS:
-        if data.startswith(bom):
-            return encoding
-    head = data[:SAMPLE_BYTES]
-    wide = _wide_unicode_without_bom(head)
-    if wide:
-        return wide
-    if b"\x00" in head:
-        raise UserError(MSG_BINARY, name=name)
-    sample = _non_ascii_sample(data)
-    if sample.isascii():
-        return "utf-8"
-    if _mostly_utf8(sample):
-        return "utf-8"  # a damaged UTF-8 file: reading it names the bad line
-    return guess_legacy_encoding(sample, name)
-
-
-def _mostly_utf8(sample: bytes) -> bool:
-    """Valid UTF-8, or so nearly (many good multi-byte characters, few bad bytes) that
-    it is a UTF-8 file with a damaged spot; legacy text almost never forms valid pairs.
-    The lenient decode here only counts; it never produces the text the user gets."""
-    try:
-        sample.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        pass
-    text = sample.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd")
-    good = sum(1 for c in text if ord(c) > 127) - bad
-    return good >= 8 and good >= 4 * bad
-
-
-def guess_legacy_encoding(sample: bytes, name: str) -> str:
-    """charset-normalizer's best guess for non-UTF-8 bytes, mapped to the superset codec."""
-    from charset_normalizer import from_bytes
-
-    matches = from_bytes(sample)
-    best = matches.best()
-    if best is None:
-        raise UserError(MSG_BINARY, name=name)
-    encoding = _prefer_superset(codecs.lookup(best.encoding).name, sample)
-    if _looks_binary(sample.decode(encoding, errors="ignore")):
-        raise UserError(MSG_BINARY, name=name)
-    return encoding
-
-
-def _prefer_superset(encoding: str, sample: bytes) -> str:
-    if encoding in _LATIN:
-        junk = {candidate: _latin_junk(sample, candidate) for candidate in (encoding, "cp1252")}
-        if junk["cp1252"] is not None and (junk[encoding] is None or junk["cp1252"] <= junk[encoding]):
-            return "cp1252"
-    superset = _SUPERSETS.get(encoding)
-    if superset:
-        try:
-            sample.decode(superset)
-            return superset
-        except UnicodeDecodeError:
-            pass
-    return encoding
-
-
-def _latin_junk(sample: bytes, encoding: str) -> int | None:
-    """Non-ASCII characters that are neither letters nor common punctuation (None: undecodable)."""
-    try:
-        text = sample.decode(encoding)
-    except UnicodeDecodeError:
-        return None
-    return sum(1 for c in text if ord(c) > 127 and not c.isalpha() and c not in _PUNCTUATION)
-
-
-def _wide_unicode_without_bom(head: bytes) -> str | None:
-    """UTF-16/32 without a byte-order mark, told apart by where the NUL bytes fall."""
-    size = len(head) - len(head) % 4
-    if size < 8:
-        return None
-    view = np.frombuffer(head[:size], dtype=np.uint8).reshape(-1, 4)
-    zero = (view == 0).mean(axis=0)  # share of NULs at offsets 0..3 of each 4-byte group
-    candidates = []
-    if zero[2] > 0.9 and zero[3] > 0.9 and zero[0] < 0.5:
-        candidates.append("utf-32-le")
-    if zero[0] > 0.9 and zero[1] > 0.9 and zero[3] < 0.5:
-        candidates.append("utf-32-be")
-    odd, even = (zero[1] + zero[3]) / 2, (zero[0] + zero[2]) / 2
-    if odd > 0.2 and even < 0.02:
-        candidates.append("utf-16-le")
-    if even > 0.2 and odd < 0.02:
-        candidates.append("utf-16-be")
-    for encoding in candidates:
-        unit = 4 if "32" in encoding else 2
-        try:
-            text = head[: len(head) - len(head) % unit].decode(encoding)
-        except UnicodeDecodeError:
-            try:  # the sample may end inside a surrogate pair
-                text = head[: len(head) - len(head) % unit - unit].decode(encoding)
-            except UnicodeDecodeError:
-                continue
-        if not _looks_binary(text):
-            return encoding
-    return None
-
-
-def _non_ascii_sample(data: bytes) -> bytes:
-    """Up to 64 KB of whole lines that show the encoding: the head, or, when the head is
-    plain ASCII, the lines from the first non-ASCII byte on (an accent on row 500,000)."""
-    head = data[:SAMPLE_BYTES]
-    if not head.isascii() or len(data) <= SAMPLE_BYTES:
-        return _whole_lines(head, len(data) <= SAMPLE_BYTES)
-    view = np.frombuffer(data, dtype=np.uint8)
-    high = view >= 0x80
-    first = int(high.argmax())
-    if not high[first]:
-        return head
-    start = data.rfind(b"\n", 0, first) + 1
-    return _whole_lines(data[start : start + SAMPLE_BYTES], start + SAMPLE_BYTES >= len(data))
-
-
-def _whole_lines(chunk: bytes, complete: bool) -> bytes:
-    """Cut a sample after its last newline so no multi-byte character is split."""
-    if complete:
-        return chunk
-    end = chunk.rfind(b"\n")
-    return chunk[: end + 1] if end > 0 else chunk
-
-
-def _looks_binary(text: str) -> bool:
-    if not text:
-        return False
-    controls = sum(1 for c in text if c not in "\t\r\n\f\v" and unicodedata.category(c) == "Cc")
-    return controls > max(2, len(text) // 100)
 
 
 def line_of(data: bytes, position: int, encoding: str) -> int:
@@ -279,8 +143,13 @@ def transcode_to_utf8(data: bytes, encoding: str, name: str, step=None) -> bytes
         try:
             return data.decode(encoding).encode("utf-8")
         except UnicodeDecodeError as error:
-            raise UserError(MSG_DECODE, str(error), name=name, encoding=encoding,
-                            line=line_of(data, error.start, encoding)) from error
+            raise UserError(
+                MSG_DECODE,
+                str(error),
+                name=name,
+                encoding=encoding,
+                line=line_of(data, error.start, encoding),
+            ) from error
     parts, start, size = [], 0, len(data)
     while start < size:
         end = data.find(b"\n", min(start + (8 << 20), size))
@@ -288,16 +157,22 @@ def transcode_to_utf8(data: bytes, encoding: str, name: str, step=None) -> bytes
         try:
             parts.append(data[start:end].decode(encoding).encode("utf-8"))
         except UnicodeDecodeError as error:
-            raise UserError(MSG_DECODE, str(error), name=name, encoding=encoding,
-                            line=line_of(data, start + error.start, encoding)) from error
+            raise UserError(
+                MSG_DECODE,
+                str(error),
+                name=name,
+                encoding=encoding,
+                line=line_of(data, start + error.start, encoding),
+            ) from error
         start = end
         if step is not None:
             step(start)
     return b"".join(parts)
 
 
-def to_utf8(data: bytes, encoding: str | None, name: str,
-            step: Callable[[int], None] | None = None) -> tuple[bytes, str]:
+def to_utf8(
+    data: bytes, encoding: str | None, name: str, step: Callable[[int], None] | None = None
+) -> tuple[bytes, str]:
     """``data`` as UTF-8 bytes without a BOM, and the codec it was read with.
 
     ``step(bytes_done)`` reports transcoding progress (and may raise to cancel).
@@ -318,11 +193,10 @@ def to_utf8(data: bytes, encoding: str | None, name: str,
     if not forced and body[:bad].isascii():
         start = body.rfind(b"\n", 0, bad) + 1
         window = body[start : start + SAMPLE_BYTES]
-        guess = guess_legacy_encoding(_whole_lines(window, False), name)
+        guess = guess_legacy_encoding(whole_lines(window, False), name)
         if guess not in ("utf-8", "utf-8-sig"):
             return to_utf8(data, guess, name, step)
-    raise UserError(MSG_DECODE, name=name, encoding=used,
-                    line=line_of(body, bad, "utf-8"))
+    raise UserError(MSG_DECODE, name=name, encoding=used, line=line_of(body, bad, "utf-8"))
 
 
 def _first_invalid_utf8(data: bytes) -> int | None:
@@ -386,12 +260,17 @@ def _records(sample: str, delimiter: str, limit: int = 200) -> list[list[str]]:
 
 def decode_sample(data: bytes, name: str, limit: int = SAMPLE_BYTES) -> str:
     """The first whole lines of UTF-8 ``data`` as text (UserError naming a bad line)."""
-    chunk = _whole_lines(data[:limit], len(data) <= limit)
+    chunk = whole_lines(data[:limit], len(data) <= limit)
     try:
         return chunk.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UserError(MSG_DECODE, str(error), name=name, encoding="utf-8",
-                        line=line_of(data, error.start, "utf-8")) from error
+        raise UserError(
+            MSG_DECODE,
+            str(error),
+            name=name,
+            encoding="utf-8",
+            line=line_of(data, error.start, "utf-8"),
+        ) from error
 
 
 def display_encoding(encoding: str | None) -> str | None:

@@ -68,10 +68,20 @@ def read_xlsx(data: bytes, name: str, sheet: str | None, steps: ReadSteps) -> Ta
     names = names + [""] * (width - len(names))
     columns = [f"c{i}" for i in range(width)]
     padded = [r + [None] * (width - len(r)) for r in rows]
-    frame = pd.DataFrame(padded, columns=columns, dtype=_STRING) if padded else \
-        pd.DataFrame({c: pd.Series([], dtype=_STRING) for c in columns})
-    read = TableRead(frame, "xlsx", None, None, header_line,
-                     line_numbers=np.asarray(lines, dtype=np.int64), sheet=chosen)
+    frame = (
+        pd.DataFrame(padded, columns=columns, dtype=_STRING)
+        if padded
+        else pd.DataFrame({c: pd.Series([], dtype=_STRING) for c in columns})
+    )
+    read = TableRead(
+        frame,
+        "xlsx",
+        None,
+        None,
+        header_line,
+        line_numbers=np.asarray(lines, dtype=np.int64),
+        sheet=chosen,
+    )
     name_columns(read, names, name)
     return read
 
@@ -129,9 +139,14 @@ def _text_column(column) -> pd.Series:
     kind = column.type
     if pa.types.is_dictionary(kind):
         column, kind = column.cast(kind.value_type), kind.value_type
-    simple = (pa.types.is_string(kind) or pa.types.is_large_string(kind)
-              or pa.types.is_integer(kind) or pa.types.is_boolean(kind)
-              or pa.types.is_decimal(kind) or pa.types.is_date(kind))
+    simple = (
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or pa.types.is_integer(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_date(kind)
+    )
     if simple:
         try:
             text = pc.cast(column, pa.string())
@@ -249,14 +264,21 @@ def cell_text(value: Any) -> str | None:
     return str(value)
 
 
-def table_bytes(frame: pd.DataFrame, format: str, neutralize: bool, delimiter: str | None,
-                sheet: str, bom: bool) -> bytes:
+def table_bytes(
+    frame: pd.DataFrame, format: str, neutralize: bool, delimiter: str | None, sheet: str, bom: bool
+) -> bytes:
     """The bytes of ``frame`` saved as ``format`` in UTF-8 (see ``tables.write_table``)."""
     if format in ("csv", "tsv"):
         text = _text_frame(frame, neutralize)
         buffer = io.StringIO()
-        text.to_csv(buffer, index=False, sep=delimiter or ("\t" if format == "tsv" else ","),
-                    lineterminator="\n", na_rep="", quoting=csv.QUOTE_MINIMAL)
+        text.to_csv(
+            buffer,
+            index=False,
+            sep=delimiter or ("\t" if format == "tsv" else ","),
+            lineterminator="\n",
+            na_rep="",
+            quoting=csv.QUOTE_MINIMAL,
+        )
         data = buffer.getvalue().encode("utf-8-sig" if bom else "utf-8")
     elif format == "xlsx":
         data = xlsx_bytes(frame, sheet, neutralize)

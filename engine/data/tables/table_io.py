@@ -32,11 +32,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.core.atomic import write_atomic
+from engine.core.atomic import write_user_file
 from engine.core.i18n import N_, _
 from engine.core.jobs import CancelToken, Progress, UserError
 from engine.core.regular_files import MSG_NOT_REGULAR, NotRegularFileError, open_regular
-from engine.data.result_export import MSG_WRITE_FAILED, MSG_WRITE_PERMISSION
 from engine.data.tables import detect
 from engine.data.tables.columns import ColumnGuess, guess_columns
 from engine.data.tables.common import (
@@ -49,8 +48,14 @@ from engine.data.tables.common import (
 from engine.data.tables.detect import SUPPORTED_ENCODINGS
 from engine.data.tables.formats import read_jsonl, read_parquet, read_xlsx, table_bytes
 
-__all__ = ["SUPPORTED_ENCODINGS", "ColumnGuess", "TableRead", "guess_columns", "read_table",
-           "write_table"]
+__all__ = [
+    "SUPPORTED_ENCODINGS",
+    "ColumnGuess",
+    "TableRead",
+    "guess_columns",
+    "read_table",
+    "write_table",
+]
 
 MSG_NOT_FOUND = N_("{name} was not found. It may have been moved, renamed or deleted.")
 MSG_PERMISSION = N_("{name} cannot be opened: permission denied.")
@@ -118,8 +123,11 @@ def read_table(
         read = read_parquet(data, name, steps)
     read.path = str(source)
     if progress is not None:
-        progress(ReadSteps.PHASES * steps.size, ReadSteps.PHASES * steps.size,
-                 _(MSG_READING).format(name=name))
+        progress(
+            ReadSteps.PHASES * steps.size,
+            ReadSteps.PHASES * steps.size,
+            _(MSG_READING).format(name=name),
+        )
     return read
 
 
@@ -158,8 +166,9 @@ def _read_bytes(source: Path, name: str, progress, cancel) -> tuple[bytes | byte
     return data, steps
 
 
-def _read_delimited(data: bytes, kind: str, name: str, encoding: str | None,
-                    delimiter: str | None, steps: ReadSteps) -> TableRead:
+def _read_delimited(
+    data: bytes, kind: str, name: str, encoding: str | None, delimiter: str | None, steps: ReadSteps
+) -> TableRead:
     body, used = detect.to_utf8(data, encoding, name, lambda done: steps.at(1, done))
     if not body or body.isspace():
         raise UserError(MSG_EMPTY, name=name)
@@ -179,8 +188,9 @@ def _read_delimited(data: bytes, kind: str, name: str, encoding: str | None,
     width = len(next(csv.reader(io.StringIO(sample[start:], newline=""), delimiter=delimiter), []))
     table = _arrow_parse(body, start, delimiter, width, steps)
     if table is None:
-        names, frame, lines = _python_parse(body[start:].decode("utf-8"), delimiter, header_line,
-                                            name, steps)
+        names, frame, lines = _python_parse(
+            body[start:].decode("utf-8"), delimiter, header_line, name, steps
+        )
     else:
         if table.num_rows == 0:
             raise UserError(MSG_EMPTY, name=name)
@@ -188,8 +198,11 @@ def _read_delimited(data: bytes, kind: str, name: str, encoding: str | None,
         table = table.slice(1).rename_columns([f"c{i}" for i in range(len(names))])
         frame = table.to_pandas(types_mapper=lambda kind: _STRING)
         lines = _line_numbers(body, start, header_line, len(frame), delimiter, width)
-    if len(frame) and not body.endswith((b'"\n', b'"\r\n')) and any(
-            isinstance(v, str) and v.endswith("\n") for v in frame.iloc[-1].tolist()):
+    if (
+        len(frame)
+        and not body.endswith((b'"\n', b'"\r\n'))
+        and any(isinstance(v, str) and v.endswith("\n") for v in frame.iloc[-1].tolist())
+    ):
         raise UserError(MSG_UNCLOSED_QUOTE, name=name, line=int(lines[-1]))
     read = TableRead(frame, kind, used, delimiter, header_line, line_numbers=lines)
     name_columns(read, names, name)
@@ -224,11 +237,15 @@ def _arrow_parse(body: bytes, start: int, delimiter: str, width: int, steps: Rea
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=4 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                             invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={f"f{i}": pa.string() for i in range(width)},
-                strings_can_be_null=False, quoted_strings_can_be_null=False, check_utf8=False),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=False,
+            ),
         )
         batches = []
         for batch in reader:
@@ -262,15 +279,17 @@ def _python_parse(text: str, delimiter: str, first_line: int, name: str, steps: 
     line, total = first_line, max(1, text.count("\n"))
     try:
         for record, line in _records(text, delimiter, first_line):
-            if not record or (len(record) == 1 and not record[0].strip()
-                              and (names is None or len(names) > 1)):
+            if not record or (
+                len(record) == 1 and not record[0].strip() and (names is None or len(names) > 1)
+            ):
                 continue
             if names is None:
                 names = record
                 continue
             if len(record) > len(names):
-                raise UserError(MSG_RAGGED, name=name, line=line, found=len(record),
-                                expected=len(names))
+                raise UserError(
+                    MSG_RAGGED, name=name, line=line, found=len(record), expected=len(names)
+                )
             rows.append(record + [None] * (len(names) - len(record)))
             lines.append(line)
             if len(rows) % 65536 == 0:
@@ -280,18 +299,25 @@ def _python_parse(text: str, delimiter: str, first_line: int, name: str, steps: 
     if names is None:
         raise UserError(MSG_EMPTY, name=name)
     columns = [f"c{i}" for i in range(len(names))]
-    frame = pd.DataFrame(rows, columns=columns, dtype=_STRING) if rows else \
-        pd.DataFrame({c: pd.Series([], dtype=_STRING) for c in columns})
+    frame = (
+        pd.DataFrame(rows, columns=columns, dtype=_STRING)
+        if rows
+        else pd.DataFrame({c: pd.Series([], dtype=_STRING) for c in columns})
+    )
     return names, frame, np.asarray(lines, dtype=np.int64)
 
 
-def _line_numbers(body: bytes, start: int, header_line: int, rows: int, delimiter: str,
-                  width: int) -> np.ndarray:
+def _line_numbers(
+    body: bytes, start: int, header_line: int, rows: int, delimiter: str, width: int
+) -> np.ndarray:
     """Each row's first line: arithmetic when every line is a row, else a csv walk."""
     if body.count(b"\n", start) == rows + 1:  # header + rows, one line each
         return np.arange(header_line + 1, header_line + 1 + rows, dtype=np.int64)
-    starts = [line for record, line in _records(body[start:].decode("utf-8"), delimiter,
-                                                 header_line) if record]
+    starts = [
+        line
+        for record, line in _records(body[start:].decode("utf-8"), delimiter, header_line)
+        if record
+    ]
     if len(starts) == rows + 1:
         return np.asarray(starts[1:], dtype=np.int64)
     # pyarrow and the csv module disagreed on some odd quoting: keep the estimate.
@@ -301,9 +327,16 @@ def _line_numbers(body: bytes, start: int, header_line: int, rows: int, delimite
 # --------------------------------------------------------------------- writing
 
 
-def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], format: str, *,
-                neutralize: bool | None = None, delimiter: str | None = None,
-                sheet: str = "Sheet1", bom: bool = False) -> None:
+def write_table(
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    format: str,
+    *,
+    neutralize: bool | None = None,
+    delimiter: str | None = None,
+    sheet: str = "Sheet1",
+    bom: bool = False,
+) -> None:
     """Save ``frame`` as UTF-8 ``format`` (csv/tsv/xlsx/jsonl/parquet), atomically.
 
     ``neutralize`` (default: on for csv, tsv and xlsx, which people open in a
@@ -322,9 +355,4 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str], format: str, 
     if neutralize is None:
         neutralize = format in ("csv", "tsv", "xlsx")
     data = table_bytes(frame, format, neutralize, delimiter, sheet, bom)
-    try:
-        write_atomic(target, data)
-    except PermissionError as error:
-        raise UserError(MSG_WRITE_PERMISSION, str(error), name=name) from error
-    except OSError as error:
-        raise UserError(MSG_WRITE_FAILED, str(error), name=name) from error
+    write_user_file(target, data)

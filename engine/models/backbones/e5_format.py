@@ -26,9 +26,9 @@ is ``(q - 8) * scale``. Rows are whole blocks, so an (out, in) matrix is
 Everything is validated (magic, version, bounds, sizes) because a truncated or
 foreign file must fail with a clear error, never produce a garbage model.
 
-The end of the module maps the tensors onto transformers' ``BertModel`` names
-and streams them into a safetensors file; it needs neither torch nor
-transformers.
+The records and block format are in ``e5_layout``. The end of this module maps
+the tensors onto transformers' ``BertModel`` names and streams them into a
+safetensors file; it needs neither torch nor transformers.
 """
 
 from __future__ import annotations
@@ -39,75 +39,27 @@ import mmap
 import os
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-MAGIC = b"E5S1"
-SUPPORTED_VERSIONS = (1,)
-F32, Q4_0 = 0, 1
-BLOCK = 32
-#: One Q4_0 block: fp16 scale, then 16 bytes of packed nibbles (18 bytes, unpadded).
-BLOCK_DTYPE = np.dtype([("scale", "<f2"), ("nibbles", "u1", (16,))])
-METASPACE = "\u2581"
-
-
-class E5FormatError(ValueError):
-    """The file is not a readable E5S1 model (damaged, truncated or a newer format)."""
-
-
-@dataclass(frozen=True)
-class E5Header:
-    version: int
-    hidden: int
-    layers: int
-    heads: int
-    intermediate: int
-    vocab: int
-    max_positions: int
-    type_vocab: int
-    layer_norm_eps: float
-    block: int
-
-
-@dataclass(frozen=True)
-class TensorEntry:
-    name: str
-    dtype: int
-    count: int
-    offset: int
-    nbytes: int
-
-
-@dataclass(frozen=True)
-class SpecialIds:
-    bos: int
-    eos: int
-    pad: int
-    unk: int
-
-
-class _Cursor:
-    """Sequential little-endian reads that fail cleanly past the end."""
-
-    def __init__(self, data: memoryview | bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, size: int) -> memoryview:
-        if size < 0 or self.pos + size > len(self.data):
-            raise E5FormatError(f"truncated file: need {size} bytes at offset {self.pos}")
-        view = memoryview(self.data)[self.pos:self.pos + size]
-        self.pos += size
-        return view
-
-    def unpack(self, fmt: str) -> tuple:
-        return struct.unpack("<" + fmt, self.take(struct.calcsize("<" + fmt)))
-
-    def array(self, dtype: str, count: int) -> np.ndarray:
-        size = np.dtype(dtype).itemsize * count
-        return np.frombuffer(self.take(size), dtype=dtype, count=count)
+from engine.models.backbones.e5_layout import (
+    BLOCK,
+    BLOCK_DTYPE,
+    F32,
+    MAGIC,
+    METASPACE,
+    Q4_0,
+    SUPPORTED_VERSIONS,
+    Cursor,
+    E5FormatError,
+    E5Header,
+    SpecialIds,
+    TensorEntry,
+    check_entry,
+    dequantize_q4_0,
+    parse_normalization,
+)
 
 
 class E5File:
@@ -134,7 +86,7 @@ class E5File:
     # ------------------------------------------------------------------ parsing
 
     def _parse(self, data: memoryview) -> None:
-        cursor = _Cursor(data)
+        cursor = Cursor(data)
         if bytes(cursor.take(4)) != MAGIC:
             raise E5FormatError("not an E5S1 file (bad magic)")
         (version,) = cursor.unpack("I")
@@ -143,8 +95,9 @@ class E5File:
         hidden, layers, heads, inter, vocab, max_pos, type_vocab = cursor.unpack("7i")
         (eps,) = cursor.unpack("f")
         (block,) = cursor.unpack("i")
-        self.header = E5Header(version, hidden, layers, heads, inter, vocab, max_pos,
-                               type_vocab, float(eps), block)
+        self.header = E5Header(
+            version, hidden, layers, heads, inter, vocab, max_pos, type_vocab, float(eps), block
+        )
         if block != BLOCK or hidden <= 0 or heads <= 0 or hidden % heads or hidden % BLOCK:
             raise E5FormatError(f"implausible header {self.header}")
 
@@ -155,10 +108,16 @@ class E5File:
         offsets = cursor.array("<u4", n_pieces + 1)
         self.scores = cursor.array("<f4", n_pieces).astype(np.float32)
         blob = bytes(cursor.take(blob_len))
-        if offsets[0] != 0 or offsets[-1] != blob_len or np.any(np.diff(offsets.astype(np.int64)) < 0):
+        if (
+            offsets[0] != 0
+            or offsets[-1] != blob_len
+            or np.any(np.diff(offsets.astype(np.int64)) < 0)
+        ):
             raise E5FormatError("damaged piece offsets")
         try:
-            self.pieces = [blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+            self.pieces = [
+                blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)
+            ]
         except UnicodeDecodeError as error:
             raise E5FormatError(f"a piece is not UTF-8: {error}") from error
         self.special = SpecialIds(bos, eos, pad, unk)
@@ -166,7 +125,7 @@ class E5File:
             raise E5FormatError(f"special ids out of range: {self.special}")
 
         n_norm, norm_len = cursor.unpack("iI")
-        self.normalization = _parse_normalization(cursor.take(norm_len), n_norm)
+        self.normalization = parse_normalization(cursor.take(norm_len), n_norm)
 
         (n_tensors,) = cursor.unpack("i")
         self.tensors: dict[str, TensorEntry] = {}
@@ -176,7 +135,7 @@ class E5File:
             (dtype,) = cursor.unpack("B")
             count, offset, nbytes = cursor.unpack("IQQ")
             entry = TensorEntry(name, dtype, count, offset, nbytes)
-            _check_entry(entry, len(data))
+            check_entry(entry, len(data))
             self.tensors[name] = entry
 
     # ------------------------------------------------------------------ tensors
@@ -185,8 +144,9 @@ class E5File:
         """The whole tensor as float32 of ``shape`` (Q4_0 dequantised)."""
         return np.concatenate(list(self.tensor_chunks(name, shape)), axis=0).reshape(shape)
 
-    def tensor_chunks(self, name: str, shape: tuple[int, ...],
-                      rows_per_chunk: int = 16384) -> Iterator[np.ndarray]:
+    def tensor_chunks(
+        self, name: str, shape: tuple[int, ...], rows_per_chunk: int = 16384
+    ) -> Iterator[np.ndarray]:
         """The tensor as float32 row chunks, so a large table is converted without a
         second full-size copy and the caller can report progress between chunks."""
         entry = self.tensors.get(name)
@@ -198,7 +158,7 @@ class E5File:
         rows, row = matrix[0], entry.count // max(1, matrix[0])
         if entry.dtype == Q4_0 and row % BLOCK:
             raise E5FormatError(f"{name}: rows of {row} values are not whole blocks")
-        raw = memoryview(self._map)[entry.offset:entry.offset + entry.nbytes]
+        raw = memoryview(self._map)[entry.offset : entry.offset + entry.nbytes]
         for first in range(0, rows, rows_per_chunk):
             last = min(rows, first + rows_per_chunk)
             if entry.dtype == F32:
@@ -206,8 +166,12 @@ class E5File:
                 yield values.astype(np.float32).reshape((last - first, *matrix[1:]))
             else:
                 blocks_per_row = row // BLOCK
-                blocks = np.frombuffer(raw, BLOCK_DTYPE, (last - first) * blocks_per_row,
-                                       first * blocks_per_row * BLOCK_DTYPE.itemsize)
+                blocks = np.frombuffer(
+                    raw,
+                    BLOCK_DTYPE,
+                    (last - first) * blocks_per_row,
+                    first * blocks_per_row * BLOCK_DTYPE.itemsize,
+                )
                 values = dequantize_q4_0(blocks)
                 yield values.reshape((last - first, *matrix[1:]))
 
@@ -284,48 +248,6 @@ class E5File:
         self.close()
 
 
-def dequantize_q4_0(blocks: np.ndarray) -> np.ndarray:
-    """(n_blocks * 32,) float32 values of Q4_0 blocks (``BLOCK_DTYPE``), vectorised."""
-    nibbles = blocks["nibbles"]
-    values = np.empty((len(blocks), BLOCK), dtype=np.float32)
-    values[:, :16] = nibbles & 0x0F
-    values[:, 16:] = nibbles >> 4
-    values -= 8.0
-    values *= blocks["scale"].astype(np.float32)[:, None]
-    return values.reshape(-1)
-
-
-def _parse_normalization(data: memoryview, count: int) -> dict[str, str]:
-    """The per-code-point replacement map (a replacement may be empty: a deletion)."""
-    cursor = _Cursor(data)
-    table: dict[str, str] = {}
-    try:
-        for _index in range(max(0, count)):
-            (code,) = cursor.unpack("I")
-            (length,) = cursor.unpack("B")
-            replacement = cursor.array("<u4", length)
-            table[chr(code)] = "".join(chr(int(c)) for c in replacement)
-    except ValueError as error:  # chr() of a value past U+10FFFF
-        raise E5FormatError(f"damaged normalisation table: {error}") from error
-    return table
-
-
-def _check_entry(entry: TensorEntry, file_size: int) -> None:
-    if entry.dtype == F32:
-        expected = entry.count * 4
-    elif entry.dtype == Q4_0:
-        if entry.count % BLOCK:
-            raise E5FormatError(f"{entry.name}: {entry.count} values is not whole blocks")
-        expected = entry.count // BLOCK * BLOCK_DTYPE.itemsize
-    else:
-        raise E5FormatError(f"{entry.name}: unknown dtype {entry.dtype}")
-    if entry.nbytes != expected or entry.offset + entry.nbytes > file_size:
-        raise E5FormatError(
-            f"{entry.name}: {entry.nbytes} bytes at {entry.offset} "
-            f"(expected {expected}, file has {file_size})"
-        )
-
-
 # --------------------------------------------------------------------------- as a BertModel
 
 
@@ -356,10 +278,14 @@ def bert_config(source: E5File) -> dict:
 
 
 _LAYER_PARTS = (  # BertLayer sub-module, E5S1 name, has a weight matrix
-    ("attention.self.query", "q", True), ("attention.self.key", "k", True),
-    ("attention.self.value", "v", True), ("attention.output.dense", "ao", True),
-    ("attention.output.LayerNorm", "aln", False), ("intermediate.dense", "fi", True),
-    ("output.dense", "fo", True), ("output.LayerNorm", "oln", False),
+    ("attention.self.query", "q", True),
+    ("attention.self.key", "k", True),
+    ("attention.self.value", "v", True),
+    ("attention.output.dense", "ao", True),
+    ("attention.output.LayerNorm", "aln", False),
+    ("intermediate.dense", "fi", True),
+    ("output.dense", "fo", True),
+    ("output.LayerNorm", "oln", False),
 )
 
 
@@ -388,8 +314,7 @@ def bert_tensor_plan(source: E5File) -> list[tuple[str, str | None, tuple[int, .
     return plan
 
 
-def _plan_chunks(source: E5File, name: str | None, shape: tuple[int, ...]
-                 ) -> Iterator[np.ndarray]:
+def _plan_chunks(source: E5File, name: str | None, shape: tuple[int, ...]) -> Iterator[np.ndarray]:
     """The file's tensor, or for the pooler (absent from the file) an identity map."""
     if name is not None:
         yield from source.tensor_chunks(name, shape)
@@ -399,8 +324,9 @@ def _plan_chunks(source: E5File, name: str | None, shape: tuple[int, ...]
         yield np.zeros(shape, dtype=np.float32)
 
 
-def write_bert_safetensors(source: E5File, path: Path,
-                           on_chunk: Callable[[int, int], None] | None = None) -> str:
+def write_bert_safetensors(
+    source: E5File, path: Path, on_chunk: Callable[[int, int], None] | None = None
+) -> str:
     """Stream the dequantised tensors into a float32 safetensors file; its SHA-256.
 
     Written chunk by chunk (never the whole 470 MB twice in memory) and hashed

@@ -25,7 +25,6 @@ import importlib.metadata
 import importlib.resources
 import importlib.util
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ import numpy as np
 from engine.core.hashing import sha256_file
 from engine.core.i18n import N_
 from engine.core.jobs import CancelToken, Progress, UserError
+from engine.core.memo import StatMemo, stat_key
 from engine.models.backbones.image_runner import load_image_runner
 from engine.models.contract import Classifier, PreprocessConfig, softmax
 
@@ -64,8 +64,8 @@ INTERPOLATION = "bicubic"
 _DISAMBIGUATED = {134: "crane (bird)", 517: "crane (machine)", 639: "maillot (tank suit)"}
 
 
-_hash_lock = threading.Lock()
-_hash_cache: dict[tuple[str, int, int], str] = {}
+#: SHA-256 per weights file version (one entry in practice; a few after updates).
+_hashes: StatMemo[str] = StatMemo(8)
 
 
 class WeightsMismatchError(UserError):
@@ -117,14 +117,7 @@ def weights_sha256() -> str:
     can never be served from a stale cache.
     """
     path = weights_path()
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    with _hash_lock:
-        cached = _hash_cache.get(key)
-        if cached:
-            return cached
-        _hash_cache[key] = sha256_file(path)
-        return _hash_cache[key]
+    return _hashes.get_or_compute(stat_key(path), lambda: sha256_file(path))
 
 
 def class_names() -> list[str]:
@@ -213,8 +206,13 @@ def load_feature_extractor() -> torch.nn.Module:
 class ImageModelClassifier(Classifier):
     """An image network behind a pixels -> logits runner (ONNX Runtime or PyTorch)."""
 
-    def __init__(self, runner: Callable[[np.ndarray], np.ndarray], labels: list[str],
-                 name: str = DISPLAY_NAME, preprocess: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        runner: Callable[[np.ndarray], np.ndarray],
+        labels: list[str],
+        name: str = DISPLAY_NAME,
+        preprocess: dict[str, Any] | None = None,
+    ) -> None:
         self.runner = runner
         self.name = name
         self.labels = list(labels)
@@ -244,8 +242,11 @@ def _closed_runner(batch: np.ndarray) -> np.ndarray:
 
 def _check_sidecar_labels(metadata: dict[str, Any]) -> None:
     labels = metadata.get("labels")
-    if (not isinstance(labels, list) or len(labels) != NUM_CLASSES
-            or not all(isinstance(x, str) for x in labels)):
+    if (
+        not isinstance(labels, list)
+        or len(labels) != NUM_CLASSES
+        or not all(isinstance(x, str) for x in labels)
+    ):
         raise ValueError("the sidecar's labels are damaged")
 
 
@@ -267,7 +268,16 @@ def load_classifier(
     one-photo classify fast.
     """
     runner, metadata = load_image_runner(
-        BACKBONE_ID, weights_sha256(), load_model, export_metadata,
-        MEAN, STD, progress, cancel, backend, check_metadata=_check_sidecar_labels)
+        BACKBONE_ID,
+        weights_sha256(),
+        load_model,
+        export_metadata,
+        MEAN,
+        STD,
+        progress,
+        cancel,
+        backend,
+        check_metadata=_check_sidecar_labels,
+    )
     labels = metadata["labels"] if "labels" in metadata else class_names()
     return ImageModelClassifier(runner, labels)

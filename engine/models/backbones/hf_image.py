@@ -50,8 +50,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HFImageClassifier", "ImageBackbone", "hf_image_features", "image_settings",
-           "load_backbone", "load_hf_classifier", "shared_backbone"]
+__all__ = [
+    "HFImageClassifier",
+    "ImageBackbone",
+    "hf_image_features",
+    "image_settings",
+    "load_backbone",
+    "load_hf_classifier",
+    "shared_backbone",
+]
 
 CACHE_FORMAT = 1
 #: Package kinds trained on a local Hugging Face folder: a head on it, or the whole network.
@@ -62,11 +69,14 @@ WAVE_SIZE = 256
 
 MSG_LOADING = N_("Loading the image model…")
 MSG_COMPUTING = N_("Computing image features…")
-MSG_INCOMPLETE = N_("The model in “{path}” lacks some of its weights, so it would give random "
-                    "results.")
-MSG_BACKBONE_CHANGED = N_("The model “{name}” was trained on the local model folder “{path}”, "
-                          "which is missing or has changed since. Put the folder back as it was, "
-                          "or train the model again.")
+MSG_INCOMPLETE = N_(
+    "The model in “{path}” lacks some of its weights, so it would give random results."
+)
+MSG_BACKBONE_CHANGED = N_(
+    "The model “{name}” was trained on the local model folder “{path}”, "
+    "which is missing or has changed since. Put the folder back as it was, "
+    "or train the model again."
+)
 
 _backbones_lock = threading.Lock()
 _backbones: dict[tuple[str, str], ImageBackbone] = {}
@@ -87,8 +97,11 @@ def preprocess_settings(processor: Any, image_size: int | None = None) -> dict[s
         size = {"shortest_edge": size}
     height, width = _size_value(size, "height"), _size_value(size, "width")
     shortest = _size_value(size, "shortest_edge")
-    crop = getattr(processor, "crop_size", None) if getattr(processor, "do_center_crop", False) \
+    crop = (
+        getattr(processor, "crop_size", None)
+        if getattr(processor, "do_center_crop", False)
         else None
+    )
     side = _size_value(crop, "height") if crop is not None else None
     if side is not None:
         shorter = shortest or min(height or side, width or side)
@@ -104,8 +117,14 @@ def preprocess_settings(processor: Any, image_size: int | None = None) -> dict[s
     normalize = getattr(processor, "do_normalize", True)
     mean = [float(v) for v in processor.image_mean] if normalize else [0.0, 0.0, 0.0]
     std = [float(v) for v in processor.image_std] if normalize else [1.0, 1.0, 1.0]
-    return {"size": int(side), "resize_shorter": int(max(shorter, side)), "mean": mean,
-            "std": std, "rescale_factor": rescale, "interpolation": "bicubic"}
+    return {
+        "size": int(side),
+        "resize_shorter": int(max(shorter, side)),
+        "mean": mean,
+        "std": std,
+        "rescale_factor": rescale,
+        "interpolation": "bicubic",
+    }
 
 
 def to_pixel_values(pixels: np.ndarray, settings: dict[str, Any], device: Any = "cpu") -> Any:
@@ -149,8 +168,11 @@ class ImageBackbone:
             if cancel is not None:
                 cancel.raise_if_cancelled()
 
-        hooks = [module.register_forward_pre_hook(check)
-                 for name, module in self.network.named_modules() if 0 < name.count(".") <= 2]
+        hooks = [
+            module.register_forward_pre_hook(check)
+            for name, module in self.network.named_modules()
+            if 0 < name.count(".") <= 2
+        ]
         try:
             with torch.inference_mode():
                 values = to_pixel_values(pixels, self.settings, self.device)
@@ -167,10 +189,12 @@ def image_settings(model: LocalModel) -> dict[str, Any]:
 
     try:
         with quiet_transformers():
-            processor = AutoImageProcessor.from_pretrained(model.path, local_files_only=True,
-                                                           trust_remote_code=False)
-            config = AutoConfig.from_pretrained(model.path, local_files_only=True,
-                                                trust_remote_code=False)
+            processor = AutoImageProcessor.from_pretrained(
+                model.path, local_files_only=True, trust_remote_code=False
+            )
+            config = AutoConfig.from_pretrained(
+                model.path, local_files_only=True, trust_remote_code=False
+            )
         return preprocess_settings(processor, getattr(config, "image_size", None))
     except LOAD_ERRORS as error:
         raise load_failed(model.path, error) from error
@@ -185,16 +209,26 @@ def load_backbone(model: LocalModel, device: str = "cpu") -> ImageBackbone:
     try:
         with quiet_transformers():
             network, info = AutoModel.from_pretrained(
-                model.path, local_files_only=True, use_safetensors=True, trust_remote_code=False,
-                output_loading_info=True)
+                model.path,
+                local_files_only=True,
+                use_safetensors=True,
+                trust_remote_code=False,
+                output_loading_info=True,
+            )
     except LOAD_ERRORS as error:
         raise load_failed(model.path, error) from error
     missing = sorted(info.get("missing_keys") or [])
     if any(not key.startswith("pooler.") for key in missing):
-        raise UserError(MSG_INCOMPLETE, details="missing: " + ", ".join(missing)[:1500],
-                        path=str(model.path))
-    backbone = ImageBackbone(model, network.to(torch.device(device)).eval(), settings,
-                             use_pooler=not missing, device=torch.device(device))
+        raise UserError(
+            MSG_INCOMPLETE, details="missing: " + ", ".join(missing)[:1500], path=str(model.path)
+        )
+    backbone = ImageBackbone(
+        model,
+        network.to(torch.device(device)).eval(),
+        settings,
+        use_pooler=not missing,
+        device=torch.device(device),
+    )
     side = settings["size"]
     backbone.width = int(backbone.features(np.zeros((1, side, side, 3), np.uint8)).shape[1])
     return backbone
@@ -241,9 +275,14 @@ def _decode(path: str, settings: dict[str, Any]) -> np.ndarray | None:
         return None
 
 
-def hf_image_features(folder: str | os.PathLike[str], paths: Sequence[str | os.PathLike[str]],
-                      progress: Progress = no_progress, cancel: CancelToken | None = None, *,
-                      device: str = "cpu") -> np.ndarray:
+def hf_image_features(
+    folder: str | os.PathLike[str],
+    paths: Sequence[str | os.PathLike[str]],
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    device: str = "cpu",
+) -> np.ndarray:
     """(len(paths), D) float32 pooled features of the local image model in ``folder``.
 
     Rows of files that cannot be read or decoded are NaN. Cached by model id and
@@ -257,8 +296,11 @@ def hf_image_features(folder: str | os.PathLike[str], paths: Sequence[str | os.P
     store = cache_folder(model)
     stored = VectorCache.stored_width(store)
     cached = VectorCache(store, stored).lookup(digests) if stored else None
-    found = {row: cached[row] for row in range(len(digests))
-             if cached is not None and not np.isnan(cached[row, 0])}
+    found = {
+        row: cached[row]
+        for row in range(len(digests))
+        if cached is not None and not np.isnan(cached[row, 0])
+    }
     first_of: dict[str, int] = {}
     for row, digest in enumerate(digests):
         if digest is not None and row not in found:
@@ -271,11 +313,11 @@ def hf_image_features(folder: str | os.PathLike[str], paths: Sequence[str | os.P
         width = backbone.width
         last = time.monotonic()
         for start in range(0, len(unique), WAVE_SIZE):
-            wave = unique[start:start + WAVE_SIZE]
+            wave = unique[start : start + WAVE_SIZE]
             good, vectors = [], []
             for first in range(0, len(wave), BATCH_SIZE):
                 rows, pixels = [], []
-                for offset, row in enumerate(wave[first:first + BATCH_SIZE]):
+                for offset, row in enumerate(wave[first : first + BATCH_SIZE]):
                     cancel.raise_if_cancelled()
                     decoded = _decode(names[row], backbone.settings)
                     if decoded is not None:
@@ -309,8 +351,16 @@ class HFImageClassifier(Classifier):
 
     backend = "pytorch"
 
-    def __init__(self, network: Any, labels: list[str], name: str, settings: dict[str, Any],
-                 head: Any = None, use_pooler: bool = False, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        network: Any,
+        labels: list[str],
+        name: str,
+        settings: dict[str, Any],
+        head: Any = None,
+        use_pooler: bool = False,
+        device: str = "cpu",
+    ) -> None:
         import torch
 
         self.network, self.head, self.use_pooler = network, head, use_pooler
@@ -327,8 +377,9 @@ class HFImageClassifier(Classifier):
         values = to_pixel_values(pixels, self.settings, self.device)
         with torch.inference_mode():
             output = self.network(pixel_values=values)
-            logits = self.head(pool(output, self.use_pooler)) if self.head is not None \
-                else output.logits
+            logits = (
+                self.head(pool(output, self.use_pooler)) if self.head is not None else output.logits
+            )
         return softmax(logits.float().cpu().numpy().astype(np.float32))
 
     def close(self) -> None:
@@ -343,16 +394,25 @@ def _package_backbone(package: ModelPackage) -> LocalModel:
     try:
         model = inspect_folder(path, "image") if path else None
     except UserError as error:
-        raise UserError(MSG_BACKBONE_CHANGED, details=error.message, name=package.name,
-                        path=path) from error
+        raise UserError(
+            MSG_BACKBONE_CHANGED, details=error.message, name=package.name, path=path
+        ) from error
     if model is None or model.id != backbone.get("id"):
-        raise UserError(MSG_BACKBONE_CHANGED, details=f"expected {backbone.get('id')!r}",
-                        name=package.name, path=path)
+        raise UserError(
+            MSG_BACKBONE_CHANGED,
+            details=f"expected {backbone.get('id')!r}",
+            name=package.name,
+            path=path,
+        )
     return model
 
 
-def load_hf_classifier(package: ModelPackage, progress: Progress | None = None,
-                       cancel: CancelToken | None = None, device: str = "cpu") -> HFImageClassifier:
+def load_hf_classifier(
+    package: ModelPackage,
+    progress: Progress | None = None,
+    cancel: CancelToken | None = None,
+    device: str = "cpu",
+) -> HFImageClassifier:
     """An ``image-hf-linear`` or ``image-hf-finetuned`` package as a classifier."""
     import torch
 
@@ -365,19 +425,30 @@ def load_hf_classifier(package: ModelPackage, progress: Progress | None = None,
         if package.kind == KIND_HF_LINEAR:
             backbone = shared_backbone(_package_backbone(package), device)
             head = torch.nn.Linear(backbone.width, len(labels))
-            head.load_state_dict({"weight": tensors["classifier.weight"],
-                                  "bias": tensors["classifier.bias"]})
-            return HFImageClassifier(backbone.network, labels, package.name, backbone.settings,
-                                     head.to(backbone.device).eval(), backbone.use_pooler, device)
+            head.load_state_dict(
+                {"weight": tensors["classifier.weight"], "bias": tensors["classifier.bias"]}
+            )
+            return HFImageClassifier(
+                backbone.network,
+                labels,
+                package.name,
+                backbone.settings,
+                head.to(backbone.device).eval(),
+                backbone.use_pooler,
+                device,
+            )
         from transformers import AutoConfig, AutoModelForImageClassification
 
         with quiet_transformers():
-            config = AutoConfig.from_pretrained(package.path, local_files_only=True,
-                                                trust_remote_code=False)
+            config = AutoConfig.from_pretrained(
+                package.path, local_files_only=True, trust_remote_code=False
+            )
             network = AutoModelForImageClassification.from_config(config)
         network.load_state_dict(tensors, strict=True)
-        return HFImageClassifier(network.to(torch.device(device)).eval(), labels, package.name,
-                                 settings, device=device)
+        return HFImageClassifier(
+            network.to(torch.device(device)).eval(), labels, package.name, settings, device=device
+        )
     except (RuntimeError, KeyError, ValueError, OSError, TypeError) as error:
-        raise UserError(MSG_DAMAGED, details=f"{type(error).__name__}: {error}"[:2000],
-                        path=str(package.path)) from error
+        raise UserError(
+            MSG_DAMAGED, details=f"{type(error).__name__}: {error}"[:2000], path=str(package.path)
+        ) from error

@@ -26,14 +26,24 @@ log = logging.getLogger(__name__)
 
 MSG_LOADING = N_("Loading the image model…")
 #: The first-use preparation's steps, so a first start shows how far along it is.
-MSG_STEPS = (N_("Preparing the image model for this computer (first use only): "
-                "building the network, step {step} of {steps}…"),
-             N_("Preparing the image model for this computer (first use only): "
-                "converting it, step {step} of {steps}…"),
-             N_("Preparing the image model for this computer (first use only): "
-                "checking the conversion, step {step} of {steps}…"),
-             N_("Preparing the image model for this computer (first use only): "
-                "loading it, step {step} of {steps}…"))
+MSG_STEPS = (
+    N_(
+        "Preparing the image model for this computer (first use only): "
+        "building the network, step {step} of {steps}…"
+    ),
+    N_(
+        "Preparing the image model for this computer (first use only): "
+        "converting it, step {step} of {steps}…"
+    ),
+    N_(
+        "Preparing the image model for this computer (first use only): "
+        "checking the conversion, step {step} of {steps}…"
+    ),
+    N_(
+        "Preparing the image model for this computer (first use only): "
+        "loading it, step {step} of {steps}…"
+    ),
+)
 MSG_ONNX_UNAVAILABLE = N_("The fast inference engine (ONNX Runtime) cannot be used.")
 
 
@@ -41,8 +51,13 @@ def _step(progress: Progress, number: int) -> None:
     """Step ``number`` (0-based) of the first-use preparation, as ``done`` of ``total``."""
     from engine.core.i18n import format_number
 
-    progress(number, len(MSG_STEPS), _(MSG_STEPS[number]).format(
-        step=format_number(number + 1), steps=format_number(len(MSG_STEPS))))
+    progress(
+        number,
+        len(MSG_STEPS),
+        _(MSG_STEPS[number]).format(
+            step=format_number(number + 1), steps=format_number(len(MSG_STEPS))
+        ),
+    )
 
 
 def load_image_runner(
@@ -76,8 +91,9 @@ def load_image_runner(
     elif choice != "torch":
         cached = rt.find_cached(name, weights_sha256)
         prepared = cached is None
-        if prepared and _export_in_helper(name, weights_sha256, build_model, metadata, mean, std,
-                                          progress, cancel):
+        if prepared and _export_in_helper(
+            name, weights_sha256, build_model, metadata, mean, std, progress, cancel
+        ):
             cached = rt.find_cached(name, weights_sha256)
         if cached is None:
             cancel.raise_if_cancelled()
@@ -85,9 +101,15 @@ def load_image_runner(
             model = rt.with_normalization(build_model(), mean, std)
             cancel.raise_if_cancelled()
             _step(progress, 1)
-            cached = rt.export_verified(name, weights_sha256, model, parity_samples(),
-                                        _resolve(metadata), cancel,
-                                        exported=lambda: _step(progress, 2))
+            cached = rt.export_verified(
+                name,
+                weights_sha256,
+                model,
+                parity_samples(),
+                _resolve(metadata),
+                cancel,
+                exported=lambda: _step(progress, 2),
+            )
         if cached:
             try:
                 if check_metadata is not None:
@@ -110,8 +132,16 @@ def load_image_runner(
     return rt.TorchRunner(model), _resolve(metadata)
 
 
-def _export_in_helper(name: str, weights_sha256: str, build_model, metadata, mean, std,
-                      progress: Progress, cancel: CancelToken) -> bool:
+def _export_in_helper(
+    name: str,
+    weights_sha256: str,
+    build_model,
+    metadata,
+    mean,
+    std,
+    progress: Progress,
+    cancel: CancelToken,
+) -> bool:
     """Make the export in a helper process; False when it could not (then it is made here).
 
     Exporting imports ``onnx``, whose C++ extension holds Python's global lock for about a
@@ -133,13 +163,27 @@ def _export_in_helper(name: str, weights_sha256: str, build_model, metadata, mea
     except Exception:  # a closure: only this process can build the network
         return False
     # The helper may be forked from a server started earlier: give it today's folders.
-    environment = {key: os.environ.get(key) for key in ("TAXON_HOME", "HOME", "APPDATA",
-                                                        "LOCALAPPDATA", "XDG_CACHE_HOME")}
+    environment = {
+        key: os.environ.get(key)
+        for key in ("TAXON_HOME", "HOME", "APPDATA", "LOCALAPPDATA", "XDG_CACHE_HOME")
+    }
     context = multiprocessing.get_context(start_method())
     receiver, sender = context.Pipe(duplex=False)
-    helper = context.Process(target=_export_child, name="taxon-onnx-export", daemon=True,
-                             args=(sender, environment, name, weights_sha256, build_model,
-                                   metadata, tuple(mean), tuple(std)))
+    helper = context.Process(
+        target=_export_child,
+        name="taxon-onnx-export",
+        daemon=True,
+        args=(
+            sender,
+            environment,
+            name,
+            weights_sha256,
+            build_model,
+            metadata,
+            tuple(mean),
+            tuple(std),
+        ),
+    )
     try:
         helper.start()
     except Exception:
@@ -173,8 +217,9 @@ def _export_in_helper(name: str, weights_sha256: str, build_model, metadata, mea
     return True
 
 
-def _export_child(sender, environment, name, weights_sha256, build_model, metadata, mean,
-                  std) -> None:
+def _export_child(
+    sender, environment, name, weights_sha256, build_model, metadata, mean, std
+) -> None:
     """In the helper process: build, export, check and cache; steps and the end go back."""
 
     def send(message: tuple) -> None:
@@ -194,8 +239,14 @@ def _export_child(sender, environment, name, weights_sha256, build_model, metada
         send(("step", 0))
         model = rt.with_normalization(build_model(), mean, std)
         send(("step", 1))
-        rt.export_verified(name, weights_sha256, model, parity_samples(), _resolve(metadata),
-                           exported=lambda: send(("step", 2)))
+        rt.export_verified(
+            name,
+            weights_sha256,
+            model,
+            parity_samples(),
+            _resolve(metadata),
+            exported=lambda: send(("step", 2)),
+        )
         send(("done", None))  # exported, or a failed check recorded in the cache
     except SystemExit:
         pass

@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import struct
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +32,21 @@ from typing import Any
 
 from engine.core.i18n import N_, _
 from engine.core.jobs import CancelToken, Progress, UserError, no_progress
+from engine.core.memo import StatMemo, stat_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LocalModel", "hidden_size", "inspect_folder", "load_failed", "load_text_model",
-           "quiet_transformers", "tiny_image_model", "tiny_text_model", "token_limit"]
+__all__ = [
+    "LocalModel",
+    "hidden_size",
+    "inspect_folder",
+    "load_failed",
+    "load_text_model",
+    "quiet_transformers",
+    "tiny_image_model",
+    "tiny_text_model",
+    "token_limit",
+]
 
 TASKS = ("text", "image")
 CONFIG = "config.json"
@@ -45,8 +54,15 @@ PROCESSOR = "preprocessor_config.json"
 TOKENIZER = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
 #: Vocabulary files that, with tokenizer_config.json, make a tokenizer.
-VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model",
-               "spm.model", "tokenizer.model", "source.spm")
+VOCAB_FILES = (
+    "vocab.txt",
+    "vocab.json",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+    "spm.model",
+    "tokenizer.model",
+    "source.spm",
+)
 #: Weight formats that are pickles (reading them can run code).
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 #: JSON files larger than this are data (vocabularies), not settings: not parsed.
@@ -54,32 +70,55 @@ MAX_SETTINGS_BYTES = 8 * 1024 * 1024
 #: Folders deeper than this are not searched for ``.py`` files (a model folder is flat).
 MAX_DEPTH = 3
 #: Text models whose position table starts after the padding index (RoBERTa style).
-OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert",
-                              "data2vec-text", "longformer", "mpnet", "roberta-prelayernorm"})
+OFFSET_POSITIONS = frozenset(
+    {
+        "roberta",
+        "xlm-roberta",
+        "xlm-roberta-xl",
+        "camembert",
+        "data2vec-text",
+        "longformer",
+        "mpnet",
+        "roberta-prelayernorm",
+    }
+)
 
-MSG_NOT_FOLDER = N_("“{path}” is not a folder. Choose the folder that holds the model’s "
-                    "config.json.")
-MSG_NO_CONFIG = N_("The folder “{path}” has no config.json, so it is not a Hugging Face model "
-                   "folder.")
+MSG_NOT_FOLDER = N_(
+    "“{path}” is not a folder. Choose the folder that holds the model’s config.json."
+)
+MSG_NO_CONFIG = N_(
+    "The folder “{path}” has no config.json, so it is not a Hugging Face model folder."
+)
 MSG_BAD_JSON = N_("The file “{name}” in “{path}” is damaged: it is not valid JSON.")
-MSG_UNKNOWN_TYPE = N_("The model in “{path}” is of type “{type}”, which this version of Taxon "
-                      "does not know (config.json, “model_type”).")
-MSG_PICKLE = N_("This folder’s weights (“{name}”) are in the pickle format, which can run code; "
-                "Taxon does not open them. Convert them to safetensors first.")
-MSG_CUSTOM_CODE = N_("The model in “{path}” needs custom code (trust_remote_code, see “{name}”), "
-                     "which Taxon never runs.")
-MSG_NO_SAFETENSORS = N_("The folder “{path}” has no weights in the safetensors format "
-                        "(*.safetensors).")
+MSG_UNKNOWN_TYPE = N_(
+    "The model in “{path}” is of type “{type}”, which this version of Taxon "
+    "does not know (config.json, “model_type”)."
+)
+MSG_PICKLE = N_(
+    "This folder’s weights (“{name}”) are in the pickle format, which can run code; "
+    "Taxon does not open them. Convert them to safetensors first."
+)
+MSG_CUSTOM_CODE = N_(
+    "The model in “{path}” needs custom code (trust_remote_code, see “{name}”), "
+    "which Taxon never runs."
+)
+MSG_NO_SAFETENSORS = N_(
+    "The folder “{path}” has no weights in the safetensors format (*.safetensors)."
+)
 MSG_DAMAGED_WEIGHTS = N_("The weights file “{name}” in “{path}” is damaged or incomplete.")
-MSG_NO_TOKENIZER = N_("The folder “{path}” has no tokenizer (tokenizer.json, or "
-                      "tokenizer_config.json with a vocabulary file), so it cannot read text.")
-MSG_NO_PROCESSOR = N_("The folder “{path}” has no preprocessor_config.json, so Taxon does not "
-                      "know how this model expects its images.")
+MSG_NO_TOKENIZER = N_(
+    "The folder “{path}” has no tokenizer (tokenizer.json, or "
+    "tokenizer_config.json with a vocabulary file), so it cannot read text."
+)
+MSG_NO_PROCESSOR = N_(
+    "The folder “{path}” has no preprocessor_config.json, so Taxon does not "
+    "know how this model expects its images."
+)
 MSG_LOAD_FAILED = N_("The model in “{path}” could not be loaded.")
 MSG_CHECKING = N_("Checking the model folder…")
 
-_hash_lock = threading.Lock()
-_hashes: dict[tuple, str] = {}
+#: SHA-256 over a folder's weight files, per (path, size, mtime) of every file.
+_hashes: StatMemo[str] = StatMemo(64)
 
 
 @dataclass(frozen=True)
@@ -105,8 +144,9 @@ def _read_json(folder: Path, name: str) -> dict[str, Any]:
     try:
         data = json.loads((folder / name).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise UserError(MSG_BAD_JSON, details=f"{type(error).__name__}: {error}",
-                        name=name, path=str(folder)) from error
+        raise UserError(
+            MSG_BAD_JSON, details=f"{type(error).__name__}: {error}", name=name, path=str(folder)
+        ) from error
     if not isinstance(data, dict):
         raise UserError(MSG_BAD_JSON, details="not a JSON object", name=name, path=str(folder))
     return data
@@ -138,18 +178,25 @@ def _refuse_custom_code(folder: Path) -> None:
     for path in _settings_files(folder):
         data = _read_json(folder, path.name)
         if "auto_map" in data:
-            raise UserError(MSG_CUSTOM_CODE, details=f"{path.name}: auto_map={data['auto_map']!r}"[:500],
-                            path=str(folder), name=path.name)
+            raise UserError(
+                MSG_CUSTOM_CODE,
+                details=f"{path.name}: auto_map={data['auto_map']!r}"[:500],
+                path=str(folder),
+                name=path.name,
+            )
     for path in _python_files(folder):
-        raise UserError(MSG_CUSTOM_CODE, details=str(path), path=str(folder),
-                        name=str(path.relative_to(folder)))
+        raise UserError(
+            MSG_CUSTOM_CODE, details=str(path), path=str(folder), name=str(path.relative_to(folder))
+        )
 
 
 def _check_safetensors_header(folder: Path, path: Path) -> None:
     """The header is JSON that fits in the file (a truncated download fails here, cheaply)."""
+
     def damaged(problem: str) -> UserError:
-        return UserError(MSG_DAMAGED_WEIGHTS, details=f"{path.name}: {problem}", name=path.name,
-                         path=str(folder))
+        return UserError(
+            MSG_DAMAGED_WEIGHTS, details=f"{path.name}: {problem}", name=path.name, path=str(folder)
+        )
 
     try:
         size = path.stat().st_size
@@ -165,19 +212,24 @@ def _check_safetensors_header(folder: Path, path: Path) -> None:
         raise damaged(f"{type(error).__name__}: {error}") from error
     if not isinstance(header, dict):
         raise damaged("the header is not a JSON object")
-    end = max((int(entry["data_offsets"][1]) for key, entry in header.items()
-               if key != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry),
-              default=0)
+    end = max(
+        (
+            int(entry["data_offsets"][1])
+            for key, entry in header.items()
+            if key != "__metadata__" and isinstance(entry, dict) and "data_offsets" in entry
+        ),
+        default=0,
+    )
     if 8 + length + end > size:
         raise damaged(f"tensors end at byte {8 + length + end}, the file has {size}")
 
 
 def _weights_sha256(files: Sequence[Path], progress: Progress, cancel: CancelToken) -> str:
     """SHA-256 over the files' bytes in name order; remembered per (path, size, mtime)."""
-    stats = tuple((str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
-    with _hash_lock:
-        if stats in _hashes:
-            return _hashes[stats]
+    stats = tuple(stat_key(p.resolve()) for p in files)
+    remembered = _hashes.get(stats)
+    if remembered is not None:
+        return remembered
     digest = hashlib.sha256()
     total = sum(size for _path, size, _mtime in stats)
     done = 0
@@ -189,20 +241,24 @@ def _weights_sha256(files: Sequence[Path], progress: Progress, cancel: CancelTok
                 done += len(block)
                 progress(done, total, _(MSG_CHECKING))
     value = digest.hexdigest()
-    with _hash_lock:
-        _hashes[stats] = value
+    _hashes.put(stats, value)
     return value
 
 
 def _has_tokenizer(folder: Path) -> bool:
     if (folder / TOKENIZER).is_file():
         return True
-    return (folder / TOKENIZER_CONFIG).is_file() and any((folder / name).is_file()
-                                                          for name in VOCAB_FILES)
+    return (folder / TOKENIZER_CONFIG).is_file() and any(
+        (folder / name).is_file() for name in VOCAB_FILES
+    )
 
 
-def inspect_folder(path: str | os.PathLike[str], task: str, progress: Progress = no_progress,
-                   cancel: CancelToken | None = None) -> LocalModel:
+def inspect_folder(
+    path: str | os.PathLike[str],
+    task: str,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+) -> LocalModel:
     """Validate a local model folder for ``task`` ("text" or "image") without loading it.
 
     Raises ``UserError`` with a message naming the problem: not a folder, no or
@@ -225,12 +281,18 @@ def inspect_folder(path: str | os.PathLike[str], task: str, progress: Progress =
     from transformers import CONFIG_MAPPING
 
     if not isinstance(model_type, str) or model_type not in CONFIG_MAPPING:
-        raise UserError(MSG_UNKNOWN_TYPE, details=f"model_type={model_type!r}",
-                        path=str(folder), type=model_type if isinstance(model_type, str) else "?")
+        raise UserError(
+            MSG_UNKNOWN_TYPE,
+            details=f"model_type={model_type!r}",
+            path=str(folder),
+            type=model_type if isinstance(model_type, str) else "?",
+        )
     weights = sorted(p for p in folder.glob("*.safetensors") if p.is_file())
     if not weights:
-        pickles = sorted((p for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES),
-                         key=lambda p: (p.name != "pytorch_model.bin", p.name))
+        pickles = sorted(
+            (p for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES),
+            key=lambda p: (p.name != "pytorch_model.bin", p.name),
+        )
         if pickles:
             raise UserError(MSG_PICKLE, details=str(pickles[0]), name=pickles[0].name)
         raise UserError(MSG_NO_SAFETENSORS, path=str(folder))
@@ -267,13 +329,13 @@ def quiet_transformers() -> Iterator[None]:
 
 def load_failed(folder: Path, error: BaseException) -> UserError:
     """The error shown when transformers cannot build a model from a validated folder."""
-    return UserError(MSG_LOAD_FAILED, details=f"{type(error).__name__}: {error}"[:2000],
-                     path=str(folder))
+    return UserError(
+        MSG_LOAD_FAILED, details=f"{type(error).__name__}: {error}"[:2000], path=str(folder)
+    )
 
 
 #: What transformers raises for a folder it cannot build (a bad tokenizer class, shapes...).
-LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError,
-               ImportError)
+LOAD_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError, ImportError)
 
 
 def hidden_size(model: LocalModel) -> int:
@@ -282,8 +344,9 @@ def hidden_size(model: LocalModel) -> int:
 
     try:
         with quiet_transformers():
-            config = AutoConfig.from_pretrained(model.path, local_files_only=True,
-                                                trust_remote_code=False)
+            config = AutoConfig.from_pretrained(
+                model.path, local_files_only=True, trust_remote_code=False
+            )
         return int(config.hidden_size)
     except LOAD_ERRORS as error:
         raise load_failed(model.path, error) from error
@@ -296,12 +359,14 @@ def load_text_model(model: LocalModel, cancel: CancelToken | None = None) -> tup
 
     try:
         with quiet_transformers():
-            tokenizer = AutoTokenizer.from_pretrained(model.path, local_files_only=True,
-                                                      trust_remote_code=False)
+            tokenizer = AutoTokenizer.from_pretrained(
+                model.path, local_files_only=True, trust_remote_code=False
+            )
             if cancel is not None:
                 cancel.raise_if_cancelled()
-            network = AutoModel.from_pretrained(model.path, local_files_only=True,
-                                                use_safetensors=True, trust_remote_code=False)
+            network = AutoModel.from_pretrained(
+                model.path, local_files_only=True, use_safetensors=True, trust_remote_code=False
+            )
     except LOAD_ERRORS as error:
         raise load_failed(model.path, error) from error
     return tokenizer, network.eval()
@@ -326,10 +391,15 @@ def token_limit(config: Any, tokenizer: Any, cap: int = 512) -> int:
 
 
 DEFAULT_VOCAB_TEXTS = (
-    "The quick brown fox jumps over the lazy dog.", "I love this product, it works great!",
-    "Terrible service, I want my money back.", "Der Hund bellt, die Katze schläft.",
-    "¿Dónde está la biblioteca más cercana?", "Съешь же ещё этих мягких французских булок.",
-    "مرحبا بالعالم، كيف حالك اليوم؟", "我们明天早上去北京。", "東京タワーはとても高いです。",
+    "The quick brown fox jumps over the lazy dog.",
+    "I love this product, it works great!",
+    "Terrible service, I want my money back.",
+    "Der Hund bellt, die Katze schläft.",
+    "¿Dónde está la biblioteca más cercana?",
+    "Съешь же ещё этих мягких французских булок.",
+    "مرحبا بالعالم، كيف حالك اليوم؟",
+    "我们明天早上去北京。",
+    "東京タワーはとても高いです。",
 )
 
 
@@ -355,20 +425,36 @@ def tiny_text_model(folder: Path, vocab_texts: list[str] | None = None) -> Path:
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     texts = list(vocab_texts or []) + list(DEFAULT_VOCAB_TEXTS)
-    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(
-        vocab_size=2000, special_tokens=specials, show_progress=False))
+    tokenizer.train_from_iterator(
+        texts,
+        trainers.WordPieceTrainer(vocab_size=2000, special_tokens=specials, show_progress=False),
+    )
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
     tokenizer.decoder = decoders.WordPiece()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
-                                   cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
-                                   model_max_length=128)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=128,
+    )
     fast.save_pretrained(folder)
-    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128,
-                        pad_token_id=tokenizer.token_to_id("[PAD]"))
+    config = BertConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=tokenizer.token_to_id("[PAD]"),
+    )
     with torch.random.fork_rng(), quiet_transformers():
         torch.manual_seed(0)
         BertModel(config).save_pretrained(folder)
@@ -383,8 +469,14 @@ def tiny_image_model(folder: Path) -> Path:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    config = ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                       intermediate_size=64, image_size=32, patch_size=8)
+    config = ViTConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=8,
+    )
     with torch.random.fork_rng(), quiet_transformers():
         torch.manual_seed(0)
         ViTModel(config).save_pretrained(folder)

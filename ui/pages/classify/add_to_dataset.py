@@ -16,8 +16,8 @@ from engine.core.i18n import _
 from ui.collation import sorted_for_reading
 from ui.errors import show_error
 from ui.pages.classify.results_model import ROW_ROLE, ResultRow
-from ui.pages.evaluate import correction
 from ui.retranslate import Retranslatable
+from ui.widgets import correction
 
 
 class AddToDatasetButton(Retranslatable, QPushButton):
@@ -59,11 +59,12 @@ class AddToDatasetButton(Retranslatable, QPushButton):
         """Why the selected image cannot be added now (translated), or None."""
         dataset = self.session.current if self.session is not None else None
         if dataset is None:
-            return _("No dataset is open. Import one on the Data page first, then add "
-                     "images to it from here.")
+            return _(
+                "No dataset is open. Import one on the Data page first, then add "
+                "images to it from here."
+            )
         if dataset.task != "image":
-            return _("The open dataset holds texts; images can be added to an image "
-                     "dataset only.")
+            return _("The open dataset holds texts; images can be added to an image dataset only.")
         return None
 
     def add_selected(self) -> None:
@@ -78,9 +79,13 @@ class AddToDatasetButton(Retranslatable, QPushButton):
         dataset = self.session.current
         labels = sorted_for_reading(dataset.class_counts().index.astype(str))
         label = correction.ask_label(
-            self, _("Add {item} to the dataset “{dataset}” with the label:").format(
-                item=correction.short_item(row.path, "image"), dataset=dataset.name),
-            labels, row.label if row.label in labels else None)
+            self,
+            _("Add {item} to the dataset “{dataset}” with the label:").format(
+                item=correction.short_item(row.path, "image"), dataset=dataset.name
+            ),
+            labels,
+            row.label if row.label in labels else None,
+        )
         if label:
             self.add(row.path, label)
 
@@ -97,8 +102,12 @@ class AddToDatasetButton(Retranslatable, QPushButton):
 
     def retranslate_ui(self) -> None:
         self.setText(_("Add to dataset…"))
-        self.setToolTip(_("Label this image and add it to the dataset open on the Data page; "
-                          "the next training uses it."))
+        self.setToolTip(
+            _(
+                "Label this image and add it to the dataset open on the Data page; "
+                "the next training uses it."
+            )
+        )
 
 
 def install(page, window: QWidget | None) -> AddToDatasetButton:

@@ -37,7 +37,7 @@ class ModelChooser(QComboBox):
         seen: dict[str, str] = {}
         if self.session is not None:
             project = self.session.project
-            for entry in (project.models if project is not None else []):
+            for entry in project.models if project is not None else []:
                 seen.setdefault(str(Path(entry.path).resolve()), entry.name)
             for path, name in self.session.trained_models():
                 seen.setdefault(str(Path(path).resolve()), name)
@@ -54,8 +54,9 @@ class ModelChooser(QComboBox):
         self.addItem(_("Built-in: ImageNet (1,000 everyday objects)"), BUILTIN)
         for key, name in self.choices():
             self.addItem(_("Trained: {name}").format(name="\u2068" + name + "\u2069"), key)
-            self.setItemData(self.count() - 1, "\u2068" + key + "\u2069",
-                             Qt.ItemDataRole.ToolTipRole)  # the folder, isolated in RTL
+            self.setItemData(
+                self.count() - 1, "\u2068" + key + "\u2069", Qt.ItemDataRole.ToolTipRole
+            )  # the folder, isolated in RTL
         self.addItem(_("Open a trained model…"), OPEN)
         self.setCurrentIndex(max(0, self.findData(self.current_key)))
         self.blockSignals(False)

@@ -18,25 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor, QPixmap
 
 from engine.core import i18n
 from engine.core.i18n import N_, Message, _
+from ui.widgets.rows_model import ROW_ROLE as ROW_ROLE  # the views' row role, read here
+from ui.widgets.rows_model import SORT_ROLE, RowsTableModel
 
 if TYPE_CHECKING:
     from engine.models.contract import ItemResult
 
 COLUMN_IMAGE, COLUMN_FILE, COLUMN_LABEL, COLUMN_CONFIDENCE = range(4)
 HEADERS = (N_("Image"), N_("File"), N_("Label"), N_("Confidence"))
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 _PIXMAP_CACHE = 600
 #: A flush of up to this many rows puts each in its sorted place; more are added, then
 #: sorted at once (each placed row costs the proxy an update of its whole mapping).
@@ -83,8 +77,10 @@ class ResultRow:
         }
 
 
-class ResultsModel(QAbstractTableModel):
+class ResultsModel(RowsTableModel):
     """The results in arrival order (``rows``) shown in sort order (``_order``)."""
+
+    HEADERS = HEADERS
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -116,8 +112,10 @@ class ResultsModel(QAbstractTableModel):
             self.endInsertRows()
             if self._sort is not None:  # a big batch: one re-sort beats thousands of moves
                 column, descending = self._sort
-                self.sort(column, Qt.SortOrder.DescendingOrder if descending else
-                          Qt.SortOrder.AscendingOrder)
+                self.sort(
+                    column,
+                    Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder,
+                )
             return
         key = _sort_key(self._sort[0])
         for position, row in enumerate(new_rows, first):
@@ -151,13 +149,13 @@ class ResultsModel(QAbstractTableModel):
         if persistent:
             place = {row: view for view, row in enumerate(self._order)}
             self.changePersistentIndexList(
-                persistent, [self.index(place[row], index.column())
-                             for row, index in zip(held, persistent, strict=True)])
+                persistent,
+                [
+                    self.index(place[row], index.column())
+                    for row, index in zip(held, persistent, strict=True)
+                ],
+            )
         self.layoutChanged.emit()
-
-    def row_at(self, position: int) -> ResultRow:
-        """The row shown at view position ``position``."""
-        return self.rows[self._order[position]]
 
     def rows_in_view_order(self) -> list[ResultRow]:
         """All rows in the on-screen sort order (what an export writes)."""
@@ -175,7 +173,9 @@ class ResultsModel(QAbstractTableModel):
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
         if self.rows:
-            self.dataChanged.emit(self.index(0, COLUMN_LABEL), self.index(len(self.rows) - 1, COLUMN_CONFIDENCE))
+            self.dataChanged.emit(
+                self.index(0, COLUMN_LABEL), self.index(len(self.rows) - 1, COLUMN_CONFIDENCE)
+            )
 
     def is_unsure(self, row: ResultRow) -> bool:
         return row.error_message is None and row.score is not None and row.score < self.threshold
@@ -231,49 +231,35 @@ class ResultsModel(QAbstractTableModel):
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self._order)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(HEADERS)
+    def row_at(self, position: int) -> ResultRow:
+        """The row shown at view position ``position``."""
+        return self.rows[self._order[position]]
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _(HEADERS[section])
+    def sort_value(self, row: ResultRow, column: int) -> Any:
+        return _sort_key(column)(row)
+
+    def decoration(self, row: ResultRow, column: int) -> QPixmap | None:
+        return self.pixmap_for(row) if column == COLUMN_IMAGE else None
+
+    def tooltip(self, row: ResultRow, column: int) -> str | None:
+        if column == COLUMN_FILE:
+            return row.path
+        if row.error:
+            return row.error
+        if column == COLUMN_LABEL and self.display_label(row.label) != row.label:
+            return row.label  # the English name, which exports and programs use
+        if self.is_unsure(row):
+            return _("Confidence is below the unsure threshold: check this one yourself.")
         return None
 
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(HEADERS) - 1)
-        if self.rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(HEADERS) - 1))
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        row = self.rows[self._order[index.row()]]
-        column = index.column()
-        if role == ROW_ROLE:
-            return row
-        if role == SORT_ROLE:
-            return _sort_key(column)(row)
-        if column == COLUMN_IMAGE and role == Qt.ItemDataRole.DecorationRole:
-            return self.pixmap_for(row)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == COLUMN_FILE:
-                return row.path
-            if row.error:
-                return row.error
-            if column == COLUMN_LABEL and self.display_label(row.label) != row.label:
-                return row.label  # the English name, which exports and programs use
-            if self.is_unsure(row):
-                return _("Confidence is below the unsure threshold: check this one yourself.")
-        if role == Qt.ItemDataRole.ForegroundRole and column == COLUMN_LABEL:
-            if row.error:
-                return QBrush(ERROR_COLOR)
-            if self.is_unsure(row):
-                return QBrush(UNSURE_COLOR)
+    def foreground(self, row: ResultRow, column: int) -> QBrush | None:
+        if column == COLUMN_LABEL and row.error:
+            return QBrush(ERROR_COLOR)
+        if column == COLUMN_LABEL and self.is_unsure(row):
+            return QBrush(UNSURE_COLOR)
         return None
 
-    def _display(self, row: ResultRow, column: int) -> str | None:
+    def display(self, row: ResultRow, column: int) -> str | None:
         if column == COLUMN_FILE:
             # Isolate the file name so Latin names read correctly inside Arabic text.
             return "\u2068" + row.name + "\u2069"
@@ -287,7 +273,6 @@ class ResultsModel(QAbstractTableModel):
         if column == COLUMN_CONFIDENCE and row.score is not None:
             return i18n.format_percent(row.score, 1)
         return None
-
 
 
 def _sort_key(column: int) -> Callable[[ResultRow], Any]:
@@ -347,6 +332,8 @@ class ResultsFilter(QSortFilterProxyModel):
         if self._text:
             labels = [label for label, _score in row.predictions[:1]]
             labels += [model.display_label(label) for label in labels]
-            return any(self._text in label.casefold() for label in labels) or \
-                self._text in row.name.casefold()
+            return (
+                any(self._text in label.casefold() for label in labels)
+                or self._text in row.name.casefold()
+            )
         return True

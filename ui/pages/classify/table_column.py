@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from engine.core import i18n
 from engine.core.i18n import _
-from ui.pages.data.frame_model import FrameModel
 from ui.retranslate import Retranslatable
+from ui.widgets.frame_model import FrameModel
 from ui.worker import JobWorker
 
 PREVIEW_ROWS = 100
@@ -59,8 +59,9 @@ class TableColumnDialog(Retranslatable, QDialog):
         form = QFormLayout()
         form.addRow(self.file_caption, self.file_label)
         form.addRow(self.column_caption, self.column_combo)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -151,7 +152,10 @@ class TableColumnDialog(Retranslatable, QDialog):
             self.status.setText(_("Reading the table…"))
         else:
             rows = len(self.read.frame)
-            self.status.setText(i18n.ngettext(
-                "{n} row: each row of the chosen column is classified as one text.",
-                "{n} rows: each row of the chosen column is classified as one text.", rows,
-            ).format(n=i18n.format_number(rows)))
+            self.status.setText(
+                i18n.ngettext(
+                    "{n} row: each row of the chosen column is classified as one text.",
+                    "{n} rows: each row of the chosen column is classified as one text.",
+                    rows,
+                ).format(n=i18n.format_number(rows))
+            )

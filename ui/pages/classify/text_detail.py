@@ -44,7 +44,7 @@ DISPLAY_CHARS = 20_000
 
 
 def direction(text: str) -> str | None:
-    """"rtl" or "ltr" from the first strong letter (the Unicode rule), None when there is none."""
+    """ "rtl" or "ltr" from the first strong letter (the Unicode rule), None when there is none."""
     for char in text:
         kind = unicodedata.bidirectional(char)
         if kind == "L":
@@ -78,8 +78,8 @@ def explanation_html(text: str, segments: list[Segment], base: str = "#ffffff") 
     for segment in sorted(segments, key=lambda s: s.start):
         if segment.end > len(shown):
             break
-        plain(shown[position:segment.start])
-        word = html.escape(shown[segment.start:segment.end])
+        plain(shown[position : segment.start])
+        word = html.escape(shown[segment.start : segment.end])
         strength = abs(segment.weight) / limit if limit > 0 else 0.0
         if strength * MAX_TINT >= MIN_TINT:
             colour = blend(base, TOWARDS if segment.weight > 0 else AGAINST, strength * MAX_TINT)
@@ -188,12 +188,16 @@ class TextDetailPanel(Retranslatable, QFrame):
     def retranslate_ui(self) -> None:
         row = self.row
         ok = row is not None and row.error is None
-        self.heading.setText(_("Top labels") if row is not None
-                             else _("Select a result to see its top labels and the words behind them."))
+        self.heading.setText(
+            _("Top labels")
+            if row is not None
+            else _("Select a result to see its top labels and the words behind them.")
+        )
         self.name.setText(isolate(row.display_name) if row is not None else "")
         self.name.setVisible(row is not None)
-        self.language.setText(_("Language: {language}").format(language=language_label(row.language))
-                              if ok else "")
+        self.language.setText(
+            _("Language: {language}").format(language=language_label(row.language)) if ok else ""
+        )
         self.language.setVisible(ok)
         self.message.setText(row.error if row is not None and row.error else "")
         self.message.setVisible(bool(row and row.error))
@@ -218,19 +222,33 @@ class TextDetailPanel(Retranslatable, QFrame):
             self.browser.clear()
             return
         if row.segments is None:
-            self.words_status.setText(_("Working out which words mattered…") if self.explaining else "")
+            self.words_status.setText(
+                _("Working out which words mattered…") if self.explaining else ""
+            )
             self.words_status.setVisible(self.explaining)
             self.explanation = explanation_html(row.text, [])
         else:
             self.words_status.setVisible(not row.segments)
-            self.words_status.setText(_("This text has no words to weigh.") if not row.segments else "")
+            self.words_status.setText(
+                _("This text has no words to weigh.") if not row.segments else ""
+            )
             base = self.browser.palette().color(QPalette.ColorRole.Base).name()
             self.explanation = explanation_html(row.text, row.segments, base)
         self.browser.setHtml(self.explanation)
         swatch = '<span style="background-color:{}">&nbsp;&nbsp;&nbsp;</span>'
         self.legend.setText(
-            swatch.format(TOWARDS) + " " + html.escape(
-                _("pushed towards “{label}”").format(label=isolate(row.label or ""))) + "&nbsp;&nbsp; "
-            + swatch.format(AGAINST) + " " + html.escape(_("pushed against it")) + "<br>"
-            + html.escape(_("The stronger the colour, the stronger the push. Found by leaving "
-                            "out one word at a time and watching the confidence change.")))
+            swatch.format(TOWARDS)
+            + " "
+            + html.escape(_("pushed towards “{label}”").format(label=isolate(row.label or "")))
+            + "&nbsp;&nbsp; "
+            + swatch.format(AGAINST)
+            + " "
+            + html.escape(_("pushed against it"))
+            + "<br>"
+            + html.escape(
+                _(
+                    "The stronger the colour, the stronger the push. Found by leaving "
+                    "out one word at a time and watching the confidence change."
+                )
+            )
+        )

@@ -18,12 +18,22 @@ from PySide6.QtWidgets import (
 )
 
 from engine.core.i18n import _, pgettext
-from ui.pages.classify.widgets import local_paths
+from ui.drops import local_paths
 from ui.retranslate import Retranslatable
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
-TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".xlsx", ".xlsm", ".xls", ".jsonl", ".ndjson",
-                  ".parquet", ".pq"}
+TABLE_SUFFIXES = {
+    ".csv",
+    ".tsv",
+    ".tab",
+    ".xlsx",
+    ".xlsm",
+    ".xls",
+    ".jsonl",
+    ".ndjson",
+    ".parquet",
+    ".pq",
+}
 
 
 class TextBox(QTextEdit):
@@ -41,8 +51,10 @@ class TextBox(QTextEdit):
         self.setAcceptRichText(False)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        if (event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
             self.submitted.emit()
             event.accept()
             return
@@ -106,8 +118,11 @@ class TextInputArea(Retranslatable, QWidget):
         from PySide6.QtWidgets import QFileDialog
 
         files, _selected = QFileDialog.getOpenFileNames(
-            self, _("Open text files"), "",
-            _("Text files") + " (*.txt *.text *.md);;" + _("All files") + " (*)")
+            self,
+            _("Open text files"),
+            "",
+            _("Text files") + " (*.txt *.text *.md);;" + _("All files") + " (*)",
+        )
         if files:
             self.paths_chosen.emit(files)
 
@@ -115,20 +130,30 @@ class TextInputArea(Retranslatable, QWidget):
         from PySide6.QtWidgets import QFileDialog
 
         path, _selected = QFileDialog.getOpenFileName(
-            self, _("Open a table"), "",
-            _("Tables") + " (*.csv *.tsv *.tab *.xlsx *.xlsm *.jsonl *.ndjson *.parquet);;"
-            + _("All files") + " (*)")
+            self,
+            _("Open a table"),
+            "",
+            _("Tables")
+            + " (*.csv *.tsv *.tab *.xlsx *.xlsm *.jsonl *.ndjson *.parquet);;"
+            + _("All files")
+            + " (*)",
+        )
         if path:
             self.paths_chosen.emit([path])
 
     def retranslate_ui(self) -> None:
-        self.text_box.setPlaceholderText(_("Type or paste text here, in any language. "
-                                           "Ctrl+Enter classifies it."))
+        self.text_box.setPlaceholderText(
+            _("Type or paste text here, in any language. Ctrl+Enter classifies it.")
+        )
         self.classify_button.setText(pgettext("action", "Classify"))
         self.classify_button.setToolTip(_("Classify the text in the box (Ctrl+Enter)"))
         self.per_line.setText(_("One text per line"))
         self.per_line.setToolTip(_("Classify each line of the box as a text of its own."))
         self.open_files_button.setText(_("Open text files…"))
         self.open_table_button.setText(_("Open a table…"))
-        self.hint.setText(_("Or drop text files here (each file is one text) or a table "
-                            "(CSV, Excel, JSON Lines, Parquet: you choose the column)."))
+        self.hint.setText(
+            _(
+                "Or drop text files here (each file is one text) or a table "
+                "(CSV, Excel, JSON Lines, Parquet: you choose the column)."
+            )
+        )

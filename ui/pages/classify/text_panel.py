@@ -17,49 +17,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QMenu,
-    QPushButton,
     QSplitter,
-    QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.core import i18n
 from engine.core.i18n import _, ngettext
+from ui.drops import local_paths
 from ui.job_bar import JobBar
 from ui.pages.classify.text_detail import TextDetailPanel
 from ui.pages.classify.text_input import TABLE_SUFFIXES, TEXT_SUFFIXES, TextInputArea
 from ui.pages.classify.text_job import classify_sources
 from ui.pages.classify.text_languages import TrainingLanguages, mix_line, training_languages
 from ui.pages.classify.text_results import (
-    COLUMN_CONFIDENCE,
     COLUMN_LABEL,
-    COLUMN_LANGUAGE,
-    COLUMN_SOURCE,
-    COLUMN_TEXT,
-    SORT_ROLE,
     TextResultsModel,
     TextRow,
 )
-from ui.pages.classify.widgets import ConfidenceDelegate, local_paths
+from ui.pages.classify.widgets import ResultButtons, text_results_table
 from ui.retranslate import Retranslatable
+from ui.widgets.rows_model import SortProxy
 from ui.worker import JobWorker
 
 
-class TextPanel(Retranslatable, QWidget):
+class TextPanel(ResultButtons, Retranslatable, QWidget):
     """Inputs, the language line, results and the selected result's detail (see the module)."""
 
-    def __init__(self, bar: JobBar, export: Callable[[str], None],
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, bar: JobBar, export: Callable[[str], None], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("textPanel")
         self.setAcceptDrops(True)
@@ -78,10 +70,7 @@ class TextPanel(Retranslatable, QWidget):
         self._explain_next: TextRow | None = None
         self._mix_worker: JobWorker | None = None
         self.model = TextResultsModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.proxy.setSortLocaleAware(True)
+        self.proxy = SortProxy(self.model, self)
         self._build(export)
         self.retranslate_ui()
 
@@ -96,36 +85,13 @@ class TextPanel(Retranslatable, QWidget):
         self.language_line.setObjectName("languageLine")
         self.language_line.setWordWrap(True)
 
-        self.export_button = QToolButton()
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.export_menu = QMenu(self)
-        self.export_csv_action = self.export_menu.addAction("", lambda: export("csv"))
-        self.export_json_action = self.export_menu.addAction("", lambda: export("json"))
-        self.export_button.setMenu(self.export_menu)
-        self.clear_button = QPushButton()
-        self.clear_button.clicked.connect(self.clear)
+        self.build_result_buttons(export)
         tools = QHBoxLayout()
         tools.addWidget(self.language_line, 1)
         tools.addWidget(self.export_button)
         tools.addWidget(self.clear_button)
 
-        self.table = QTableView()
-        self.table.setObjectName("textResultsTable")
-        self.table.setModel(self.proxy)
-        # Unsorted (the order added) until the user clicks a header: sorting a big table
-        # through Python on every insert would stall the window for seconds.
-        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setItemDelegateForColumn(COLUMN_CONFIDENCE, ConfidenceDelegate(self.table))
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(COLUMN_TEXT, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((COLUMN_SOURCE, 110), (COLUMN_LABEL, 100), (COLUMN_CONFIDENCE, 110),
-                              (COLUMN_LANGUAGE, 90)):
-            header.resizeSection(column, width)
+        self.table = text_results_table(self.proxy)
         self.table.selectionModel().currentRowChanged.connect(self._show_selected)
         self.detail = TextDetailPanel()
         splitter = QSplitter()
@@ -142,10 +108,7 @@ class TextPanel(Retranslatable, QWidget):
         layout.addWidget(splitter, 1)
 
     def retranslate_ui(self) -> None:
-        self.export_button.setText(_("Export"))
-        self.export_csv_action.setText(_("Export as CSV…"))
-        self.export_json_action.setText(_("Export as JSON…"))
-        self.clear_button.setText(_("Clear"))
+        self.retranslate_result_buttons()
         self.model.retranslate()
         self.detail.retranslate_ui()
         self.update_language_line()
@@ -162,8 +125,9 @@ class TextPanel(Retranslatable, QWidget):
         if classifier is None or folder is None:
             return
         generation = self._generation
-        worker = JobWorker(lambda _progress, _cancel: training_languages(folder),
-                           name="training-languages")
+        worker = JobWorker(
+            lambda _progress, _cancel: training_languages(folder), name="training-languages"
+        )
         worker.finished.connect(lambda mix: self._training_ready(generation, mix))
         worker.finished.connect(self._mix_worker_done)
         worker.failed.connect(self._mix_worker_done)
@@ -180,7 +144,9 @@ class TextPanel(Retranslatable, QWidget):
         self._mix_worker = None
 
     def update_language_line(self) -> None:
-        line = mix_line(self.training, self.model.languages()) if self.classifier is not None else ""
+        line = (
+            mix_line(self.training, self.model.languages()) if self.classifier is not None else ""
+        )
         self.language_line.setText(line)
 
     @property
@@ -191,8 +157,12 @@ class TextPanel(Retranslatable, QWidget):
     @property
     def idle(self) -> bool:
         """No worker of this panel is running (nothing to wait for)."""
-        return self.job is None and self._explainer is None and self._mix_worker is None \
+        return (
+            self.job is None
+            and self._explainer is None
+            and self._mix_worker is None
             and not self.sources
+        )
 
     # -- inputs ----------------------------------------------------------------------
     def classify_typed(self) -> None:
@@ -215,9 +185,13 @@ class TextPanel(Retranslatable, QWidget):
         files: list[str] = []
         for path in map(Path, paths):
             if path.is_dir():
-                files += sorted(str(p) for p in path.rglob("*")
-                                if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()
-                                and not p.name.startswith("."))
+                files += sorted(
+                    str(p)
+                    for p in path.rglob("*")
+                    if p.suffix.lower() in TEXT_SUFFIXES
+                    and p.is_file()
+                    and not p.name.startswith(".")
+                )
             elif path.suffix.lower() in TABLE_SUFFIXES:
                 self.open_table_path(str(path))
             else:
@@ -287,8 +261,10 @@ class TextPanel(Retranslatable, QWidget):
             return
         sources, self.sources = self.sources, []
         classifier = self.classifier
-        worker = JobWorker(lambda progress, cancel: classify_sources(classifier, sources, progress, cancel),
-                           name="classify-texts")
+        worker = JobWorker(
+            lambda progress, cancel: classify_sources(classifier, sources, progress, cancel),
+            name="classify-texts",
+        )
         worker.progress.connect(self._on_progress)
         worker.failed.connect(self._job_ended)
         worker.cancelled.connect(self._job_ended)
@@ -297,9 +273,11 @@ class TextPanel(Retranslatable, QWidget):
 
     def _on_progress(self, done: int, total, message: str) -> None:
         if total and not message:
-            self.bar.status.setText(ngettext("Classified {done} of {total} text",
-                                             "Classified {done} of {total} texts", total).format(
-                done=i18n.format_number(done), total=i18n.format_number(total)))
+            self.bar.status.setText(
+                ngettext(
+                    "Classified {done} of {total} text", "Classified {done} of {total} texts", total
+                ).format(done=i18n.format_number(done), total=i18n.format_number(total))
+            )
 
     def _job_ended(self, *_args) -> None:
         self.job = None
@@ -310,8 +288,10 @@ class TextPanel(Retranslatable, QWidget):
         results, names = outcome
         self.job = None
         first = len(self.model.rows)
-        rows = [TextRow.from_result(first + index, result, name)
-                for index, (result, name) in enumerate(zip(results, names, strict=True))]
+        rows = [
+            TextRow.from_result(first + index, result, name)
+            for index, (result, name) in enumerate(zip(results, names, strict=True))
+        ]
         self.model.add_rows(rows)
         errors = sum(1 for row in rows if row.error_message is not None)
         self.last_summary = (len(rows), errors)
@@ -333,22 +313,29 @@ class TextPanel(Retranslatable, QWidget):
             count, errors = self.last_summary
             done = count - errors
             text = ngettext("{n} text classified.", "{n} texts classified.", done).format(
-                n=i18n.format_number(done))
+                n=i18n.format_number(done)
+            )
             if errors:
-                text += " " + ngettext("{n} text could not be read.", "{n} texts could not be read.",
-                                       errors).format(n=i18n.format_number(errors))
+                text += " " + ngettext(
+                    "{n} text could not be read.", "{n} texts could not be read.", errors
+                ).format(n=i18n.format_number(errors))
             self.bar.status.setText(text)
         elif self.classifier is not None and not self.model.rows:
-            self.bar.status.setText(_("Type, paste or drop texts to classify them with “{model}”.")
-                                    .format(model=self.model_name))
+            self.bar.status.setText(
+                _("Type, paste or drop texts to classify them with “{model}”.").format(
+                    model=self.model_name
+                )
+            )
 
     # -- results ---------------------------------------------------------------------
     def select_row(self, row: TextRow) -> None:
         index = self.proxy.mapFromSource(self.model.index(row.order, COLUMN_LABEL))
         if index.isValid():
             self.table.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows)
+                index,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
 
     def _show_selected(self, current, _previous) -> None:
         row = self.model.rows[self.proxy.mapToSource(current).row()] if current.isValid() else None

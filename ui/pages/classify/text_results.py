@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush
 
 from engine.core import i18n
-from engine.core.i18n import N_, Message, _
-from ui.pages.classify.results_model import ERROR_COLOR, ROW_ROLE, SORT_ROLE
+from engine.core.i18n import N_, Message
+from ui.pages.classify.results_model import ERROR_COLOR
 from ui.pages.classify.text_languages import language_label
+from ui.widgets.rows_model import RowsTableModel
 
 if TYPE_CHECKING:
     from engine.data.text_inputs import TextResult
@@ -46,10 +46,18 @@ class TextRow:
     segments: list[Segment] | None = None  # the explanation, once computed
 
     @classmethod
-    def from_result(cls, order: int, result: TextResult, name_message: Message | None = None
-                    ) -> TextRow:
-        return cls(order, result.input, result.text, list(result.predictions), result.language,
-                   result.error, name_message)
+    def from_result(
+        cls, order: int, result: TextResult, name_message: Message | None = None
+    ) -> TextRow:
+        return cls(
+            order,
+            result.input,
+            result.text,
+            list(result.predictions),
+            result.language,
+            result.error,
+            name_message,
+        )
 
     @property
     def label(self) -> str | None:
@@ -65,12 +73,14 @@ class TextRow:
 
     @property
     def display_name(self) -> str:
-        """"Text 3", "reviews.csv, row 12": numbers in the UI's digits, in the UI language."""
+        """ "Text 3", "reviews.csv, row 12": numbers in the UI's digits, in the UI language."""
         message = self.name_message
         if message is None:
             return self.name
-        params = {key: i18n.format_number(value) if isinstance(value, int) else value
-                  for key, value in message.params.items()}
+        params = {
+            key: i18n.format_number(value) if isinstance(value, int) else value
+            for key, value in message.params.items()
+        }
         return Message(message.msgid, params).text()
 
     @property
@@ -83,75 +93,39 @@ class TextRow:
         return line if len(line) <= _FIRST_LINE else line[:_FIRST_LINE] + "…"
 
     def to_export(self) -> dict[str, Any]:
-        return {"input": self.display_name, "text": self.text if self.error is None else None,
-                "language": self.language or None, "label": self.label, "score": self.score,
-                "top": [{"label": label, "score": score} for label, score in self.predictions]
-                if self.error is None else [],
-                "error": self.error}
+        return {
+            "input": self.display_name,
+            "text": self.text if self.error is None else None,
+            "language": self.language or None,
+            "label": self.label,
+            "score": self.score,
+            "top": [{"label": label, "score": score} for label, score in self.predictions]
+            if self.error is None
+            else [],
+            "error": self.error,
+        }
 
 
-class TextResultsModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.rows: list[TextRow] = []
-
-    def add_rows(self, rows: list[TextRow]) -> None:
-        if not rows:
-            return
-        first = len(self.rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-        self.rows.extend(rows)
-        self.endInsertRows()
-
-    def clear(self) -> None:
-        self.beginResetModel()
-        self.rows.clear()
-        self.endResetModel()
+class TextResultsModel(RowsTableModel):
+    HEADERS = HEADERS
+    rows: list[TextRow]
 
     def languages(self) -> list[str]:
         """The language code of every classified text (for the language line)."""
         return [row.language for row in self.rows if row.error_message is None and row.language]
 
-    # -- Qt model interface ----------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
+    def tooltip(self, row: TextRow, column: int) -> str | None:
+        if column == COLUMN_TEXT and row.text:
+            text = row.text if len(row.text) <= _TOOLTIP else row.text[:_TOOLTIP] + "…"
+            return isolate(text)
+        if column == COLUMN_SOURCE:
+            return isolate(row.display_name)
+        return row.error
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(HEADERS)
+    def foreground(self, row: TextRow, column: int) -> QBrush | None:
+        return QBrush(ERROR_COLOR) if column == COLUMN_LABEL and row.error else None
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _(HEADERS[section])
-        return None
-
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(HEADERS) - 1)
-        if self.rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(HEADERS) - 1))
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        row = self.rows[index.row()]
-        column = index.column()
-        if role == ROW_ROLE:
-            return row
-        if role == SORT_ROLE:
-            return self._sort_key(row, column)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == COLUMN_TEXT and row.text:
-                text = row.text if len(row.text) <= _TOOLTIP else row.text[:_TOOLTIP] + "…"
-                return isolate(text)
-            if column == COLUMN_SOURCE:
-                return isolate(row.display_name)
-            return row.error
-        if role == Qt.ItemDataRole.ForegroundRole and column == COLUMN_LABEL and row.error:
-            return QBrush(ERROR_COLOR)
-        return None
-
-    def _display(self, row: TextRow, column: int) -> str | None:
+    def display(self, row: TextRow, column: int) -> str | None:
         if column == COLUMN_SOURCE:
             return isolate(row.display_name)
         if column == COLUMN_TEXT:
@@ -164,8 +138,7 @@ class TextResultsModel(QAbstractTableModel):
             return language_label(row.language)
         return None
 
-    @staticmethod
-    def _sort_key(row: TextRow, column: int):
+    def sort_value(self, row: TextRow, column: int) -> Any:
         if column == COLUMN_CONFIDENCE:
             return -1.0 if row.score is None else row.score
         if column == COLUMN_LABEL:

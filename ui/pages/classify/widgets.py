@@ -1,34 +1,59 @@
-"""The Classify page's building blocks: drop zone, confidence bar, detail panel, and the
-background loader that decodes thumbnails again once the bounded cache dropped them."""
+"""The Classify page's building blocks: drop zone, results table, confidence bar, detail
+panel, and the background loader that decodes thumbnails again once the bounded cache
+dropped them."""
 
 from __future__ import annotations
 
-import io
-import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QRect, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QObject,
+    QRect,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPainter
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
+    QMenu,
     QProgressBar,
     QPushButton,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.core import i18n
 from engine.core.i18n import _
-from ui.pages.classify.results_model import ROW_ROLE, ResultRow
+from ui.drops import local_paths
+from ui.pages.classify import text_results as text_columns
+from ui.pages.classify.results_model import (
+    COLUMN_CONFIDENCE,
+    COLUMN_FILE,
+    COLUMN_IMAGE,
+    COLUMN_LABEL,
+    ROW_ROLE,
+    ResultRow,
+)
 from ui.retranslate import Retranslatable
+from ui.widgets.thumbnails import thumbnail_bytes
 
-log = logging.getLogger(__name__)
+#: Thumbnail side in the results table.
+THUMB = 64
 
 
 def render_thumbnail(path: str) -> bytes:
@@ -36,16 +61,9 @@ def render_thumbnail(path: str) -> bytes:
 
     Decodes at a reduced size (JPEG draft mode), so a camera photo costs a few ms.
     """
-    from engine.data.images import THUMBNAIL_SIZE, load_rgb, make_thumbnail
+    from engine.data.images import THUMBNAIL_SIZE
 
-    try:
-        image = make_thumbnail(load_rgb(path, THUMBNAIL_SIZE))
-        buffer = io.BytesIO()
-        image.save(buffer, format="JPEG", quality=85)
-        return buffer.getvalue()
-    except Exception:  # noqa: BLE001 - a missing thumbnail is not worth an error dialog
-        log.debug("No thumbnail for %s", path, exc_info=True)
-        return b""
+    return thumbnail_bytes(path, THUMBNAIL_SIZE) or b""
 
 
 class _Render(QRunnable):
@@ -79,8 +97,25 @@ class ThumbnailLoader(QObject):
         self.pool.waitForDone(5000)
 
 
-def local_paths(mime) -> list[str]:
-    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+class ResultButtons:
+    """Export (as CSV or JSON) and Clear, the same on the image and the text panel: mixed
+    into both, which lay the buttons out and have a ``clear`` method."""
+
+    def build_result_buttons(self, export: Callable[[str], None]) -> None:
+        self.export_button = QToolButton()
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.export_menu = QMenu(self)
+        self.export_csv_action = self.export_menu.addAction("", lambda: export("csv"))
+        self.export_json_action = self.export_menu.addAction("", lambda: export("json"))
+        self.export_button.setMenu(self.export_menu)
+        self.clear_button = QPushButton()
+        self.clear_button.clicked.connect(self.clear)
+
+    def retranslate_result_buttons(self) -> None:
+        self.export_button.setText(_("Export"))
+        self.export_csv_action.setText(_("Export as CSV…"))
+        self.export_json_action.setText(_("Export as JSON…"))
+        self.clear_button.setText(_("Clear"))
 
 
 class DropZone(Retranslatable, QFrame):
@@ -124,12 +159,15 @@ class DropZone(Retranslatable, QFrame):
         colour = "#2f6fba" if on else "#8a96a8"
         background = "rgba(47,111,186,0.10)" if on else "transparent"
         self.setStyleSheet(
-            f"#dropZone {{ border: 2px dashed {colour}; border-radius: 10px; background: {background}; }}"
+            f"#dropZone {{ border: 2px dashed {colour}; border-radius: 10px; "
+            f"background: {background}; }}"
         )
 
     def retranslate_ui(self) -> None:
         self.title.setText(_("Drop images or folders here"))
-        self.hint.setText(_("JPEG, PNG, WebP, GIF, BMP and TIFF. Folders are searched, sub-folders too."))
+        self.hint.setText(
+            _("JPEG, PNG, WebP, GIF, BMP and TIFF. Folders are searched, sub-folders too.")
+        )
         self.open_files_button.setText(_("Open images…"))
         self.open_folder_button.setText(_("Open folder…"))
         self.paste_button.setText(_("Paste"))
@@ -155,6 +193,67 @@ class DropZone(Retranslatable, QFrame):
         else:
             return
         event.acceptProposedAction()
+
+
+def results_table(proxy: QAbstractItemModel) -> QTableView:
+    """The image results: a thumbnail per row, sorted by file name until a header is clicked."""
+    table = QTableView()
+    table.setObjectName("resultsTable")
+    table.setModel(proxy)
+    table.setSortingEnabled(True)
+    table.sortByColumn(COLUMN_FILE, Qt.SortOrder.AscendingOrder)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setIconSize(QSize(THUMB, THUMB))
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(THUMB + 8)
+    table.setItemDelegateForColumn(COLUMN_CONFIDENCE, ConfidenceDelegate(table))
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(COLUMN_IMAGE, QHeaderView.ResizeMode.Fixed)
+    header.resizeSection(COLUMN_IMAGE, THUMB + 12)
+    header.setSectionResizeMode(COLUMN_FILE, QHeaderView.ResizeMode.Stretch)
+    header.setSectionResizeMode(COLUMN_LABEL, QHeaderView.ResizeMode.Stretch)
+    header.resizeSection(COLUMN_CONFIDENCE, 150)
+    return table
+
+
+def text_results_table(proxy: QAbstractItemModel) -> QTableView:
+    """The text results, one line each."""
+    table = QTableView()
+    table.setObjectName("textResultsTable")
+    table.setModel(proxy)
+    # Unsorted (the order added) until the user clicks a header: sorting a big table
+    # through Python on every insert would stall the window for seconds.
+    table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    table.setSortingEnabled(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.setItemDelegateForColumn(text_columns.COLUMN_CONFIDENCE, ConfidenceDelegate(table))
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(text_columns.COLUMN_TEXT, QHeaderView.ResizeMode.Stretch)
+    for column, width in (
+        (text_columns.COLUMN_SOURCE, 110),
+        (text_columns.COLUMN_LABEL, 100),
+        (text_columns.COLUMN_CONFIDENCE, 110),
+        (text_columns.COLUMN_LANGUAGE, 90),
+    ):
+        header.resizeSection(column, width)
+    return table
+
+
+def fit_image_column(table: QTableView) -> None:
+    """The thumbnail column is as wide as a thumbnail, or as its title where that is wider
+    (Russian "Изображение" was cut to "Изображени")."""
+    header = table.horizontalHeader()
+    title = str(table.model().headerData(COLUMN_IMAGE, Qt.Orientation.Horizontal) or "")
+    width = (
+        header.fontMetrics().horizontalAdvance(title)
+        + 2 * header.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin)
+        + 8
+    )
+    header.resizeSection(COLUMN_IMAGE, max(THUMB + 12, width))
 
 
 class ConfidenceDelegate(QStyledItemDelegate):
@@ -244,14 +343,17 @@ class DetailPanel(Retranslatable, QFrame):
 
     def retranslate_ui(self) -> None:
         row = self._row
-        self.heading.setText(_("Top labels") if row is not None else _("Select a result to see its top labels."))
+        self.heading.setText(
+            _("Top labels") if row is not None else _("Select a result to see its top labels.")
+        )
         self.message.setVisible(bool(row and row.error))
         self.message.setText(row.error if row and row.error else "")
         self.message.setStyleSheet("color: #b3261e;")
         predictions = [] if row is None else row.predictions[: self.ROWS]
         for position, (label, score) in enumerate(predictions):
             self.labels[position].setText(
-                f"{self.display_label(label)} — {i18n.format_percent(score, 1)}")
+                f"{self.display_label(label)} — {i18n.format_percent(score, 1)}"
+            )
             self.labels[position].setToolTip(label if self.display_label(label) != label else "")
             self.bars[position].setValue(int(round(score * 1000)))
             self.bars[position].setFormat(i18n.format_percent(score, 1))

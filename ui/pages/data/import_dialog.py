@@ -24,13 +24,18 @@ from PySide6.QtWidgets import (
 )
 
 from engine.core.i18n import N_, _
-from ui.pages.data.frame_model import FrameModel
 from ui.retranslate import Retranslatable
+from ui.widgets.frame_model import FrameModel
 from ui.worker import JobWorker
 
 PREVIEW_ROWS = 200
-DELIMITERS = ((None, N_("Detect automatically")), (",", N_("Comma (,)")), (";", N_("Semicolon (;)")),
-              ("\t", N_("Tab")), ("|", N_("Vertical bar (|)")))
+DELIMITERS = (
+    (None, N_("Detect automatically")),
+    (",", N_("Comma (,)")),
+    (";", N_("Semicolon (;)")),
+    ("\t", N_("Tab")),
+    ("|", N_("Vertical bar (|)")),
+)
 
 
 class TableImportDialog(Retranslatable, QDialog):
@@ -64,7 +69,9 @@ class TableImportDialog(Retranslatable, QDialog):
         self.model = FrameModel()
         self.preview.setModel(self.model)
 
-        self._labels = {key: QLabel() for key in ("file", "encoding", "delimiter", "task", "item", "label")}
+        self._labels = {
+            key: QLabel() for key in ("file", "encoding", "delimiter", "task", "item", "label")
+        }
         form = QFormLayout()
         form.addRow(self._labels["file"], self.file_label)
         form.addRow(self._labels["encoding"], self.encoding_combo)
@@ -76,7 +83,9 @@ class TableImportDialog(Retranslatable, QDialog):
         form.addRow(self._labels["task"], task_row)
         form.addRow(self._labels["item"], self.item_combo)
         form.addRow(self._labels["label"], self.label_combo)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -102,7 +111,9 @@ class TableImportDialog(Retranslatable, QDialog):
         def job(progress, cancel):
             from engine.data.tables.table_io import read_table
 
-            return read_table(path, encoding=encoding, delimiter=delimiter, progress=progress, cancel=cancel)
+            return read_table(
+                path, encoding=encoding, delimiter=delimiter, progress=progress, cancel=cancel
+            )
 
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         self.status.setText(_("Reading the table…"))
@@ -119,7 +130,9 @@ class TableImportDialog(Retranslatable, QDialog):
             combo.clear()
             combo.addItems([str(column) for column in read.frame.columns])
         self._guess_columns()
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(len(read.frame.columns) >= 2)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+            len(read.frame.columns) >= 2
+        )
         self._show_status()
 
     def _on_failed(self, message: str, details: str) -> None:
@@ -150,7 +163,9 @@ class TableImportDialog(Retranslatable, QDialog):
         rows = len(self.read.frame)
         text = i18n.ngettext("{n} row", "{n} rows", rows).format(n=i18n.format_number(rows))
         if self.read.encoding:
-            text += " · " + _("encoding: {encoding}").format(encoding=display_encoding(self.read.encoding))
+            text += " · " + _("encoding: {encoding}").format(
+                encoding=display_encoding(self.read.encoding)
+            )
         warnings = [warning.message for warning in self.read.warnings]
         self.status.setText(" ".join([text, *warnings]))
 
@@ -177,8 +192,14 @@ class TableImportDialog(Retranslatable, QDialog):
 
     def retranslate_ui(self) -> None:
         self.setWindowTitle(_("Import a table"))
-        texts = {"file": _("File:"), "encoding": _("Encoding:"), "delimiter": _("Delimiter:"),
-                 "task": _("Contains:"), "item": _("Text or image column:"), "label": _("Label column:")}
+        texts = {
+            "file": _("File:"),
+            "encoding": _("Encoding:"),
+            "delimiter": _("Delimiter:"),
+            "task": _("Contains:"),
+            "item": _("Text or image column:"),
+            "label": _("Label column:"),
+        }
         for key, label in self._labels.items():
             label.setText(texts[key])
         from engine.data.tables.table_io import SUPPORTED_ENCODINGS

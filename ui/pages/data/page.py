@@ -24,24 +24,18 @@ from PySide6.QtWidgets import (
 
 from engine.core import i18n
 from engine.core.i18n import _, ngettext
+from ui.drops import local_paths
 from ui.flow_layout import FlowLayout
-from ui.job_bar import JobBar
-from ui.pages.classify.widgets import local_paths
+from ui.page import Page
 from ui.pages.data.charts import BarChart
-from ui.pages.data.frame_model import FrameModel
-from ui.retranslate import Retranslatable
-from ui.session import Session
-from ui.worker import JobWorker
+from ui.widgets.frame_model import FrameModel
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".jsonl", ".ndjson", ".parquet"}
 
 
-class DataPage(Retranslatable, QWidget):
+class DataPage(Page):
     def __init__(self, window) -> None:
-        super().__init__()
-        self.setObjectName("dataPage")
-        self.window_ = window
-        self.session: Session = window.session
+        super().__init__(window)
         self.setAcceptDrops(True)
 
         self.import_folder_button = QPushButton()
@@ -52,7 +46,8 @@ class DataPage(Retranslatable, QWidget):
         self.dataset_combo = QComboBox()
         self.dataset_combo.activated.connect(self._project_dataset_chosen)
         self.dataset_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.dataset_combo.setMinimumContentsLength(14)
         top = FlowLayout()  # wraps in narrow windows and long languages
         top.addWidget(self.import_folder_button)
@@ -88,9 +83,11 @@ class DataPage(Retranslatable, QWidget):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
 
-        self.bar = JobBar()
-        self.bar.running_changed.connect(self._set_running)
-        self.status, self.progress, self.cancel_button = self.bar.status, self.bar.progress, self.bar.cancel_button
+        self.status, self.progress, self.cancel_button = (
+            self.bar.status,
+            self.bar.progress,
+            self.bar.cancel_button,
+        )
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -121,8 +118,9 @@ class DataPage(Retranslatable, QWidget):
         from PySide6.QtWidgets import QFileDialog
 
         patterns = " ".join(f"*{suffix}" for suffix in sorted(TABLE_SUFFIXES))
-        path, _selected = QFileDialog.getOpenFileName(self, _("Import a table"), "",
-                                                      _("Tables") + f" ({patterns})")
+        path, _selected = QFileDialog.getOpenFileName(
+            self, _("Import a table"), "", _("Tables") + f" ({patterns})"
+        )
         if path:
             self.import_path(path)
 
@@ -139,27 +137,29 @@ class DataPage(Retranslatable, QWidget):
             return
         self.load(lambda progress, cancel: _load(target, options, progress, cancel))
 
-    @property
-    def job(self) -> JobWorker | None:
-        return self.bar.worker
-
     def load(self, job, dataset_id: str | None = None, plan_json: dict | None = None) -> None:
-        self.bar.run(JobWorker(job, name="load-dataset"),
-                     lambda dataset: self._loaded(dataset, dataset_id, plan_json), _("Reading the data…"))
+        self.run_job(
+            "load-dataset",
+            job,
+            lambda dataset: self._loaded(dataset, dataset_id, plan_json),
+            _("Reading the data…"),
+        )
 
     def _loaded(self, dataset, dataset_id, plan_json) -> None:
         self.status.setText("")
         self.session.set_dataset(dataset, dataset_id, plan_json)
         self._refresh_project()
 
-    def _set_running(self, running: bool) -> None:
+    def job_running_changed(self, running: bool) -> None:
         self.import_folder_button.setEnabled(not running)
         self.import_table_button.setEnabled(not running)
 
     # -- drag and drop --------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
         paths = local_paths(event.mimeData())
-        if len(paths) == 1 and (Path(paths[0]).is_dir() or Path(paths[0]).suffix.lower() in TABLE_SUFFIXES):
+        if len(paths) == 1 and (
+            Path(paths[0]).is_dir() or Path(paths[0]).suffix.lower() in TABLE_SUFFIXES
+        ):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
@@ -205,9 +205,13 @@ class DataPage(Retranslatable, QWidget):
             self.model.set_frame(None)
             self.class_chart.set_data({})
             self.language_chart.set_data({})
-            self.summary.setText(_("Import a folder of images (one sub-folder per class) or a table "
-                                   "of texts or image paths with their labels, or drop one on this "
-                                   "page."))
+            self.summary.setText(
+                _(
+                    "Import a folder of images (one sub-folder per class) or a table "
+                    "of texts or image paths with their labels, or drop one on this "
+                    "page."
+                )
+            )
             self.warnings.setVisible(False)
             return
         from engine.data.datasets import (  # pandas loads with the first dataset
@@ -220,28 +224,44 @@ class DataPage(Retranslatable, QWidget):
         frame = dataset.frame
         # A folder of images has no line numbers: no empty "Line" column.
         has_lines = SOURCE_LINE in frame.columns and bool(frame[SOURCE_LINE].notna().any())
-        columns = [ITEM, LABEL] + ([SOURCE_LINE] if has_lines else []) + \
-            ([SPLIT] if SPLIT in frame.columns else [])
+        columns = (
+            [ITEM, LABEL]
+            + ([SOURCE_LINE] if has_lines else [])
+            + ([SPLIT] if SPLIT in frame.columns else [])
+        )
         self.model.set_frame(frame, columns)
         self.model.retranslate(self._headers())
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, header.ResizeMode.Stretch)
         for column in range(1, len(columns)):
             header.setSectionResizeMode(column, header.ResizeMode.ResizeToContents)
-        self.class_chart.set_data({str(k): int(v) for k, v in dataset.class_counts().items()},
-                                  _("Examples per class"))
+        self.class_chart.set_data(
+            {str(k): int(v) for k, v in dataset.class_counts().items()}, _("Examples per class")
+        )
         rows, classes = len(dataset), int(dataset.labels.nunique())
-        text = ngettext("{n} image", "{n} images", rows) if dataset.task == "image" else \
-            ngettext("{n} text", "{n} texts", rows)
-        parts = [f"<b>\u2068{escape(dataset.name)}\u2069</b>", text.format(n=i18n.format_number(rows)),
-                 ngettext("{n} class", "{n} classes", classes).format(n=i18n.format_number(classes))]
+        text = (
+            ngettext("{n} image", "{n} images", rows)
+            if dataset.task == "image"
+            else ngettext("{n} text", "{n} texts", rows)
+        )
+        parts = [
+            f"<b>\u2068{escape(dataset.name)}\u2069</b>",
+            text.format(n=i18n.format_number(rows)),
+            ngettext("{n} class", "{n} classes", classes).format(n=i18n.format_number(classes)),
+        ]
         if len(self.session.plan):
             dropped = len(self.session.original) - rows
-            parts.append(ngettext("{n} fix applied", "{n} fixes applied", len(self.session.plan))
-                         .format(n=i18n.format_number(len(self.session.plan))))
+            parts.append(
+                ngettext("{n} fix applied", "{n} fixes applied", len(self.session.plan)).format(
+                    n=i18n.format_number(len(self.session.plan))
+                )
+            )
             if dropped:
-                parts.append(ngettext("{n} row removed", "{n} rows removed", dropped)
-                             .format(n=i18n.format_number(dropped)))
+                parts.append(
+                    ngettext("{n} row removed", "{n} rows removed", dropped).format(
+                        n=i18n.format_number(dropped)
+                    )
+                )
         self.summary.setText(" · ".join(parts))
         warnings = [warning.text() for warning in dataset.warnings]
         self.warnings.setText(" ".join(warnings))
@@ -253,8 +273,9 @@ class DataPage(Retranslatable, QWidget):
 
         mix = language_mix(self.session.findings)
         self.language_chart.setVisible(bool(mix))
-        self.language_chart.set_data({_language_label(code): count for code, count in mix.items()},
-                                     _("Languages"))
+        self.language_chart.set_data(
+            {i18n.display_language(code): count for code, count in mix.items()}, _("Languages")
+        )
 
     def _headers(self) -> dict[str, str]:
         from engine.data.datasets import ITEM, LABEL, SOURCE_LINE, SPLIT
@@ -271,14 +292,6 @@ class DataPage(Retranslatable, QWidget):
             widget.setToolTip(tip)
         self.dataset_label.setText(_("Dataset:"))
         self.refresh()
-
-
-def _language_label(code: str) -> str:
-    """A language code as the UI language names it ("zh" → "中文" in Chinese)."""
-    try:
-        return i18n.babel_locale().languages.get(code, code)
-    except Exception:  # an unusual code Babel does not know
-        return code
 
 
 def _load(target: Path, options: dict | None, progress, cancel):

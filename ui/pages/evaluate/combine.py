@@ -74,8 +74,14 @@ def default_folder(name: str) -> Path:
 class CombineDialog(Retranslatable, QDialog):
     """Tick models, see the weights and scores, save the combination."""
 
-    def __init__(self, current: str, task: str, labels: list[str],
-                 parent: QWidget | None = None, library: ModelLibrary | None = None) -> None:
+    def __init__(
+        self,
+        current: str,
+        task: str,
+        labels: list[str],
+        parent: QWidget | None = None,
+        library: ModelLibrary | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("combineDialog")
         self.library = library or ModelLibrary()
@@ -138,8 +144,11 @@ class CombineDialog(Retranslatable, QDialog):
 
     # -- choosing ------------------------------------------------------------------
     def chosen(self) -> list[LibraryEntry]:
-        return [entry for row, entry in enumerate(self.entries)
-                if self.table.item(row, NAME).checkState() == Qt.CheckState.Checked]
+        return [
+            entry
+            for row, entry in enumerate(self.entries)
+            if self.table.item(row, NAME).checkState() == Qt.CheckState.Checked
+        ]
 
     def set_checked(self, paths: list[str]) -> None:
         wanted = {str(Path(path).resolve()) for path in paths}
@@ -148,7 +157,8 @@ class CombineDialog(Retranslatable, QDialog):
         self.table.blockSignals(True)
         for row, entry in enumerate(self.entries):
             self.table.item(row, NAME).setCheckState(
-                Qt.CheckState.Checked if entry.path in wanted else Qt.CheckState.Unchecked)
+                Qt.CheckState.Checked if entry.path in wanted else Qt.CheckState.Unchecked
+            )
         self.table.blockSignals(False)
         self.refresh_preview()
 
@@ -170,8 +180,9 @@ class CombineDialog(Retranslatable, QDialog):
         from engine.models.ensemble import preview
 
         self._set_status(lambda: _("Finding the weights…"))
-        self.worker = JobWorker(lambda progress, cancel: preview(paths, progress, cancel),
-                                name="combine-preview")
+        self.worker = JobWorker(
+            lambda progress, cancel: preview(paths, progress, cancel), name="combine-preview"
+        )
         self.worker.finished.connect(lambda result, p=paths: self._previewed(p, result))
         self.worker.failed.connect(self._preview_failed)
         self.worker.cancelled.connect(self._job_ended)
@@ -194,9 +205,13 @@ class CombineDialog(Retranslatable, QDialog):
             self.result_ = result
             self._set_status(None)
             if not self.name.text().strip():
-                self.name.setText(self.library.unique_name(
-                    _("Combined: {names}").format(names=" + ".join(
-                        entry.name for entry in self.chosen()))[:120]))
+                self.name.setText(
+                    self.library.unique_name(
+                        _("Combined: {names}").format(
+                            names=" + ".join(entry.name for entry in self.chosen())
+                        )[:120]
+                    )
+                )
             self._show_result()
 
     def _preview_failed(self, message: str, _details: str) -> None:
@@ -270,8 +285,11 @@ class CombineDialog(Retranslatable, QDialog):
         elif result is not None:
             lines = []
             if result.accuracy is not None:
-                lines.append(_("Validation accuracy of the combination: {value}").format(
-                    value=i18n.format_percent(result.accuracy, 1)))
+                lines.append(
+                    _("Validation accuracy of the combination: {value}").format(
+                        value=i18n.format_percent(result.accuracy, 1)
+                    )
+                )
             self.summary.setText("\n".join(lines + result_notes(result)))
         else:
             self.summary.setText("")
@@ -282,12 +300,15 @@ class CombineDialog(Retranslatable, QDialog):
 
     def retranslate_ui(self) -> None:
         self.setWindowTitle(_("Combine models"))
-        self.intro.setText(_("Tick the models to combine. The combination averages their "
-                             "probabilities, with weights chosen on their validation "
-                             "examples; it is saved as a new model. Only models that sort "
-                             "into the same categories are listed."))
-        self.table.setHorizontalHeaderLabels([_("Model"), _("Weight"),
-                                              _("Validation accuracy")])
+        self.intro.setText(
+            _(
+                "Tick the models to combine. The combination averages their "
+                "probabilities, with weights chosen on their validation "
+                "examples; it is saved as a new model. Only models that sort "
+                "into the same categories are listed."
+            )
+        )
+        self.table.setHorizontalHeaderLabels([_("Model"), _("Weight"), _("Validation accuracy")])
         self.name_label.setText(_("Name:"))
         self.save_button.setText(_("Combine"))
         self._show_result()
@@ -295,13 +316,13 @@ class CombineDialog(Retranslatable, QDialog):
 
 def result_notes(result) -> list[str]:
     """The preview's notes, translated now (a language switch redraws them)."""
-    from engine.models.ensemble import _notes
+    from engine.models.ensemble import combination_notes
 
-    return _notes(result.weighting, result.checked)
+    return combination_notes(result.weighting, result.checked)
 
 
 class ModelButtons(Retranslatable, QWidget):
-    """"Combine models…" and "Use this model…" for the Evaluate page's current model."""
+    """ "Combine models…" and "Use this model…" for the Evaluate page's current model."""
 
     def __init__(self, page) -> None:
         super().__init__()
@@ -365,12 +386,17 @@ class ModelButtons(Retranslatable, QWidget):
         source = model.key
 
         def finished(target) -> None:
-            self.page._set_status(lambda: _("Exported to {path}").format(
-                path="\u2068" + str(target) + "\u2069"))
+            self.page.set_status(
+                lambda: _("Exported to {path}").format(path="\u2068" + str(target) + "\u2069")
+            )
 
-        self.page.bar.run(JobWorker(lambda progress, cancel: fmt.run(source, out, progress,
-                                                                     cancel),
-                                    name="export-model"), finished, _("Exporting the model…"))
+        self.page.bar.run(
+            JobWorker(
+                lambda progress, cancel: fmt.run(source, out, progress, cancel), name="export-model"
+            ),
+            finished,
+            _("Exporting the model…"),
+        )
 
     def retranslate_ui(self) -> None:
         self.combine_button.setText(_("Combine models…"))

@@ -26,8 +26,12 @@ from engine.core.i18n import N_, _
 from ui.pages.evaluate.tables import format_delta, format_metric
 from ui.retranslate import Retranslatable
 
-ROWS = (("accuracy", N_("Accuracy")), ("macro_f1", N_("Macro-F1")),
-        ("ece", N_("Calibration error (ECE)")), ("count", N_("Examples counted")))
+ROWS = (
+    ("accuracy", N_("Accuracy")),
+    ("macro_f1", N_("Macro-F1")),
+    ("ece", N_("Calibration error (ECE)")),
+    ("count", N_("Examples counted")),
+)
 BETTER, WORSE = QColor("#1d7a3a"), QColor("#b3261e")
 LOWER_IS_BETTER = {"ece"}
 
@@ -46,7 +50,9 @@ class ComparePanel(Retranslatable, QWidget):
         self.combo = QComboBox()
         self.combo.setObjectName("compareCombo")
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.combo.activated.connect(lambda _i: self.model_chosen.emit(self.combo.currentData() or ""))
+        self.combo.activated.connect(
+            lambda _i: self.model_chosen.emit(self.combo.currentData() or "")
+        )
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.table = QTableWidget(len(ROWS), 3)
@@ -85,8 +91,9 @@ class ComparePanel(Retranslatable, QWidget):
 
     def _fill(self) -> None:
         result = self.result
-        self.table.setHorizontalHeaderLabels([self.names[0] or _("This model"),
-                                              self.names[1] or _("Other model"), _("Difference")])
+        self.table.setHorizontalHeaderLabels(
+            [self.names[0] or _("This model"), self.names[1] or _("Other model"), _("Difference")]
+        )
         self.table.setVerticalHeaderLabels([_(title) for _key, title in ROWS])
         for row, (key, _title) in enumerate(ROWS):
             for column in range(3):
@@ -117,29 +124,42 @@ class ComparePanel(Retranslatable, QWidget):
         if result is None:
             return ""
         if not result["common"]:
-            return _("The two evaluations share no examples, so they cannot be compared "
-                     "example by example.")
-        counts = {key: i18n.format_number(result[key])
-                  for key in ("both_right", "only_a_right", "only_b_right", "both_wrong")}
-        intro = i18n.ngettext("On the {n} example both models were evaluated on:",
-                              "On the {n} examples both models were evaluated on:",
-                              result["common"]).format(n=i18n.format_number(result["common"]))
-        lines = [intro,
-                 _("both right: {n}").format(n=counts["both_right"]),
-                 _("only {model} right: {n}").format(model=self.names[0], n=counts["only_a_right"]),
-                 _("only {model} right: {n}").format(model=self.names[1], n=counts["only_b_right"]),
-                 _("both wrong: {n}").format(n=counts["both_wrong"])]
+            return _(
+                "The two evaluations share no examples, so they cannot be compared "
+                "example by example."
+            )
+        counts = {
+            key: i18n.format_number(result[key])
+            for key in ("both_right", "only_a_right", "only_b_right", "both_wrong")
+        }
+        intro = i18n.ngettext(
+            "On the {n} example both models were evaluated on:",
+            "On the {n} examples both models were evaluated on:",
+            result["common"],
+        ).format(n=i18n.format_number(result["common"]))
+        lines = [
+            intro,
+            _("both right: {n}").format(n=counts["both_right"]),
+            _("only {model} right: {n}").format(model=self.names[0], n=counts["only_a_right"]),
+            _("only {model} right: {n}").format(model=self.names[1], n=counts["only_b_right"]),
+            _("both wrong: {n}").format(n=counts["both_wrong"]),
+        ]
         text = "\n• ".join(lines)
         if not result["same_items"]:
-            text += "\n" + _("The headline numbers were measured on different examples; "
-                             "compare them with care.")
+            text += "\n" + _(
+                "The headline numbers were measured on different examples; compare them with care."
+            )
         return text
 
     def retranslate_ui(self) -> None:
         self.choose_label.setText(_("Compare with:"))
         if self.combo.count():
             self.combo.setItemText(0, _("(choose a model)"))
-        self.hint.setText(_("Both models are evaluated on the same data as the model above: "
-                            "its saved validation split, or the current dataset."))
+        self.hint.setText(
+            _(
+                "Both models are evaluated on the same data as the model above: "
+                "its saved validation split, or the current dataset."
+            )
+        )
         self._fill()
         self.agreement.setText(self.agreement_text())

@@ -3,10 +3,10 @@
 Drawn with QPainter (one widget, no item per cell) so a 100-class matrix stays
 cheap. Cells are coloured by their share of the true class's row — blue on the
 diagonal (right answers), orange off it (mistakes) — so a weak class stands out
-whatever its size; any non-empty cell gets at least a visible tint. Column labels are turned upright to fit many classes; long
-labels are elided with the full text in the tooltip. In a right-to-left layout
-the whole matrix is mirrored: row labels on the right, the first class's
-column rightmost, as a table reads there.
+whatever its size; any non-empty cell gets at least a visible tint. Column labels
+are turned upright to fit many classes; long labels are elided with the full text
+in the tooltip. In a right-to-left layout the whole matrix is mirrored: row labels
+on the right, the first class's column rightmost, as a table reads there.
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ TITLE = 20  # height of an axis title
 def _blend(colour: QColor, share: float) -> QColor:
     """White at 0, ``colour`` at 1 (light cells keep dark text readable)."""
     share = max(0.0, min(1.0, share))
-    return QColor(int(255 + (colour.red() - 255) * share), int(255 + (colour.green() - 255) * share),
-                  int(255 + (colour.blue() - 255) * share))
+    return QColor(
+        int(255 + (colour.red() - 255) * share),
+        int(255 + (colour.green() - 255) * share),
+        int(255 + (colour.blue() - 255) * share),
+    )
 
 
 class ConfusionMatrix(QWidget):
@@ -115,7 +118,9 @@ class ConfusionMatrix(QWidget):
         text_colour = self.palette().text().color()
         if not count:
             painter.setPen(text_colour)
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, _("No evaluation to show yet."))
+            painter.drawText(
+                self.rect(), Qt.AlignmentFlag.AlignCenter, _("No evaluation to show yet.")
+            )
             return
         left, top, cell = self._layout()
         extent = self._label_extent()
@@ -127,14 +132,20 @@ class ConfusionMatrix(QWidget):
         bold = self.font()
         bold.setBold(True)
         painter.setFont(bold)
-        painter.drawText(self._mirror(QRectF(left, 0, cell * count, title)),
-                         Qt.AlignmentFlag.AlignCenter, _("Predicted label"))
+        painter.drawText(
+            self._mirror(QRectF(left, 0, cell * count, title)),
+            Qt.AlignmentFlag.AlignCenter,
+            _("Predicted label"),
+        )
         painter.save()  # the row axis title reads upwards along the row labels
         title_rect = self._mirror(QRectF(0, top, title, cell * count))
         painter.translate(title_rect.center())
         painter.rotate(-90 if not rtl else 90)
-        painter.drawText(QRectF(-cell * count / 2, -title / 2, cell * count, title),
-                         Qt.AlignmentFlag.AlignCenter, _("True label"))
+        painter.drawText(
+            QRectF(-cell * count / 2, -title / 2, cell * count, title),
+            Qt.AlignmentFlag.AlignCenter,
+            _("True label"),
+        )
         painter.restore()
         painter.setFont(self.font())
         near = Qt.AlignmentFlag.AlignRight if not rtl else Qt.AlignmentFlag.AlignLeft
@@ -146,8 +157,11 @@ class ConfusionMatrix(QWidget):
             painter.save()  # upright column labels, reading bottom to top, ending at the cells
             painter.translate(column_rect.center())
             painter.rotate(-90)
-            painter.drawText(QRectF(-column_rect.height() / 2, -cell / 2, column_rect.height(), cell),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, elided)
+            painter.drawText(
+                QRectF(-column_rect.height() / 2, -cell / 2, column_rect.height(), cell),
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                elided,
+            )
             painter.restore()
         for row in range(count):
             for column in range(count):
@@ -175,13 +189,23 @@ class ConfusionMatrix(QWidget):
     def cell_tooltip(self, true_index: int, pred_index: int) -> str:
         value = int(self.matrix[true_index, pred_index])
         total = int(self.matrix[true_index].sum())
-        text = i18n.ngettext("True: {true} · predicted: {predicted} · {n} example",
-                             "True: {true} · predicted: {predicted} · {n} examples", value).format(
-            true=self.labels[true_index], predicted=self.labels[pred_index],
-            n=i18n.format_number(value))
+        text = i18n.ngettext(
+            "True: {true} · predicted: {predicted} · {n} example",
+            "True: {true} · predicted: {predicted} · {n} examples",
+            value,
+        ).format(
+            true=self.labels[true_index],
+            predicted=self.labels[pred_index],
+            n=i18n.format_number(value),
+        )
         if total:
-            text += " (" + _("{share} of {true}").format(
-                share=i18n.format_percent(value / total, 1), true=self.labels[true_index]) + ")"
+            text += (
+                " ("
+                + _("{share} of {true}").format(
+                    share=i18n.format_percent(value / total, 1), true=self.labels[true_index]
+                )
+                + ")"
+            )
         return text
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -205,8 +229,12 @@ class ConfusionMatrix(QWidget):
             return super().keyPressEvent(event)
         row, column = self.selected or (0, 0)
         forward = 1 if self.layoutDirection() == Qt.LayoutDirection.LeftToRight else -1
-        moves = {Qt.Key.Key_Up: (-1, 0), Qt.Key.Key_Down: (1, 0),
-                 Qt.Key.Key_Left: (0, -forward), Qt.Key.Key_Right: (0, forward)}
+        moves = {
+            Qt.Key.Key_Up: (-1, 0),
+            Qt.Key.Key_Down: (1, 0),
+            Qt.Key.Key_Left: (0, -forward),
+            Qt.Key.Key_Right: (0, forward),
+        }
         if event.key() in moves:
             step_row, step_column = moves[event.key()]
             row = min(count - 1, max(0, row + step_row))

@@ -9,7 +9,6 @@ and offers "Correct label…" (the page decides what correcting means).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from engine.core import i18n
 from engine.core.i18n import _
 from engine.models.evaluation import Evaluation
 from ui.retranslate import Retranslatable
+from ui.widgets.thumbnails import thumbnail_bytes
 from ui.worker import JobWorker
 
 THUMB = 96
@@ -37,22 +37,6 @@ THUMB = 96
 MAX_SHOWN = 200
 INDEX_ROLE = Qt.ItemDataRole.UserRole + 1
 TEXT_CHARS = 240
-
-
-def thumbnail_bytes(path: str) -> bytes | None:
-    """A small JPEG of the image, or None when it cannot be read (runs off the UI thread)."""
-    from engine.data.images import load_rgb, make_thumbnail
-
-    try:
-        image = make_thumbnail(load_rgb(path, target_min_side=THUMB), THUMB)
-    except Exception:  # a file that vanished or broke since the evaluation
-        return None
-    if max(image.size) < THUMB // 2:  # tiny scans (digits, icons): enlarge so they can be seen
-        scale = THUMB / max(image.size)
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
 
 
 def _placeholder() -> QIcon:
@@ -66,8 +50,12 @@ class ExamplesPanel(Retranslatable, QWidget):
 
     correct_requested = Signal(int)  # an index into the evaluation's items
 
-    def __init__(self, object_name: str, parent: QWidget | None = None,
-                 empty_hint: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        object_name: str,
+        parent: QWidget | None = None,
+        empty_hint: Callable[[], str] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName(object_name)
         self.evaluation: Evaluation | None = None
@@ -108,15 +96,22 @@ class ExamplesPanel(Retranslatable, QWidget):
         self.retranslate_ui()
 
     # -- content -------------------------------------------------------------------
-    def show_examples(self, evaluation: Evaluation | None, indices: list[int], task: str,
-                      heading: Callable[[], str]) -> None:
+    def show_examples(
+        self,
+        evaluation: Evaluation | None,
+        indices: list[int],
+        task: str,
+        heading: Callable[[], str],
+    ) -> None:
         """Show ``indices`` of ``evaluation``; ``heading`` gives the (translated) title."""
         self.stop()
         self.evaluation, self.task, self._heading = evaluation, task, heading
         self.indices = list(indices)
         self.list.clear()
         is_image = task == "image"
-        self.list.setViewMode(QListWidget.ViewMode.IconMode if is_image else QListWidget.ViewMode.ListMode)
+        self.list.setViewMode(
+            QListWidget.ViewMode.IconMode if is_image else QListWidget.ViewMode.ListMode
+        )
         self.list.setGridSize(QSize(THUMB + 70, THUMB + 78) if is_image else QSize())
         self.list.setIconSize(QSize(THUMB, THUMB) if is_image else QSize())
         placeholder = _placeholder()
@@ -166,7 +161,7 @@ class ExamplesPanel(Retranslatable, QWidget):
             for done, path in enumerate(paths):
                 cancel.raise_if_cancelled()
                 progress(done, len(paths), "")
-                worker.report_fn((done, thumbnail_bytes(path)))
+                worker.report_fn((done, thumbnail_bytes(path, THUMB, enlarge_tiny=True)))
             return len(paths)
 
         worker = JobWorker(job, name="example-thumbnails")
@@ -214,10 +209,16 @@ class ExamplesPanel(Retranslatable, QWidget):
             name = "\u2068" + Path(evaluation.items[index]).name + "\u2069"
         else:
             text = evaluation.items[index]
-            name = "\u2068" + (text if len(text) <= TEXT_CHARS else text[:TEXT_CHARS] + "…") + "\u2069"
-        lines = [name, _("True: {true}").format(true=true),
-                 _("Predicted: {predicted} ({confidence})").format(predicted=predicted,
-                                                                   confidence=confidence)]
+            name = (
+                "\u2068" + (text if len(text) <= TEXT_CHARS else text[:TEXT_CHARS] + "…") + "\u2069"
+            )
+        lines = [
+            name,
+            _("True: {true}").format(true=true),
+            _("Predicted: {predicted} ({confidence})").format(
+                predicted=predicted, confidence=confidence
+            ),
+        ]
         if index in self.corrections:
             lines.append(_("Corrected to {label}").format(label=self.corrections[index]))
         return "\n".join(lines) if self.task == "image" else " · ".join(lines)
@@ -234,8 +235,12 @@ class ExamplesPanel(Retranslatable, QWidget):
     def retranslate_ui(self) -> None:
         self._show_hint()
         self.correct_button.setText(_("Correct label…"))
-        self.correct_button.setToolTip(_("Give the selected example its right label in the "
-                                         "dataset; the next training uses it."))
+        self.correct_button.setToolTip(
+            _(
+                "Give the selected example its right label in the "
+                "dataset; the next training uses it."
+            )
+        )
         self.heading.setText(self._heading())
         for row in range(self.list.count()):
             item = self.list.item(row)

@@ -39,8 +39,14 @@ def open_model(path: str | Path, progress: Progress, cancel: CancelToken) -> Ope
     cancel.raise_if_cancelled()
     entry = register(package)  # a .taxon-model file is known by its file, not the cache
     where = Path(package.source or package.path).resolve()
-    return OpenedModel(where, entry.name if entry else package.name, package.task, package.labels,
-                       package.created_at, package.evaluation())
+    return OpenedModel(
+        where,
+        entry.name if entry else package.name,
+        package.task,
+        package.labels,
+        package.created_at,
+        package.evaluation(),
+    )
 
 
 def with_library(choices: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -15,10 +15,8 @@ it, and the project keeps it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -28,18 +26,18 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTabWidget,
     QVBoxLayout,
-    QWidget,
 )
 
 from engine.core.i18n import N_, _
 from ui.flow_layout import FlowLayout
-from ui.job_bar import JobBar
-from ui.pages.evaluate import correction, texts
+from ui.page import Page
+from ui.pages.evaluate import texts
 from ui.pages.evaluate.combine import ModelButtons
 from ui.pages.evaluate.compare import ComparePanel
 from ui.pages.evaluate.confusion import ConfusionMatrix
 from ui.pages.evaluate.examples import ExamplesPanel
-from ui.pages.evaluate.models import OpenedModel, evaluate_model, open_model, with_library
+from ui.pages.evaluate.model_list import ModelList
+from ui.pages.evaluate.models import OpenedModel, evaluate_model
 from ui.pages.evaluate.reliability import CalibrationPanel
 from ui.pages.evaluate.tables import (
     MetricCards,
@@ -48,21 +46,17 @@ from ui.pages.evaluate.tables import (
     SortProxy,
     per_class_view,
 )
-from ui.retranslate import Retranslatable
-from ui.worker import JobWorker
+from ui.widgets import correction
 
 VALIDATION, DATASET = "validation", "dataset"
 TABS = (N_("Per class"), N_("Confusion matrix"), N_("Mistakes"), N_("Calibration"), N_("Compare"))
 
 
-class EvaluatePage(Retranslatable, QWidget):
+class EvaluatePage(ModelList, Page):
     page_id = "evaluatePage"
 
     def __init__(self, window) -> None:
-        super().__init__()
-        self.setObjectName("evaluatePage")
-        self.window_ = window
-        self.session = window.session
+        super().__init__(window)
         self.opened: dict[str, OpenedModel] = {}  # packages read this session, by path
         self.model: OpenedModel | None = None
         self.evaluation = None
@@ -70,20 +64,18 @@ class EvaluatePage(Retranslatable, QWidget):
         self.dataset_evaluations: dict[str, tuple[object, object]] = {}  # key -> (dataset, eval)
         self.compare_key = ""
         self.corrections: dict[int, str] = {}
-        self._status: Callable[[], str] | None = None
         self._build()
-        self._next_open: tuple[str, Callable | None] | None = None
-        self.session.project_changed.connect(self._project_changed)
-        self.session.models_changed.connect(self._project_changed)
+        self.session.project_changed.connect(self.project_changed)
+        self.session.models_changed.connect(self.project_changed)
         self.session.dataset_changed.connect(self._update_buttons)
-        self._project_changed()
+        self.project_changed()
         self.retranslate_ui()
 
     # -- layout ------------------------------------------------------------------
     def _build(self) -> None:
         self.model_label = QLabel()
         self.model_combo = ModelCombo()
-        self.model_combo.activated.connect(self._model_activated)
+        self.model_combo.activated.connect(self.model_activated)
         self.evaluate_button = QPushButton()
         self.evaluate_button.setObjectName("evaluateButton")
         self.evaluate_button.clicked.connect(self.evaluate_current)
@@ -91,7 +83,8 @@ class EvaluatePage(Retranslatable, QWidget):
         self.retrain_button.clicked.connect(self.show_train_page)
         self.retrain_button.setVisible(False)
         self.model_combo.setSizeAdjustPolicy(  # a long model name must not widen the window
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.model_combo.setMinimumContentsLength(16)
         choose = QHBoxLayout()
         choose.addWidget(self.model_label)
@@ -137,12 +130,15 @@ class EvaluatePage(Retranslatable, QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("evaluateTabs")
-        for widget in (self.per_class_view, confusion_tab, self.mistakes, self.calibration,
-                       self.compare):
+        for widget in (
+            self.per_class_view,
+            confusion_tab,
+            self.mistakes,
+            self.calibration,
+            self.compare,
+        ):
             self.tabs.addTab(widget, "")
 
-        self.bar = JobBar()
-        self.bar.running_changed.connect(self._running_changed)
         self.model_buttons = ModelButtons(self)  # "Combine models…", "Use this model…"
         buttons.addWidget(self.model_buttons)
         self.status = self.bar.status
@@ -153,85 +149,9 @@ class EvaluatePage(Retranslatable, QWidget):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.bar)
 
-    @property
-    def job(self) -> JobWorker | None:
-        return self.bar.worker
-
-    def _set_status(self, text: Callable[[], str] | None) -> None:
-        """Status text as a function, so it follows a language switch."""
-        self._status = text
-        self.status.setText(text() if text else "")
-
-    # -- models ----------------------------------------------------------------
-    def _choices(self) -> list[tuple[str, str]]:
-        """(path, name) of the project's models, then those opened this session."""
-        choices: list[tuple[str, str]] = []
-        project = self.session.project
-        for entry in (project.models if project is not None else []):
-            choices.append((str(Path(entry.path).resolve()), entry.name))
-        choices += [(folder, name) for folder, name in self.session.trained_models()]
-        known: set[str] = set()
-        choices = [c for c in choices if not (c[0] in known or known.add(c[0]))]
-        choices += [(key, opened.name) for key, opened in self.opened.items() if key not in known]
-        return choices
-
-    def refresh_models(self) -> None:
-        current = self.model.key if self.model else ""
-        choices = with_library(self._choices())  # + the model library (survives restarts)
-        self.model_combo.set_models(choices, current)
-        self.compare.set_choices([(k, n) for k, n in choices if k != current], self.compare_key)
-
-    def _project_changed(self) -> None:
-        """Refresh the model list; with no model shown yet, show the project's first one."""
-        self.refresh_models()
-        choices = self._choices()
-        if self.model is None and choices:
-            self.open_model(choices[0][0])
-
-    def _running_changed(self, running: bool) -> None:
+    def job_running_changed(self, running: bool) -> None:
         self._update_buttons()
-        if not running and self._next_open is not None:
-            # after the ending job's own result is handled (it may be this very package)
-            QTimer.singleShot(0, self._open_next)
-
-    def _open_next(self) -> None:
-        if self._next_open is not None and self.job is None:
-            (key, then), self._next_open = self._next_open, None
-            self.open_model(key, then)
-
-    def _model_activated(self, _index: int) -> None:
-        key = self.model_combo.currentData()
-        if key == ModelCombo.OPEN:
-            self.refresh_models()  # back to the model shown, whatever the dialog says
-            self.choose_model_folder()
-        elif key:
-            self.open_model(key)
-
-    def choose_model_folder(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        folder = QFileDialog.getExistingDirectory(self, _("Open a trained model"))
-        if folder:
-            self.open_model(folder)
-
-    def open_model(self, path: str | Path, then: Callable[[OpenedModel], None] | None = None) -> None:
-        """Read a package (a job); then show it, or hand it to ``then``."""
-        key = str(Path(path).resolve())
-        done = then or self.show_model
-        if key in self.opened:
-            done(self.opened[key])
-            return
-        if self.job is not None:  # e.g. the first model still opening: this one comes next
-            self._next_open = (key, then)
-            return
-
-        def finished(opened: OpenedModel) -> None:
-            self.opened[opened.key] = opened
-            self.refresh_models()
-            done(opened)
-
-        self.bar.run(JobWorker(lambda progress, cancel: open_model(key, progress, cancel),
-                               name="open-model"), finished, _("Opening the model…"))
+        self.open_queued(running)
 
     def show_model(self, opened: OpenedModel) -> None:
         self.model = opened
@@ -241,8 +161,9 @@ class EvaluatePage(Retranslatable, QWidget):
             self.show_evaluation(opened.validation, VALIDATION)
         else:
             self.show_evaluation(None, VALIDATION)
-            self._set_status(lambda: _("This model has no saved evaluation: evaluate it on "
-                                       "the current dataset."))
+            self.set_status(
+                lambda: _("This model has no saved evaluation: evaluate it on the current dataset.")
+            )
 
     # -- evaluating ------------------------------------------------------------
     def evaluate_current(self) -> None:
@@ -250,7 +171,7 @@ class EvaluatePage(Retranslatable, QWidget):
         if self.model is None:
             return
         if dataset is None:
-            self._set_status(lambda: _("Import data on the Data page first."))
+            self.set_status(lambda: _("Import data on the Data page first."))
             return
         path = self.model.path
 
@@ -259,23 +180,32 @@ class EvaluatePage(Retranslatable, QWidget):
             if self.model is not None and self.model.path == path:
                 self.show_evaluation(evaluation, DATASET)
 
-        self.bar.run(JobWorker(lambda progress, cancel: evaluate_model(path, dataset, progress, cancel),
-                               name="evaluate"), finished, _("Evaluating the model…"))
+        self.run_job(
+            "evaluate",
+            lambda progress, cancel: evaluate_model(path, dataset, progress, cancel),
+            finished,
+            _("Evaluating the model…"),
+        )
 
     def show_evaluation(self, evaluation, source: str) -> None:
         self.evaluation, self.source = evaluation, source
         self.corrections.clear()
-        self._set_status(None)
+        self.set_status(None)
         self.per_class.set_reports(evaluation.per_class() if evaluation else [])
-        self.matrix.set_data(evaluation.labels if evaluation else [],
-                             evaluation.confusion() if evaluation else [])
+        self.matrix.set_data(
+            evaluation.labels if evaluation else [], evaluation.confusion() if evaluation else []
+        )
         self.diagram.set_bins(evaluation.reliability() if evaluation else [])
         self._size_matrix()
         self.cards.set_summary(evaluation.summary() if evaluation else None)
         self.cell_examples.show_examples(evaluation, [], self.cell_examples.task, lambda: "")
         task = self.model.task if self.model else "image"
-        self.mistakes.show_examples(evaluation, evaluation.misclassified() if evaluation else [],
-                                    task, self._mistakes_heading)
+        self.mistakes.show_examples(
+            evaluation,
+            evaluation.misclassified() if evaluation else [],
+            task,
+            self._mistakes_heading,
+        )
         if self.compare_key:
             self.compare_with(self.compare_key)
         else:
@@ -297,9 +227,11 @@ class EvaluatePage(Retranslatable, QWidget):
         true, predicted = evaluation.labels[true_index], evaluation.labels[pred_index]
 
         self.cell_examples.show_examples(
-            evaluation, evaluation.cell_examples(true_index, pred_index),
+            evaluation,
+            evaluation.cell_examples(true_index, pred_index),
             self.model.task if self.model else "image",
-            lambda: texts.cell_heading(len(self.cell_examples.indices), true, predicted))
+            lambda: texts.cell_heading(len(self.cell_examples.indices), true, predicted),
+        )
 
     def _mistakes_heading(self) -> str:
         return texts.mistakes_heading(self.evaluation, len(self.mistakes.indices))
@@ -319,25 +251,37 @@ class EvaluatePage(Retranslatable, QWidget):
             evaluation = other.validation
             if evaluation is None:
                 self.compare.show_result(None)
-                self._set_status(lambda: _("{model} has no saved evaluation to compare with.")
-                                 .format(model=other.name))
+                self.set_status(
+                    lambda: _("{model} has no saved evaluation to compare with.").format(
+                        model=other.name
+                    )
+                )
                 return
-            self.compare.show_result(compare(self.evaluation, evaluation), (self.model.name, other.name))
+            self.compare.show_result(
+                compare(self.evaluation, evaluation), (self.model.name, other.name)
+            )
             return
         dataset, evaluation = self.dataset_evaluations.get(other.key, (None, None))
         current_dataset = self.dataset_evaluations[self.model.key][0]
         if evaluation is not None and dataset is current_dataset:
-            self.compare.show_result(compare(self.evaluation, evaluation), (self.model.name, other.name))
+            self.compare.show_result(
+                compare(self.evaluation, evaluation), (self.model.name, other.name)
+            )
             return
 
         def finished(result) -> None:
             self.dataset_evaluations[other.key] = (current_dataset, result)
             if self.compare_key == other.key and self.evaluation is not None:
-                self.compare.show_result(compare(self.evaluation, result), (self.model.name, other.name))
+                self.compare.show_result(
+                    compare(self.evaluation, result), (self.model.name, other.name)
+                )
 
-        self.bar.run(JobWorker(lambda progress, cancel: evaluate_model(
-            other.path, current_dataset, progress, cancel), name="evaluate-compare"),
-            finished, _("Evaluating the model…"))
+        self.run_job(
+            "evaluate-compare",
+            lambda progress, cancel: evaluate_model(other.path, current_dataset, progress, cancel),
+            finished,
+            _("Evaluating the model…"),
+        )
 
     # -- closing the loop ----------------------------------------------------------
     def correct_example(self, index: int) -> None:
@@ -347,15 +291,22 @@ class EvaluatePage(Retranslatable, QWidget):
         if evaluation is None:
             return
         if dataset is None:
-            self._set_status(lambda: _("Open the dataset on the Data page first: the corrected "
-                                       "label goes into it."))
+            self.set_status(
+                lambda: _(
+                    "Open the dataset on the Data page first: the corrected label goes into it."
+                )
+            )
             return
-        labels = sorted(set(dataset.class_counts().index.astype(str)) | set(evaluation.labels),
-                        key=str.casefold)
+        labels = sorted(
+            set(dataset.class_counts().index.astype(str)) | set(evaluation.labels), key=str.casefold
+        )
         item = evaluation.items[index]
-        label = correction.ask_label(self, _("The right label for {item}:").format(
-            item=correction.short_item(item, dataset.task)), labels,
-            evaluation.labels[evaluation.y_true[index]])
+        label = correction.ask_label(
+            self,
+            _("The right label for {item}:").format(item=correction.short_item(item, dataset.task)),
+            labels,
+            evaluation.labels[evaluation.y_true[index]],
+        )
         if label:
             self.apply_correction(index, label)
 
@@ -365,8 +316,11 @@ class EvaluatePage(Retranslatable, QWidget):
         dataset = self.session.current
         task = self.model.task if self.model else "image"
         if evaluation is None or dataset is None or dataset.task != task:
-            self._set_status(lambda: _("Open the dataset on the Data page first: the corrected "
-                                       "label goes into it."))
+            self.set_status(
+                lambda: _(
+                    "Open the dataset on the Data page first: the corrected label goes into it."
+                )
+            )
             return False
         row_id = int(evaluation.row_ids[index]) if evaluation.row_ids is not None else None
         message = correction.apply_label(self.session, evaluation.items[index], label, row_id)
@@ -375,17 +329,13 @@ class EvaluatePage(Retranslatable, QWidget):
         self.corrections[index] = label
         self.cell_examples.retranslate_ui()
         self.mistakes.retranslate_ui()
-        self._set_status(lambda: message.text() + " " + _("Train the model again to use it."))
-        self.retrain_button.setVisible(self._train_page_exists())
+        self.set_status(lambda: message.text() + " " + _("Train the model again to use it."))
+        self.retrain_button.setVisible(self.can_show("trainPage"))
         return True
 
-    def _train_page_exists(self) -> bool:
-        factories = getattr(self.window_, "_factories", [])
-        return any(getattr(factory, "page_id", "") == "trainPage" for factory in factories)
-
     def show_train_page(self) -> None:
-        if self._train_page_exists():
-            self.window_.show_page(self.window_.page("trainPage"))
+        if self.can_show("trainPage"):
+            self.show_page("trainPage")
 
     # -- state and text ---------------------------------------------------------------
     def _update_buttons(self) -> None:
@@ -394,10 +344,11 @@ class EvaluatePage(Retranslatable, QWidget):
         self.compare.combo.setEnabled(not running)
         self.evaluate_button.setEnabled(not running and self.model is not None)
         self.model_buttons.update_state()
-        self.evaluate_button.setToolTip(_("Runs the model on every labelled row of the data "
-                                          "open on the Data page.")
-                                        if self.session.current is not None
-                                        else _("Import data on the Data page first."))
+        self.evaluate_button.setToolTip(
+            _("Runs the model on every labelled row of the data open on the Data page.")
+            if self.session.current is not None
+            else _("Import data on the Data page first.")
+        )
 
     def retranslate_ui(self) -> None:
         self.model_label.setText(_("Model:"))
@@ -406,11 +357,15 @@ class EvaluatePage(Retranslatable, QWidget):
         self.retrain_button.setText(_("Train again…"))
         for position, title in enumerate(TABS):
             self.tabs.setTabText(position, _(title))
-        self.source_label.setText(texts.source_text(self.model is not None, self.evaluation,
-                                                    self.source == DATASET))
+        self.source_label.setText(
+            texts.source_text(self.model is not None, self.evaluation, self.source == DATASET)
+        )
         skipped = self.evaluation.skipped[:15] if self.evaluation is not None else []
-        self.source_label.setToolTip("\n".join(f"\u2068{Path(item).name or item}\u2069: {reason}"
-                                               for item, reason in skipped))
+        self.source_label.setToolTip(
+            "\n".join(
+                f"\u2068{Path(item).name or item}\u2069: {reason}" for item, reason in skipped
+            )
+        )
         self.cards.retranslate_ui()
         self.per_class.retranslate()
         self.calibration.text.setText(texts.calibration_text(self.evaluation))
@@ -419,8 +374,7 @@ class EvaluatePage(Retranslatable, QWidget):
         self.compare.retranslate_ui()
         self.matrix.update()
         self.diagram.update()
-        if self._status is not None and self.job is None:
-            self.status.setText(self._status())
+        self.retranslate_status()
         self._update_buttons()
 
     def shutdown(self) -> None:

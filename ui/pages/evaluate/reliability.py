@@ -72,16 +72,26 @@ class ReliabilityDiagram(QWidget):
             if not b.count:
                 continue
             x0, x1 = sorted((self._x(plot, b.lower), self._x(plot, b.upper)))
-            bar = QRectF(x0 + 1, plot.bottom() - b.accuracy * plot.height(), x1 - x0 - 2,
-                         b.accuracy * plot.height())
+            bar = QRectF(
+                x0 + 1,
+                plot.bottom() - b.accuracy * plot.height(),
+                x1 - x0 - 2,
+                b.accuracy * plot.height(),
+            )
             painter.fillRect(bar, BAR)
             # the gap to the bin's mean confidence: where a calibrated bar would end
             top, bottom = sorted((b.accuracy, b.confidence))
-            gap = QRectF(x0 + 1, plot.bottom() - bottom * plot.height(), x1 - x0 - 2,
-                         (bottom - top) * plot.height())
+            gap = QRectF(
+                x0 + 1,
+                plot.bottom() - bottom * plot.height(),
+                x1 - x0 - 2,
+                (bottom - top) * plot.height(),
+            )
             painter.fillRect(gap, QBrush(GAP, Qt.BrushStyle.BDiagPattern))
         painter.setPen(QPen(text, 1.5, Qt.PenStyle.DashLine))
-        painter.drawLine(QPointF(self._x(plot, 0), plot.bottom()), QPointF(self._x(plot, 1), plot.top()))
+        painter.drawLine(
+            QPointF(self._x(plot, 0), plot.bottom()), QPointF(self._x(plot, 1), plot.top())
+        )
         painter.setPen(QPen(text, 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(plot)
@@ -91,20 +101,33 @@ class ReliabilityDiagram(QWidget):
             y = plot.bottom() - tick * plot.height()
             width = metrics.horizontalAdvance(label) + 4
             label_x = plot.right() + 4 if rtl else plot.left() - width - 4
-            painter.drawText(QRectF(label_x, y - line / 2, width, line),
-                             Qt.AlignmentFlag.AlignCenter, label)
+            painter.drawText(
+                QRectF(label_x, y - line / 2, width, line), Qt.AlignmentFlag.AlignCenter, label
+            )
             x = self._x(plot, tick)
-            painter.drawText(QRectF(x - width / 2, plot.bottom() + 2, width, line),
-                             Qt.AlignmentFlag.AlignCenter, label)
-        painter.drawText(QRectF(plot.left(), plot.bottom() + line + 4, plot.width(), line + 4),
-                         Qt.AlignmentFlag.AlignCenter, _("Confidence"))
+            painter.drawText(
+                QRectF(x - width / 2, plot.bottom() + 2, width, line),
+                Qt.AlignmentFlag.AlignCenter,
+                label,
+            )
+        painter.drawText(
+            QRectF(plot.left(), plot.bottom() + line + 4, plot.width(), line + 4),
+            Qt.AlignmentFlag.AlignCenter,
+            _("Confidence"),
+        )
         painter.save()
-        title_x = plot.right() + metrics.horizontalAdvance(i18n.format_percent(1.0)) + 10 + line / 2 \
-            if rtl else plot.left() - metrics.horizontalAdvance(i18n.format_percent(1.0)) - 10 - line / 2
+        title_x = (
+            plot.right() + metrics.horizontalAdvance(i18n.format_percent(1.0)) + 10 + line / 2
+            if rtl
+            else plot.left() - metrics.horizontalAdvance(i18n.format_percent(1.0)) - 10 - line / 2
+        )
         painter.translate(title_x, plot.center().y())
         painter.rotate(90 if rtl else -90)
-        painter.drawText(QRectF(-plot.height() / 2, -line / 2, plot.height(), line),
-                         Qt.AlignmentFlag.AlignCenter, _("Accuracy"))
+        painter.drawText(
+            QRectF(-plot.height() / 2, -line / 2, plot.height(), line),
+            Qt.AlignmentFlag.AlignCenter,
+            _("Accuracy"),
+        )
         painter.restore()
         if not any(b.count for b in self.bins):
             painter.drawText(plot, Qt.AlignmentFlag.AlignCenter, _("No evaluation to show yet."))

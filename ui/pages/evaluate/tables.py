@@ -6,7 +6,7 @@ the UI locale, so a language switch or a sort never parses text back.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,69 +23,40 @@ from PySide6.QtWidgets import (
 from engine.core import i18n
 from engine.core.i18n import N_, _
 from engine.models.evaluation import ClassReport
+from ui.widgets.rows_model import RowsTableModel, SortProxy
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 PER_CLASS_HEADERS = (N_("Class"), N_("Precision"), N_("Recall"), N_("F1"), N_("Examples"))
 WEAK = QColor("#b3261e")
 #: F1 below this marks a class as weak (red), so the eye finds it in a long table.
 WEAK_F1 = 0.5
 
 
-class PerClassModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.reports: list[ClassReport] = []
+class PerClassModel(RowsTableModel):
+    HEADERS = PER_CLASS_HEADERS
+    TRAILING_COLUMNS = frozenset(range(1, len(PER_CLASS_HEADERS)))
+    rows: list[ClassReport]
 
     def set_reports(self, reports: list[ClassReport]) -> None:
-        self.beginResetModel()
-        self.reports = list(reports)
-        self.endResetModel()
+        self.set_rows(reports)
 
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(PER_CLASS_HEADERS) - 1)
-        if self.reports:
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self.reports) - 1, len(PER_CLASS_HEADERS) - 1))
+    @staticmethod
+    def _value(report: ClassReport, column: int) -> str | float | int:
+        return (report.label, report.precision, report.recall, report.f1, report.support)[column]
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.reports)
+    def sort_value(self, row: ClassReport, column: int):
+        value = self._value(row, column)
+        return value.casefold() if isinstance(value, str) else value
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(PER_CLASS_HEADERS)
+    def display(self, row: ClassReport, column: int) -> str:
+        value = self._value(row, column)
+        if column == 0:
+            return value
+        if column == 4:
+            return i18n.format_number(value)
+        return i18n.format_percent(value, 1)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _(PER_CLASS_HEADERS[section])
-        return None
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        report = self.reports[index.row()]
-        values = (report.label, report.precision, report.recall, report.f1, report.support)
-        value = values[index.column()]
-        if role == SORT_ROLE:
-            return value.casefold() if isinstance(value, str) else value
-        if role == Qt.ItemDataRole.DisplayRole:
-            if index.column() == 0:
-                return value
-            if index.column() == 4:
-                return i18n.format_number(value)
-            return i18n.format_percent(value, 1)
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() > 0:
-            return int(Qt.AlignmentFlag.AlignTrailing | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 3 and report.support \
-                and report.f1 < WEAK_F1:
-            return QBrush(WEAK)
-        return None
-
-
-class SortProxy(QSortFilterProxyModel):
-    def __init__(self, source, parent=None) -> None:
-        super().__init__(parent)
-        self.setSourceModel(source)
-        self.setSortRole(SORT_ROLE)
-        self.setSortLocaleAware(True)  # label columns sort as the UI language does
+    def foreground(self, row: ClassReport, column: int) -> QBrush | None:
+        return QBrush(WEAK) if column == 3 and row.support and row.f1 < WEAK_F1 else None
 
 
 def per_class_view(proxy: SortProxy) -> QTableView:
@@ -127,8 +98,9 @@ class ModelCombo(QComboBox):
 
     def retranslate_ui(self) -> None:
         if self.count() and not self.itemData(0):  # 3: this, a separator, "Open model…"
-            self.setItemText(0, _("No trained model yet") if self.count() == 3
-                             else _("Choose a model…"))
+            self.setItemText(
+                0, _("No trained model yet") if self.count() == 3 else _("Choose a model…")
+            )
         self.setItemText(self.findData(self.OPEN), _("Open model…"))
 
 
@@ -176,14 +148,23 @@ class MetricCards(QWidget):
         return self.cards[key].value.text()
 
     def retranslate_ui(self) -> None:
-        captions = {"accuracy": _("Accuracy"), "macro_f1": _("Macro-F1"),
-                    "ece": _("Calibration error (ECE)"), "count": _("Examples counted")}
-        tips = {"accuracy": _("Share of examples whose most likely label is the right one."),
-                "macro_f1": _("F1 averaged over the classes, each class counting the same: "
-                              "low when a small class is poorly recognised."),
-                "ece": _("How far the model's confidence is from how often it is right "
-                         "(0 is perfect)."),
-                "count": _("Examples the numbers are based on.")}
+        captions = {
+            "accuracy": _("Accuracy"),
+            "macro_f1": _("Macro-F1"),
+            "ece": _("Calibration error (ECE)"),
+            "count": _("Examples counted"),
+        }
+        tips = {
+            "accuracy": _("Share of examples whose most likely label is the right one."),
+            "macro_f1": _(
+                "F1 averaged over the classes, each class counting the same: "
+                "low when a small class is poorly recognised."
+            ),
+            "ece": _(
+                "How far the model's confidence is from how often it is right (0 is perfect)."
+            ),
+            "count": _("Examples the numbers are based on."),
+        }
         for key, card in self.cards.items():
             card.caption.setText(captions[key])
             card.setToolTip(tips[key])

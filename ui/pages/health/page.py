@@ -8,8 +8,6 @@ written over the user's files: "Save cleaned data" writes a copy elsewhere.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -25,13 +23,12 @@ from PySide6.QtWidgets import (
 
 from engine.core import i18n
 from engine.core.i18n import _, ngettext
-from ui.errors import show_error
 from ui.flow_layout import FlowLayout
-from ui.job_bar import JobBar
-from ui.pages.data.frame_model import FrameModel
+from ui.page import Page
+from ui.pages.health import output
 from ui.pages.health.rows_model import FindingRowsModel, fix_actions
-from ui.retranslate import Retranslatable
-from ui.session import Session
+from ui.widgets.frame_model import FrameModel
+from ui.widgets.thumbnails import thumbnail_bytes
 from ui.worker import JobWorker
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -44,38 +41,26 @@ SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#b35900", "info": "#2f6fba"}
 def preview_headers(task: str) -> dict[str, str]:
     """Column titles for the preview rows that checks attach to their findings."""
     return {
-        "item": _("Image") if task == "image" else _("Text"), "label": _("Label"), "source_line": _("Line"),
-        "rows": _("Rows"), "group": _("Group"), "suggested": _("Suggested label"),
-        "confidence": _("Confidence"), "given_confidence": _("Confidence in the given label"),
-        "before": _("Before"), "after": _("After"), "reason": _("Problem"), "language": _("Language"),
-        "characters": _("Characters"), "width": _("Width"), "height": _("Height"),
-        "merge_into": _("Merge into"), "split": _("Split"),
-        "suggested_label": _("Suggested label"), "action": _("With the fix"),
+        "item": _("Image") if task == "image" else _("Text"),
+        "label": _("Label"),
+        "source_line": _("Line"),
+        "rows": _("Rows"),
+        "group": _("Group"),
+        "suggested": _("Suggested label"),
+        "confidence": _("Confidence"),
+        "given_confidence": _("Confidence in the given label"),
+        "before": _("Before"),
+        "after": _("After"),
+        "reason": _("Problem"),
+        "language": _("Language"),
+        "characters": _("Characters"),
+        "width": _("Width"),
+        "height": _("Height"),
+        "merge_into": _("Merge into"),
+        "split": _("Split"),
+        "suggested_label": _("Suggested label"),
+        "action": _("With the fix"),
     }
-
-
-def _thumbnail_bytes(path: str) -> bytes | None:
-    import io
-
-    from engine.data.images import load_rgb, make_thumbnail
-
-    try:
-        image = make_thumbnail(load_rgb(path, target_min_side=THUMB), THUMB)
-    except Exception:  # unreadable images are what some findings are about
-        return None
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=85)
-    return buffer.getvalue()
-
-
-def _free_folder(folder: Path, name: str) -> Path:
-    """``folder`` when it is empty or new, else a new ``name`` (numbered) inside it."""
-    if not folder.is_dir() or not any(folder.iterdir()):
-        return folder
-    candidate, number = folder / name, 2
-    while candidate.exists():
-        candidate, number = folder / f"{name} {number}", number + 1
-    return candidate
 
 
 def _dot(colour: str) -> QIcon:
@@ -84,11 +69,9 @@ def _dot(colour: str) -> QIcon:
     return QIcon(pixmap)
 
 
-class HealthPage(Retranslatable, QWidget):
+class HealthPage(Page):
     def __init__(self, window) -> None:
-        super().__init__()
-        self.setObjectName("healthPage")
-        self.session: Session = window.session
+        super().__init__(window)
         self._checked_dataset = None
 
         self.check_button = QPushButton()
@@ -102,8 +85,13 @@ class HealthPage(Retranslatable, QWidget):
         self.report_button = QPushButton()
         self.report_button.clicked.connect(self.choose_report_file)
         top = FlowLayout()  # wraps onto a second row in narrow windows and long languages
-        for button in (self.check_button, self.apply_button, self.undo_button, self.save_button,
-                       self.report_button):
+        for button in (
+            self.check_button,
+            self.apply_button,
+            self.undo_button,
+            self.save_button,
+            self.report_button,
+        ):
             top.addWidget(button)
 
         self.summary = QLabel()
@@ -112,7 +100,9 @@ class HealthPage(Retranslatable, QWidget):
         self.findings_list.setObjectName("findingsList")
         self.findings_list.setWordWrap(True)
         self.findings_list.currentItemChanged.connect(self._show_finding)
-        self.findings_list.itemChanged.connect(lambda _item: self._set_running(self.job is not None))
+        self.findings_list.itemChanged.connect(
+            lambda _item: self.job_running_changed(self.job is not None)
+        )
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: 600; font-size: 110%;")
         self.title.setWordWrap(True)
@@ -153,9 +143,11 @@ class HealthPage(Retranslatable, QWidget):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
 
-        self.bar = JobBar()
-        self.bar.running_changed.connect(self._set_running)
-        self.status, self.progress, self.cancel_button = self.bar.status, self.bar.progress, self.bar.cancel_button
+        self.status, self.progress, self.cancel_button = (
+            self.bar.status,
+            self.bar.progress,
+            self.bar.cancel_button,
+        )
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
@@ -166,7 +158,7 @@ class HealthPage(Retranslatable, QWidget):
         self.session.dataset_changed.connect(self._dataset_changed)
         self.session.plan_changed.connect(self._plan_changed)
         self.session.findings_changed.connect(self._fill_findings)
-        self._set_running(False)
+        self.job_running_changed(False)
         self.retranslate_ui()
         self._dataset_changed()  # built after data may already be loaded
 
@@ -184,11 +176,7 @@ class HealthPage(Retranslatable, QWidget):
             return inspect_dataset(dataset, progress, cancel)
 
         self._checked_dataset = dataset
-        self.bar.run(JobWorker(job, name="inspect"), self._checked, _("Checking the data…"))
-
-    @property
-    def job(self) -> JobWorker | None:
-        return self.bar.worker
+        self.run_job("inspect", job, self._checked, _("Checking the data…"))
 
     def _checked(self, findings) -> None:
         stale = self._checked_dataset is not self.session.current
@@ -199,14 +187,21 @@ class HealthPage(Retranslatable, QWidget):
 
     def _show_count(self) -> None:
         count = len(self.session.findings)
-        self.status.setText(_("No problems found.") if not count else
-                            ngettext("{n} finding.", "{n} findings.", count).format(n=i18n.format_number(count)))
+        self.status.setText(
+            _("No problems found.")
+            if not count
+            else ngettext("{n} finding.", "{n} findings.", count).format(
+                n=i18n.format_number(count)
+            )
+        )
 
-    def _set_running(self, running: bool) -> None:
+    def job_running_changed(self, running: bool) -> None:
         has_data = self.session.current is not None
         self.check_button.setEnabled(has_data and not running)
         self.apply_button.setEnabled(not running and bool(self._ticked()))
-        self.undo_button.setEnabled(not running and self.session.plan is not None and len(self.session.plan) > 0)
+        self.undo_button.setEnabled(
+            not running and self.session.plan is not None and len(self.session.plan) > 0
+        )
         self.save_button.setEnabled(has_data and not running)
         self.report_button.setEnabled(has_data and not running and bool(self.session.findings))
 
@@ -217,7 +212,7 @@ class HealthPage(Retranslatable, QWidget):
             self.status.clear()
         self._fill_findings()
         self._fill_plan()
-        self._set_running(False)
+        self.job_running_changed(False)
 
     def _plan_changed(self) -> None:
         self._fill_plan()
@@ -237,25 +232,35 @@ class HealthPage(Retranslatable, QWidget):
             self.findings_list.setCurrentRow(0)
         else:
             self._show_finding(None, None)
-        self._set_running(self.job is not None)
+        self.job_running_changed(self.job is not None)
 
     def _ticked(self) -> list:
-        return [self.findings_list.item(row).data(FINDING_ROLE) for row in range(self.findings_list.count())
-                if self.findings_list.item(row).checkState() == Qt.CheckState.Checked]
+        return [
+            self.findings_list.item(row).data(FINDING_ROLE)
+            for row in range(self.findings_list.count())
+            if self.findings_list.item(row).checkState() == Qt.CheckState.Checked
+        ]
 
     def apply_ticked(self) -> None:
         ticked = self._ticked()
         if ticked:
             added = self.session.add_fixes(ticked)
-            self.status.setText(ngettext("{n} fix applied to a new version of the data.",
-                                         "{n} fixes applied to a new version of the data.", added)
-                                .format(n=i18n.format_number(added)))
+            self.status.setText(
+                ngettext(
+                    "{n} fix applied to a new version of the data.",
+                    "{n} fixes applied to a new version of the data.",
+                    added,
+                ).format(n=i18n.format_number(added))
+            )
 
     def _show_finding(self, current, _previous) -> None:
         finding = current.data(FINDING_ROLE) if current is not None else None
         if finding is None:
-            self.title.setText(_("Run the checks to see what needs attention in this dataset.")
-                               if self.session.current is not None else _("Import data on the Data page first."))
+            self.title.setText(
+                _("Run the checks to see what needs attention in this dataset.")
+                if self.session.current is not None
+                else _("Import data on the Data page first.")
+            )
             self.explanation.clear()
             self.fix_label.clear()
             self.preview_model.set_frame(None)
@@ -265,8 +270,11 @@ class HealthPage(Retranslatable, QWidget):
             return
         self.title.setText(finding.title.text())
         self.explanation.setText(finding.explanation.text())
-        self.fix_label.setText(_("Suggested fix:") + " " + finding.fix.description.text()
-                               if finding.fix else _("No automatic fix: review these rows yourself."))
+        self.fix_label.setText(
+            _("Suggested fix:") + " " + finding.fix.description.text()
+            if finding.fix
+            else _("No automatic fix: review these rows yourself.")
+        )
         self._show_preview(finding)
 
     def _show_preview(self, finding) -> None:
@@ -281,14 +289,19 @@ class HealthPage(Retranslatable, QWidget):
             import pandas as pd
 
             table = pd.DataFrame(list(finding.preview)) if finding.preview else None
-            self.preview_model.set_frame(table, None if table is None else
-                                         [column for column in table.columns if column != "row_id"])
+            self.preview_model.set_frame(
+                table,
+                None
+                if table is None
+                else [column for column in table.columns if column != "row_id"],
+            )
             self.preview_model.retranslate(preview_headers(task))
             self.rows_model.clear()
             return
         extras = {int(row["row_id"]): row for row in finding.preview if "row_id" in row}
-        self.rows_model.set_rows(affected_rows(finding, dataset.frame), task, fix_actions(finding),
-                                 extras)
+        self.rows_model.set_rows(
+            affected_rows(finding, dataset.frame), task, fix_actions(finding), extras
+        )
         self.rows_model.retranslate(preview_headers(task))
         self.rows_view.verticalHeader().setDefaultSectionSize(THUMB + 6 if task == "image" else 24)
         self.rows_view.resizeColumnsToContents()
@@ -296,7 +309,8 @@ class HealthPage(Retranslatable, QWidget):
             self._load_thumbnails(self.rows_model.image_paths(MAX_THUMBNAILS))
 
     def _load_thumbnails(self, paths: list[str]) -> None:
-        """Thumbnails of the first rows' images, decoded off the UI thread (broken ones stay blank)."""
+        """Thumbnails of the first rows' images, decoded off the UI thread (broken ones stay
+        blank)."""
         if self._thumb_job is not None:
             self._thumb_job.cancel()
             self._thumb_job.wait()
@@ -306,7 +320,7 @@ class HealthPage(Retranslatable, QWidget):
             for done, path in enumerate(paths):
                 cancel.raise_if_cancelled()
                 progress(done, len(paths), "")
-                thumbnails.append((path, _thumbnail_bytes(path)))
+                thumbnails.append((path, thumbnail_bytes(path, THUMB)))
             return thumbnails
 
         worker = JobWorker(job, name="thumbnails")
@@ -330,58 +344,29 @@ class HealthPage(Retranslatable, QWidget):
         plan = self.session.plan
         for number, step in enumerate(plan or [], start=1):
             self.plan_list.addItem(f"{i18n.format_number(number)}. {step.fix.description.text()}")
-        self._set_running(self.job is not None)
+        self.job_running_changed(self.job is not None)
 
     # -- output ----------------------------------------------------------------------
     def choose_save_folder(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        folder = QFileDialog.getExistingDirectory(self, _("Save cleaned data into"))
+        folder = output.ask_save_folder(self)
         if folder:
             self.save_cleaned(folder)
 
     def save_cleaned(self, folder: str) -> None:
-        """The cleaned copy, its plan and its report; the original files stay untouched.
-
-        A chosen folder that already holds files gets a new sub-folder named after the
-        dataset, so nothing in it is ever overwritten.
-        """
-        from engine.cleaning.save import save_cleaned_copy
-        from engine.core.jobs import UserError
-
-        dataset = self.session.current
-        target = _free_folder(Path(folder), _("{name} (cleaned)").format(name=dataset.name))
-        try:
-            written = save_cleaned_copy(dataset, self.session.plan, self.session.findings,
-                                        target, dataset.source.path)
-        except UserError as error:
-            show_error(self, error.message, error.details)
-            return
-        project = self.session.project
-        if project is not None and self.session.dataset_id is not None:
-            project.add_version(self.session.dataset_id, written, rows=len(dataset),
-                                plan=self.session.plan.to_json())
-        self.status.setText(_("Saved {name}.").format(name="\u2068" + str(written) + "\u2069"))
+        """The cleaned copy in ``folder`` (see ``output.save_cleaned``); the originals stay."""
+        text = output.save_cleaned(self, self.session, folder)
+        if text is not None:
+            self.status.setText(text)
 
     def choose_report_file(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        path, _selected = QFileDialog.getSaveFileName(
-            self, _("Export report"), "taxon-report.html",
-            _("Web page") + " (*.html);;" + _("JSON file") + " (*.json)")
+        path = output.ask_report_file(self)
         if path:
             self.export_report(path)
 
     def export_report(self, path: str) -> None:
-        from engine.cleaning.report import write_report
-        from engine.core.jobs import UserError
-
-        try:
-            write_report(self.session.current, self.session.findings, path)
-        except UserError as error:
-            show_error(self, error.message, error.details)
-            return
-        self.status.setText(_("Saved {name}.").format(name=Path(path).name))
+        text = output.export_report(self, self.session, path)
+        if text is not None:
+            self.status.setText(text)
 
     # -- text ------------------------------------------------------------------------
     def _retranslate_findings(self) -> None:
@@ -389,7 +374,9 @@ class HealthPage(Retranslatable, QWidget):
             item = self.findings_list.item(row)
             finding = item.data(FINDING_ROLE)
             if finding.count:
-                count = ngettext("{n} row", "{n} rows", finding.count).format(n=i18n.format_number(finding.count))
+                count = ngettext("{n} row", "{n} rows", finding.count).format(
+                    n=i18n.format_number(finding.count)
+                )
                 item.setText(f"{finding.title.text()} ({count})")
             else:
                 item.setText(finding.title.text())
@@ -401,9 +388,13 @@ class HealthPage(Retranslatable, QWidget):
         self.save_button.setText(_("Save cleaned data…"))
         self.report_button.setText(_("Export report…"))
         self.plan_heading.setText(_("Fixes applied (newest last)"))
-        self.summary.setText(_("Taxon looks for problems that make models worse: unreadable files, "
-                               "duplicates, conflicting or misspelled labels, rare classes, odd text. "
-                               "Tick the fixes you agree with; your original files are never changed."))
+        self.summary.setText(
+            _(
+                "Taxon looks for problems that make models worse: unreadable files, "
+                "duplicates, conflicting or misspelled labels, rare classes, odd text. "
+                "Tick the fixes you agree with; your original files are never changed."
+            )
+        )
         self._retranslate_findings()
         self._fill_plan()
         self._show_finding(self.findings_list.currentItem(), None)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPixmap
 
 from engine.core import i18n
 from engine.core.i18n import _
+from ui.widgets.rows_model import RowsTableModel
 
 #: Columns before and after a finding's own extra columns (its preview's, such as
 #: "reason" or "language"); a column shows only when some row has a value for it.
@@ -24,8 +25,9 @@ TRAILING = ("suggested_label", "confidence", "action")
 #: Preview keys that are not worth a column of their own here.
 #: ("given_confidence" repeats what "suggested_label" and its confidence already say, and
 #: the table must fit beside the findings list.)
-_HIDDEN = frozenset({"row", "row_id", "source_line", "group", "kept", "suggested",
-                     "given_confidence"})
+_HIDDEN = frozenset(
+    {"row", "row_id", "source_line", "group", "kept", "suggested", "given_confidence"}
+)
 #: Columns shown even when empty.
 _ALWAYS = ("item", "label")
 _MAX_CELL = 300
@@ -50,24 +52,33 @@ def fix_actions(finding: Any) -> dict[int, str]:
     return {}
 
 
-class FindingRowsModel(QAbstractTableModel):
-    """Rows from ``engine.cleaning.findings.affected_rows`` plus the fix's effect."""
+class FindingRowsModel(RowsTableModel):
+    """Rows from ``engine.cleaning.findings.affected_rows`` plus the fix's effect.
+
+    Columns are keys of the row dicts, chosen per finding (``column_keys``).
+    """
+
+    rows: list[dict[str, Any]]
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self._rows: list[dict[str, Any]] = []
         self._columns: list[str] = []
         self._task = "image"
         self._thumbnails: dict[str, QPixmap] = {}
         self.headers: dict[str, str] = {}
 
-    def set_rows(self, rows: list[dict[str, Any]], task: str, actions: dict[int, str],
-                 extras: dict[int, dict[str, Any]] | None = None) -> None:
+    def set_rows(
+        self,
+        rows: list[dict[str, Any]],
+        task: str,  # type: ignore[override]
+        actions: dict[int, str],
+        extras: dict[int, dict[str, Any]] | None = None,
+    ) -> None:
         """``extras``: a finding's preview columns by row id (shown for the rows that have them)."""
         self.beginResetModel()
         self._task = task
         self._thumbnails = {}
-        self._rows = []
+        entries: list[dict[str, Any]] = []
         extra_keys: list[str] = []
         for row in rows:
             entry = dict(row)
@@ -80,20 +91,20 @@ class FindingRowsModel(QAbstractTableModel):
                 entry["action"] = "kept" if entry["kept"] else "removed"
             elif entry["row"] in actions:
                 entry["action"] = actions[entry["row"]]
-            self._rows.append(entry)
+            entries.append(entry)
         # A group's rows together, the one that stays first.
-        self._rows.sort(key=lambda r: (r.get("group", -1), not r.get("kept", False)))
+        entries.sort(key=lambda r: (r.get("group", -1), not r.get("kept", False)))
         wanted = [*LEADING, *extra_keys, *TRAILING]
-        self._columns = [column for column in dict.fromkeys(wanted)
-                         if column in _ALWAYS or any(r.get(column) is not None for r in self._rows)]
+        self._columns = [
+            column
+            for column in dict.fromkeys(wanted)
+            if column in _ALWAYS or any(r.get(column) is not None for r in entries)
+        ]
+        self.rows = entries
         self.endResetModel()
 
     def clear(self) -> None:
         self.set_rows([], self._task, {})
-
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        return self._rows
 
     def column_keys(self) -> list[str]:
         return list(self._columns)
@@ -101,7 +112,7 @@ class FindingRowsModel(QAbstractTableModel):
     def image_paths(self, limit: int) -> list[str]:
         """The first ``limit`` distinct image paths, in table order, for thumbnails."""
         paths: list[str] = []
-        for row in self._rows:
+        for row in self.rows:
             path = row.get("item")
             if path and path not in paths:
                 paths.append(path)
@@ -111,31 +122,30 @@ class FindingRowsModel(QAbstractTableModel):
 
     def set_thumbnail(self, path: str, pixmap: QPixmap) -> None:
         self._thumbnails[path] = pixmap
-        for number, row in enumerate(self._rows):
+        for number, row in enumerate(self.rows):
             if row.get("item") == path:
                 index = self.index(number, 0)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
-    # -- Qt model ------------------------------------------------------------------
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._rows)
+    # -- cells ---------------------------------------------------------------------
+    def column_count(self) -> int:
+        return len(self._columns)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._columns)
+    def tooltip(self, row: dict[str, Any], column: int) -> Any:
+        return row.get("item") if self._columns[column] == "item" else None
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        row, column = self._rows[index.row()], self._columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole and column == "item":
-            return row.get("item")
-        if role == Qt.ItemDataRole.DecorationRole and column == "item" and self._task == "image":
+    def decoration(self, row: dict[str, Any], column: int) -> QPixmap | None:
+        if self._columns[column] == "item" and self._task == "image":
             return self._thumbnails.get(row.get("item", ""))
-        if role == Qt.ItemDataRole.ForegroundRole and column == "action":
+        return None
+
+    def foreground(self, row: dict[str, Any], column: int) -> QColor | None:
+        if self._columns[column] == "action":
             return _KEPT if row.get("action") == "kept" else _REMOVED
         return None
+
+    def display(self, row: dict[str, Any], column: int) -> str:
+        return self._text(row, self._columns[column])
 
     def _text(self, row: dict[str, Any], column: str) -> str:
         value = row.get(column)
@@ -169,18 +179,15 @@ class FindingRowsModel(QAbstractTableModel):
             return _("Label becomes “{label}”").format(label=row.get("suggested_label", ""))
         return ""
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Vertical:
-            return i18n.format_number(section + 1)
+    def title(self, section: int) -> str:
         column = self._columns[section]
         return self.headers.get(column, column)
 
-    def retranslate(self, headers: dict[str, str]) -> None:
+    def row_title(self, section: int) -> str:
+        return i18n.format_number(section + 1)
+
+    def retranslate(self, headers: dict[str, str] | None = None) -> None:  # type: ignore[override]
         """``headers``: column key → translated title (the page's ``preview_headers``)."""
-        self.headers = headers
-        if self._columns:
-            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self._columns) - 1)
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self._rows) - 1, len(self._columns) - 1))
+        if headers is not None:
+            self.headers = headers
+        super().retranslate()

@@ -79,12 +79,27 @@ def _standard_export(fmt: str) -> Callable[[str, str, Progress, CancelToken], Pa
 
 
 EXPORT_FORMATS: list[ExportFormat] = [
-    ExportFormat("taxon-model", N_("Taxon model file (.taxon-model)…"), N_("Taxon model"),
-                 ".taxon-model", _export_archive),
-    ExportFormat("onnx", N_("ONNX, for other programs (.onnx)…"), N_("ONNX model"), ".onnx",
-                 _standard_export("onnx")),
-    ExportFormat("torchscript", N_("TorchScript, for PyTorch programs (.pt)…"),
-                 N_("TorchScript model"), ".pt", _standard_export("torchscript")),
+    ExportFormat(
+        "taxon-model",
+        N_("Taxon model file (.taxon-model)…"),
+        N_("Taxon model"),
+        ".taxon-model",
+        _export_archive,
+    ),
+    ExportFormat(
+        "onnx",
+        N_("ONNX, for other programs (.onnx)…"),
+        N_("ONNX model"),
+        ".onnx",
+        _standard_export("onnx"),
+    ),
+    ExportFormat(
+        "torchscript",
+        N_("TorchScript, for PyTorch programs (.pt)…"),
+        N_("TorchScript model"),
+        ".pt",
+        _standard_export("torchscript"),
+    ),
 ]
 
 
@@ -104,14 +119,21 @@ def ask_removal(parent: QWidget | None, entry: LibraryEntry) -> str | None:
     if entry.missing:
         box.setInformativeText(_("Its folder is no longer there."))
     elif can_trash():
-        box.setInformativeText(_("“Remove from the list” keeps its files in {path}. “Move to "
-                                 "the trash” deletes them; you can restore them from the "
-                                 "trash.").format(path=isolate(entry.path)))
+        box.setInformativeText(
+            _(
+                "“Remove from the list” keeps its files in {path}. “Move to "
+                "the trash” deletes them; you can restore them from the "
+                "trash."
+            ).format(path=isolate(entry.path))
+        )
         delete = box.addButton(_("Move to the trash"), QMessageBox.ButtonRole.DestructiveRole)
     elif entry.trained_by_taxon:
-        box.setInformativeText(_("“Remove from the list” keeps its files in {path}. “Delete "
-                                 "from disk” deletes them for good.").format(
-                                     path=isolate(entry.path)))
+        box.setInformativeText(
+            _(
+                "“Remove from the list” keeps its files in {path}. “Delete "
+                "from disk” deletes them for good."
+            ).format(path=isolate(entry.path))
+        )
         delete = box.addButton(_("Delete from disk"), QMessageBox.ButtonRole.DestructiveRole)
     else:
         box.setInformativeText(_("Its files stay in {path}.").format(path=isolate(entry.path)))
@@ -129,9 +151,12 @@ def ask_removal(parent: QWidget | None, entry: LibraryEntry) -> str | None:
 def confirm_delete_for_good(parent: QWidget | None, entry: LibraryEntry, reason: str) -> bool:
     """After the trash failed: delete a model Taxon trained for good? (Default: no.)"""
     answer = QMessageBox.question(
-        parent, _("Remove a model"),
-        reason + "\n\n" + _("Delete “{name}” for good? This cannot be undone.").format(
-            name=entry.name),
+        parent,
+        _("Remove a model"),
+        reason
+        + "\n\n"
+        + _("Delete “{name}” for good? This cannot be undone.").format(name=entry.name),
         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        QMessageBox.StandardButton.No)
+        QMessageBox.StandardButton.No,
+    )
     return answer == QMessageBox.StandardButton.Yes

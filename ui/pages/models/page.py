@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
     QVBoxLayout,
-    QWidget,
 )
 
 from engine.core import i18n
@@ -41,7 +40,7 @@ from engine.models.library import (
 )
 from ui.errors import show_error
 from ui.flow_layout import FlowLayout
-from ui.job_bar import JobBar
+from ui.page import Page
 from ui.pages.models import actions
 from ui.pages.models.table import (
     LOCATION,
@@ -49,26 +48,19 @@ from ui.pages.models.table import (
     LibrarySortProxy,
     LibraryTableModel,
 )
-from ui.retranslate import Retranslatable
-from ui.worker import JobWorker
 
 log = logging.getLogger(__name__)
 
 
-class ModelsPage(Retranslatable, QWidget):
+class ModelsPage(Page):
     page_id = "modelsPage"
 
     def __init__(self, window) -> None:
-        super().__init__()
-        self.setObjectName("modelsPage")
-        self.window_ = window
-        self.session = getattr(window, "session", None)
+        super().__init__(window)
         self.library = ModelLibrary()
-        self._status: Callable[[], str] | None = None
         self._build()
-        if self.session is not None:
-            self.session.models_changed.connect(self.refresh)
-            self.session.project_changed.connect(self.refresh)
+        self.session.models_changed.connect(self.refresh)
+        self.session.project_changed.connect(self.refresh)
         self.refresh()
         self.retranslate_ui()
 
@@ -105,13 +97,17 @@ class ModelsPage(Retranslatable, QWidget):
         self.serve_button = self._button("modelsServe", self.serve)
         self.remove_button = self._button("modelsRemove", self.remove)
         buttons = FlowLayout()  # wraps in narrow windows and long languages (800×600 must fit)
-        for button in (self.classify_button, self.evaluate_button, self.rename_button,
-                       self.export_button, self.serve_button, self.folder_button,
-                       self.remove_button):
+        for button in (
+            self.classify_button,
+            self.evaluate_button,
+            self.rename_button,
+            self.export_button,
+            self.serve_button,
+            self.folder_button,
+            self.remove_button,
+        ):
             buttons.addWidget(button)
 
-        self.bar = JobBar()
-        self.bar.running_changed.connect(self._update_buttons)
         layout = QVBoxLayout(self)
         layout.addWidget(self.intro)
         layout.addWidget(self.view, 1)
@@ -140,8 +136,8 @@ class ModelsPage(Retranslatable, QWidget):
     def _adopt_project_models(self) -> None:
         """The open project's models belong in the library too (a project from another
         computer, or from before the library existed)."""
-        project = self.session.project if self.session is not None else None
-        for model in (project.models if project is not None else []):
+        project = self.session.project
+        for model in project.models if project is not None else []:
             path = Path(model.path)
             if path.exists() and self.library.get(path) is None:
                 register(path, OPENED, self.library)
@@ -163,18 +159,17 @@ class ModelsPage(Retranslatable, QWidget):
             index = self.proxy.index(row, 0)
             if self.proxy.data(index, PATH_ROLE) == path:
                 self.view.selectionModel().select(
-                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-                    | QItemSelectionModel.SelectionFlag.Rows)
+                    index,
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
                 self.view.setCurrentIndex(index)
                 return True
         return False
 
     def _changed(self) -> None:
         """The library changed here: every chooser reads it again."""
-        if self.session is not None:
-            self.session.models_changed.emit()  # also refreshes this page
-        else:
-            self.refresh()
+        self.session.models_changed.emit()  # also refreshes this page
 
     # -- actions -------------------------------------------------------------------
     def _usable(self) -> LibraryEntry | None:
@@ -183,19 +178,13 @@ class ModelsPage(Retranslatable, QWidget):
 
     def use_in_classify(self) -> None:
         entry = self._usable()
-        if entry is None or self.window_ is None:
-            return
-        page = self.window_.page("classifyPage")
-        page.use_model(entry.path)
-        self.window_.show_page(page)
+        if entry is not None:
+            self.use_model_on("classifyPage", entry.path)
 
     def use_in_evaluate(self) -> None:
         entry = self._usable()
-        if entry is None or self.window_ is None:
-            return
-        page = self.window_.page("evaluatePage")
-        page.open_model(entry.path)
-        self.window_.show_page(page)
+        if entry is not None:
+            self.use_model_on("evaluatePage", entry.path)
 
     def rename(self) -> None:
         entry = self.selected()
@@ -210,12 +199,13 @@ class ModelsPage(Retranslatable, QWidget):
             self._failed(error)
             return
         self._changed()
-        self._set_status(lambda: _("Renamed to “{name}”.").format(name=renamed.name))
+        self.set_status(lambda: _("Renamed to “{name}”.").format(name=renamed.name))
 
     def ask_name(self, entry: LibraryEntry) -> str | None:
         """The new name, or None when cancelled (a seam for tests)."""
-        name, ok = QInputDialog.getText(self, _("Rename a model"), _("New name:"),
-                                        QLineEdit.EchoMode.Normal, entry.name)
+        name, ok = QInputDialog.getText(
+            self, _("Rename a model"), _("New name:"), QLineEdit.EchoMode.Normal, entry.name
+        )
         return name if ok else None
 
     def remove(self) -> None:
@@ -238,7 +228,7 @@ class ModelsPage(Retranslatable, QWidget):
             return
         name = entry.name
         self._changed()
-        self._set_status(lambda: _(done).format(name=name))
+        self.set_status(lambda: _(done).format(name=name))
 
     def _delete(self, entry: LibraryEntry, permanently: bool) -> None:
         try:
@@ -253,7 +243,7 @@ class ModelsPage(Retranslatable, QWidget):
     def show_folder(self) -> None:
         entry = self._usable()
         if entry is not None and not actions.show_in_folder(entry.path):
-            self._set_status(lambda: _("The system could not open the folder."))
+            self.set_status(lambda: _("The system could not open the folder."))
 
     def _export_clicked(self) -> None:
         if len(actions.EXPORT_FORMATS) == 1:
@@ -262,7 +252,9 @@ class ModelsPage(Retranslatable, QWidget):
         self.export_menu.clear()
         for fmt in actions.EXPORT_FORMATS:
             self.export_menu.addAction(_(fmt.title), lambda f=fmt: self.export(f))
-        self.export_menu.popup(self.export_button.mapToGlobal(self.export_button.rect().bottomLeft()))
+        self.export_menu.popup(
+            self.export_button.mapToGlobal(self.export_button.rect().bottomLeft())
+        )
 
     def serve(self) -> None:
         """Open the prediction service dialog for the selected model."""
@@ -279,18 +271,24 @@ class ModelsPage(Retranslatable, QWidget):
             return
         if out is None:
             suggested = str(Path.home() / (entry.name + fmt.suffix))
-            out, _filter = QFileDialog.getSaveFileName(self, _("Export the model"), suggested,
-                                                       fmt.filter_text())
+            out, _filter = QFileDialog.getSaveFileName(
+                self, _("Export the model"), suggested, fmt.filter_text()
+            )
         if not out:
             return
         source = entry.path
 
         def finished(target: Path) -> None:
-            self._set_status(lambda: _("Exported to {path}").format(
-                path=actions.isolate(str(target))))
+            self.set_status(
+                lambda: _("Exported to {path}").format(path=actions.isolate(str(target)))
+            )
 
-        self.bar.run(JobWorker(lambda progress, cancel: fmt.run(source, out, progress, cancel),
-                               name="export-model"), finished, _("Exporting the model…"))
+        self.run_job(
+            "export-model",
+            lambda progress, cancel: fmt.run(source, out, progress, cancel),
+            finished,
+            _("Exporting the model…"),
+        )
 
     # -- state and text --------------------------------------------------------------
     def _failed(self, error: Exception) -> None:
@@ -299,17 +297,19 @@ class ModelsPage(Retranslatable, QWidget):
         else:
             show_error(self, _("Taxon could not change the list of models."), str(error))
 
-    def _set_status(self, text: Callable[[], str] | None) -> None:
-        """Status text as a function, so it follows a language switch."""
-        self._status = text
-        self.bar.status.setText(text() if text else "")
+    def job_running_changed(self, running: bool) -> None:
+        self._update_buttons()
 
     def _update_buttons(self, *_args) -> None:
         entry = self.selected()
-        running = self.bar.worker is not None
+        running = self.job is not None
         usable = entry is not None and not entry.missing
-        for button in (self.classify_button, self.evaluate_button, self.folder_button,
-                       self.serve_button):
+        for button in (
+            self.classify_button,
+            self.evaluate_button,
+            self.folder_button,
+            self.serve_button,
+        ):
             button.setEnabled(usable)
         self.export_button.setEnabled(usable and not running)
         self.rename_button.setEnabled(entry is not None)
@@ -319,16 +319,24 @@ class ModelsPage(Retranslatable, QWidget):
         count = self.table.rowCount()
         missing = sum(self.table.missing)
         if not count:
-            self.intro.setText(_("No models yet. Models you train on the Train page, or open on "
-                                 "the Classify or Evaluate page, are listed here."))
+            self.intro.setText(
+                _(
+                    "No models yet. Models you train on the Train page, or open on "
+                    "the Classify or Evaluate page, are listed here."
+                )
+            )
             return
-        text = ngettext("{n} model you trained or opened, with or without a project.",
-                        "{n} models you trained or opened, with or without a project.",
-                        count).format(n=i18n.format_number(count))
+        text = ngettext(
+            "{n} model you trained or opened, with or without a project.",
+            "{n} models you trained or opened, with or without a project.",
+            count,
+        ).format(n=i18n.format_number(count))
         if missing:
-            text += " " + ngettext("{n} is missing: its folder was moved or deleted.",
-                                   "{n} are missing: their folders were moved or deleted.",
-                                   missing).format(n=i18n.format_number(missing))
+            text += " " + ngettext(
+                "{n} is missing: its folder was moved or deleted.",
+                "{n} are missing: their folders were moved or deleted.",
+                missing,
+            ).format(n=i18n.format_number(missing))
         self.intro.setText(text)
 
     def retranslate_ui(self) -> None:
@@ -341,5 +349,4 @@ class ModelsPage(Retranslatable, QWidget):
         self.remove_button.setText(_("Remove…"))
         self.table.retranslate()
         self._retranslate_intro()
-        if self._status is not None and self.bar.worker is None:
-            self.bar.status.setText(self._status())
+        self.retranslate_status()

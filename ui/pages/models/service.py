@@ -55,8 +55,10 @@ def curl_example(url: str, task: str, token: str | None) -> str:
     """A curl command classifying one file or one text (code: the same in every language)."""
     auth = f' -H "Authorization: Bearer {token}"' if token else ""
     if task == "text":
-        return (f'curl{auth} -H "Content-Type: application/json" \\\n'
-                f"     -d '{{\"texts\": [\"Some text to sort\"]}}' {url}/v1/classify")
+        return (
+            f'curl{auth} -H "Content-Type: application/json" \\\n'
+            f'     -d \'{{"texts": ["Some text to sort"]}}\' {url}/v1/classify'
+        )
     return f'curl{auth} -F file=@photo.jpg "{url}/v1/classify?top_k=3"'
 
 
@@ -65,16 +67,21 @@ def python_example(url: str, task: str, token: str | None) -> str:
     headers = {"Content-Type": "application/json" if task == "text" else "image/jpeg"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    body = ('json.dumps({"texts": ["Some text to sort"]}).encode()' if task == "text"
-            else 'open("photo.jpg", "rb").read()')
-    return "\n".join([
-        "import json, urllib.request",
-        "",
-        f'request = urllib.request.Request("{url}/v1/classify", data={body},',
-        f"                                 headers={headers!r})",
-        "with urllib.request.urlopen(request) as response:",
-        "    print(json.load(response))",
-    ])
+    body = (
+        'json.dumps({"texts": ["Some text to sort"]}).encode()'
+        if task == "text"
+        else 'open("photo.jpg", "rb").read()'
+    )
+    return "\n".join(
+        [
+            "import json, urllib.request",
+            "",
+            f'request = urllib.request.Request("{url}/v1/classify", data={body},',
+            f"                                 headers={headers!r})",
+            "with urllib.request.urlopen(request) as response:",
+            "    print(json.load(response))",
+        ]
+    )
 
 
 class _Example(QWidget):
@@ -109,8 +116,9 @@ class _Example(QWidget):
 class ServiceDialog(Retranslatable, QDialog):
     """Start and stop the local prediction service for one model."""
 
-    def __init__(self, model: str | Path, name: str, task: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, model: str | Path, name: str, task: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("serviceDialog")
         self.model, self.name_, self.task = str(model), name, task
@@ -293,25 +301,30 @@ class ServiceDialog(Retranslatable, QDialog):
         self.token.setVisible(self.others.isChecked())
         self.token_label.setVisible(self.others.isChecked())
         self.start_button.setEnabled(not busy)
-        self.start_button.setText(_("Stop the service") if self.running
-                                  else _("Start the service"))
+        self.start_button.setText(_("Stop the service") if self.running else _("Start the service"))
         if self._status is not None:
             self.address.setText(self._status())
         elif self.handle is not None:
             text = _("Running at {address}").format(address="\u2066" + self.handle.url + "\u2069")
             if self.handle.host == EVERYWHERE:
-                text += "\n" + _("Other computers send the token as “Authorization: Bearer "
-                                 "TOKEN”. Stop the service when you no longer need it.")
+                text += "\n" + _(
+                    "Other computers send the token as “Authorization: Bearer "
+                    "TOKEN”. Stop the service when you no longer need it."
+                )
             self.address.setText(text)
         else:
             self.address.setText(_("The service is stopped."))
 
     def retranslate_ui(self) -> None:
         self.setWindowTitle(_("Prediction service: {name}").format(name=self.name_))
-        self.intro.setText(_("Other programs can send this model images or texts over HTTP "
-                             "and get its predictions back while this window is open. It "
-                             "listens on this computer only unless you allow other "
-                             "computers."))
+        self.intro.setText(
+            _(
+                "Other programs can send this model images or texts over HTTP "
+                "and get its predictions back while this window is open. It "
+                "listens on this computer only unless you allow other "
+                "computers."
+            )
+        )
         self.port_label.setText(_("Port:"))
         self.others.setText(_("Allow other computers on the network (needs the token)"))
         self.token_label.setText(_("Token:"))
@@ -326,8 +339,9 @@ class ServiceDialog(Retranslatable, QDialog):
 class UseModelDialog(Retranslatable, QDialog):
     """Ways to use a model outside Taxon: export formats and the service."""
 
-    def __init__(self, model: str | Path, name: str, task: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, model: str | Path, name: str, task: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("useModelDialog")
         self.model, self.name_, self.task = str(model), name, task
@@ -362,14 +376,19 @@ class UseModelDialog(Retranslatable, QDialog):
 
     def ask_export_path(self, fmt: actions.ExportFormat) -> str:
         suggested = str(Path.home() / (self.name_ + fmt.suffix))
-        out, _filter = QFileDialog.getSaveFileName(self.parentWidget(), _("Export the model"),
-                                                   suggested, fmt.filter_text())
+        out, _filter = QFileDialog.getSaveFileName(
+            self.parentWidget(), _("Export the model"), suggested, fmt.filter_text()
+        )
         return out
 
     def retranslate_ui(self) -> None:
         self.setWindowTitle(_("Use “{name}” in other programs").format(name=self.name_))
-        self.intro.setText(_("Save the model in a format other programs read, or answer "
-                             "their requests over HTTP while Taxon runs."))
+        self.intro.setText(
+            _(
+                "Save the model in a format other programs read, or answer "
+                "their requests over HTTP while Taxon runs."
+            )
+        )
         for button, fmt in self.format_buttons:
             button.setText(_(fmt.title))
         self.serve_button.setText(_("Serve over HTTP…"))
@@ -381,4 +400,3 @@ def open_service(parent: QWidget, model: str | Path, name: str, task: str) -> Se
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.show()
     return dialog
-

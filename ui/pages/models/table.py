@@ -7,17 +7,26 @@ folder vanished stays listed, greyed, with "Missing" before where it was.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from typing import NamedTuple
+
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 
 from engine.core import i18n
 from engine.core.i18n import N_, _
 from engine.models.library import LibraryEntry
+from ui.widgets.rows_model import RowsTableModel, SortProxy
 
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-PATH_ROLE = Qt.ItemDataRole.UserRole + 2
-HEADERS = (N_("Name"), N_("Task"), N_("Classes"), N_("Accuracy"), N_("Created"), N_("Size"),
-           N_("Location"))
+PATH_ROLE = Qt.ItemDataRole.UserRole + 3
+HEADERS = (
+    N_("Name"),
+    N_("Task"),
+    N_("Classes"),
+    N_("Accuracy"),
+    N_("Created"),
+    N_("Size"),
+    N_("Location"),
+)
 NAME, TASK, CLASSES, ACCURACY, CREATED, SIZE, LOCATION = range(len(HEADERS))
 MISSING = QColor("#8a8f98")
 #: Class names listed in a row's tooltip before "… and N more".
@@ -38,62 +47,49 @@ def classes_tooltip(entry: LibraryEntry) -> str:
     rest = entry.classes - min(len(entry.labels), TOOLTIP_LABELS)
     if rest > 0:
         shown += " " + i18n.ngettext("… and {n} more", "… and {n} more", rest).format(
-            n=i18n.format_number(rest))
+            n=i18n.format_number(rest)
+        )
     return shown
 
 
-class LibraryTableModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.entries: list[LibraryEntry] = []
-        self.missing: list[bool] = []  # checked once per refresh, not on every paint
+class Listed(NamedTuple):
+    entry: LibraryEntry
+    missing: bool  # checked once per refresh, not on every paint
+
+
+class LibraryTableModel(RowsTableModel):
+    HEADERS = HEADERS
+    TRAILING_COLUMNS = frozenset({CLASSES, ACCURACY, SIZE})
+    rows: list[Listed]
 
     def set_entries(self, entries: list[LibraryEntry]) -> None:
-        self.beginResetModel()
-        self.entries = list(entries)
-        self.missing = [entry.missing for entry in self.entries]
-        self.endResetModel()
+        self.set_rows([Listed(entry, entry.missing) for entry in entries])
 
-    def retranslate(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(HEADERS) - 1)
-        if self.entries:
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self.entries) - 1, len(HEADERS) - 1))
+    @property
+    def entries(self) -> list[LibraryEntry]:
+        return [row.entry for row in self.rows]
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _(HEADERS[section])
-        return None
+    @property
+    def missing(self) -> list[bool]:
+        return [row.missing for row in self.rows]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
-            return None
-        entry, missing, column = self.entries[index.row()], self.missing[index.row()], index.column()
-        if role == PATH_ROLE:
-            return entry.path
-        if role == SORT_ROLE:
-            return self._sort_value(entry, column)
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(entry, missing, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column == CLASSES:
-                return classes_tooltip(entry)
-            if column in (NAME, LOCATION):
-                return location_text(entry, missing)
-        if role == Qt.ItemDataRole.ForegroundRole and missing:
-            return QBrush(MISSING)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (CLASSES, ACCURACY, SIZE):
-            return int(Qt.AlignmentFlag.AlignTrailing | Qt.AlignmentFlag.AlignVCenter)
+        if role == PATH_ROLE and index.isValid():
+            return self.rows[index.row()].entry.path
+        return super().data(index, role)
+
+    def tooltip(self, row: Listed, column: int) -> str | None:
+        if column == CLASSES:
+            return classes_tooltip(row.entry)
+        if column in (NAME, LOCATION):
+            return location_text(row.entry, row.missing)
         return None
 
-    @staticmethod
-    def _display(entry: LibraryEntry, missing: bool, column: int) -> str:
+    def foreground(self, row: Listed, column: int) -> QBrush | None:
+        return QBrush(MISSING) if row.missing else None
+
+    def display(self, row: Listed, column: int) -> str:
+        entry, missing = row
         if column == NAME:
             return "\u2068" + entry.name + "\u2069"  # "Topics (English)" stays whole in RTL
         if column == TASK:
@@ -109,16 +105,19 @@ class LibraryTableModel(QAbstractTableModel):
             return "—" if missing else i18n.format_bytes(entry.size)
         return location_text(entry, missing)
 
-    @staticmethod
-    def _sort_value(entry: LibraryEntry, column: int):
-        values = (entry.name.casefold(), entry.task, entry.classes,
-                  -1.0 if entry.accuracy is None else entry.accuracy, entry.created, entry.size,
-                  entry.path.casefold())
+    def sort_value(self, row: Listed, column: int):
+        entry = row.entry
+        values = (
+            entry.name.casefold(),
+            entry.task,
+            entry.classes,
+            -1.0 if entry.accuracy is None else entry.accuracy,
+            entry.created,
+            entry.size,
+            entry.path.casefold(),
+        )
         return values[column]
 
 
-class LibrarySortProxy(QSortFilterProxyModel):
-    def __init__(self, source: LibraryTableModel, parent=None) -> None:
-        super().__init__(parent)
-        self.setSourceModel(source)
-        self.setSortRole(SORT_ROLE)
+class LibrarySortProxy(SortProxy):
+    LOCALE_AWARE = False

@@ -125,8 +125,20 @@ class TrainForm(Retranslatable, QWidget):
         self.general = QGroupBox()
         general = QFormLayout(self.general)
         general.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        self.labels = {key: QLabel() for key in ("name", "mode", "epochs", "batch", "rate",
-                                                 "device", "seed", "blocks", "backbone")}
+        self.labels = {
+            key: QLabel()
+            for key in (
+                "name",
+                "mode",
+                "epochs",
+                "batch",
+                "rate",
+                "device",
+                "seed",
+                "blocks",
+                "backbone",
+            )
+        }
         for label in self.labels.values():
             label.setWordWrap(True)
         general.addRow(self.labels["name"], self.name_edit)
@@ -216,8 +228,14 @@ class TrainForm(Retranslatable, QWidget):
         self.finetune.setVisible(self.mode == "finetune")
         for widget in (self.labels["backbone"], self.backbone_row):
             widget.setVisible(self.mode != "instant")
-        for widget in (self.blocks_combo, self.labels["blocks"], self.crop_check, self.flip_check,
-                       self.color_check, self.preview_button):
+        for widget in (
+            self.blocks_combo,
+            self.labels["blocks"],
+            self.crop_check,
+            self.flip_check,
+            self.color_check,
+            self.preview_button,
+        ):
             widget.setVisible(self.task == "image")
         self._retranslate_hint()
 
@@ -239,22 +257,32 @@ class TrainForm(Retranslatable, QWidget):
 
     def _retranslate_hint(self) -> None:
         hints = {
-            ("image", "fast"): _("Seconds for a thousand images: the built-in model looks at each "
-                                 "image as it is, and a small layer on top of what it sees learns "
-                                 "your classes (frozen features and a linear head). A good first "
-                                 "try."),
-            ("image", "finetune"): _("Trains the whole network on your images (fine-tuning). Slower "
-                                     "(minutes to hours; a GPU helps a lot), often more accurate "
-                                     "on images unlike everyday photos."),
-            ("text", "instant"): _("Seconds, even for {rows} rows: learns which letter patterns "
-                                   "mark each class (character n-grams and a linear model). Works "
-                                   "in any script, but only in the languages of your examples."),
-            ("text", "fast"): _("Reads the texts with a multilingual language model and learns your "
-                                "classes with a small layer on top (multilingual-e5-small vectors "
-                                "and a linear head): a model trained on English examples also "
-                                "classifies Spanish, Chinese or Arabic."),
-            ("text", "finetune"): _("Trains the multilingual language model itself (fine-tuning). "
-                                    "Slow without a GPU; usually the most accurate."),
+            ("image", "fast"): _(
+                "Seconds for a thousand images: the built-in model looks at each "
+                "image as it is, and a small layer on top of what it sees learns "
+                "your classes (frozen features and a linear head). A good first "
+                "try."
+            ),
+            ("image", "finetune"): _(
+                "Trains the whole network on your images (fine-tuning). Slower "
+                "(minutes to hours; a GPU helps a lot), often more accurate "
+                "on images unlike everyday photos."
+            ),
+            ("text", "instant"): _(
+                "Seconds, even for {rows} rows: learns which letter patterns "
+                "mark each class (character n-grams and a linear model). Works "
+                "in any script, but only in the languages of your examples."
+            ),
+            ("text", "fast"): _(
+                "Reads the texts with a multilingual language model and learns your "
+                "classes with a small layer on top (multilingual-e5-small vectors "
+                "and a linear head): a model trained on English examples also "
+                "classifies Spanish, Chinese or Arabic."
+            ),
+            ("text", "finetune"): _(
+                "Trains the multilingual language model itself (fine-tuning). "
+                "Slow without a GPU; usually the most accurate."
+            ),
         }
         hint = hints.get((self.task, self.mode), "")
         self.mode_hint.setText(hint.format(rows=i18n.format_number(100_000)))
@@ -264,10 +292,17 @@ class TrainForm(Retranslatable, QWidget):
             spin.setLocale(QLocale())
         self.general.setTitle(_("Training settings"))
         self.finetune.setTitle(_("Fine-tuning"))
-        texts = {"name": _("Model name"), "mode": _("Mode"), "epochs": _("Epochs (at most)"),
-                 "batch": _("Batch size"), "rate": _("Learning rate"), "device": _("Device"),
-                 "seed": _("Random seed"), "blocks": _("Layers to train"),
-                 "backbone": _("Starting point")}
+        texts = {
+            "name": _("Model name"),
+            "mode": _("Mode"),
+            "epochs": _("Epochs (at most)"),
+            "batch": _("Batch size"),
+            "rate": _("Learning rate"),
+            "device": _("Device"),
+            "seed": _("Random seed"),
+            "blocks": _("Layers to train"),
+            "backbone": _("Starting point"),
+        }
         for key, label in self.labels.items():
             label.setText(texts[key])
         for index, mode in enumerate(MODES[self.task]):
@@ -275,8 +310,14 @@ class TrainForm(Retranslatable, QWidget):
         for spin in (self.epochs_spin, self.batch_spin):
             spin.setSpecialValueText(_("Automatic"))
         self.rate_spin.setSpecialValueText(_("Automatic"))
-        for index, text in enumerate((_("Automatic (GPU when available)"), _("CPU"),
-                                      _("NVIDIA GPU (CUDA)"), _("Apple GPU (MPS)"))):
+        for index, text in enumerate(
+            (
+                _("Automatic (GPU when available)"),
+                _("CPU"),
+                _("NVIDIA GPU (CUDA)"),
+                _("Apple GPU (MPS)"),
+            )
+        ):
             self.device_combo.setItemText(index, text)
         self.backbone_combo.setItemText(0, _("Built-in model"))
         self.backbone_button.setText(_("Choose a folder…"))

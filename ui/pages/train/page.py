@@ -24,17 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.core import i18n
-from engine.core.i18n import N_, Message, _, ngettext
+from engine.core.i18n import Message, _
 from engine.training.config import TrainControls
 from ui.errors import show_error
 from ui.flow_layout import FlowLayout
-from ui.job_bar import JobBar
+from ui.page import Page
+from ui.pages.train import texts
 from ui.pages.train.charts import TrainingCharts
 from ui.pages.train.form import TrainForm
-from ui.retranslate import Retranslatable
 from ui.scroll import VerticalScrollArea
-from ui.session import Session
 from ui.worker import JobWorker
 
 
@@ -51,24 +49,11 @@ def unique_folder(parent: Path, name: str) -> Path:
     return folder
 
 
-MSG_PREPARING = N_("Preparing the training data…")
-MSG_FINISHED = N_("Training finished after epoch {epoch} of {epochs}.")
-MSG_CANCELLED = N_("Cancelled. Press Train to continue from the last completed epoch.")
+class TrainPage(Page):
+    page_id = "trainPage"
 
-
-def message_text(message: Message) -> str:
-    """``message`` in the current language, its whole numbers in the language's digits."""
-    params = {key: i18n.format_number(value) if isinstance(value, int) and not isinstance(value, bool)
-              else value for key, value in message.params.items()}
-    return Message(message.msgid, params, message.plural, message.count).text()
-
-
-class TrainPage(Retranslatable, QWidget):
     def __init__(self, window) -> None:
-        super().__init__()
-        self.setObjectName("trainPage")
-        self.window_ = window
-        self.session: Session = window.session
+        super().__init__(window)
         self.controls = TrainControls()
         self.worker: JobWorker | None = None
         self.device = None  # the DeviceInfo of the running job, described in the UI language
@@ -130,8 +115,7 @@ class TrainPage(Retranslatable, QWidget):
         splitter.addWidget(scroll)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        self.job_bar = JobBar(on_cancel=self.cancel)
-        self.job_bar.running_changed.connect(self._running_changed)
+        self.job_bar = self.bar
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.result_label)
@@ -141,7 +125,7 @@ class TrainPage(Retranslatable, QWidget):
 
         self.session.dataset_changed.connect(self._dataset_changed)
         self.session.plan_changed.connect(self._dataset_changed)
-        self._running_changed(False)
+        self.job_running_changed(False)
         self.retranslate_ui()
 
     # -- the run --------------------------------------------------------------------
@@ -182,14 +166,22 @@ class TrainPage(Retranslatable, QWidget):
             from engine.training import train
 
             worker.report_fn(select_device(config.device))
-            return train(dataset, out, config, progress, cancel, controls=controls,
-                         on_event=worker.report_fn, name=name)
+            return train(
+                dataset,
+                out,
+                config,
+                progress,
+                cancel,
+                controls=controls,
+                on_event=worker.report_fn,
+                name=name,
+            )
 
         worker = JobWorker(job, "train", self)
         worker.report.connect(self._on_report)
         self.worker = worker
-        self.status_message = Message(MSG_PREPARING)
-        self.job_bar.run(worker, self._finished, message_text(self.status_message))
+        self.status_message = Message(texts.MSG_PREPARING)
+        self.job_bar.run(worker, self._finished, texts.message_text(self.status_message))
         worker.progress.connect(self._on_progress)  # after the job bar's: may correct its text
         worker.failed.connect(self._ended)
         worker.cancelled.connect(self._cancelled)
@@ -211,8 +203,10 @@ class TrainPage(Retranslatable, QWidget):
         self.worker = None
         self.last_result = result
         epochs = self.last_event.epochs if self.last_event is not None else len(result.history)
-        self.status_message = Message(MSG_FINISHED, {"epoch": len(result.history),
-                                                     "epochs": max(epochs, len(result.history))})
+        self.status_message = Message(
+            texts.MSG_FINISHED,
+            {"epoch": len(result.history), "epochs": max(epochs, len(result.history))},
+        )
         self._show_job_status()
         self.charts.set_history(result.history)
         from engine.models.library import TRAINED, register
@@ -229,22 +223,23 @@ class TrainPage(Retranslatable, QWidget):
 
     def _cancelled(self) -> None:
         self.worker = None
-        self.status_message = Message(MSG_CANCELLED)
+        self.status_message = Message(texts.MSG_CANCELLED)
         self._show_job_status()
 
     def _on_progress(self, _done, _total, text: str) -> None:
         """A progress text the page cannot translate again (feature extraction...) wins."""
-        if text and self.status_message is not None and text != message_text(self.status_message):
+        message = self.status_message
+        if text and message is not None and text != texts.message_text(message):
             self.status_message = None
 
     def _show_job_status(self) -> None:
         if self.status_message is not None:
-            self.job_bar.status.setText(message_text(self.status_message))
+            self.job_bar.status.setText(texts.message_text(self.status_message))
 
     def _show_notes(self) -> None:
         self.notes.clear()
         for message in self.note_messages:
-            self.notes.addItem(message_text(message))
+            self.notes.addItem(texts.message_text(message))
         self.notes.setVisible(bool(self.note_messages))  # no empty box before the first note
         self.notes.scrollToBottom()
 
@@ -266,7 +261,7 @@ class TrainPage(Retranslatable, QWidget):
             self._show_job_status()
         elif event.kind == "note" and event.note is not None:
             self.note_messages.append(event.note)
-            self.notes.addItem(message_text(event.note))
+            self.notes.addItem(texts.message_text(event.note))
             self.notes.setVisible(True)
             self.notes.scrollToBottom()
         if getattr(event, "kind", "") in ("step", "epoch"):
@@ -277,55 +272,32 @@ class TrainPage(Retranslatable, QWidget):
         from engine.training.loop import MSG_EPOCH  # loaded by the run already
         from engine.training.text import MSG_INSTANT
 
-        self.status_message = Message(MSG_INSTANT if instant else MSG_EPOCH,
-                                      {"epoch": event.epoch, "epochs": event.epochs})
+        self.status_message = Message(
+            MSG_INSTANT if instant else MSG_EPOCH, {"epoch": event.epoch, "epochs": event.epochs}
+        )
         self._show_job_status()
 
     def _show_status(self) -> None:
-        from engine.core.devices import describe
-
-        event = self.last_event
-        parts = [describe(self.device)] if self.device is not None else []
-        if event is not None and self.worker is not None:
-            parts.append(_("Epoch {epoch} of {epochs}").format(
-                epoch=i18n.format_number(event.epoch), epochs=i18n.format_number(event.epochs)))
-            if event.items_per_s:
-                unit = (_("{n} images/s") if self.form.task == "image" else _("{n} texts/s"))
-                parts.append(unit.format(n=i18n.format_number(event.items_per_s, 0)))
-            if event.eta_s is not None and not self.controls.paused:
-                parts.append(_("{time} left").format(time=i18n.format_duration(event.eta_s)))
-            if event.gpu_memory_bytes:
-                parts.append(_("GPU memory: {size}").format(size=i18n.format_bytes(event.gpu_memory_bytes)))
-        if self.controls.paused and self.worker is not None:
-            parts.append(_("Paused"))
-        self.status.setText(" · ".join(parts))
+        self.status.setText(
+            texts.run_status(
+                self.device,
+                self.last_event,
+                self.worker is not None,
+                self.controls.paused,
+                self.form.task,
+            )
+        )
 
     def _show_result(self) -> None:
         result = self.last_result
-        if result is None:
-            return
-        metrics = result.metrics
-        from engine.models.library import ModelLibrary
-
-        entry = ModelLibrary().get(result.package)
-        name = entry.name if entry is not None else result.package.name
-        self.result_label.setText(
-            _("Saved “{name}”: validation accuracy {accuracy}, macro-F1 {f1} (best epoch: {epoch}).")
-            .format(name=name, accuracy=i18n.format_percent(metrics["accuracy"], 1),
-                    f1=i18n.format_percent(metrics["macro_f1"], 1),
-                    epoch=i18n.format_number(result.best_epoch or 0))
-            + "\n" + _("The model is in {folder}").format(
-                folder="\u2068" + str(result.package) + "\u2069"))
-        self.result_label.setToolTip(str(result.package))
+        if result is not None:
+            self.result_label.setText(texts.result_text(result))
+            self.result_label.setToolTip(str(result.package))
 
     # -- other pages ------------------------------------------------------------------
     def open_evaluation(self) -> None:
-        if self.last_result is None:
-            return
-        page = self.window_.page("evaluatePage")
-        if hasattr(page, "open_model"):
-            page.open_model(str(self.last_result.package))
-        self.window_.show_page(page)
+        if self.last_result is not None:
+            self.use_model_on("evaluatePage", str(self.last_result.package))
 
     def show_folder(self) -> None:
         """Open the finished model's folder in the file manager."""
@@ -335,11 +307,8 @@ class TrainPage(Retranslatable, QWidget):
             show_in_folder(self.last_result.package)
 
     def open_classify(self) -> None:
-        if self.last_result is None:
-            return
-        page = self.window_.page("classifyPage")
-        page.use_model(str(self.last_result.package))
-        self.window_.show_page(page)
+        if self.last_result is not None:
+            self.use_model_on("classifyPage", str(self.last_result.package))
 
     def show_preview(self) -> None:
         from ui.pages.train.preview import AugmentationPreview
@@ -348,16 +317,18 @@ class TrainPage(Retranslatable, QWidget):
         if dataset is None or dataset.task != "image" or dataset.frame.empty:
             show_error(self, _("Open an image dataset on the Data page first."))
             return
-        self.preview = AugmentationPreview(str(dataset.frame["item"].iloc[0]), self.form.config(), self)
+        self.preview = AugmentationPreview(
+            str(dataset.frame["item"].iloc[0]), self.form.config(), self
+        )
         self.preview.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.preview.open()
 
     # -- state --------------------------------------------------------------------------
     def _dataset_changed(self) -> None:
-        self._running_changed(self.worker is not None)
+        self.job_running_changed(self.worker is not None)
         self._retranslate_dataset()
 
-    def _running_changed(self, running: bool) -> None:
+    def job_running_changed(self, running: bool) -> None:
         dataset = self.session.current
         usable = dataset is not None
         if dataset is not None:
@@ -375,19 +346,7 @@ class TrainPage(Retranslatable, QWidget):
         self.pause_button.setText(_("Resume") if self.controls.paused else _("Pause"))
 
     def _retranslate_dataset(self) -> None:
-        dataset = self.session.current
-        if dataset is None:
-            self.dataset_label.setText(_("Open a dataset on the Data page to train a model on it."))
-        else:
-            rows = len(dataset.frame)
-            classes = dataset.frame["label"].nunique()
-            text = (ngettext("Dataset “{name}”: {rows} image in {classes} classes.",
-                             "Dataset “{name}”: {rows} images in {classes} classes.", rows)
-                    if dataset.task == "image" else
-                    ngettext("Dataset “{name}”: {rows} text in {classes} classes.",
-                             "Dataset “{name}”: {rows} texts in {classes} classes.", rows))
-            self.dataset_label.setText(text.format(name=dataset.name, rows=i18n.format_number(rows),
-                                                   classes=i18n.format_number(classes)))
+        self.dataset_label.setText(texts.dataset_text(self.session.current))
 
     def retranslate_ui(self) -> None:
         self._show_job_status()  # the bar's text came from the job: translate it again

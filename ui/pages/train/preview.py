@@ -23,8 +23,9 @@ def _pixmap(pixels: np.ndarray) -> QPixmap:
     pixels = np.ascontiguousarray(pixels)
     height, width, _channels = pixels.shape
     image = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-    return QPixmap.fromImage(image).scaled(TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation)
+    return QPixmap.fromImage(image).scaled(
+        TILE, TILE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
 
 
 class AugmentationPreview(QDialog):
@@ -32,8 +33,11 @@ class AugmentationPreview(QDialog):
         super().__init__(parent)
         self.setObjectName("augmentationPreview")
         self.setWindowTitle(_("Augmented images"))
-        self.caption = QLabel(_("How fine-tuning sees “{name}” in eight different epochs:").format(
-            name=path.replace("\\", "/").rsplit("/", 1)[-1]))
+        self.caption = QLabel(
+            _("How fine-tuning sees “{name}” in eight different epochs:").format(
+                name=path.replace("\\", "/").rsplit("/", 1)[-1]
+            )
+        )
         self.caption.setWordWrap(True)
         self.grid = QGridLayout()
         self.tiles = [QLabel() for _ in range(8)]
