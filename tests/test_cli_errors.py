@@ -152,13 +152,13 @@ def test_json_before_the_command_is_not_ignored(capsys, table):
 
 
 def test_a_huge_or_nan_loss_is_reported_not_a_crash_in_number_formatting():
-    from engine.training.loop import _Run, format_loss
+    from engine.training.divergence import check_loss, format_loss
 
     assert format_loss(1e30) == "1e+30" and format_loss(math.nan) == "NaN"
     assert format_loss(math.inf) == "∞" and format_loss(0.5, 3) == "0.500"
     run = SimpleNamespace(first_loss=1.0, global_step=6)
     with pytest.raises(UserError) as caught:
-        _Run.check_loss(run, 1e30)
+        check_loss(run, 1e30)
     assert "the loss became 1e+30" in caught.value.message and "step 7" in caught.value.message
 
 

@@ -44,6 +44,12 @@ class Page(Retranslatable, QWidget):
         self._status: Callable[[], str] | None = None
         self.bar = JobBar(self.cancel)
         self.bar.running_changed.connect(self.job_running_changed)
+        #: The bar's parts, named as the tests and shortcuts reach them.
+        self.status, self.progress, self.cancel_button = (
+            self.bar.status,
+            self.bar.progress,
+            self.bar.cancel_button,
+        )
 
     # -- jobs ----------------------------------------------------------------------
     @property

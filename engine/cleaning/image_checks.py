@@ -6,7 +6,8 @@ Every check is ``check_x(dataset, progress, cancel) -> list[Finding]`` and retur
 files are read and fingerprinted once, in worker processes, whichever check asks
 first, and the near-duplicate search runs once for the three checks that use it.
 Rows are compared by *content*: two rows naming the same file, or two identical
-files in different folders, are the same picture.
+files in different folders, are the same picture. The checks on one file at a time
+live in ``image_file_checks``; this module compares files and lists every check.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import numpy as np
 import pandas as pd
 
 from engine.cleaning.common import (
-    begin,
     conflict_explanation,
     dense_groups,
     distinct_per_group,
@@ -24,12 +24,17 @@ from engine.cleaning.common import (
     label_codes,
     path_preference,
     plural,
-    preview_rows,
     ranked_groups,
     row_ids_at,
 )
-from engine.cleaning.findings import Finding, Fix, Message
-from engine.cleaning.image_facts import MSG_CRASHED, ImageFacts, image_facts
+from engine.cleaning.findings import Finding, Fix
+from engine.cleaning.image_facts import ImageFacts, image_facts
+from engine.cleaning.image_file_checks import (
+    begin_image_check,
+    check_extreme_aspect,
+    check_too_small,
+    check_unreadable,
+)
 from engine.cleaning.label_checks import label_variants
 from engine.cleaning.near_duplicates import (
     COLOUR_MAX,
@@ -41,175 +46,8 @@ from engine.cleaning.near_duplicates import (
 from engine.core.i18n import N_, Nn_
 from engine.core.jobs import CancelToken, Progress, no_progress
 from engine.data.datasets import Dataset
-from engine.data.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_IMAGE, MSG_TOO_LARGE
 
 __all__ = ["IMAGE_CHECK_LIST", "ImageFacts", "image_facts"]
-
-#: Either side shorter than this (pixels) is "too small" to classify reliably.
-MIN_SIDE = 32
-#: Longer side over shorter side above this is an "extreme" aspect ratio.
-MAX_ASPECT = 4.0
-
-
-def _facts(
-    dataset: Dataset, progress: Progress, cancel: CancelToken | None, message: str
-) -> tuple[ImageFacts, CancelToken]:
-    cancel = cancel or CancelToken()
-    begin(progress, cancel, message)
-    return image_facts(dataset, progress, cancel), cancel
-
-
-# ------------------------------------------------------------------ single-file problems
-
-
-def check_unreadable(
-    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
-) -> list[Finding]:
-    facts, cancel = _facts(dataset, progress, cancel, N_("Reading images…"))
-    positions = np.flatnonzero(~facts.readable)
-    if len(positions) == 0:
-        return []
-    n = len(positions)
-    reasons = facts.error[positions]
-    counts = {
-        name: int(np.sum(reasons == msgid))
-        for name, msgid in (
-            ("corrupt", MSG_CORRUPT),
-            ("empty", MSG_EMPTY),
-            ("not_image", MSG_NOT_IMAGE),
-            ("too_large", MSG_TOO_LARGE),
-            ("crashed", MSG_CRASHED),
-        )
-    }
-    counts["other"] = n - sum(counts.values())
-    ids = row_ids_at(dataset.frame, positions)
-    shown = positions[:5]
-    return [
-        Finding(
-            kind="image.unreadable",
-            severity="error",
-            title=plural(*Nn_("{n} image cannot be opened", "{n} images cannot be opened"), n),
-            explanation=Message(
-                N_(
-                    "Taxon cannot read these files, so a model cannot learn from "
-                    "them. Damaged or incomplete: {corrupt}. Empty: {empty}. Not an "
-                    "image in a supported format: {not_image}. Too large to open "
-                    "safely: {too_large}. Crashed the image decoder: {crashed}. "
-                    "Missing or not readable: {other}. Removing the rows leaves the "
-                    "files themselves untouched."
-                ),
-                counts,
-            ),
-            row_ids=ids,
-            fix=Fix(
-                "drop_rows",
-                {"row_ids": list(ids)},
-                plural(
-                    *Nn_(
-                        "Remove {n} row whose image cannot be opened",
-                        "Remove {n} rows whose images cannot be opened",
-                    ),
-                    n,
-                ),
-            ),
-            preview=preview_rows(dataset.frame, shown, reason=[facts.error_text[i] for i in shown]),
-            stats={"rows": n, **counts},
-        )
-    ]
-
-
-def check_too_small(
-    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
-) -> list[Finding]:
-    facts, cancel = _facts(dataset, progress, cancel, N_("Checking image sizes…"))
-    small = facts.readable & (np.minimum(facts.width, facts.height) < MIN_SIDE)
-    positions = np.flatnonzero(small)
-    if len(positions) == 0:
-        return []
-    n = len(positions)
-    ids = row_ids_at(dataset.frame, positions)
-    return [
-        Finding(
-            kind="image.too_small",
-            severity="warning",
-            title=plural(*Nn_("{n} image is very small", "{n} images are very small"), n),
-            explanation=Message(
-                N_(
-                    "These images are narrower or lower than {min_side} pixels. The "
-                    "model enlarges every image to {input_side} pixels, so such a "
-                    "small one turns into a blur with little to learn from. They "
-                    "are often icons or thumbnails saved by mistake."
-                ),
-                {"min_side": MIN_SIDE, "input_side": 224},
-            ),
-            row_ids=ids,
-            fix=Fix(
-                "drop_rows",
-                {"row_ids": list(ids)},
-                plural(*Nn_("Remove {n} very small image", "Remove {n} very small images"), n),
-            ),
-            preview=preview_rows(
-                dataset.frame,
-                positions,
-                width=facts.width[positions[:5]],
-                height=facts.height[positions[:5]],
-            ),
-            stats={"rows": n, "min_side": MIN_SIDE},
-        )
-    ]
-
-
-def check_extreme_aspect(
-    dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
-) -> list[Finding]:
-    facts, cancel = _facts(dataset, progress, cancel, N_("Checking image shapes…"))
-    longer = np.maximum(facts.width, facts.height).astype(np.float64)
-    shorter = np.maximum(np.minimum(facts.width, facts.height), 1).astype(np.float64)
-    positions = np.flatnonzero(facts.readable & (longer / shorter > MAX_ASPECT))
-    if len(positions) == 0:
-        return []
-    n = len(positions)
-    ids = row_ids_at(dataset.frame, positions)
-    return [
-        Finding(
-            kind="image.extreme_aspect",
-            severity="info",
-            title=plural(
-                *Nn_(
-                    "{n} image is very wide or very tall", "{n} images are very wide or very tall"
-                ),
-                n,
-            ),
-            explanation=Message(
-                N_(
-                    "The longer side of these images is more than {ratio} times the "
-                    "shorter one. The model looks at a square cut from the middle "
-                    "of each image, so most of such an image is never seen. Check "
-                    "that they are what you meant to include (panoramas, banners, "
-                    "strips of several images)."
-                ),
-                {"ratio": int(MAX_ASPECT)},
-            ),
-            row_ids=ids,
-            fix=Fix(
-                "drop_rows",
-                {"row_ids": list(ids)},
-                plural(
-                    *Nn_(
-                        "Remove {n} very wide or tall image", "Remove {n} very wide or tall images"
-                    ),
-                    n,
-                ),
-            ),
-            preview=preview_rows(
-                dataset.frame,
-                positions,
-                width=facts.width[positions[:5]],
-                height=facts.height[positions[:5]],
-            ),
-            stats={"rows": n, "max_aspect": MAX_ASPECT},
-        )
-    ]
 
 
 # ------------------------------------------------------------------ duplicates and conflicts
@@ -227,7 +65,9 @@ def check_exact_duplicates(
     """Byte-identical files with the same label. Each group lists first, and the fix
     keeps, the copy with the shortest path (then the first alphabetically): the
     original is usually "cat.jpg", not "copy of cat.jpg" in a sub-folder."""
-    facts, cancel = _facts(dataset, progress, cancel, N_("Looking for identical images…"))
+    facts, cancel = begin_image_check(
+        dataset, progress, cancel, N_("Looking for identical images…")
+    )
     labels, names, _missing = label_codes(dataset.frame)
     usable = np.flatnonzero(facts.readable)
     combined = facts.digest * (len(names) + 1) + (labels + 1)
@@ -274,7 +114,9 @@ def check_near_duplicates(
     the fix keeps; its own identical files are left to ``image.exact_duplicates``,
     the near copies go with all their identical files, so nothing is left for a
     second check to find."""
-    facts, cancel = _facts(dataset, progress, cancel, N_("Looking for near-identical images…"))
+    facts, cancel = begin_image_check(
+        dataset, progress, cancel, N_("Looking for near-identical images…")
+    )
     pairs, search = facts.near_pairs(cancel)
     if len(pairs) == 0:
         return []
@@ -361,7 +203,7 @@ def check_conflicting_labels(
     """The same or a nearly identical picture under different labels. The fix keeps the
     label a strict majority of the group's rows agree on and drops the other rows;
     with no strict majority there is nothing to go by, so the whole group goes."""
-    facts, cancel = _facts(
+    facts, cancel = begin_image_check(
         dataset, progress, cancel, N_("Looking for images with contradictory labels…")
     )
     pairs, _search = facts.near_pairs(cancel)

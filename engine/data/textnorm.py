@@ -7,7 +7,8 @@ kernels (RE2 regexes, run on several threads for big columns). One cheap regex p
 picks the few texts that need more than lower-casing and punctuation handling
 (mojibake hints, invisible characters, odd whitespace, characters NFKC or casefold
 would change); only those, deduplicated, go through per-string Python (ftfy, NFKC).
-The threaded Arrow passes themselves are in ``arrow_strings``.
+The threaded Arrow passes themselves are in ``arrow_strings``, and the regexes they
+run (in RE2 and Python syntax alike) in ``text_patterns``.
 Both forms give identical results by construction: the slow steps are gated by the
 same tests in both, and a test checks them against each other on awkward strings.
 
@@ -23,10 +24,8 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 import ftfy
 import numpy as np
@@ -44,132 +43,13 @@ from engine.data.arrow_strings import (
     to_arrow,
     update_where,
 )
-
-# ------------------------------------------------------------------ character classes
-
-
-def _char_class(ranges: list[tuple[int, int]], engine: str, negate: bool = False) -> str:
-    """One ``[...]`` class in Python ``re`` (``\\UXXXXXXXX``) or RE2 (``\\x{XXXX}``) syntax."""
-
-    def esc(code: int) -> str:
-        return f"\\x{{{code:04X}}}" if engine == "re2" else f"\\U{code:08X}"
-
-    body = "".join(esc(a) if a == b else f"{esc(a)}-{esc(b)}" for a, b in ranges)
-    return f"[{'^' if negate else ''}{body}]"
-
-
-#: Control and format characters that are never meant to be in a label's text:
-#: C0/C1 controls except tab and newline (CR is whitespace), soft hyphen, zero-width
-#: space, direction marks and embeddings, word joiners, BOM, interlinear annotations.
-_INVISIBLE = [
-    (0x00, 0x08),
-    (0x0B, 0x0C),
-    (0x0E, 0x1F),
-    (0x7F, 0x9F),
-    (0xAD, 0xAD),
-    (0x200B, 0x200B),
-    (0x200E, 0x200F),
-    (0x202A, 0x202E),
-    (0x2060, 0x2064),
-    (0x2066, 0x206F),
-    (0xFEFF, 0xFEFF),
-    (0xFFF9, 0xFFFB),
-]
-#: What Python's ``str.split()`` calls whitespace, minus the controls removed above.
-_SPACE = [
-    (0x09, 0x0A),
-    (0x0D, 0x0D),
-    (0x20, 0x20),
-    (0xA0, 0xA0),
-    (0x1680, 0x1680),
-    (0x2000, 0x200A),
-    (0x2028, 0x2029),
-    (0x202F, 0x202F),
-    (0x205F, 0x205F),
-    (0x3000, 0x3000),
-]
-_HSPACE = [r for r in _SPACE if r != (0x09, 0x0A)] + [(0x09, 0x09)]
-#: UTF-8 read as cp1252/Latin-1: a lead byte (Â..ô) then a continuation byte (0x80-0xBF
-#: in Latin-1, or the cp1252 letters those bytes become).
-_LEAD = [(0xC2, 0xF4)]
-_CONT = [
-    (0x80, 0xBF),
-    (0x152, 0x153),
-    (0x160, 0x161),
-    (0x178, 0x178),
-    (0x17D, 0x17E),
-    (0x192, 0x192),
-    (0x2C6, 0x2C6),
-    (0x2DC, 0x2DC),
-    (0x2013, 0x2014),
-    (0x2018, 0x201E),
-    (0x2020, 0x2022),
-    (0x2026, 0x2026),
-    (0x2030, 0x2030),
-    (0x2039, 0x203A),
-    (0x20AC, 0x20AC),
-    (0x2122, 0x2122),
-]
-#: UTF-8 Cyrillic read as cp1251: "Р"/"С" then a cp1251 continuation character.
-_CYR_LEAD = [(0x420, 0x421)]
-_CYR_CONT = [
-    (0x402, 0x403),
-    (0x409, 0x40C),
-    (0x40E, 0x40F),
-    (0x452, 0x453),
-    (0x459, 0x45C),
-    (0x45E, 0x45F),
-    (0x401, 0x401),
-    (0x404, 0x404),
-    (0x406, 0x407),
-    (0x408, 0x408),
-    (0x405, 0x405),
-    (0x451, 0x451),
-    (0x454, 0x458),
-    (0x490, 0x491),
-    (0x2116, 0x2116),
-    (0xA0, 0xA0),
-    (0xA4, 0xA4),
-    (0xA6, 0xA7),
-    (0xA9, 0xA9),
-    (0xAB, 0xAE),
-    (0xB0, 0xB1),
-    (0xB5, 0xB7),
-    (0xBB, 0xBB),
-    (0x2018, 0x201E),
-    (0x2020, 0x2022),
-    (0x2026, 0x2026),
-    (0x2030, 0x2030),
-    (0x2039, 0x203A),
-    (0x20AC, 0x20AC),
-    (0x2122, 0x2122),
-]
-
-
-def _patterns(engine: str) -> dict[str, str]:
-    cls = lambda ranges, neg=False: _char_class(ranges, engine, neg)  # noqa: E731
-    space, hspace = cls(_SPACE), cls(_HSPACE)
-    return {
-        "invisible": cls(_INVISIBLE),
-        "hint": (
-            f"{cls(_LEAD)}{cls(_CONT)}|{cls(_CYR_LEAD)}{cls(_CYR_CONT)}"
-            f"|{_char_class([(0x1B, 0x1B), (0x80, 0x9F)], engine)}"
-        ),
-        "blank": f"^(?:{space}|{cls(_INVISIBLE)})*$",
-        "hspace": f"{hspace}+",
-        "newline": f" ?\\n{space}*",
-        "trim": f"^{space}+|{space}+$",
-        # anything _tidy_spaces would change: odd whitespace, runs, or space at an end
-        "untidy": f"{cls([r for r in _SPACE if r != (0x20, 0x20)])}|  |^ | $",
-    }
-
-
-RE2 = _patterns("re2")
-_PY = {name: re.compile(pattern) for name, pattern in _patterns("re").items()}
-
-#: RE2 pattern (for ``Series.str.contains`` on Arrow strings or ``pyarrow.compute``)
-#: matching one invisible or control character.
-INVISIBLE_PATTERN = RE2["invisible"]
+from engine.data.text_patterns import (
+    INVISIBLE_PATTERN,
+    PY,
+    RE2,
+    attention_pattern,
+    nfkc_suspect_pattern,
+)
 
 _FTFY_CONFIG = ftfy.TextFixerConfig(
     unescape_html=False,  # "&amp;" may be what the user meant; not ours to decide
@@ -182,7 +62,7 @@ _FTFY_CONFIG = ftfy.TextFixerConfig(
 
 
 def _needs_ftfy(text: str) -> bool:
-    return _PY["hint"].search(text) is not None
+    return PY["hint"].search(text) is not None
 
 
 def has_mojibake(text: str) -> bool:
@@ -197,7 +77,7 @@ def has_mojibake(text: str) -> bool:
 
 
 def has_invisible_chars(text: str) -> bool:
-    return isinstance(text, str) and _PY["invisible"].search(text) is not None
+    return isinstance(text, str) and PY["invisible"].search(text) is not None
 
 
 def invisible_mask(values) -> np.ndarray:
@@ -206,9 +86,9 @@ def invisible_mask(values) -> np.ndarray:
 
 
 def _tidy_spaces(text: str) -> str:
-    text = _PY["hspace"].sub(" ", text)
-    text = _PY["newline"].sub("\n", text)
-    return _PY["trim"].sub("", text)
+    text = PY["hspace"].sub(" ", text)
+    text = PY["newline"].sub("\n", text)
+    return PY["trim"].sub("", text)
 
 
 def normalize_text(text: str) -> str:
@@ -219,7 +99,7 @@ def normalize_text(text: str) -> str:
         return ""
     if _needs_ftfy(text):
         text = ftfy.fix_text(text, _FTFY_CONFIG)
-    text = _PY["invisible"].sub("", text)
+    text = PY["invisible"].sub("", text)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
     return _tidy_spaces(text)
@@ -227,84 +107,10 @@ def normalize_text(text: str) -> str:
 
 def visible(text: str) -> str:
     """Show invisible characters as ``⟨U+200B⟩`` so a preview can point at them."""
-    return _PY["invisible"].sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+    return PY["invisible"].sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
 
 
 # ------------------------------------------------------------------ column forms
-
-
-def _ranges(codes) -> list[tuple[int, int]]:
-    ranges: list[tuple[int, int]] = []
-    for code in sorted(codes):
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1] = (ranges[-1][0], code)
-        else:
-            ranges.append((code, code))
-    return ranges
-
-
-#: Blocks where no character is changed by NFKC or casefolding, combines or has a
-#: combining class: CJK ideographs, Hangul syllables, surrogates and private use, and
-#: everything above plane 2 (tags, private use). Skipping them makes the scan below
-#: ~5x quicker; ``tests/engine/cleaning/test_text_checks.py`` checks it against a full scan.
-_QUIET_BLOCKS = (
-    (0x3400, 0x4DBF),
-    (0x4E00, 0x9FFF),
-    (0xAC00, 0xD7A3),
-    (0xD800, 0xF8FF),
-    (0x20000, 0x2F7FF),
-    (0x30000, 0x10FFFF),
-)
-
-
-def _scanned() -> list[int]:
-    codes, start = [], 0x80
-    for low, high in _QUIET_BLOCKS:
-        codes.extend(range(start, low))
-        start = high + 1
-    return codes
-
-
-@lru_cache(maxsize=1)
-def _special_classes() -> tuple[str, str]:
-    """RE2 classes (NFKC suspects, casefold specials), from this Python's Unicode tables.
-
-    NFKC suspects: every character that can make a string not NFKC-normal, i.e. ones
-    NFKC changes, ones that compose with a predecessor, and combining marks (which
-    NFKC may reorder). A string with none of them is already normal, which spares the
-    per-string Python check for almost all text. Casefold specials: characters whose
-    ``casefold()`` differs from ``lower()`` (ß, ς, ...).
-    """
-    suspects: set[int] = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul V, T
-    folds: list[int] = []
-    for code in _scanned():
-        char = chr(code)
-        if unicodedata.combining(char) or not unicodedata.is_normalized("NFKC", char):
-            suspects.add(code)
-        parts = unicodedata.decomposition(char).split()
-        if len(parts) == 2 and not parts[0].startswith("<"):
-            suspects.add(int(parts[1], 16))  # the second half of a canonical pair composes
-        lower = char.lower()
-        if lower.casefold() != lower:
-            folds.append(code)
-    return _char_class(_ranges(suspects), "re2"), _char_class(_ranges(folds), "re2")
-
-
-def _nfkc_suspect_pattern() -> str:
-    return _special_classes()[0]
-
-
-def _casefold_pattern() -> str:
-    return _special_classes()[1]
-
-
-@lru_cache(maxsize=1)
-def _attention_pattern() -> str:
-    """Anything normalisation or key-making could change beyond lower-casing and
-    punctuation: one RE2 pass finds the (usually few) texts that need a closer look."""
-    return "|".join(
-        [RE2["hint"], RE2["invisible"], RE2["untidy"], _nfkc_suspect_pattern(), _casefold_pattern()]
-    )
 
 
 #: Full-width punctuation and the ideographic space are how Chinese and Japanese are
@@ -344,7 +150,7 @@ def _normalize_all(array: pa.Array) -> tuple[pa.Array, dict[str, np.ndarray]]:
     invisible = regex_mask(array, RE2["invisible"])
     array = update_where(array, hint, python_map(lambda s: ftfy.fix_text(s, _FTFY_CONFIG)))
     array = update_where(array, invisible | hint, regex_steps((RE2["invisible"], "")))
-    changed = regex_mask(array, _nfkc_suspect_pattern())
+    changed = regex_mask(array, nfkc_suspect_pattern())
     positions = np.flatnonzero(changed)
     nfkc = np.zeros(len(array), dtype=bool)
     if len(positions):
@@ -368,7 +174,7 @@ def normalize_column(array) -> NormalizedColumn:
     array = to_arrow(array)
     if array.null_count:  # copying a million texts costs; only when needed
         array = pc.fill_null(array, "")
-    attention = regex_mask(array, _attention_pattern())
+    attention = regex_mask(array, attention_pattern())
     masks = {name: np.zeros(len(array), dtype=bool) for name in ("hint", "invisible", "nfkc")}
     if attention.any():
         selected = pa.array(attention)

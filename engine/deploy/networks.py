@@ -72,10 +72,11 @@ def _image_logits(source: Source) -> tuple[torch.nn.Module, float]:
     if source.kind == trained_image.KIND_HF_LINEAR:
         import torch
 
-        from engine.models.backbones.hf_image import _package_backbone, load_backbone
+        from engine.models.backbones.hf_image import load_backbone
+        from engine.models.backbones.hf_image_classifier import package_backbone
 
         # A fresh backbone, not the shared one (its attention is switched for export).
-        backbone = load_backbone(_package_backbone(source.package))
+        backbone = load_backbone(package_backbone(source.package))
         tensors = source.package.tensors()
         head = torch.nn.Linear(backbone.width, len(source.labels))
         try:
@@ -87,7 +88,7 @@ def _image_logits(source: Source) -> tuple[torch.nn.Module, float]:
         rescale = float(backbone.settings.get("rescale_factor", 1 / 255))
         return _HFLogits.build(backbone.network, head.eval(), backbone.use_pooler), rescale
     if source.kind == trained_image.KIND_HF_FINETUNED:
-        from engine.models.backbones.hf_image import load_hf_classifier
+        from engine.models.backbones.hf_image_classifier import load_hf_classifier
 
         classifier = load_hf_classifier(source.package)  # a network of its own
         rescale = float(classifier.settings.get("rescale_factor", 1 / 255))

@@ -18,7 +18,8 @@ from zeroing a member). When the validation sets differ, a member's validation
 items may be another member's training items, so no weights can be fitted
 honestly: the weights are equal, and the manifest and model card say so. The
 ensemble's own ``evaluation.json`` covers the items every member was checked
-on (none of them trained on those), with the weighted probabilities.
+on (none of them trained on those), with the weighted probabilities. The notes and
+the model card that put all this in words are in ``ensemble_card``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.core.i18n import N_, Nn_, _, format_number, format_percent, ngettext
+from engine.core.i18n import N_, _
 from engine.core.jobs import CancelToken, Progress, UserError, no_progress
+from engine.models.ensemble_card import EQUAL, SEARCHED, combination_notes, model_card
 from engine.models.ensemble_weights import column_order, fit_weights, mix, shared_validation
 
 if TYPE_CHECKING:
@@ -45,8 +47,6 @@ KIND = "ensemble"
 MEMBERS_DIR = "members"
 WEIGHTS_TENSOR = "ensemble.weights"
 MAX_MEMBERS = 16
-#: How the weights were found (the manifest's ``ensemble.weighting``).
-SEARCHED, EQUAL = "searched", "equal"
 
 MSG_TOO_FEW = N_("Choose at least two models to combine.")
 MSG_TOO_MANY = N_("At most {n} models can be combined.")
@@ -306,85 +306,6 @@ def _preprocess(packages: list[ModelPackage]) -> dict[str, Any]:
     settings = [dict(p.manifest.get("preprocess") or lite0.preprocess_config()) for p in packages]
     best = max(settings, key=lambda s: (int(s["size"]), -int(s["resize_shorter"])))
     return {"size": int(best["size"]), "resize_shorter": int(best["resize_shorter"])}
-
-
-NOTE_EQUAL = N_(
-    "The models were checked on different validation examples, so their weights "
-    "could not be fitted without using examples some of them trained on: the "
-    "weights are equal."
-)
-NOTE_CHECKED = Nn_(
-    "The combination was checked on {n} validation example that none of the models trained on.",
-    "The combination was checked on {n} validation examples that none of the models trained on.",
-)
-NOTE_UNCHECKED = N_(
-    "No validation example was checked by every model, so the combination has "
-    "no validation score: evaluate it on a labelled dataset."
-)
-NOTE_SEARCHED = N_(
-    "The weights were chosen on the same validation examples that give its "
-    "score, so the score may be slightly optimistic."
-)
-
-
-def combination_notes(weighting: str, checked: int) -> list[str]:
-    notes = [_(NOTE_EQUAL)] if weighting == EQUAL else [_(NOTE_SEARCHED)]
-    notes.append(
-        ngettext(*NOTE_CHECKED, checked).format(n=format_number(checked))
-        if checked
-        else _(NOTE_UNCHECKED)
-    )
-    return notes
-
-
-def model_card(manifest: dict[str, Any], notes: list[str]) -> str:
-    """The ensemble's MODEL_CARD.md, in the interface language."""
-    ensemble = manifest["ensemble"]
-    task = _("images") if manifest["task"] == "image" else _("texts")
-    lines = [
-        f"# {manifest['name']}",
-        "",
-        _(
-            "A combination of {n} Taxon models that sort {task} into {classes} classes: "
-            "the weighted average of their probabilities."
-        ).format(
-            n=format_number(len(ensemble["members"])),
-            task=task,
-            classes=format_number(len(manifest["labels"])),
-        ),
-        "",
-        "| {} | {} | {} |".format(_("Model"), _("Weight"), _("Validation accuracy")),
-        "|---|---:|---:|",
-    ]
-    for member in ensemble["members"]:
-        accuracy = member["accuracy"]
-        lines.append(
-            "| {} | {} | {} |".format(
-                member["name"],
-                format_percent(member["weight"], 1),
-                format_percent(accuracy, 1) if accuracy is not None else "—",
-            )
-        )
-    metrics = manifest.get("metrics") or {}
-    if "accuracy" in metrics:
-        lines += [
-            "",
-            _("Validation accuracy of the combination: {value}").format(
-                value=format_percent(metrics["accuracy"], 1)
-            ),
-        ]
-    lines += [""] + [f"- {note}" for note in notes]
-    lines += [
-        "",
-        "## " + _("Limits"),
-        "",
-        _(
-            "Each member's own model card says what data it saw and what it must not be "
-            "used for; all of it applies to the combination."
-        ),
-        "",
-    ]
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- loading

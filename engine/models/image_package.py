@@ -8,7 +8,7 @@ Both become a timm ``tf_efficientnet_lite0`` with as many outputs as labels, and
 go through ``load_image_runner``: ONNX Runtime export keyed by the package's
 weights hash, parity-checked, else PyTorch.
 Packages trained on a local Hugging Face folder (``image-hf-linear``,
-``image-hf-finetuned``) are loaded by ``engine.models.backbones.hf_image``.
+``image-hf-finetuned``) are loaded by ``engine.models.backbones.hf_image_classifier``.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def load_package_classifier(
     from engine.models.backbones.image_runner import load_image_runner
 
     if package.kind in HF_KINDS:
-        from engine.models.backbones.hf_image import load_hf_classifier
+        from engine.models.backbones.hf_image_classifier import load_hf_classifier
 
         return load_hf_classifier(package, progress, cancel)
     check_backbone(package)

@@ -13,28 +13,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import random
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from engine.core.workers import start_method
 from engine.models.backbones import efficientnet_lite0 as lite0
 from engine.training.config import TrainConfig
 
 IGNORE = -100
-
-
-def _start_method() -> str:
-    """Worker processes never fork a process that runs Qt threads."""
-    methods = multiprocessing.get_all_start_methods()
-    if (
-        sys.platform.startswith("linux")
-        and "forkserver" in methods
-        and not getattr(sys, "frozen", False)
-    ):
-        return "forkserver"
-    return "spawn"
 
 
 class PictureSet:
@@ -141,7 +129,7 @@ class PictureBatches:
         key = (split, batch_size)
         if key not in self.loaders:
             sampler = _Order()
-            context = multiprocessing.get_context(_start_method()) if self.workers else None
+            context = multiprocessing.get_context(start_method()) if self.workers else None
             loader = torch.utils.data.DataLoader(
                 self.sets[split],
                 batch_size=batch_size,

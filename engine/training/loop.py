@@ -3,11 +3,12 @@
 It owns what must be right once and everywhere: AdamW with warm-up + cosine
 learning rate, label smoothing and class weights, early stopping on validation
 loss (the best epoch's weights are the result), per-epoch atomic checkpoints
-and resume, seeded shuffling (same seed, same metrics on the CPU), NaN and
-explosion stops before a bad step touches the weights, out-of-memory back-off
+and resume (``engine.training.loop_checkpoint``), seeded shuffling (same seed,
+same metrics on the CPU), NaN and explosion stops before a bad step touches the
+weights (``engine.training.divergence``), out-of-memory back-off
 (``engine.training.backoff``), pause/resume/cancel checked
 every step, throttled progress events, small models (heads) on one CPU
-thread, and DistributedDataParallel.
+thread (``engine.training.cpu_threads``), and DistributedDataParallel.
 
 A trainer describes its model and data in a ``LoopSpec``; the loop never
 knows whether a batch holds feature vectors, pixels or token ids.
@@ -18,8 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,39 +29,20 @@ from engine.core.i18n import N_, Message, format_number
 from engine.core.jobs import CancelToken, Progress, UserError
 from engine.training import distributed
 from engine.training.backoff import with_backoff
-from engine.training.checkpoint import CheckpointStore, flatten_optimizer, unflatten_optimizer
+from engine.training.checkpoint import CheckpointStore
 from engine.training.config import TrainConfig, TrainControls, TrainEvent
+from engine.training.cpu_threads import cpu_threads_for
+from engine.training.divergence import MSG_DIVERGED, check_loss
 from engine.training.faults import Faults
+from engine.training.loop_checkpoint import resume, save_checkpoint
 
 log = logging.getLogger(__name__)
 
 EVENT_INTERVAL_S = 0.25
-#: Up to this many parameters a model trains on one CPU thread (heads: 1280 x classes).
-SMALL_MODEL_PARAMETERS = 1_000_000
 MSG_EPOCH = N_("Training: epoch {epoch} of {epochs}")
-MSG_DIVERGED = N_(
-    "Training stopped at step {step}: the loss became {loss}. The learning rate "
-    "is probably too high for this data. The last good checkpoint was kept."
-)
 MSG_EARLY_STOP = N_(
     "Validation loss stopped improving: stopped after epoch {epoch}, kept epoch {best}."
 )
-MSG_RESUMED = N_("Resumed from the checkpoint after epoch {epoch}.")
-
-#: From here on a loss is shown as 1.2e+30: the locale formatter's decimals overflow near 1e28.
-_PLAIN_LOSS_LIMIT = 1e6
-
-
-def format_loss(value: float, decimals: int | None = None) -> str:
-    """A loss for people: NaN, ∞ and huge values print instead of failing to format."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    if abs(value) >= _PLAIN_LOSS_LIMIT:
-        return f"{value:.3g}"
-    return format_number(value, decimals)
-
 
 Batches = Callable[[str, list[int], int, int], Iterable[tuple[Any, Any]]]
 
@@ -177,56 +158,6 @@ class _Run:
             batch = batch.contiguous(memory_format=torch.channels_last)
         return batch
 
-    # -- resume ---------------------------------------------------------------
-    def resume(self) -> None:
-        import torch
-
-        checkpoint = self.store.latest() if self.store is not None else None
-        if checkpoint is None:
-            return
-        tensors, state = checkpoint.tensors, checkpoint.state
-        self.spec.model.load_state_dict(
-            {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
-        )
-        self.optimizer.load_state_dict(unflatten_optimizer(tensors, state["optimizer"]))
-        torch.set_rng_state(tensors["rng.torch"])
-        self.best_state = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
-        self.best_probs = tensors["best_probs"].numpy()
-        self.epoch, self.global_step = checkpoint.epoch, int(state["global_step"])
-        self.history, self.batch_size = list(state["history"]), int(state["batch_size"])
-        self.best_loss, self.best_epoch = float(state["best_loss"]), int(state["best_epoch"])
-        self.bad_epochs = int(state["bad_epochs"])
-        self.resumed_from = checkpoint.epoch
-        self.note(Message(MSG_RESUMED, {"epoch": checkpoint.epoch}))
-
-    def save_checkpoint(self) -> None:
-        import torch
-
-        if self.store is None or not self.world.main:
-            return
-        model = self.model_state()
-        if not _finite(model):  # never write non-finite weights; the last good checkpoint stays
-            raise UserError(MSG_DIVERGED, step=self.global_step, loss="NaN")
-        optim_tensors, optim_rest = flatten_optimizer(self.optimizer.state_dict())
-        tensors = {f"model.{k}": v for k, v in model.items()}
-        tensors.update({f"best.{k}": v for k, v in (self.best_state or {}).items()})
-        tensors.update(optim_tensors)
-        tensors["rng.torch"] = torch.get_rng_state()
-        tensors["best_probs"] = torch.from_numpy(np.ascontiguousarray(self.best_probs))
-        self.store.save(
-            self.epoch,
-            tensors,
-            {
-                "optimizer": optim_rest,
-                "global_step": self.global_step,
-                "history": self.history,
-                "batch_size": self.batch_size,
-                "best_loss": self.best_loss,
-                "best_epoch": self.best_epoch,
-                "bad_epochs": self.bad_epochs,
-            },
-        )
-
     # -- one epoch -------------------------------------------------------------
     def train_epoch(self) -> tuple[float, float]:
         import torch
@@ -285,7 +216,7 @@ class _Run:
             loss.backward()
         correct = (logits.detach().argmax(dim=1) == labels).sum()
         loss_value, correct_value = torch.stack([loss.detach().float(), correct.float()]).tolist()
-        self.check_loss(loss_value)  # before the step: bad gradients never reach the weights
+        check_loss(self, loss_value)  # before the step: bad gradients never reach the weights
         if self.scaler is not None:
             self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.spec.trainable, 10.0)
@@ -295,18 +226,6 @@ class _Run:
         else:
             self.optimizer.step()
         return loss_value, correct_value, int(labels.shape[0])
-
-    def check_loss(self, value: float) -> None:
-        if self.first_loss is None and math.isfinite(value):
-            self.first_loss = value
-        limit = max(100.0, 25.0 * (self.first_loss or 0.0))
-        if not math.isfinite(value) or value > limit:
-            raise UserError(
-                MSG_DIVERGED,
-                details=f"loss={value!r} at global step {self.global_step}",
-                step=self.global_step + 1,
-                loss=format_loss(value),
-            )
 
     def report_step(self, step: int, steps: int, loss: float, accuracy: float) -> None:
         epochs = self.config.epochs
@@ -379,7 +298,7 @@ class _Run:
             if name and name.count(".") <= 1
         ]
         try:
-            with _cpu_threads_for(self.spec):
+            with cpu_threads_for(self.spec):
                 return self._run()
         finally:
             for hook in hooks:
@@ -389,7 +308,7 @@ class _Run:
         self.cancel.raise_if_cancelled()
 
     def _run(self) -> LoopOutcome:
-        self.resume()
+        resume(self)
         while self.epoch < self.config.epochs and self.bad_epochs < self.config.patience:
             loss, accuracy = with_backoff(self, self.train_epoch, self.may_run_out_of_memory())
             val_loss, val_accuracy, probs = self.validate()
@@ -410,7 +329,7 @@ class _Run:
                 "batch_size": self.batch_size,
             }
             self.history.append(record)
-            self.save_checkpoint()
+            save_checkpoint(self)
             self.on_event(
                 TrainEvent(
                     "epoch",
@@ -439,35 +358,6 @@ class _Run:
             self.notes,
             self.batch_size,
         )
-
-
-@contextmanager
-def _cpu_threads_for(spec: LoopSpec) -> Iterator[None]:
-    """One intra-op thread while a small model trains on the CPU, then the caller's setting.
-
-    A linear head's ops take microseconds; handing each to a second OpenMP thread
-    costs more than it saves, and far more when another program holds a core (the
-    fast-mode head trained 15x slower with two threads on a busy 2-core machine;
-    see docs/performance.md, "Training").
-    """
-    import torch
-
-    small = sum(p.numel() for p in spec.model.parameters()) <= SMALL_MODEL_PARAMETERS
-    if spec.device.type != "cpu" or not small or torch.get_num_threads() == 1:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _finite(state: dict[str, Any]) -> bool:
-    import torch
-
-    return all(bool(torch.isfinite(v).all()) for v in state.values() if v.is_floating_point())
 
 
 def run_loop(

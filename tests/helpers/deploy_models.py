@@ -2,7 +2,7 @@
 
 Images: scikit-learn's real digits; text: two topics of short sentences; the
 Hugging Face backbones are the random-initialised tiny folders from
-``engine.models.backbones.local_folder``.
+``engine.models.backbones.tiny_models``.
 """
 
 from __future__ import annotations
@@ -67,12 +67,12 @@ def train_package(dataset, out: Path, **settings) -> Path:
 
 
 def tiny_text_backbone(folder: Path) -> Path:
-    from engine.models.backbones.local_folder import tiny_text_model
+    from engine.models.backbones.tiny_models import tiny_text_model
 
     return tiny_text_model(folder, SPORT + FOOD + NEW_TEXTS)
 
 
 def tiny_image_backbone(folder: Path) -> Path:
-    from engine.models.backbones.local_folder import tiny_image_model
+    from engine.models.backbones.tiny_models import tiny_image_model
 
     return tiny_image_model(folder)

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from engine.models.backbones.local_folder import tiny_image_model
+from engine.models.backbones.tiny_models import tiny_image_model
 
 pytest.importorskip("transformers")
 

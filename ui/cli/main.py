@@ -208,6 +208,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ui.cli.train import add_commands
 
     add_commands(commands, common, dataset_options)
+    from ui.cli.models import add_commands as add_model_commands
+
+    add_model_commands(commands, common)
     from ui.cli.serve import add_commands as add_serve
 
     add_serve(commands, common)

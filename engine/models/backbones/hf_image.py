@@ -16,7 +16,8 @@ must be a function of the folder's files, or the cache would lie.
 Features are cached per model (``LocalModel.id``) and file content, as the
 built-in model's are; packages are ``image-hf-linear`` (a head on the folder,
 which must still be there, unchanged) and ``image-hf-finetuned`` (the whole
-network plus its config, independent of the folder).
+network plus its config, independent of the folder), loaded as classifiers by
+``engine.models.backbones.hf_image_classifier``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -42,21 +43,15 @@ from engine.models.backbones.local_folder import (
     load_failed,
     quiet_transformers,
 )
-from engine.models.contract import Classifier, PreprocessConfig, softmax
 from engine.models.image_features import image_digests
-
-if TYPE_CHECKING:
-    from engine.models.package import ModelPackage
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "HFImageClassifier",
     "ImageBackbone",
     "hf_image_features",
     "image_settings",
     "load_backbone",
-    "load_hf_classifier",
     "shared_backbone",
 ]
 
@@ -71,11 +66,6 @@ MSG_LOADING = N_("Loading the image model…")
 MSG_COMPUTING = N_("Computing image features…")
 MSG_INCOMPLETE = N_(
     "The model in “{path}” lacks some of its weights, so it would give random results."
-)
-MSG_BACKBONE_CHANGED = N_(
-    "The model “{name}” was trained on the local model folder “{path}”, "
-    "which is missing or has changed since. Put the folder back as it was, "
-    "or train the model again."
 )
 
 _backbones_lock = threading.Lock()
@@ -341,114 +331,3 @@ def hf_image_features(
             out[row] = found[source]
     progress(len(names), len(names), _(MSG_COMPUTING))
     return out
-
-
-# --------------------------------------------------------------------------- classifiers
-
-
-class HFImageClassifier(Classifier):
-    """A local image model with a linear head, or a fine-tuned network, in PyTorch."""
-
-    backend = "pytorch"
-
-    def __init__(
-        self,
-        network: Any,
-        labels: list[str],
-        name: str,
-        settings: dict[str, Any],
-        head: Any = None,
-        use_pooler: bool = False,
-        device: str = "cpu",
-    ) -> None:
-        import torch
-
-        self.network, self.head, self.use_pooler = network, head, use_pooler
-        self.labels, self.name, self.settings = list(labels), name, dict(settings)
-        self.preprocess = PreprocessConfig.from_dict(settings)
-        self.device = torch.device(device)
-        self.batch_size = 16
-
-    def predict_batch(self, pixels: np.ndarray) -> np.ndarray:
-        import torch
-
-        if self.network is None:
-            raise RuntimeError("classifier is closed")
-        values = to_pixel_values(pixels, self.settings, self.device)
-        with torch.inference_mode():
-            output = self.network(pixel_values=values)
-            logits = (
-                self.head(pool(output, self.use_pooler)) if self.head is not None else output.logits
-            )
-        return softmax(logits.float().cpu().numpy().astype(np.float32))
-
-    def close(self) -> None:
-        super().close()
-        self.network = self.head = None
-
-
-def _package_backbone(package: ModelPackage) -> LocalModel:
-    """The folder a head was trained on, unchanged, else a message saying so."""
-    backbone = package.manifest.get("backbone") or {}
-    path = str(backbone.get("path", ""))
-    try:
-        model = inspect_folder(path, "image") if path else None
-    except UserError as error:
-        raise UserError(
-            MSG_BACKBONE_CHANGED, details=error.message, name=package.name, path=path
-        ) from error
-    if model is None or model.id != backbone.get("id"):
-        raise UserError(
-            MSG_BACKBONE_CHANGED,
-            details=f"expected {backbone.get('id')!r}",
-            name=package.name,
-            path=path,
-        )
-    return model
-
-
-def load_hf_classifier(
-    package: ModelPackage,
-    progress: Progress | None = None,
-    cancel: CancelToken | None = None,
-    device: str = "cpu",
-) -> HFImageClassifier:
-    """An ``image-hf-linear`` or ``image-hf-finetuned`` package as a classifier."""
-    import torch
-
-    from engine.models.package import MSG_DAMAGED
-
-    (progress or no_progress)(0, None, _(MSG_LOADING))
-    labels, tensors = package.labels, package.tensors()
-    settings = package.manifest.get("preprocess") or {}
-    try:
-        if package.kind == KIND_HF_LINEAR:
-            backbone = shared_backbone(_package_backbone(package), device)
-            head = torch.nn.Linear(backbone.width, len(labels))
-            head.load_state_dict(
-                {"weight": tensors["classifier.weight"], "bias": tensors["classifier.bias"]}
-            )
-            return HFImageClassifier(
-                backbone.network,
-                labels,
-                package.name,
-                backbone.settings,
-                head.to(backbone.device).eval(),
-                backbone.use_pooler,
-                device,
-            )
-        from transformers import AutoConfig, AutoModelForImageClassification
-
-        with quiet_transformers():
-            config = AutoConfig.from_pretrained(
-                package.path, local_files_only=True, trust_remote_code=False
-            )
-            network = AutoModelForImageClassification.from_config(config)
-        network.load_state_dict(tensors, strict=True)
-        return HFImageClassifier(
-            network.to(torch.device(device)).eval(), labels, package.name, settings, device=device
-        )
-    except (RuntimeError, KeyError, ValueError, OSError, TypeError) as error:
-        raise UserError(
-            MSG_DAMAGED, details=f"{type(error).__name__}: {error}"[:2000], path=str(package.path)
-        ) from error

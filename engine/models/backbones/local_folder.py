@@ -12,7 +12,7 @@ A valid folder becomes a ``LocalModel`` whose ``id`` (model type + a hash of the
 safetensors files) keys the feature caches and pins the trained heads: edited
 weights are a different model, never served stale features.
 
-``tiny_text_model`` and ``tiny_image_model`` write random-initialised folders of
+``engine.models.backbones.tiny_models`` writes random-initialised folders of
 the same shape as real ones (seconds to build, kilobytes on disk) for tests and
 benchmarks.
 """
@@ -43,8 +43,6 @@ __all__ = [
     "load_failed",
     "load_text_model",
     "quiet_transformers",
-    "tiny_image_model",
-    "tiny_text_model",
     "token_limit",
 ]
 
@@ -385,100 +383,3 @@ def token_limit(config: Any, tokenizer: Any, cap: int = 512) -> int:
     if isinstance(model_max, int) and model_max > 0:
         limit = min(limit, model_max)
     return max(8, limit)
-
-
-# --------------------------------------------------------------------------- tiny models
-
-
-DEFAULT_VOCAB_TEXTS = (
-    "The quick brown fox jumps over the lazy dog.",
-    "I love this product, it works great!",
-    "Terrible service, I want my money back.",
-    "Der Hund bellt, die Katze schläft.",
-    "¿Dónde está la biblioteca más cercana?",
-    "Съешь же ещё этих мягких французских булок.",
-    "مرحبا بالعالم، كيف حالك اليوم؟",
-    "我们明天早上去北京。",
-    "東京タワーはとても高いです。",
-)
-
-
-def tiny_text_model(folder: Path, vocab_texts: list[str] | None = None) -> Path:
-    """A random-initialised ``BertModel`` (hidden 32, 2 layers, 2 heads) with a real
-    WordPiece tokenizer trained on ``vocab_texts``: the shape of a real text folder."""
-    import torch
-    from tokenizers import (
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    texts = list(vocab_texts or []) + list(DEFAULT_VOCAB_TEXTS)
-    tokenizer.train_from_iterator(
-        texts,
-        trainers.WordPieceTrainer(vocab_size=2000, special_tokens=specials, show_progress=False),
-    )
-    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]",
-        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
-    )
-    tokenizer.decoder = decoders.WordPiece()
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=128,
-    )
-    fast.save_pretrained(folder)
-    config = BertConfig(
-        vocab_size=tokenizer.get_vocab_size(),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        pad_token_id=tokenizer.token_to_id("[PAD]"),
-    )
-    with torch.random.fork_rng(), quiet_transformers():
-        torch.manual_seed(0)
-        BertModel(config).save_pretrained(folder)
-    return folder
-
-
-def tiny_image_model(folder: Path) -> Path:
-    """A random-initialised ViT (hidden 32, 2 layers, 32 x 32 pixels in 8 x 8 patches) with
-    its image processor config: the shape of a real image folder."""
-    import torch
-    from transformers import ViTConfig, ViTImageProcessor, ViTModel
-
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    config = ViTConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        image_size=32,
-        patch_size=8,
-    )
-    with torch.random.fork_rng(), quiet_transformers():
-        torch.manual_seed(0)
-        ViTModel(config).save_pretrained(folder)
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.cleaning import image_checks, image_facts, near_duplicates
+from engine.cleaning import image_checks, image_facts, image_file_checks, near_duplicates
 from engine.cleaning.findings import Finding
 from engine.core.jobs import Cancelled, CancelToken
 from engine.core.workers import DecodePool
@@ -108,7 +108,7 @@ def test_clean_images_give_no_findings(clean_rows):
 
 def test_unreadable_files_are_named_with_their_reason(planted):
     dataset, ids = planted
-    finding = only(run(image_checks.check_unreadable, dataset))
+    finding = only(run(image_file_checks.check_unreadable, dataset))
     assert finding.severity == "error"
     assert finding.row_ids == (ids["truncated"], ids["empty"], ids["text"])
     assert finding.fix.kind == "drop_rows" and finding.fix.params["row_ids"] == list(
@@ -172,10 +172,10 @@ def test_conflict_keeps_the_majority_label(clean_rows, tmp_path):
 
 def test_small_and_oddly_shaped_images(planted):
     dataset, ids = planted
-    small = only(run(image_checks.check_too_small, dataset))
+    small = only(run(image_file_checks.check_too_small, dataset))
     assert small.row_ids == (ids["tiny"],) and small.severity == "warning"
     assert (small.preview[0]["width"], small.preview[0]["height"]) == (16, 16)
-    wide = only(run(image_checks.check_extreme_aspect, dataset))
+    wide = only(run(image_file_checks.check_extreme_aspect, dataset))
     assert wide.row_ids == (ids["banner"],) and wide.severity == "info"
 
 
@@ -201,7 +201,7 @@ def test_a_cancelled_check_stops(clean_rows):
     token.cancel()
     fresh = dataset_of(list(reversed(clean_rows)))
     with pytest.raises(Cancelled):
-        image_checks.check_unreadable(fresh, lambda *a: None, token)
+        image_file_checks.check_unreadable(fresh, lambda *a: None, token)
 
 
 def crash_on_boom(paths: list[str]) -> list[str]:

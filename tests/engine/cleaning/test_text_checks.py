@@ -12,7 +12,7 @@ import pytest
 from engine.cleaning import languages, text_checks
 from engine.cleaning.findings import Finding
 from engine.core.jobs import Cancelled, CancelToken
-from engine.data import arrow_strings, textnorm
+from engine.data import arrow_strings, text_patterns, textnorm
 from engine.data.datasets import Dataset
 from tests.helpers.texts import GERMAN, clean_rows, dataset, planted
 
@@ -247,10 +247,10 @@ def test_special_character_classes_match_a_full_unicode_scan():
         if char.lower().casefold() != char.lower():
             folds.append(code)
     expected = (
-        textnorm._char_class(textnorm._ranges(suspects), "re2"),
-        textnorm._char_class(textnorm._ranges(folds), "re2"),
+        text_patterns.char_class(text_patterns.code_ranges(suspects), "re2"),
+        text_patterns.char_class(text_patterns.code_ranges(folds), "re2"),
     )
-    assert textnorm._special_classes() == expected
+    assert text_patterns.special_classes() == expected
 
 
 def test_detect_languages_matches_py3langid():

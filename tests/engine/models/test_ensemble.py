@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from engine.core.jobs import UserError
-from engine.models.ensemble import EQUAL, KIND, SEARCHED, combine
+from engine.models.ensemble import KIND, combine
+from engine.models.ensemble_card import EQUAL, SEARCHED
 from engine.models.ensemble_weights import fit_weights
 from tests.helpers import deploy_models as dm
 from tests.helpers.texts import noisy_topics

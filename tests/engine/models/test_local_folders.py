@@ -14,7 +14,8 @@ import pytest
 
 from engine.core.jobs import UserError
 from engine.models.backbones import local_folder as lf
-from engine.models.backbones.local_folder import inspect_folder, tiny_image_model, tiny_text_model
+from engine.models.backbones.local_folder import inspect_folder
+from engine.models.backbones.tiny_models import tiny_image_model, tiny_text_model
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")

@@ -160,7 +160,7 @@ def test_cli_classifies_text_typed_from_files_and_from_a_table_column(instant_mo
 def test_finetune_a_local_transformer_folder_and_use_its_self_contained_package(english, tmp_path):
     import shutil
 
-    from engine.models.backbones.local_folder import tiny_text_model
+    from engine.models.backbones.tiny_models import tiny_text_model
 
     folder = tiny_text_model(tmp_path / "tiny-bert", SPORT + FOOD)
     events = []

@@ -83,12 +83,6 @@ class DataPage(Page):
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
 
-        self.status, self.progress, self.cancel_button = (
-            self.bar.status,
-            self.bar.progress,
-            self.bar.cancel_button,
-        )
-
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.summary)

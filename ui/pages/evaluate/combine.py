@@ -316,7 +316,7 @@ class CombineDialog(Retranslatable, QDialog):
 
 def result_notes(result) -> list[str]:
     """The preview's notes, translated now (a language switch redraws them)."""
-    from engine.models.ensemble import combination_notes
+    from engine.models.ensemble_card import combination_notes
 
     return combination_notes(result.weighting, result.checked)
 

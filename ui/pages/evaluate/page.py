@@ -141,7 +141,6 @@ class EvaluatePage(ModelList, Page):
 
         self.model_buttons = ModelButtons(self)  # "Combine models…", "Use this model…"
         buttons.addWidget(self.model_buttons)
-        self.status = self.bar.status
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.source_label)
