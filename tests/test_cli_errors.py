@@ -12,6 +12,8 @@ import json
 import math
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,6 +22,8 @@ import pandas as pd
 import pytest
 
 from engine.core.jobs import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SAMPLES = Path(__import__("sklearn").__file__).parent / "datasets" / "images"
 
@@ -311,3 +315,27 @@ def test_inspect_report_of_a_folder_with_a_non_utf8_name(capsys, tmp_path):
     assert "caf\\xe9.jpg" in captured.err and "Something went wrong" not in captured.err
     assert (tmp_path / "r.html").read_text(encoding="utf-8").endswith("</html>")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photos", "r.html"]
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly():
+    """``taxon inspect --json | head``: the closed pipe is no "Something went wrong"."""
+    script = (
+        "import ui.cli.commands as cli\n"
+        "def flood(args):\n"
+        "    while True:\n"
+        "        print('{\"finding\": 1}', flush=True)\n"
+        "cli.cmd_inspect = flood\n"
+        "raise SystemExit(cli.main(['inspect', 'data.csv', '--lang', 'en']))\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().startswith("{")
+    process.stdout.close()  # like `head -1` leaving
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 1
+    assert "Something went wrong" not in stderr and "Traceback" not in stderr, stderr

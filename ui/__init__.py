@@ -1,1 +1,1 @@
-"""Taxon's faces: the Qt window (``ui.app``) and the command line (``ui.cli.main``)."""
+"""Taxon's faces: the Qt window (``ui.app``) and the command line (``ui.cli.commands``)."""

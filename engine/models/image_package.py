@@ -13,6 +13,7 @@ Packages trained on a local Hugging Face folder (``image-hf-linear``,
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from engine.core.i18n import N_
@@ -83,6 +84,30 @@ def build_network(package: ModelPackage) -> torch.nn.Module:
     return model.eval()
 
 
+def build_saved_network(
+    folder: str, kind: str, weights_sha256: str, source: str | None = None
+) -> torch.nn.Module:
+    """The network of the package at ``folder``, opened again through ``load_package``.
+
+    Picklable (a module-level function under ``functools.partial``), so the first ONNX
+    export can be made in a helper process off the window's (``image_runner``). The
+    package is validated again there (manifest, checksums, safetensors weights, never
+    unpickled), and must still be the one the caller opened: same kind, same weights.
+    ``source`` is the archive the folder was unpacked from, named in messages.
+    """
+    from dataclasses import replace
+    from pathlib import Path
+
+    from engine.models.package import load_package
+
+    package = load_package(folder)
+    if source is not None:
+        package = replace(package, source=Path(source))
+    if package.kind != kind or package.weights_sha256 != weights_sha256:
+        raise package.damaged("the package changed while its network was being prepared")
+    return build_network(package)
+
+
 def check_head(package: ModelPackage, shapes: dict[str, tuple[int, ...]] | None = None) -> None:
     """The head must have one output per label: more labels than outputs would be wrong
     silently, fewer would fail with an index error when a prediction is named. Checked
@@ -116,7 +141,13 @@ def load_package_classifier(
     runner, _metadata = load_image_runner(
         f"package-{package.kind}",
         package.weights_sha256,
-        lambda: build_network(package),
+        functools.partial(
+            build_saved_network,
+            str(package.path),
+            package.kind,
+            package.weights_sha256,
+            None if package.source is None else str(package.source),
+        ),
         {"labels": package.labels},
         mean,
         std,

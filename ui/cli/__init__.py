@@ -4,6 +4,6 @@ Nothing in this package imports Qt (an import-linter contract), so the headless
 commands start fast and run where no display exists.
 """
 
-from ui.cli.main import build_parser, main
+from ui.cli.commands import build_parser, main
 
 __all__ = ["build_parser", "main"]

@@ -1,6 +1,6 @@
 """argparse's own user-facing strings, marked so they land in Taxon's catalogs.
 
-``ui.cli.main`` points argparse's ``_``/``ngettext`` at Taxon's translations; this
+``ui.cli.commands`` points argparse's ``_``/``ngettext`` at Taxon's translations; this
 module only exists so the extractor sees these message ids.
 """
 

@@ -1,6 +1,6 @@
 """What every command-line module shares: exit codes, the progress bar, running a job,
-loading the dataset the options name. Sub-command modules import it; ``ui.cli.main`` builds
-the parser over them, so nothing imports back into ``ui.cli.main``."""
+loading the dataset the options name. Sub-command modules import it; ``ui.cli.commands`` builds
+the parser over them, so nothing imports back into ``ui.cli.commands``."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def run(check, dataset: Dataset) -> list[Finding]:
 
 
 def default_plan(findings: list[Finding]) -> CleaningPlan:
-    """What ``clean`` without ``--fix`` applies (ui/cli/main.py ``cmd_clean``)."""
+    """What ``clean`` without ``--fix`` applies (ui/cli/commands.py ``cmd_clean``)."""
     plan = CleaningPlan()
     for finding in findings:
         if finding.fix is not None and finding.kind not in REVIEW_BEFORE_FIXING:

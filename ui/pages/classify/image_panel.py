@@ -21,7 +21,6 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSplitter,
@@ -49,6 +48,7 @@ from ui.pages.classify.widgets import (
     ThumbnailLoader,
     fit_image_column,
     results_table,
+    wrapping_row,
 )
 from ui.retranslate import Retranslatable
 from ui.worker import JobWorker
@@ -117,14 +117,12 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         self.threshold_spin.setValue(25)
         self.threshold_spin.valueChanged.connect(self._threshold_changed)
         self.build_result_buttons(export)
-        tools = QHBoxLayout()
-        tools.addWidget(self.filter_edit, 2)
-        tools.addWidget(self.show_combo)
-        tools.addWidget(self.threshold_label)
-        tools.addWidget(self.threshold_spin)
-        tools.addStretch(1)
-        tools.addWidget(self.export_button)
-        tools.addWidget(self.clear_button)
+        self.filter_edit.setMinimumWidth(200)  # room for the placeholder, in any language
+        tools = wrapping_row(
+            (self.filter_edit, self.show_combo),
+            (self.threshold_label, self.threshold_spin),
+            (self.export_button, self.clear_button),
+        )
 
         self.table = results_table(self.proxy)
         self.table.selectionModel().currentRowChanged.connect(self._show_selected)
@@ -138,11 +136,12 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.drop_zone)
-        layout.addLayout(tools)
+        layout.addWidget(tools)
         layout.addWidget(splitter, 1)
 
     def retranslate_ui(self) -> None:
         self.filter_edit.setPlaceholderText(_("Filter by label or file name…"))
+        self.filter_edit.setToolTip(self.filter_edit.placeholderText())  # where it is cut
         for index, (_key, text) in enumerate(SHOW_CHOICES):
             self.show_combo.setItemText(index, _(text))
         self.threshold_label.setText(_("Unsure below:"))

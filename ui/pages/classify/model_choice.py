@@ -59,6 +59,7 @@ class ModelChooser(QComboBox):
             )  # the folder, isolated in RTL
         self.addItem(_("Open a trained model…"), OPEN)
         self.setCurrentIndex(max(0, self.findData(self.current_key)))
+        self.setToolTip(self.currentText())  # the whole name where a narrow window cuts it
         self.blockSignals(False)
 
     def showPopup(self) -> None:  # noqa: N802 - Qt's name

@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QTextEdit,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from engine.core.i18n import _, pgettext
 from ui.drops import local_paths
+from ui.pages.classify.widgets import wrapping_row
 from ui.retranslate import Retranslatable
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
@@ -92,18 +92,17 @@ class TextInputArea(Retranslatable, QWidget):
         self.open_files_button.clicked.connect(self.open_files)
         self.open_table_button = QPushButton()
         self.open_table_button.clicked.connect(self.open_table)
-        buttons = QHBoxLayout()
-        for widget in (self.classify_button, self.per_line):
-            buttons.addWidget(widget)
-        buttons.addStretch(1)
-        buttons.addWidget(self.open_files_button)
-        buttons.addWidget(self.open_table_button)
+        # Two groups that wrap onto two rows where one row would widen the window (Russian).
+        buttons = wrapping_row(
+            (self.classify_button, self.per_line),
+            (self.open_files_button, self.open_table_button),
+        )
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.text_box)
-        layout.addLayout(buttons)
+        layout.addWidget(buttons)
         layout.addWidget(self.hint)
         self.retranslate_ui()
 

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 from engine.core import i18n
 from engine.core.i18n import _
 from ui.drops import local_paths
+from ui.flow_layout import FlowLayout
 from ui.pages.classify import text_results as text_columns
 from ui.pages.classify.results_model import (
     COLUMN_CONFIDENCE,
@@ -50,6 +51,7 @@ from ui.pages.classify.results_model import (
     ResultRow,
 )
 from ui.retranslate import Retranslatable
+from ui.scroll import VerticalScrollArea
 from ui.widgets.thumbnails import thumbnail_bytes
 
 #: Thumbnail side in the results table.
@@ -195,6 +197,21 @@ class DropZone(Retranslatable, QFrame):
         event.acceptProposedAction()
 
 
+def wrapping_row(*groups: tuple[QWidget, ...]) -> QWidget:
+    """A row of widget groups that wraps group by group onto more rows where one row would
+    widen the window (a long language, a narrow window); each group stays together."""
+    row = QWidget()
+    flow = FlowLayout(row)
+    for group in groups:
+        box = QWidget()
+        box_layout = QHBoxLayout(box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        for widget in group:
+            box_layout.addWidget(widget)
+        flow.addWidget(box)
+    return row
+
+
 def results_table(proxy: QAbstractItemModel) -> QTableView:
     """The image results: a thumbnail per row, sorted by file name until a header is clicked."""
     table = QTableView()
@@ -290,7 +307,7 @@ class DetailPanel(Retranslatable, QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("detailPanel")
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(220)  # labels wrap: the table keeps room in a narrow window
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self._row: ResultRow | None = None
         #: Labels as the UI language reads them (the page sets the model's ``display_label``).
@@ -311,19 +328,24 @@ class DetailPanel(Retranslatable, QFrame):
         self.bars: list[QProgressBar] = []
         for position in range(self.ROWS):
             label, bar = QLabel(), QProgressBar()
+            label.setWordWrap(True)  # a long label must not widen or clip the panel
             bar.setRange(0, 1000)
             bar.setMaximumHeight(16)
             grid.addWidget(label, position * 2, 0)
             grid.addWidget(bar, position * 2 + 1, 0)
             self.labels.append(label)
             self.bars.append(bar)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.image)
-        layout.addWidget(self.file)
-        layout.addWidget(self.message)
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.heading, self.image, self.file, self.message):
+            layout.addWidget(widget)
         layout.addLayout(grid)
         layout.addStretch(1)
+        # In a short window the panel scrolls rather than squeezing the labels into their
+        # bars; what is added below (``layout()``: "Add to dataset…") stays in view.
+        outer = QVBoxLayout(self)
+        outer.addWidget(VerticalScrollArea(content))
         self.show_row(None, None)
         self.retranslate_ui()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -366,6 +367,13 @@ def _cleaning_plan(args: argparse.Namespace, dataset):
     return plan
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so flushing it at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     setup_logging()
@@ -387,6 +395,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(_("Cancelled."), file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader stopped early (``taxon inspect --json | head``)
+        _silence_stdout()
+        return EXIT_SOME_FAILED
     except Exception:
         log.exception("Unexpected error in %s", args.command)
         print(
