@@ -145,7 +145,12 @@ def manifest_of(path: Path) -> tuple[dict[str, Any], str, int]:
 
 
 def _archive_manifest(path: Path) -> dict[str, Any]:
-    from engine.models.package import MANIFEST_NAME, MAX_MANIFEST_BYTES, MSG_DAMAGED, parse_manifest
+    from engine.models.manifest import (
+        MANIFEST_NAME,
+        MAX_MANIFEST_BYTES,
+        MSG_DAMAGED,
+        parse_manifest,
+    )
 
     try:
         with zipfile.ZipFile(path) as archive:

@@ -76,6 +76,13 @@ def test_opened_packages_and_taxon_model_files_are_remembered(home, tmp_path):
     assert ModelLibrary().get(archive).size == archive.stat().st_size
 
 
+def test_a_taxon_model_file_registered_by_path_reads_its_manifest_from_the_zip(home, tmp_path):
+    archive = write_archive(make_package(tmp_path / "src", name="Mailed"), tmp_path / "mailed")
+    entry = register(archive)
+    assert entry is not None and entry.format == "archive" and entry.name == "Mailed"
+    assert entry.labels == ["oak", "maple", "ash"]
+
+
 def test_a_vanished_folder_is_listed_as_missing_until_removed(home, tmp_path):
     package = make_package(tmp_path / "usb" / "model")
     library = ModelLibrary()
