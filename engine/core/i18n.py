@@ -284,6 +284,10 @@ def format_bytes(size: float) -> str:
     return f"{format_number(value, 0 if unit == 0 else 1)} {units[unit]}"
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
     """``params`` with each number in a plain ``{name}`` field run through ``format_number``.
 
@@ -291,15 +295,15 @@ def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
     number (a year in a file name, an id in a path) is shown as written. A field with
     its own format spec or conversion (``{x:.1f}``) keeps the raw value it asks for.
     """
+    if not any(_is_count(value) for value in params.values()):
+        return params  # most messages: no number to localise, nothing to parse
     own_format = {
         name
         for _text, name, spec, conversion in string.Formatter().parse(template)
         if name is not None and (spec or conversion)
     }
     return {
-        key: format_number(value)
-        if isinstance(value, numbers.Real) and not isinstance(value, bool) and key not in own_format
-        else value
+        key: format_number(value) if _is_count(value) and key not in own_format else value
         for key, value in params.items()
     }
 

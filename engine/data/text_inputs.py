@@ -144,10 +144,13 @@ def read_table_column(
             )
     except UserError as error:
         return [TextInput(name, error=error.as_message())]
+    # The row is an identifier the user looks up in the spreadsheet, written as the
+    # spreadsheet writes it (no grouping): not a count to localise, and cheap per row.
     lines = table.line_numbers if table.line_numbers is not None else range(2, len(frame) + 2)
     return [
         TextInput.named(
-            Message(MSG_ROW, {"name": name, "row": int(line)}), "" if pd.isna(value) else str(value)
+            Message(MSG_ROW, {"name": name, "row": str(int(line))}),
+            "" if pd.isna(value) else str(value),
         )
         for value, line in zip(frame[column].tolist(), lines, strict=False)
     ]
