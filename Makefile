@@ -16,6 +16,8 @@ BUILD_STAMP := $(STAMPS)/build-$(shell sha256sum packaging/requirements-build.tx
 # fast: gzip -1 tarball, zstd -1 .deb (minutes); best: gzip -9, xz -6 (releases: ~45 min on
 # two cores). See docs/packaging.md.
 PACKAGE_COMPRESSION ?= fast
+# Which Linux downloads `make package` builds: tar, deb or both.
+PACKAGE_FORMATS ?= tar deb
 
 .PHONY: run test translations bench lint screenshots setup catalogs check-catalogs new-language \
 	package package-test clean gpu-check
@@ -83,7 +85,7 @@ package: setup $(BUILD_STAMP)
 	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
 		packaging/taxon.spec
 	packaging/linux/build_packages.sh dist/Taxon dist "$$($(PY) packaging/taxon_bundle.py version)" \
-		$(PACKAGE_COMPRESSION)
+		$(PACKAGE_COMPRESSION) "$(PACKAGE_FORMATS)"
 
 # Installs the built .deb (as root), runs its self-test and window, and removes it again.
 package-test: setup

@@ -5,7 +5,10 @@
 # A bundle built with a CPU-only torch gets "-cpu" in both names (taxon-cpu_<version>_amd64.deb,
 # taxon-cpu-<version>-linux-x86_64.tar.gz); the package inside is "taxon" either way.
 #
-#   packaging/linux/build_packages.sh BUNDLE_DIR OUT_DIR VERSION [fast|best]
+#   packaging/linux/build_packages.sh BUNDLE_DIR OUT_DIR VERSION [fast|best] ["tar deb"]
+#
+# The last argument picks the downloads (both by default); CI builds only the .deb, which is
+# what its tests install, to save the tarball's 2.7 GB of disk.
 #
 # "fast" (CI) compresses the tarball with gzip -1 and the .deb with zstd -1 (dpkg >= 1.21.18:
 # Debian 12, Ubuntu 21.10); "best" (releases) with gzip -9 and xz -6, which every dpkg reads.
@@ -17,6 +20,7 @@ bundle=$(realpath "$1")
 out=$(realpath -m "$2")
 version=$3
 compression=${4:-best}
+formats=${5:-tar deb}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
@@ -29,18 +33,25 @@ case $compression in
   best) gzip_level=-9; deb_args=(-Zxz -z6) ;;
   *) echo "compression must be fast or best, not $compression" >&2; exit 2 ;;
 esac
+for format in $formats; do
+  case $format in tar|deb) ;; *) echo "formats are tar and deb, not $format" >&2; exit 2 ;; esac
+done
+wants() { [[ " $formats " == *" $1 "* ]]; }
 if command -v pigz >/dev/null; then gzip_cmd="pigz $gzip_level"; else gzip_cmd="gzip $gzip_level"; fi
 mkdir -p "$out"
 stage=$(mktemp -d "$out/.stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 
 # --- the tarball: the bundle under a versioned folder ----------------------------------
+if wants tar; then
 tarball="$out/taxon$flavour-$version-linux-$machine.tar.gz"
 started=$SECONDS
 tar -C "$(dirname "$bundle")" --transform "s,^$(basename "$bundle"),taxon-$version," \
     --owner=0 --group=0 --numeric-owner -cf - "$(basename "$bundle")" | $gzip_cmd > "$tarball.part"
 mv "$tarball.part" "$tarball"
 echo "$(basename "$tarball"): $(du -h "$tarball" | cut -f1) in $((SECONDS - started)) s"
+fi
+wants deb || exit 0
 
 # --- the .deb ---------------------------------------------------------------------------
 pkg="$stage/taxon"
