@@ -49,12 +49,23 @@ class TextInput:
     #: The name as a message ("Text 3", "notes.csv, row 12"), for a display that
     #: follows a language switch; None when the name is a path.
     name_message: Message | None = None
+    #: The file the text came from (a text file or a table), as given; None when typed.
+    source: str | None = None
+    #: Where the input sits, in words that do not depend on the UI language or the folder
+    #: the file lies in ("notes.csv:12", "doc.txt", "text:3"): what ``--shard`` hashes, so
+    #: N machines split the same inputs the same way.
+    key: str = ""
 
     @classmethod
     def named(
-        cls, message: Message, text: str | None = None, error: Message | None = None
+        cls,
+        message: Message,
+        text: str | None = None,
+        error: Message | None = None,
+        source: str | None = None,
+        key: str = "",
     ) -> TextInput:
-        return cls(message.text(), text, error, message)
+        return cls(message.text(), text, error, message, source, key)
 
 
 @dataclass
@@ -77,7 +88,10 @@ class TextResult:
 
 def typed_inputs(numbered: Iterable[tuple[int, str]]) -> list[TextInput]:
     """Typed texts named "Text {n}" by the number each was given."""
-    return [TextInput.named(Message(MSG_TYPED, {"n": number}), text) for number, text in numbered]
+    return [
+        TextInput.named(Message(MSG_TYPED, {"n": number}), text, key=f"text:{number}")
+        for number, text in numbered
+    ]
 
 
 def read_text_file(path: str | os.PathLike[str]) -> TextInput:
@@ -90,19 +104,23 @@ def read_text_file(path: str | os.PathLike[str]) -> TextInput:
     from engine.data.tables.encoding_guess import MSG_BINARY, detect_encoding
 
     name = os.fspath(path)
+
+    def failed(error: Message) -> TextInput:
+        return TextInput(name, error=error, source=name, key=Path(name).name)
+
     try:
         data = read_regular(name, MAX_TEXT_BYTES)
         encoding = detect_encoding(data, Path(name).name)
-        return TextInput(name, data.decode(encoding).lstrip("\ufeff"))
+        text = data.decode(encoding).lstrip("\ufeff")
+        return TextInput(name, text, source=name, key=Path(name).name)
     except UserError as error:
-        binary = error.msgid == MSG_BINARY
-        return TextInput(name, error=Message(MSG_NOT_TEXT) if binary else error.as_message())
+        return failed(Message(MSG_NOT_TEXT) if error.msgid == MSG_BINARY else error.as_message())
     except FileTooLargeError:
-        return TextInput(name, error=Message(MSG_TOO_BIG))
+        return failed(Message(MSG_TOO_BIG))
     except NotRegularFileError:
-        return TextInput(name, error=Message(MSG_NOT_REGULAR, {"name": Path(name).name or name}))
+        return failed(Message(MSG_NOT_REGULAR, {"name": Path(name).name or name}))
     except (OSError, UnicodeDecodeError, LookupError) as error:
-        return TextInput(name, error=Message(MSG_UNREADABLE, {"reason": str(error)}))
+        return failed(Message(MSG_UNREADABLE, {"reason": str(error)}))
 
 
 def read_text_files(
@@ -143,14 +161,17 @@ def read_table_column(
                 MSG_NO_COLUMN, column=column, columns=", ".join(map(str, frame.columns))
             )
     except UserError as error:
-        return [TextInput(name, error=error.as_message())]
+        return [TextInput(name, error=error.as_message(), source=os.fspath(path), key=name)]
     # The row is an identifier the user looks up in the spreadsheet, written as the
     # spreadsheet writes it (no grouping): not a count to localise, and cheap per row.
     lines = table.line_numbers if table.line_numbers is not None else range(2, len(frame) + 2)
+    source = os.fspath(path)
     return [
         TextInput.named(
             Message(MSG_ROW, {"name": name, "row": str(int(line))}),
             "" if pd.isna(value) else str(value),
+            source=source,
+            key=f"{name}:{int(line)}",
         )
         for value, line in zip(frame[column].tolist(), lines, strict=False)
     ]

@@ -1,4 +1,4 @@
-"""``classify`` over image folders of any size: results stream out as they are made.
+"""``classify`` over image folders and text tables of any size: results stream out as made.
 
 Nothing is collected: each result is printed (a tab-separated line, or with
 ``--json`` one JSON object per line, flushed at once) and, with ``--output FILE``,
@@ -6,7 +6,10 @@ appended to a results file that is made durable after every batch
 (``engine.data.result_log``), then dropped. ``--resume`` skips what that file already
 holds, ``--shard I/N`` takes one of N fixed parts of the inputs, and the first
 Ctrl+C stops after the current batch with everything so far written (exit 130);
-a second one stops at once. No Qt is imported.
+a second one stops at once. Texts (typed, text files, table columns) go the same way
+in batches of ``TEXT_BATCH``; their ``--resume`` matches an input by its name as shown
+(file, or table and row, so resume in the same ``--lang``) and its file's size and
+modification time. No Qt is imported.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -26,6 +30,9 @@ from engine.core.jobs import Cancelled, CancelToken
 from ui.cli.common import say
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+#: Texts classified, printed and saved together: small enough that a stop loses little,
+#: large enough that batching pays (language detection and the model run per batch).
+TEXT_BATCH = 256
 
 
 def shard_spec(text: str) -> tuple[int, int]:
@@ -106,6 +113,24 @@ def _known(value: int) -> int | None:
     return None if value < 0 else value
 
 
+class _FileStamps:
+    """Size and modification time of each source file, looked up once per file."""
+
+    def __init__(self) -> None:
+        self._stamps: dict[str, tuple[int | None, int | None]] = {}
+
+    def __call__(self, source: str | None) -> tuple[int | None, int | None]:
+        if source is None:
+            return None, None
+        if source not in self._stamps:
+            try:
+                info = os.stat(source)
+                self._stamps[source] = (info.st_size, info.st_mtime_ns)
+            except OSError:
+                self._stamps[source] = (None, None)
+        return self._stamps[source]
+
+
 class _Printer:
     """Prints each result as it comes; errors to stderr above the progress bar."""
 
@@ -130,6 +155,20 @@ class _Printer:
                 f"{row['input']}\t{best[0]}\t{i18n.format_percent(best[1], 1)}\t{others}",
                 flush=True,
             )
+
+
+def _print_text_row(row: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+    elif "error" in row:
+        say(_("{input}: error: {message}").format(input=row["input"], message=row["error"]))
+    else:
+        best = row["predictions"][0]
+        print(
+            f"{row['input']}\t{best['label']}\t{i18n.format_percent(best['score'], 1)}"
+            f"\t{row['language']}",
+            flush=True,
+        )
 
 
 @contextlib.contextmanager
@@ -212,3 +251,71 @@ def classify_image_folders(args: argparse.Namespace, classifier, bar) -> int:
         print(_("No images found."), file=sys.stderr)
         return EXIT_SOME_FAILED
     return EXIT_SOME_FAILED if printer.errors else EXIT_OK
+
+
+def _within(bar, start: int, size: int, total: int):
+    """A batch's own progress (done of its steps) as progress over all ``total`` inputs."""
+
+    def progress(done: int, steps: int | None, message: str) -> None:
+        bar(start + (done * size // steps if steps else 0), total, message)
+
+    return progress
+
+
+def classify_text_inputs(args: argparse.Namespace, classifier, inputs: list, bar) -> int:
+    """Run ``classify`` on gathered texts (``engine.data.text_inputs``), a batch at a time:
+    each batch is printed and saved before the next starts. Returns the exit code."""
+    from engine.data.files import shard_of
+    from engine.data.result_log import ResultLog
+    from engine.data.text_inputs import classify_texts
+
+    log = ResultLog(args.output, resume=args.resume) if args.output else None
+    stamps = _FileStamps()
+    if args.shard is not None:
+        part, count = args.shard
+        inputs = [item for item in inputs if shard_of(item.key or item.name, count) == part]
+    if log is not None and log.index.count:
+        inputs = [item for item in inputs if not log.index.has(item.name, *stamps(item.source))]
+    cancel = CancelToken()
+    printed = errors = 0
+    interrupted = False
+    try:
+        with _first_ctrl_c_cancels(cancel):
+            for start in range(0, len(inputs), TEXT_BATCH):
+                cancel.raise_if_cancelled()
+                batch = inputs[start : start + TEXT_BATCH]
+                progress = _within(bar, start, len(batch), len(inputs))
+                for item, result in zip(
+                    batch,
+                    classify_texts(classifier, batch, args.top_k, progress, cancel),
+                    strict=True,
+                ):
+                    row = result.to_json()
+                    size, mtime_ns = stamps(item.source)
+                    if size is not None:
+                        row["size"], row["mtime_ns"] = size, mtime_ns
+                    if log is not None:
+                        log.add(row)
+                    _print_text_row(row, args.json)
+                    printed, errors = printed + 1, errors + ("error" in row)
+                if log is not None:
+                    log.commit()
+    except Cancelled:
+        interrupted = True
+    finally:
+        if log is not None:
+            log.close()
+    bar.close()
+    if interrupted:
+        print(_("Cancelled."), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if printed == 0 and log is not None and log.index.count:
+        print(
+            i18n.ngettext(
+                "Nothing left to classify: {name} holds all {n} result.",
+                "Nothing left to classify: {name} holds all {n} results.",
+                log.index.count,
+            ).format(name=log.path.name, n=i18n.format_number(log.index.count)),
+            file=sys.stderr,
+        )
+    return EXIT_SOME_FAILED if errors else EXIT_OK

@@ -248,7 +248,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def classify_texts_command(args: argparse.Namespace, classifier) -> int:
-    from engine.data.text_inputs import classify_texts, gather
+    from engine.data.text_inputs import gather
+    from ui.cli.classify import classify_text_inputs
 
     inputs = gather(args.text, list(args.text_file) + list(args.paths), args.column)
     if not inputs:
@@ -257,25 +258,11 @@ def classify_texts_command(args: argparse.Namespace, classifier) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    results = run_job(classify_texts, classifier, inputs, top_k=args.top_k)
-    rows = [result.to_json() for result in results]
-    if args.json:  # JSON Lines, like the image results
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False), flush=True)
-    else:
-        for row in rows:
-            if "error" in row:
-                print(
-                    _("{input}: error: {message}").format(input=row["input"], message=row["error"]),
-                    file=sys.stderr,
-                )
-            else:
-                best = row["predictions"][0]
-                print(
-                    f"{row['input']}\t{best['label']}\t{i18n.format_percent(best['score'], 1)}"
-                    f"\t{row['language']}"
-                )
-    return EXIT_SOME_FAILED if any("error" in row for row in rows) else EXIT_OK
+    bar = ProgressBar()
+    try:
+        return classify_text_inputs(args, classifier, inputs, bar)
+    finally:
+        bar.close()
 
 
 def _print_findings(findings) -> None:
