@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import shutil
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from engine.core.atomic import write_atomic
 from engine.core.file_lock import exclusive_lock
-from engine.core.i18n import N_
+from engine.core.i18n import N_, format_number
 from engine.core.jobs import UserError
 from engine.core.versioned_json import JsonFormat, read_versioned_json
 from engine.models.library_entry import (
@@ -89,6 +90,14 @@ def _key(path: str | os.PathLike[str]) -> str:
     return str(Path(path).expanduser().resolve())
 
 
+def _same_name(name: str) -> str:
+    """A name as ``unique_name`` compares it: case folded, every script's digits as ASCII
+    ("Run ٢" and "run 2" are one name to a reader)."""
+    return "".join(
+        str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in name
+    ).casefold()
+
+
 # --------------------------------------------------------------------------- the index
 
 
@@ -123,12 +132,16 @@ class ModelLibrary:
         return next((entry for entry in self._read(repair=False) if entry.path == key), None)
 
     def unique_name(self, base: str, exclude: str | os.PathLike[str] | None = None) -> str:
-        """``base``, or ``base (2)``, ``base (3)``… when another model already has that name."""
+        """``base``, or ``base (2)``, ``base (3)``… when another model already has that name.
+
+        The number is written in the UI language's digits ("(٢)" in Arabic), and names that
+        differ only in case or in their digits' script count as the same name.
+        """
         skip = _key(exclude) if exclude is not None else None
-        taken = {entry.name.casefold() for entry in self._read(repair=False) if entry.path != skip}
+        taken = {_same_name(entry.name) for entry in self._read(repair=False) if entry.path != skip}
         name, counter = base, 2
-        while name.casefold() in taken:
-            name = f"{base} ({counter})"
+        while _same_name(name) in taken:
+            name = f"{base} ({format_number(counter)})"
             counter += 1
         return name
 

@@ -241,6 +241,7 @@ def _finetuned(package: ModelPackage, device: str):
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     from engine.models.text_features import _torch_device
+    from engine.models.tokenizer_process import helper_tokenizer
 
     try:
         config = AutoConfig.from_pretrained(
@@ -261,22 +262,44 @@ def _finetuned(package: ModelPackage, device: str):
         raise package.damaged(str(error)) from error
     target = torch.device(_torch_device(device))
     model = model.to(target).eval()
-    tokenizer = AutoTokenizer.from_pretrained(package.path, local_files_only=True)
+    # In the helper process where it can: building a 17 MB tokenizer here holds the GIL
+    # for about a second and freezes the window (engine.models.tokenizer_process).
+    helper = helper_tokenizer(package.path)
+    tokenizer = (
+        AutoTokenizer.from_pretrained(package.path, local_files_only=True)
+        if helper is None
+        else None
+    )
     settings = package.manifest.get("preprocess") or {}
     prefix, limit = settings.get("prefix", ""), int(settings.get("max_tokens", 256))
 
     def predict(texts: list[str]) -> np.ndarray:
-        batch = tokenizer(
-            [prefix + t for t in texts],
-            truncation=True,
-            max_length=limit,
-            padding=True,
-            return_tensors="pt",
-        ).to(target)
+        texts = [prefix + t for t in texts]
+        if helper is not None:
+            batch = padded_batch(helper.encode(texts, limit), helper.pad_id)
+        else:
+            batch = tokenizer(
+                texts, truncation=True, max_length=limit, padding=True, return_tensors="pt"
+            )
         with torch.inference_mode():
-            return torch.softmax(model(**batch).logits.float(), dim=1).cpu().numpy()
+            logits = model(**{key: value.to(target) for key, value in batch.items()}).logits
+            return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
     return predict
+
+
+def padded_batch(ids: list[list[int]], pad_id: int) -> dict:
+    """Token ids padded on the right to the longest, with the attention mask, as
+    ``AutoTokenizer(..., padding=True, return_tensors="pt")`` gives them."""
+    import torch
+
+    longest = max((len(row) for row in ids), default=0)
+    input_ids = torch.full((len(ids), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), longest), dtype=torch.long)
+    for row, tokens in enumerate(ids):
+        input_ids[row, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+        mask[row, : len(tokens)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask}
 
 
 def check_shapes_first(package: ModelPackage, config) -> None:

@@ -13,9 +13,11 @@ texts and gets token ids back. A helper that died is replaced on the next call.
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 _lock = threading.Lock()
 _executor: Executor | None = None
@@ -61,6 +63,43 @@ def shutdown() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+class HelperTokenizer:
+    """A folder's fast tokenizer (``tokenizer.json``) used through the helper process: what
+    a fine-tuned text model and its training need from transformers' ``AutoTokenizer``
+    (ids with special tokens, truncated; the padding id), without building it here."""
+
+    def __init__(self, path: str, pad_id: int) -> None:
+        self.path, self.pad_id = path, pad_id
+
+    def encode(self, texts: list[str], max_length: int) -> list[list[int]]:
+        return call(encode, self.path, texts, max_length)
+
+
+def helper_tokenizer(folder: Path) -> HelperTokenizer | None:
+    """The helper's tokenizer for ``folder``, or None where only transformers can build it
+    (no ``tokenizer.json``, or no padding token named in ``tokenizer_config.json`` or
+    ``special_tokens_map.json``): the caller then uses ``AutoTokenizer``."""
+    path = folder / "tokenizer.json"
+    token = _pad_token(folder)
+    if token is None or not path.is_file():
+        return None
+    pad_id = call(load, str(path), token)
+    return None if pad_id is None else HelperTokenizer(str(path), int(pad_id))
+
+
+def _pad_token(folder: Path) -> str | None:
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        try:
+            token = json.loads((folder / name).read_text(encoding="utf-8")).get("pad_token")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(token, dict):
+            token = token.get("content")
+        if isinstance(token, str) and token:
+            return token
+    return None
+
+
 # --------------------------------------------------------------------------- in the helper
 
 _tokenizers: dict[str, object] = {}
@@ -82,7 +121,9 @@ def load(path: str, token: str) -> int | None:
 
 def encode(path: str, texts: list[str], max_length: int) -> list[list[int]]:
     """Token ids with the special tokens, truncated to ``max_length`` as transformers'
-    ``tokenizer(texts, truncation=True, max_length=max_length)`` does."""
+    ``tokenizer(texts, truncation=True, max_length=max_length)`` does (never padded: a
+    ``tokenizer.json`` may have been saved with padding on)."""
     tokenizer = _tokenizer(path)
+    tokenizer.no_padding()
     tokenizer.enable_truncation(max_length)
     return [encoding.ids for encoding in tokenizer.encode_batch(texts)]

@@ -286,20 +286,35 @@ def load_sequence_classifier(folder: Path, num_labels: int):
         hf_logging.set_verbosity(verbosity)
 
 
-def train_finetune(run: TrainRun, folder: Path) -> Trained:
-    """The encoder in ``folder`` with a sequence-classification head of the run's classes."""
+def _tokenizer_of(folder: Path):
+    """(texts -> token ids, padding id) for ``folder``: through the helper process where it
+    can (building the tokenizer here would freeze the window for about a second), else
+    transformers' ``AutoTokenizer``."""
+    from engine.models.tokenizer_process import helper_tokenizer
+
+    helper = helper_tokenizer(folder)
+    if helper is not None:
+        return (lambda texts: helper.encode(texts, MAX_TOKENS)), helper.pad_id
     from transformers import AutoTokenizer
 
-    prepared, config = run.prepared, run.config
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+
+    def encode(texts: list[str]) -> list[list[int]]:
+        return tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"]
+
+    return encode, int(tokenizer.pad_token_id or 0)
+
+
+def train_finetune(run: TrainRun, folder: Path) -> Trained:
+    """The encoder in ``folder`` with a sequence-classification head of the run's classes."""
+    prepared, config = run.prepared, run.config
     run.progress(0, None, _(MSG_TOKENIZING))
     run.emit(TrainEvent("status", note=Message(MSG_TOKENIZING)))
+    encode, pad_id = _tokenizer_of(folder)
     backbone = text_backbone(folder, run.local)
     prefix = query_prefix(backbone)
     ids = {
-        split: tokenizer([prefix + t for t in items], truncation=True, max_length=MAX_TOKENS)[
-            "input_ids"
-        ]
+        split: encode([prefix + t for t in items])
         for split, items in (("train", prepared.train_items), ("validation", prepared.val_items))
     }
     run.cancel.raise_if_cancelled()
@@ -316,7 +331,7 @@ def train_finetune(run: TrainRun, folder: Path) -> Trained:
         batches = TokenBatches(
             ids,
             {"train": prepared.train_y, "validation": prepared.val_y},
-            int(tokenizer.pad_token_id or 0),
+            pad_id,
             config.seed,
         )
         return Network(

@@ -250,3 +250,34 @@ def test_the_image_column_title_is_never_cut(page, window, qtbot):
             timeout=5_000,
         )
     window.languages.switch("en", persist=False)
+
+
+def test_the_detail_opens_on_a_classified_row_and_the_status_counts_the_whole_table(
+    page, qtbot, mixed_folder
+):
+    bad = [mixed_folder / "empty.png", mixed_folder / "noise.gif"]
+    drop(page.drop_zone, [*bad, mixed_folder / "宫殿 🏯.jpg"])  # the errors arrive first
+    wait_idle(page, qtbot, 3)
+    assert page.table.currentIndex().data(ROW_ROLE).name == "宫殿 🏯.jpg"
+    assert page.detail.heading.text() == "Top labels" and page.detail.labels[0].isVisible()
+    drop(page.drop_zone, [mixed_folder / "sub 子目录" / "flower.JPG"])
+    wait_idle(page, qtbot, 4)
+    assert page.status.text() == "2 images classified. 2 files could not be read."
+
+    page.image_panel.clear()
+    drop(page.drop_zone, bad)  # nothing but errors: the first one is shown, as an error
+    wait_idle(page, qtbot, 2)
+    assert page.table.currentIndex().data(ROW_ROLE).error
+    assert page.detail.heading.text() == "This file could not be classified:"
+    assert page.status.text() == "0 images classified. 2 files could not be read."
+
+
+def test_what_waits_for_the_model_names_folders_as_folders(mixed_folder):
+    from ui.pages.classify.image_panel import waiting_text
+
+    assert waiting_text([str(mixed_folder / "宫殿 🏯.jpg")]) == (
+        "1 image waits for the model to load."
+    )
+    assert waiting_text([str(mixed_folder), str(mixed_folder / "empty.png")]) == (
+        "2 files and folders wait for the model to load."
+    )

@@ -12,6 +12,7 @@ model, this panel everything about image inputs and results.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
 
 TOP_K = 5
 _FLUSH_MS = 100
+#: How far down the view the first classified row is looked for (errors first is rare).
+_FIRST_ROW_SCAN = 1000
 
 
 class ImagePanel(ResultButtons, Retranslatable, QWidget):
@@ -77,8 +80,8 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         self._buffer: list[ItemResult] = []
         self._started_at = 0.0
         self._progress = (0, 0)
-        self._last_summary: tuple[int, int] | None = None
-        self._run_counts = [0, 0]  # results and errors of the running job
+        self._summary_due = False  # say what the table holds (a job finished)
+        self._counts = [0, 0]  # results and errors in the table, over every job since a clear
         self.results_model_name: str | None = None  # the model behind the table's results
         self._cleared_for_model = False
 
@@ -235,7 +238,6 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         classifier = self.classifier
         self.results_model_name = getattr(classifier, "name", None)
         self._cleared_for_model = False
-        self._run_counts = [0, 0]
 
         def job(progress, cancel):
             from engine.models.inference import classify_images
@@ -283,12 +285,13 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         self.start_next()
 
     def _on_finished(self, _results: list[ItemResult]) -> None:
-        self._last_summary = (self._run_counts[0], self._run_counts[1])
+        self._summary_due = True
         self._end_job()
+        self._select_first(errors_too=True)
         self.update_status()
 
     def _on_cancelled(self) -> None:
-        self._last_summary = None
+        self._summary_due = False
         self._end_job()
         self.bar.status.setText(_("Cancelled."))
 
@@ -298,20 +301,31 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         show_error(self, message, details)
 
     def _on_result(self, result: ItemResult) -> None:
-        self._run_counts[0] += 1
-        self._run_counts[1] += result.error is not None
+        self._counts[0] += 1
+        self._counts[1] += result.error is not None
         self._buffer.append(result)
 
     def _flush(self) -> None:
         if self._buffer:
             batch, self._buffer = self._buffer, []
             self.model.add_results(batch)
-            if not self.table.selectionModel().hasSelection() and self.proxy.rowCount():
+            self._select_first(errors_too=False)
+
+    def _select_first(self, errors_too: bool) -> None:
+        """Open the detail panel on the first classified row, so it shows top labels rather
+        than an error; on an error row only when the job is over and nothing else came.
+        Only while nothing is selected: a row the user chose stays chosen."""
+        if self.table.selectionModel().hasSelection():
+            return
+        for position in range(min(self.proxy.rowCount(), _FIRST_ROW_SCAN)):
+            index = self.proxy.index(position, COLUMN_LABEL)
+            if errors_too or self.proxy.mapToSource(index).data(ROW_ROLE).error_message is None:
                 self.table.selectionModel().setCurrentIndex(
-                    self.proxy.index(0, COLUMN_LABEL),
+                    index,
                     QItemSelectionModel.SelectionFlag.ClearAndSelect
                     | QItemSelectionModel.SelectionFlag.Rows,
                 )
+                return
 
     def _set_running(self, running: bool) -> None:
         self.bar.set_running(running)
@@ -344,14 +358,9 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
                 text += " · " + _("about {time} left").format(time=i18n.format_duration(left))
             return text
         if self.pending and self.classifier is None:
-            count = len(self.pending)
-            return ngettext(
-                "{n} item waits for the model to load.",
-                "{n} items wait for the model to load.",
-                count,
-            ).format(n=i18n.format_number(count))
-        if self._last_summary is not None:
-            count, errors = self._last_summary
+            return waiting_text(self.pending)
+        if self._summary_due:
+            count, errors = self._counts
             count -= errors
             text = ngettext("{n} image classified.", "{n} images classified.", count).format(
                 n=i18n.format_number(count)
@@ -389,7 +398,8 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         self.update_status()
 
     def _clear_results(self) -> None:
-        self._last_summary = None
+        self._summary_due = False
+        self._counts = [0, 0]
         self.results_model_name = None
         self._buffer.clear()
         self.model.clear()
@@ -405,3 +415,19 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
     def shutdown(self) -> None:
         """The window is closing: stop decoding thumbnails."""
         self.thumbnails.stop()
+
+
+def waiting_text(pending: list[str]) -> str:
+    """What waits for the model, honest about folders (whose images are not counted yet)."""
+    count = len(pending)
+    if any(os.path.isdir(path) for path in pending):
+        return ngettext(
+            "{n} file or folder waits for the model to load.",
+            "{n} files and folders wait for the model to load.",
+            count,
+        ).format(n=i18n.format_number(count))
+    return ngettext(
+        "{n} image waits for the model to load.",
+        "{n} images wait for the model to load.",
+        count,
+    ).format(n=i18n.format_number(count))

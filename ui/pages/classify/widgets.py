@@ -365,9 +365,13 @@ class DetailPanel(Retranslatable, QFrame):
 
     def retranslate_ui(self) -> None:
         row = self._row
-        self.heading.setText(
-            _("Top labels") if row is not None else _("Select a result to see its top labels.")
-        )
+        if row is None:
+            heading = _("Select a result to see its top labels.")
+        elif row.error:
+            heading = _("This file could not be classified:")
+        else:
+            heading = _("Top labels")
+        self.heading.setText(heading)
         self.message.setVisible(bool(row and row.error))
         self.message.setText(row.error if row and row.error else "")
         self.message.setStyleSheet("color: #b3261e;")
