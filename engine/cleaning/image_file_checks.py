@@ -17,12 +17,14 @@ from engine.cleaning.image_facts import MSG_CRASHED, ImageFacts, image_facts
 from engine.core.i18n import N_, Nn_
 from engine.core.jobs import CancelToken, Progress, no_progress
 from engine.data.datasets import Dataset
-from engine.data.images import MSG_CORRUPT, MSG_EMPTY, MSG_NOT_IMAGE, MSG_TOO_LARGE
-
-#: Either side shorter than this (pixels) is "too small" to classify reliably.
-MIN_SIDE = 32
-#: Longer side over shorter side above this is an "extreme" aspect ratio.
-MAX_ASPECT = 4.0
+from engine.data.images import (
+    MAX_RELIABLE_ASPECT,
+    MIN_RELIABLE_SIDE,
+    MSG_CORRUPT,
+    MSG_EMPTY,
+    MSG_NOT_IMAGE,
+    MSG_TOO_LARGE,
+)
 
 
 def begin_image_check(
@@ -97,7 +99,7 @@ def check_too_small(
     dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
 ) -> list[Finding]:
     facts, cancel = begin_image_check(dataset, progress, cancel, N_("Checking image sizes…"))
-    small = facts.readable & (np.minimum(facts.width, facts.height) < MIN_SIDE)
+    small = facts.readable & (np.minimum(facts.width, facts.height) < MIN_RELIABLE_SIDE)
     positions = np.flatnonzero(small)
     if len(positions) == 0:
         return []
@@ -115,7 +117,7 @@ def check_too_small(
                     "small one turns into a blur with little to learn from. They "
                     "are often icons or thumbnails saved by mistake."
                 ),
-                {"min_side": MIN_SIDE, "input_side": 224},
+                {"min_side": MIN_RELIABLE_SIDE, "input_side": 224},
             ),
             row_ids=ids,
             fix=Fix(
@@ -129,7 +131,7 @@ def check_too_small(
                 width=facts.width[positions[:5]],
                 height=facts.height[positions[:5]],
             ),
-            stats={"rows": n, "min_side": MIN_SIDE},
+            stats={"rows": n, "min_side": MIN_RELIABLE_SIDE},
         )
     ]
 
@@ -140,7 +142,7 @@ def check_extreme_aspect(
     facts, cancel = begin_image_check(dataset, progress, cancel, N_("Checking image shapes…"))
     longer = np.maximum(facts.width, facts.height).astype(np.float64)
     shorter = np.maximum(np.minimum(facts.width, facts.height), 1).astype(np.float64)
-    positions = np.flatnonzero(facts.readable & (longer / shorter > MAX_ASPECT))
+    positions = np.flatnonzero(facts.readable & (longer / shorter > MAX_RELIABLE_ASPECT))
     if len(positions) == 0:
         return []
     n = len(positions)
@@ -163,7 +165,7 @@ def check_extreme_aspect(
                     "that they are what you meant to include (panoramas, banners, "
                     "strips of several images)."
                 ),
-                {"ratio": int(MAX_ASPECT)},
+                {"ratio": int(MAX_RELIABLE_ASPECT)},
             ),
             row_ids=ids,
             fix=Fix(
@@ -182,6 +184,6 @@ def check_extreme_aspect(
                 width=facts.width[positions[:5]],
                 height=facts.height[positions[:5]],
             ),
-            stats={"rows": n, "max_aspect": MAX_ASPECT},
+            stats={"rows": n, "max_aspect": MAX_RELIABLE_ASPECT},
         )
     ]

@@ -63,6 +63,11 @@ IMAGE_EXTENSIONS: frozenset[str] = frozenset(
 #: square of one smeared pixel row. Refusing is clearer than a crop of
 #: 1/20th of the picture: panoramas (up to ~12:1) still open.
 MAX_ASPECT_RATIO = 20
+#: Below these an image still decodes, but too little of it reaches the model for a sure
+#: answer: either side under ``MIN_RELIABLE_SIDE`` pixels, or the longer side more than
+#: ``MAX_RELIABLE_ASPECT`` times the shorter (data health flags them; Classify says why).
+MIN_RELIABLE_SIDE = 32
+MAX_RELIABLE_ASPECT = 4.0
 
 #: Largest thumbnail side; small enough to ship across processes as JPEG bytes.
 THUMBNAIL_SIZE = 128

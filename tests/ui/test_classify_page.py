@@ -281,3 +281,19 @@ def test_what_waits_for_the_model_names_folders_as_folders(mixed_folder):
     assert waiting_text([str(mixed_folder), str(mixed_folder / "empty.png")]) == (
         "2 files and folders wait for the model to load."
     )
+
+
+def test_the_detail_says_why_a_tiny_or_long_image_is_unsure(page, qtbot, tmp_path):
+    flower = Image.open(SAMPLES / "flower.jpg")
+    flower.resize((8, 6)).save(tmp_path / "tiny.png")
+    flower.resize((900, 120)).save(tmp_path / "strip.png")
+    shutil.copy(SAMPLES / "china.jpg", tmp_path / "china.jpg")
+    drop(page.drop_zone, [tmp_path])
+    wait_idle(page, qtbot, 3)
+    notes = {}
+    for name in ("tiny.png", "strip.png", "china.jpg"):
+        select(page, name)
+        notes[name] = page.detail.note.text() if page.detail.note.isVisibleTo(page) else ""
+    assert notes["tiny.png"].startswith("This image is only 8×6 pixels")
+    assert "very long and narrow (900×120 pixels)" in notes["strip.png"]
+    assert notes["china.jpg"] == ""

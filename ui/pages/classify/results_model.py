@@ -51,6 +51,8 @@ class ResultRow:
     predictions: list[tuple[str, float]] = field(default_factory=list)
     error_message: Message | None = None
     name: str = ""
+    width: int | None = None  # pixels, when the image was read
+    height: int | None = None
 
     def __post_init__(self) -> None:
         self.name = self.name or Path(self.path).name
@@ -60,7 +62,15 @@ class ResultRow:
         predictions = [(p.label, float(p.score)) for p in result.predictions]
         best = predictions[0] if predictions else (None, None)
         message = result.error_message or (Message(result.error) if result.error else None)
-        return cls(result.input, best[0], best[1], predictions, message)
+        return cls(
+            result.input,
+            best[0],
+            best[1],
+            predictions,
+            message,
+            width=result.width,
+            height=result.height,
+        )
 
     @property
     def error(self) -> str | None:

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from engine.core import i18n
 from engine.core.i18n import _
+from engine.data.images import MAX_RELIABLE_ASPECT, MIN_RELIABLE_SIDE
 from ui.drops import local_paths
 from ui.flow_layout import FlowLayout
 from ui.pages.classify import text_results as text_columns
@@ -299,6 +300,24 @@ class ConfidenceDelegate(QStyledItemDelegate):
         style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
 
 
+def size_note(row: ResultRow) -> str:
+    """Why the model may be unsure of this image, from its size alone ("" when nothing
+    odd): the same limits as the data-health checks for tiny and extreme images."""
+    if not row.width or not row.height:
+        return ""
+    size = {"width": i18n.format_number(row.width), "height": i18n.format_number(row.height)}
+    if min(row.width, row.height) < MIN_RELIABLE_SIDE:
+        return _(
+            "This image is only {width}×{height} pixels: too little for a sure answer."
+        ).format(**size)
+    if max(row.width, row.height) / min(row.width, row.height) > MAX_RELIABLE_ASPECT:
+        return _(
+            "This image is very long and narrow ({width}×{height} pixels). The model expects "
+            "roughly square photos, so its answer is less sure."
+        ).format(**size)
+    return ""
+
+
 class DetailPanel(Retranslatable, QFrame):
     """The selected result: thumbnail, file, and the top labels with bars."""
 
@@ -323,6 +342,9 @@ class DetailPanel(Retranslatable, QFrame):
         self.file.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.note = QLabel()  # why an odd image's answer is unsure (tiny, long and narrow)
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: palette(placeholder-text);")
         grid = QGridLayout()
         self.labels: list[QLabel] = []
         self.bars: list[QProgressBar] = []
@@ -341,6 +363,7 @@ class DetailPanel(Retranslatable, QFrame):
         for widget in (self.heading, self.image, self.file, self.message):
             layout.addWidget(widget)
         layout.addLayout(grid)
+        layout.addWidget(self.note)
         layout.addStretch(1)
         # In a short window the panel scrolls rather than squeezing the labels into their
         # bars; what is added below (``layout()``: "Add to dataset…") stays in view.
@@ -375,6 +398,9 @@ class DetailPanel(Retranslatable, QFrame):
         self.message.setVisible(bool(row and row.error))
         self.message.setText(row.error if row and row.error else "")
         self.message.setStyleSheet("color: #b3261e;")
+        note = size_note(row) if row is not None and not row.error else ""
+        self.note.setText(note)
+        self.note.setVisible(bool(note))
         predictions = [] if row is None else row.predictions[: self.ROWS]
         for position, (label, score) in enumerate(predictions):
             self.labels[position].setText(
