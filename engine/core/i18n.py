@@ -235,6 +235,22 @@ def _with_digits(text: str, digits: dict | None) -> str:
     return text.translate(digits) if digits else text
 
 
+def localize_digits(text: str) -> str:
+    """``text`` with its ASCII digits as the UI language writes them ("2026" → "٢٠٢٦" in
+    Arabic); everything else unchanged. For numbers Taxon writes into a name (a default
+    model name's time stamp), never for what the user typed."""
+    return _with_digits(text, _numbering()[1])
+
+
+def _percent_sign(system: str) -> str:
+    """The numbering system's percent sign: Babel writes a pattern's "%" as it is, so
+    Arabic numbers would end in an ASCII "%" beside Qt's "٪"."""
+    if system == "default":
+        return "%"
+    symbols = babel_locale().number_symbols.get(system) or {}
+    return symbols.get("percentSign") or "%"
+
+
 def format_number(value: float, decimals: int | None = None) -> str:
     from babel import numbers as babel_numbers  # imported on first use: start-up stays fast
 
@@ -254,7 +270,16 @@ def format_percent(fraction: float, decimals: int = 0) -> str:
     text = babel_numbers.format_percent(
         fraction, format=pattern, locale=babel_locale(), numbering_system=system
     )
-    return _with_digits(text, digits)
+    return _with_digits(text, digits).replace("%", _percent_sign(system))
+
+
+def percent_affixes() -> tuple[str, str]:
+    """What ``format_percent`` writes before and after the number: ``("", "%")`` in English,
+    ``("", "٪")`` in Arabic (the sign, then an Arabic letter mark). A spin box showing a
+    percentage takes them as its prefix and suffix, so it matches every other percentage."""
+    text = format_percent(0.0)
+    before, _zero, after = text.partition(localize_digits("0"))
+    return before, after
 
 
 def format_datetime(moment: datetime) -> str:
@@ -269,8 +294,12 @@ def format_datetime(moment: datetime) -> str:
 def format_duration(seconds: float) -> str:
     from babel import dates as babel_dates
 
-    return babel_dates.format_timedelta(
-        seconds, threshold=1.0, format="narrow", locale=babel_locale()
+    _system, digits = _numbering()
+    return _with_digits(
+        babel_dates.format_timedelta(
+            seconds, threshold=1.0, format="narrow", locale=babel_locale()
+        ),
+        digits,
     )
 
 

@@ -93,9 +93,7 @@ def _key(path: str | os.PathLike[str]) -> str:
 def _same_name(name: str) -> str:
     """A name as ``unique_name`` compares it: case folded, every script's digits as ASCII
     ("Run ٢" and "run 2" are one name to a reader)."""
-    return "".join(
-        str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in name
-    ).casefold()
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in name).casefold()
 
 
 # --------------------------------------------------------------------------- the index

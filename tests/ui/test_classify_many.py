@@ -18,6 +18,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableView
 
+from engine.data.images import THUMBNAIL_SIZE
 from engine.models.contract import Classifier, ItemResult, Prediction
 from ui.pages.classify import page as page_module
 from ui.pages.classify.page import ClassifyPage
@@ -32,7 +33,7 @@ from ui.pages.classify.results_model import (
     ResultsFilter,
     ResultsModel,
 )
-from ui.pages.classify.widgets import ThumbnailLoader
+from ui.widgets.thumbnails import ThumbnailLoader
 
 LABELS = ["cat", "dog", "bird", "fish", "horse"]
 TINY_JPEG = None
@@ -133,7 +134,7 @@ def test_an_evicted_thumbnail_is_decoded_again_off_the_ui_thread(qtbot, tmp_path
     photo = tmp_path / "old.jpg"
     Image.new("RGB", (640, 480), (10, 200, 40)).save(photo)
     model = ResultsModel()
-    model.loader = ThumbnailLoader()
+    model.loader = ThumbnailLoader(THUMBNAIL_SIZE)
     model.loader.loaded.connect(model.thumbnail_loaded)
     model.add_results([ItemResult(str(photo), [Prediction("cat", 0.9)], None, _jpeg())])
     model.add_results(synthetic(THUMBNAIL_CACHE + 100, start=1))  # pushes the first one out

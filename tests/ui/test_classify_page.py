@@ -297,3 +297,15 @@ def test_the_detail_says_why_a_tiny_or_long_image_is_unsure(page, qtbot, tmp_pat
     assert notes["tiny.png"].startswith("This image is only 8×6 pixels")
     assert "very long and narrow (900×120 pixels)" in notes["strip.png"]
     assert notes["china.jpg"] == ""
+
+
+def test_thumbnails_fit_their_column_whole(page, qtbot, mixed_folder):
+    from ui.pages.classify.results_model import COLUMN_IMAGE, THUMB
+
+    drop(page.drop_zone, [mixed_folder / "宫殿 🏯.jpg", mixed_folder / "sub 子目录"])
+    wait_idle(page, qtbot, 2)
+    width = page.table.horizontalHeader().sectionSize(COLUMN_IMAGE)
+    for row in range(page.proxy.rowCount()):
+        pixmap = page.proxy.index(row, COLUMN_IMAGE).data(Qt.ItemDataRole.DecorationRole)
+        assert pixmap is not None and max(pixmap.width(), pixmap.height()) == THUMB
+        assert pixmap.width() < width  # drawn whole, not cut by the cell's edge

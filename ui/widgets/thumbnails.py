@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
 log = logging.getLogger(__name__)
 
 
@@ -26,3 +28,44 @@ def thumbnail_bytes(path: str, size: int, enlarge_tiny: bool = False) -> bytes |
             (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
         )
     return thumbnail_jpeg(image, size)
+
+
+class _Render(QRunnable):
+    def __init__(self, loader: ThumbnailLoader, path: str) -> None:
+        super().__init__()
+        self.loader, self.path = loader, path
+
+    def run(self) -> None:
+        data = thumbnail_bytes(self.path, self.loader.size, self.loader.enlarge_tiny)
+        self.loader.loaded.emit(self.path, data or b"")
+
+
+class ThumbnailLoader(QObject):
+    """Decodes thumbnails of ``size`` pixels on one background thread; ``loaded(path, jpeg)``
+    comes back on the UI thread (a queued signal), ``b""`` for a file that cannot be read.
+    Newest requests first: what was just scrolled to. Used by the Classify and Data tables,
+    which keep a bounded cache and ask again for rows scrolled back into view."""
+
+    loaded = Signal(str, bytes)
+
+    def __init__(
+        self, size: int, enlarge_tiny: bool = False, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.size, self.enlarge_tiny = size, enlarge_tiny
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._priority = 0
+
+    def request(self, path: str) -> None:
+        self._priority += 1
+        self.pool.start(_Render(self, path), self._priority)
+
+    def forget_queued(self) -> None:
+        """Drop the requests not started yet (the table shows other rows now)."""
+        self.pool.clear()
+
+    def stop(self) -> None:
+        """Drop queued requests and wait for the one running (the page is closing)."""
+        self.pool.clear()
+        self.pool.waitForDone(5000)

@@ -32,9 +32,11 @@ from PySide6.QtWidgets import (
 from engine.core import i18n
 from engine.core.i18n import _, ngettext
 from engine.core.paths import user_cache_dir
+from engine.data.images import THUMBNAIL_SIZE
 from engine.data.result_export import export_results_csv, export_results_json
 from ui.errors import show_error
 from ui.job_bar import JobBar
+from ui.locale_numbers import show_as_percent
 from ui.pages.classify.results_model import (
     COLUMN_LABEL,
     ROW_ROLE,
@@ -46,12 +48,12 @@ from ui.pages.classify.widgets import (
     DetailPanel,
     DropZone,
     ResultButtons,
-    ThumbnailLoader,
     fit_image_column,
     results_table,
     wrapping_row,
 )
 from ui.retranslate import Retranslatable
+from ui.widgets.thumbnails import ThumbnailLoader
 from ui.worker import JobWorker
 
 if TYPE_CHECKING:
@@ -86,7 +88,7 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         self._cleared_for_model = False
 
         self.model = ResultsModel(self)
-        self.thumbnails = ThumbnailLoader(self)
+        self.thumbnails = ThumbnailLoader(THUMBNAIL_SIZE, parent=self)
         self.thumbnails.loaded.connect(self.model.thumbnail_loaded)
         self.model.loader = self.thumbnails
         self.proxy = ResultsFilter(self.model, self)
@@ -116,7 +118,7 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         self.threshold_spin = QDoubleSpinBox()
         self.threshold_spin.setRange(0, 100)
         self.threshold_spin.setDecimals(0)
-        self.threshold_spin.setSuffix(" %")
+        show_as_percent(self.threshold_spin)  # "25%", "٢٥٪": the UI language's sign and digits
         self.threshold_spin.setValue(25)
         self.threshold_spin.valueChanged.connect(self._threshold_changed)
         self.build_result_buttons(export)

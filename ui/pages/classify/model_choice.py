@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFileDialog, QWidget
 
+from engine.core import i18n
 from engine.core.i18n import _
 from engine.models.library import ModelLibrary, register
 
@@ -51,7 +52,12 @@ class ModelChooser(QComboBox):
     def refresh(self) -> None:
         self.blockSignals(True)
         self.clear()
-        self.addItem(_("Built-in: ImageNet (1,000 everyday objects)"), BUILTIN)
+        self.addItem(
+            _("Built-in: ImageNet ({count} everyday objects)").format(
+                count=i18n.format_number(1000)
+            ),
+            BUILTIN,
+        )
         for key, name in self.choices():
             self.addItem(_("Trained: {name}").format(name="\u2068" + name + "\u2069"), key)
             self.setItemData(

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 COLUMN_IMAGE, COLUMN_FILE, COLUMN_LABEL, COLUMN_CONFIDENCE = range(4)
 HEADERS = (N_("Image"), N_("File"), N_("Label"), N_("Confidence"))
 _PIXMAP_CACHE = 600
+#: The thumbnail column's picture size, in pixels.
+THUMB = 64
 #: A flush of up to this many rows puts each in its sorted place; more are added, then
 #: sorted at once (each placed row costs the proxy an update of its whole mapping).
 _INSERT_ONE_BY_ONE = 64
@@ -99,6 +101,7 @@ class ResultsModel(RowsTableModel):
         self._sort: tuple[int, bool] | None = None  # (column, descending)
         self.threshold = 0.25
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
+        self._icons: OrderedDict[str, QPixmap] = OrderedDict()  # the pixmaps fitted to THUMB
         self._thumbnails: OrderedDict[str, bytes] = OrderedDict()
         self._requested: set[str] = set()
         self.loader: Any = None  # a ThumbnailLoader (widgets.py), set by the page
@@ -176,6 +179,7 @@ class ResultsModel(RowsTableModel):
         self.rows.clear()
         self._order.clear()
         self._pixmaps.clear()
+        self._icons.clear()
         self._thumbnails.clear()
         self._requested.clear()
         self.endResetModel()
@@ -249,7 +253,27 @@ class ResultsModel(RowsTableModel):
         return _sort_key(column)(row)
 
     def decoration(self, row: ResultRow, column: int) -> QPixmap | None:
-        return self.pixmap_for(row) if column == COLUMN_IMAGE else None
+        """The thumbnail fitted into ``THUMB`` pixels: Qt draws a pixmap decoration at its
+        own size, so the 128-pixel thumbnail was cut by the cell's edge."""
+        if column != COLUMN_IMAGE:
+            return None
+        icon = self._icons.get(row.path)
+        if icon is not None:
+            self._icons.move_to_end(row.path)
+            return icon
+        pixmap = self.pixmap_for(row)
+        if pixmap is None or pixmap.isNull():
+            return pixmap
+        icon = pixmap.scaled(
+            THUMB,
+            THUMB,
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        self._icons[row.path] = icon
+        if len(self._icons) > _PIXMAP_CACHE:
+            self._icons.popitem(last=False)
+        return icon
 
     def tooltip(self, row: ResultRow, column: int) -> str | None:
         if column == COLUMN_FILE:

@@ -8,12 +8,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import (
     QAbstractItemModel,
-    QObject,
     QRect,
-    QRunnable,
     QSize,
     Qt,
-    QThreadPool,
     Signal,
 )
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QPainter
@@ -49,55 +46,13 @@ from ui.pages.classify.results_model import (
     COLUMN_IMAGE,
     COLUMN_LABEL,
     ROW_ROLE,
+    THUMB,
     ResultRow,
 )
 from ui.retranslate import Retranslatable
 from ui.scroll import VerticalScrollArea
-from ui.widgets.thumbnails import thumbnail_bytes
 
 #: Thumbnail side in the results table.
-THUMB = 64
-
-
-def render_thumbnail(path: str) -> bytes:
-    """The JPEG thumbnail the classifier would have made (b"" if the file went bad since).
-
-    Decodes at a reduced size (JPEG draft mode), so a camera photo costs a few ms.
-    """
-    from engine.data.images import THUMBNAIL_SIZE
-
-    return thumbnail_bytes(path, THUMBNAIL_SIZE) or b""
-
-
-class _Render(QRunnable):
-    def __init__(self, loader: ThumbnailLoader, path: str) -> None:
-        super().__init__()
-        self.loader, self.path = loader, path
-
-    def run(self) -> None:
-        self.loader.loaded.emit(self.path, render_thumbnail(self.path))
-
-
-class ThumbnailLoader(QObject):
-    """Decodes thumbnails on one background thread; ``loaded(path, jpeg)`` comes back on
-    the UI thread (a queued signal). Newest requests first: what was just scrolled to."""
-
-    loaded = Signal(str, bytes)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self._priority = 0
-
-    def request(self, path: str) -> None:
-        self._priority += 1
-        self.pool.start(_Render(self, path), self._priority)
-
-    def stop(self) -> None:
-        """Drop queued requests and wait for the one running (the page is closing)."""
-        self.pool.clear()
-        self.pool.waitForDone(5000)
 
 
 class ResultButtons:

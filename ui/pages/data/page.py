@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,7 +29,7 @@ from ui.drops import local_paths
 from ui.flow_layout import FlowLayout
 from ui.page import Page
 from ui.pages.data.charts import BarChart
-from ui.widgets.frame_model import FrameModel
+from ui.pages.data.table_model import THUMB, DataTableModel
 
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".jsonl", ".ndjson", ".parquet"}
 
@@ -72,11 +73,14 @@ class DataPage(Page):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(charts)
-        self.model = FrameModel()
+        # Image rows show a small thumbnail, decoded off the UI thread (``table_model``).
+        self.model = DataTableModel()
         self.table = QTableView()
         self.table.setObjectName("dataTable")
         self.table.setModel(self.model)
         self.table.setWordWrap(False)
+        self.table.setIconSize(QSize(THUMB, THUMB))
+        self._text_row_height = self.table.verticalHeader().defaultSectionSize()
         splitter = QSplitter()
         splitter.addWidget(scroll)
         splitter.addWidget(self.table)
@@ -223,8 +227,12 @@ class DataPage(Page):
             + ([SOURCE_LINE] if has_lines else [])
             + ([SPLIT] if SPLIT in frame.columns else [])
         )
-        self.model.set_frame(frame, columns)
+        images = dataset.task == "image"
+        self.model.set_frame(frame, columns, images=images)
         self.model.retranslate(self._headers())
+        self.table.verticalHeader().setDefaultSectionSize(
+            THUMB + 4 if images else self._text_row_height
+        )
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, header.ResizeMode.Stretch)
         for column in range(1, len(columns)):
@@ -277,6 +285,10 @@ class DataPage(Page):
         dataset = self.session.current
         item = _("Image") if dataset is not None and dataset.task == "image" else _("Text")
         return {ITEM: item, LABEL: _("Label"), SOURCE_LINE: _("Line"), SPLIT: _("Split")}
+
+    def shutdown(self) -> None:
+        """The window is closing: stop decoding thumbnails."""
+        self.model.loader.stop()
 
     def retranslate_ui(self) -> None:
         self.import_folder_button.setText(_("Import image folder…"))

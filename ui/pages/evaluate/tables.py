@@ -161,8 +161,9 @@ class MetricCards(QWidget):
                 "low when a small class is poorly recognised."
             ),
             "ece": _(
-                "How far the model's confidence is from how often it is right (0 is perfect)."
-            ),
+                "How far the model's confidence is from how often it is right ({perfect} is "
+                "perfect)."
+            ).format(perfect=i18n.format_percent(0.0)),
             "count": _("Examples the numbers are based on."),
         }
         for key, card in self.cards.items():

@@ -33,7 +33,7 @@ from ui.worker import JobWorker
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
 THUMB = 56
-#: Thumbnails decoded per selected finding (the table lists every row; the rest show names).
+#: Thumbnails decoded in one go: the first rows of a finding, then the rows scrolled into view.
 MAX_THUMBNAILS = 60
 SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#b35900", "info": "#2f6fba"}
 
@@ -123,6 +123,7 @@ class HealthPage(Page):
         self.rows_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.rows_view.setWordWrap(False)
         self.rows_view.horizontalHeader().setStretchLastSection(True)
+        self.rows_view.verticalScrollBar().valueChanged.connect(self._load_visible_thumbnails)
         self._thumb_job: JobWorker | None = None
         self.plan_heading = QLabel()
         self.plan_heading.setWordWrap(True)
@@ -299,11 +300,30 @@ class HealthPage(Page):
         self.rows_model.retranslate(preview_headers(task))
         self.rows_view.verticalHeader().setDefaultSectionSize(THUMB + 6 if task == "image" else 24)
         self.rows_view.resizeColumnsToContents()
+        self.rows_view.scrollToTop()  # a new finding starts at its first row
         if task == "image":
-            self._load_thumbnails(self.rows_model.image_paths(MAX_THUMBNAILS))
+            last = self.rows_model.rowCount() - 1
+            self._load_thumbnails(self.rows_model.paths_without_thumbnails(0, last, MAX_THUMBNAILS))
+
+    def _load_visible_thumbnails(self) -> None:
+        """Thumbnails for the rows in view that have none yet (every row of a long finding
+        gets one as it is scrolled to); one batch at a time."""
+        if self._thumb_job is not None or self.rows_model.rowCount() == 0:
+            return
+        if self.session.current is None or self.session.current.task != "image":
+            return
+        view = self.rows_view
+        first = view.rowAt(0)
+        if first < 0:  # no row in view
+            return
+        last = view.rowAt(view.viewport().height() - 1)  # -1: the rows end above the bottom
+        last = self.rows_model.rowCount() - 1 if last < 0 else last + 1  # and the next row
+        paths = self.rows_model.paths_without_thumbnails(first, last, MAX_THUMBNAILS)
+        if paths:
+            self._load_thumbnails(paths)
 
     def _load_thumbnails(self, paths: list[str]) -> None:
-        """Thumbnails of the first rows' images, decoded off the UI thread (broken ones stay
+        """Thumbnails of these rows' images, decoded off the UI thread (broken ones stay
         blank)."""
         if self._thumb_job is not None:
             self._thumb_job.cancel()
@@ -329,9 +349,19 @@ class HealthPage(Page):
         self._thumb_job = None
         for path, data in items:
             pixmap = QPixmap()
-            if data and pixmap.loadFromData(data):
-                self.rows_model.set_thumbnail(path, pixmap)
+            self.rows_model.set_thumbnail(
+                path, pixmap if data and pixmap.loadFromData(data) else None
+            )
         self.rows_view.resizeColumnToContents(self.rows_model.column_keys().index("item"))
+        self._load_visible_thumbnails()  # the user may have scrolled on meanwhile
+
+    def shutdown(self) -> None:
+        """The window is closing: stop decoding thumbnails; a batch already on its way is
+        dropped (``_show_thumbnails`` only takes the current job's)."""
+        job, self._thumb_job = self._thumb_job, None
+        if job is not None:
+            job.cancel()
+            job.wait()
 
     def _fill_plan(self) -> None:
         self.plan_list.clear()

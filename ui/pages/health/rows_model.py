@@ -3,16 +3,20 @@
 A user must see every affected item, its label, the label Taxon suggests and how
 sure it is, and which copy of a duplicate group stays, *before* ticking a fix.
 Image rows show a thumbnail; thumbnails arrive from a worker thread and are set
-with ``set_thumbnail``, so the table fills in without blocking the UI.
+with ``set_thumbnail``, so the table fills in without blocking the UI. At most
+``THUMBNAIL_CACHE`` are kept: the page asks again for the rows scrolled into view.
+Rows of a group sit together, every second group on a shaded background.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication
 
 from engine.core import i18n
 from engine.core.i18n import _
@@ -31,6 +35,8 @@ _HIDDEN = frozenset(
 #: Columns shown even when empty.
 _ALWAYS = ("item", "label")
 _MAX_CELL = 300
+#: Thumbnails kept per finding (a few KB each); rows scrolled back to are decoded again.
+THUMBNAIL_CACHE = 600
 _REMOVED = QColor("#b3261e")
 _KEPT = QColor("#1b7f3b")
 
@@ -40,13 +46,31 @@ def _isolate(text: str) -> str:
     return "\u2068" + text + "\u2069"
 
 
+def _group_shade() -> QColor:
+    """The shade of every second group: the palette's base tinted a little towards its
+    highlight, so it shows in light and dark themes alike."""
+    palette = QApplication.palette()
+    base = palette.color(QPalette.ColorRole.Base)
+    tint = palette.color(QPalette.ColorRole.Highlight)
+    return QColor.fromRgbF(
+        *(0.88 * a + 0.12 * b for a, b in zip(base.getRgbF()[:3], tint.getRgbF()[:3], strict=True))
+    )
+
+
 def fix_actions(finding: Any) -> dict[int, str]:
-    """What the suggested fix does to each row: ``removed``, ``kept`` or ``relabel``."""
+    """What the suggested fix does to each row: ``removed``, ``kept`` or ``relabel``.
+
+    Where the fix removes some rows of a group (contradicting labels), the group's other
+    rows are ``kept``, so each row of a group says what happens to it."""
     fix = finding.fix
     if fix is None:
         return {}
     if fix.kind == "drop_rows":
-        return {int(row): "removed" for row in fix.params.get("row_ids", ())}
+        actions = {int(row): "removed" for row in fix.params.get("row_ids", ())}
+        for group in finding.groups:
+            for row in group:
+                actions.setdefault(int(row), "kept")
+        return actions
     if fix.kind == "relabel":
         return {int(row): "relabel" for row in fix.params.get("labels", {})}
     return {}
@@ -64,7 +88,8 @@ class FindingRowsModel(RowsTableModel):
         super().__init__(parent)
         self._columns: list[str] = []
         self._task = "image"
-        self._thumbnails: dict[str, QPixmap] = {}
+        #: path -> pixmap, or None for a file that could not be read; least recently shown first.
+        self._thumbnails: OrderedDict[str, QPixmap | None] = OrderedDict()
         self.headers: dict[str, str] = {}
 
     def set_rows(
@@ -77,7 +102,7 @@ class FindingRowsModel(RowsTableModel):
         """``extras``: a finding's preview columns by row id (shown for the rows that have them)."""
         self.beginResetModel()
         self._task = task
-        self._thumbnails = {}
+        self._thumbnails = OrderedDict()
         entries: list[dict[str, Any]] = []
         extra_keys: list[str] = []
         for row in rows:
@@ -109,19 +134,24 @@ class FindingRowsModel(RowsTableModel):
     def column_keys(self) -> list[str]:
         return list(self._columns)
 
-    def image_paths(self, limit: int) -> list[str]:
-        """The first ``limit`` distinct image paths, in table order, for thumbnails."""
+    def paths_without_thumbnails(self, first: int, last: int, limit: int) -> list[str]:
+        """Up to ``limit`` distinct image paths of rows ``first``..``last`` (those in view)
+        that have not been tried yet, in table order."""
         paths: list[str] = []
-        for row in self.rows:
+        for row in self.rows[max(first, 0) : last + 1]:
             path = row.get("item")
-            if path and path not in paths:
+            if path and path not in self._thumbnails and path not in paths:
                 paths.append(path)
-            if len(paths) >= limit:
-                break
+                if len(paths) >= limit:
+                    break
         return paths
 
-    def set_thumbnail(self, path: str, pixmap: QPixmap) -> None:
+    def set_thumbnail(self, path: str, pixmap: QPixmap | None) -> None:
+        """``pixmap``: None for a file that could not be read (it stays blank, not retried)."""
         self._thumbnails[path] = pixmap
+        self._thumbnails.move_to_end(path)
+        while len(self._thumbnails) > THUMBNAIL_CACHE:
+            self._thumbnails.popitem(last=False)
         for number, row in enumerate(self.rows):
             if row.get("item") == path:
                 index = self.index(number, 0)
@@ -136,8 +166,17 @@ class FindingRowsModel(RowsTableModel):
 
     def decoration(self, row: dict[str, Any], column: int) -> QPixmap | None:
         if self._columns[column] == "item" and self._task == "image":
-            return self._thumbnails.get(row.get("item", ""))
+            path = row.get("item", "")
+            if path in self._thumbnails:
+                self._thumbnails.move_to_end(path)
+                return self._thumbnails[path]
         return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.BackgroundRole:  # every second group shaded
+            group = self.rows[index.row()].get("group") if index.isValid() else None
+            return _group_shade() if group is not None and group % 2 == 1 else None
+        return super().data(index, role)
 
     def foreground(self, row: dict[str, Any], column: int) -> QColor | None:
         if self._columns[column] == "action":

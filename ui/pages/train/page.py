@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.core import i18n
 from engine.core.i18n import Message, _
 from engine.training.config import TrainControls
 from ui.errors import show_error
@@ -138,12 +139,20 @@ class TrainPage(Page):
 
     def default_name(self) -> str:
         """The dataset's name and the time, unique among the library's models (two runs in
-        the same minute get "… (2)"), so every chooser tells them apart."""
+        the same minute get "… (2)"), so every chooser tells them apart.
+
+        The time stamp is the same year-month-day order in every language (it sorts, and it
+        is a valid folder name everywhere), in the UI language's digits: an Arabic user gets
+        "٢٠٢٦-١٢-٠٦ ١٤.٠٣", like every other number Taxon writes for them. Once made, the
+        name is the user's text: it never changes with the language (like a typed name), and
+        the dataset's own name is kept as it is written.
+        """
         from engine.models.library import ModelLibrary
 
         dataset = self.session.current
         base = dataset.name if dataset is not None else _("Model")
-        return ModelLibrary().unique_name(f"{base} {datetime.now():%Y-%m-%d %H.%M}")
+        stamp = i18n.localize_digits(f"{datetime.now():%Y-%m-%d %H.%M}")
+        return ModelLibrary().unique_name(f"{base} {stamp}")
 
     def start(self) -> None:
         dataset = self.session.current
