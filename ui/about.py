@@ -6,7 +6,6 @@ from html import escape
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTextBrowser, QVBoxLayout, QWidget
 
-from engine.core import i18n
 from engine.core.about import app_version, bundled_components
 from engine.core.i18n import _
 from ui.retranslate import Retranslatable
@@ -58,10 +57,10 @@ class AboutDialog(Retranslatable, QDialog):
             "Taxon never connects to the internet. Your data and models stay on this computer."
         )
         class_names = _(
-            "The built-in image model's {count} class names (ImageNet) are shown in the "
+            "The built-in image model's 1,000 class names (ImageNet) are shown in the "
             "interface language; hover over one to see its English name, which files "
             "and programs receive."
-        ).format(count=i18n.format_number(1000))
+        )
         self._browser.setHtml(
             f"<h3>{escape(models)}</h3>{self._component_table('model')}"
             f"<p>{escape(class_names)}</p>"
