@@ -15,11 +15,12 @@ with a fresh home folder, so every first-use conversion happens:
   its tokenizer, the features, the head;
 - that text model's first load on the Classify page (its tokenizer built again).
 
-The budget (2 s) catches one of these steps running on the UI thread itself (seconds to
-minutes of freeze), not scheduling noise: on a shared two-core machine under full load a
-tick can come several hundred ms late with nothing wrong. The measured figures are
-printed, so a smaller freeze (like the 0.5–1.4 s these steps caused before the helper
-processes) shows in the output.
+The budget (1 s, against the 1.4 s these steps froze the window before the helper
+processes) catches a step back on the UI thread, or a long C call back on a worker, but
+not scheduling noise. What remains is importing torch's and SciPy's C extensions on the
+worker (each holds the lock for 0.2–0.5 s, once per session): measured longest gaps
+0.05–0.35 s on a quiet two-core machine, up to 0.9 s with a benchmark loading both cores
+(faulthandler's watchdog named the imports). The figures are printed.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from PySide6.QtWidgets import QApplication
 from engine.data.dataset_io import load_dataset
 from tests.helpers.texts import FOOD, SPORT
 
-BUDGET_S = 2.0
+BUDGET_S = 1.0
 TIMEOUT_S = 900
 
 
