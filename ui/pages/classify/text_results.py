@@ -74,14 +74,7 @@ class TextRow:
     @property
     def display_name(self) -> str:
         """ "Text 3", "reviews.csv, row 12": numbers in the UI's digits, in the UI language."""
-        message = self.name_message
-        if message is None:
-            return self.name
-        params = {
-            key: i18n.format_number(value) if isinstance(value, int) else value
-            for key, value in message.params.items()
-        }
-        return Message(message.msgid, params).text()
+        return self.name if self.name_message is None else self.name_message.text()
 
     @property
     def path(self) -> str:  # what the image detail panel and filters call it

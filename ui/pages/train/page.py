@@ -190,7 +190,7 @@ class TrainPage(Page):
         worker.report.connect(self._on_report)
         self.worker = worker
         self.status_message = Message(texts.MSG_PREPARING)
-        self.job_bar.run(worker, self._finished, texts.message_text(self.status_message))
+        self.job_bar.run(worker, self._finished, self.status_message.text())
         worker.progress.connect(self._on_progress)  # after the job bar's: may correct its text
         worker.failed.connect(self._ended)
         worker.cancelled.connect(self._cancelled)
@@ -238,17 +238,17 @@ class TrainPage(Page):
     def _on_progress(self, _done, _total, text: str) -> None:
         """A progress text the page cannot translate again (feature extraction...) wins."""
         message = self.status_message
-        if text and message is not None and text != texts.message_text(message):
+        if text and message is not None and text != message.text():
             self.status_message = None
 
     def _show_job_status(self) -> None:
         if self.status_message is not None:
-            self.job_bar.status.setText(texts.message_text(self.status_message))
+            self.job_bar.status.setText(self.status_message.text())
 
     def _show_notes(self) -> None:
         self.notes.clear()
         for message in self.note_messages:
-            self.notes.addItem(texts.message_text(message))
+            self.notes.addItem(message.text())
         self.notes.setVisible(bool(self.note_messages))  # no empty box before the first note
         self.notes.scrollToBottom()
 
@@ -270,7 +270,7 @@ class TrainPage(Page):
             self._show_job_status()
         elif event.kind == "note" and event.note is not None:
             self.note_messages.append(event.note)
-            self.notes.addItem(texts.message_text(event.note))
+            self.notes.addItem(event.note.text())
             self.notes.setVisible(True)
             self.notes.scrollToBottom()
         if getattr(event, "kind", "") in ("step", "epoch"):

@@ -8,22 +8,11 @@ the run reported it.
 from __future__ import annotations
 
 from engine.core import i18n
-from engine.core.i18n import N_, Message, _, ngettext
+from engine.core.i18n import N_, _, ngettext
 
 MSG_PREPARING = N_("Preparing the training data…")
 MSG_FINISHED = N_("Training finished after epoch {epoch} of {epochs}.")
 MSG_CANCELLED = N_("Cancelled. Press Train to continue from the last completed epoch.")
-
-
-def message_text(message: Message) -> str:
-    """``message`` in the current language, its whole numbers in the language's digits."""
-    params = {
-        key: i18n.format_number(value)
-        if isinstance(value, int) and not isinstance(value, bool)
-        else value
-        for key, value in message.params.items()
-    }
-    return Message(message.msgid, params, message.plural, message.count).text()
 
 
 def dataset_text(dataset) -> str:
