@@ -361,7 +361,7 @@ def main() -> int:
     wait(app, lambda: page.model_ready and window.device_info is not None)
     page.add_inputs([str(folder)])
     wait(app, lambda: page.job is None and page.model.rowCount() == 5)
-    page.table.selectRow(3)
+    page.table.selectRow(0)  # a classified photo: its top labels in the detail panel
     data = window.page("dataPage")
     health = window.page("healthPage")
     data.import_path(

@@ -36,12 +36,16 @@ class _Render(QRunnable):
         self.loader, self.path = loader, path
 
     def run(self) -> None:
-        data = thumbnail_bytes(self.path, self.loader.size, self.loader.enlarge_tiny)
+        size = self.loader.size
+        if size is None:  # the classifier's own size, looked up here: numpy loads with it
+            from engine.data.images import THUMBNAIL_SIZE as size
+        data = thumbnail_bytes(self.path, size, self.loader.enlarge_tiny)
         self.loader.loaded.emit(self.path, data or b"")
 
 
 class ThumbnailLoader(QObject):
-    """Decodes thumbnails of ``size`` pixels on one background thread; ``loaded(path, jpeg)``
+    """Decodes thumbnails of ``size`` pixels (None: the size classification makes,
+    ``engine.data.images.THUMBNAIL_SIZE``) on one background thread; ``loaded(path, jpeg)``
     comes back on the UI thread (a queued signal), ``b""`` for a file that cannot be read.
     Newest requests first: what was just scrolled to. Used by the Classify and Data tables,
     which keep a bounded cache and ask again for rows scrolled back into view."""
@@ -49,7 +53,7 @@ class ThumbnailLoader(QObject):
     loaded = Signal(str, bytes)
 
     def __init__(
-        self, size: int, enlarge_tiny: bool = False, parent: QObject | None = None
+        self, size: int | None = None, enlarge_tiny: bool = False, parent: QObject | None = None
     ) -> None:
         super().__init__(parent)
         self.size, self.enlarge_tiny = size, enlarge_tiny

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from engine.core import i18n
 from engine.core.i18n import _, ngettext
 from engine.core.paths import user_cache_dir
-from engine.data.images import THUMBNAIL_SIZE
 from engine.data.result_export import export_results_csv, export_results_json
 from ui.errors import show_error
 from ui.job_bar import JobBar
@@ -88,7 +87,7 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         self._cleared_for_model = False
 
         self.model = ResultsModel(self)
-        self.thumbnails = ThumbnailLoader(THUMBNAIL_SIZE, parent=self)
+        self.thumbnails = ThumbnailLoader(parent=self)  # the classifier's thumbnail size
         self.thumbnails.loaded.connect(self.model.thumbnail_loaded)
         self.model.loader = self.thumbnails
         self.proxy = ResultsFilter(self.model, self)

@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
 
 from engine.core import i18n
 from engine.core.i18n import _
-from engine.data.images import MAX_RELIABLE_ASPECT, MIN_RELIABLE_SIDE
 from ui.drops import local_paths
 from ui.flow_layout import FlowLayout
 from ui.pages.classify import text_results as text_columns
@@ -258,6 +257,8 @@ class ConfidenceDelegate(QStyledItemDelegate):
 def size_note(row: ResultRow) -> str:
     """Why the model may be unsure of this image, from its size alone ("" when nothing
     odd): the same limits as the data-health checks for tiny and extreme images."""
+    from engine.data.images import MAX_RELIABLE_ASPECT, MIN_RELIABLE_SIDE
+
     if not row.width or not row.height:
         return ""
     size = {"width": i18n.format_number(row.width), "height": i18n.format_number(row.height)}
