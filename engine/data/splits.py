@@ -18,6 +18,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
+from engine.core import i18n
 from engine.core.i18n import N_
 from engine.core.jobs import UserError
 from engine.data.datasets import (
@@ -34,8 +35,8 @@ from engine.data.datasets import (
 MIN_ROWS_TO_SHARE = 3
 
 MSG_BAD_FRACTIONS = N_(
-    "The validation and test shares must each be between 0% and 100% and add up to less "
-    "than 100% (they are {validation}% and {test}%)."
+    "The validation and test shares must each be between {zero} and {hundred} and add up to "
+    "less than {hundred} (they are {validation} and {test})."
 )
 _MISSING_LABEL = "\0missing"  # a stratum of its own, so unlabelled rows are spread too
 
@@ -82,7 +83,11 @@ def _check_fractions(validation: float, test: float) -> None:
     """Refuse shares the user could have typed that leave no room for training."""
     if not (0 <= validation < 1 and 0 <= test < 1 and validation + test < 1):
         raise UserError(
-            MSG_BAD_FRACTIONS, validation=round(validation * 100, 1), test=round(test * 100, 1)
+            MSG_BAD_FRACTIONS,
+            zero=i18n.format_percent(0),
+            hundred=i18n.format_percent(1),
+            validation=i18n.format_percent(validation, 1),
+            test=i18n.format_percent(test, 1),
         )
 
 
