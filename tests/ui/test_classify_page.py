@@ -273,7 +273,7 @@ def test_the_detail_opens_on_a_classified_row_and_the_status_counts_the_whole_ta
 
 
 def test_what_waits_for_the_model_names_folders_as_folders(mixed_folder):
-    from ui.pages.classify.image_panel import waiting_text
+    from ui.pages.classify.image_inputs import waiting_text
 
     assert waiting_text([str(mixed_folder / "宫殿 🏯.jpg")]) == (
         "1 image waits for the model to load."

@@ -12,7 +12,6 @@ model, this panel everything about image inputs and results.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -31,11 +30,16 @@ from PySide6.QtWidgets import (
 
 from engine.core import i18n
 from engine.core.i18n import _, ngettext
-from engine.core.paths import user_cache_dir
 from engine.data.result_export import export_results_csv, export_results_json
 from ui.errors import show_error
 from ui.job_bar import JobBar
 from ui.locale_numbers import show_as_percent
+from ui.pages.classify.image_inputs import (
+    ask_for_folder,
+    ask_for_images,
+    save_pasted_image,
+    waiting_text,
+)
 from ui.pages.classify.results_model import (
     COLUMN_LABEL,
     ROW_ROLE,
@@ -186,17 +190,11 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
         classified."""
         if image.isNull():
             return
-        folder = user_cache_dir() / "pasted"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / time.strftime("pasted-%Y%m%d-%H%M%S.png")
-        suffix = 1
-        while path.exists():
-            path = folder / time.strftime(f"pasted-%Y%m%d-%H%M%S-{suffix}.png")
-            suffix += 1
-        if not image.save(str(path), "PNG"):
+        path = save_pasted_image(image)
+        if path is None:
             show_error(self, _("The pasted image could not be saved."))
             return
-        self.paths_chosen.emit([str(path)])
+        self.paths_chosen.emit([path])
 
     def paste(self) -> None:
         mime = QGuiApplication.clipboard().mimeData()
@@ -211,23 +209,10 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
             self.bar.status.setText(_("The clipboard holds no image or file."))
 
     def open_files(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        files, _selected = QFileDialog.getOpenFileNames(
-            self,
-            _("Open images"),
-            "",
-            _("Images")
-            + " (*.jpg *.jpeg *.png *.webp *.gif *.bmp *.tif *.tiff);;"
-            + _("All files")
-            + " (*)",
-        )
-        self.paths_chosen.emit(files)
+        self.paths_chosen.emit(ask_for_images(self))
 
     def open_folder(self) -> None:
-        from PySide6.QtWidgets import QFileDialog
-
-        folder = QFileDialog.getExistingDirectory(self, _("Open folder"))
+        folder = ask_for_folder(self)
         if folder:
             self.paths_chosen.emit([folder])
 
@@ -416,19 +401,3 @@ class ImagePanel(ResultButtons, Retranslatable, QWidget):
     def shutdown(self) -> None:
         """The window is closing: stop decoding thumbnails."""
         self.thumbnails.stop()
-
-
-def waiting_text(pending: list[str]) -> str:
-    """What waits for the model, honest about folders (whose images are not counted yet)."""
-    count = len(pending)
-    if any(os.path.isdir(path) for path in pending):
-        return ngettext(
-            "{n} file or folder waits for the model to load.",
-            "{n} files and folders wait for the model to load.",
-            count,
-        ).format(n=i18n.format_number(count))
-    return ngettext(
-        "{n} image waits for the model to load.",
-        "{n} images wait for the model to load.",
-        count,
-    ).format(n=i18n.format_number(count))
