@@ -132,7 +132,8 @@ class _FileStamps:
 
 
 class _Printer:
-    """Prints each result as it comes; errors to stderr above the progress bar."""
+    """Prints each result as it comes; errors to stderr above the progress bar. A line ends
+    with the other labels for an image, with the detected language for a text."""
 
     def __init__(self, as_json: bool) -> None:
         self.as_json = as_json
@@ -150,25 +151,25 @@ class _Printer:
             best, *rest = [
                 (p.get("display_label", p["label"]), p["score"]) for p in row["predictions"]
             ]
-            others = ", ".join(f"{label} {i18n.format_percent(score, 1)}" for label, score in rest)
+            tail = row.get("language")
+            if tail is None:
+                tail = ", ".join(f"{name} {i18n.format_percent(score, 1)}" for name, score in rest)
             print(
-                f"{row['input']}\t{best[0]}\t{i18n.format_percent(best[1], 1)}\t{others}",
+                f"{row['input']}\t{best[0]}\t{i18n.format_percent(best[1], 1)}\t{tail}",
                 flush=True,
             )
 
 
-def _print_text_row(row: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(row, ensure_ascii=False), flush=True)
-    elif "error" in row:
-        say(_("{input}: error: {message}").format(input=row["input"], message=row["error"]))
-    else:
-        best = row["predictions"][0]
-        print(
-            f"{row['input']}\t{best['label']}\t{i18n.format_percent(best['score'], 1)}"
-            f"\t{row['language']}",
-            flush=True,
-        )
+def _say_nothing_left(log) -> None:
+    """A resumed run found every input in its results file already."""
+    print(
+        i18n.ngettext(
+            "Nothing left to classify: {name} holds all {n} result.",
+            "Nothing left to classify: {name} holds all {n} results.",
+            log.index.count,
+        ).format(name=log.path.name, n=i18n.format_number(log.index.count)),
+        file=sys.stderr,
+    )
 
 
 @contextlib.contextmanager
@@ -239,14 +240,7 @@ def classify_image_folders(args: argparse.Namespace, classifier, bar) -> int:
         return EXIT_INTERRUPTED
     if printer.count == 0:
         if log is not None and log.index.count:
-            print(
-                i18n.ngettext(
-                    "Nothing left to classify: {name} holds all {n} result.",
-                    "Nothing left to classify: {name} holds all {n} results.",
-                    log.index.count,
-                ).format(name=log.path.name, n=i18n.format_number(log.index.count)),
-                file=sys.stderr,
-            )
+            _say_nothing_left(log)
             return EXIT_OK
         print(_("No images found."), file=sys.stderr)
         return EXIT_SOME_FAILED
@@ -276,8 +270,8 @@ def classify_text_inputs(args: argparse.Namespace, classifier, inputs: list, bar
         inputs = [item for item in inputs if shard_of(item.key or item.name, count) == part]
     if log is not None and log.index.count:
         inputs = [item for item in inputs if not log.index.has(item.name, *stamps(item.source))]
+    printer = _Printer(args.json)
     cancel = CancelToken()
-    printed = errors = 0
     interrupted = False
     try:
         with _first_ctrl_c_cancels(cancel):
@@ -296,8 +290,7 @@ def classify_text_inputs(args: argparse.Namespace, classifier, inputs: list, bar
                         row["size"], row["mtime_ns"] = size, mtime_ns
                     if log is not None:
                         log.add(row)
-                    _print_text_row(row, args.json)
-                    printed, errors = printed + 1, errors + ("error" in row)
+                    printer(row)
                 if log is not None:
                     log.commit()
     except Cancelled:
@@ -309,13 +302,6 @@ def classify_text_inputs(args: argparse.Namespace, classifier, inputs: list, bar
     if interrupted:
         print(_("Cancelled."), file=sys.stderr)
         return EXIT_INTERRUPTED
-    if printed == 0 and log is not None and log.index.count:
-        print(
-            i18n.ngettext(
-                "Nothing left to classify: {name} holds all {n} result.",
-                "Nothing left to classify: {name} holds all {n} results.",
-                log.index.count,
-            ).format(name=log.path.name, n=i18n.format_number(log.index.count)),
-            file=sys.stderr,
-        )
-    return EXIT_SOME_FAILED if errors else EXIT_OK
+    if printer.count == 0 and log is not None and log.index.count:
+        _say_nothing_left(log)
+    return EXIT_SOME_FAILED if printer.errors else EXIT_OK
