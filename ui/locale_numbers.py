@@ -7,8 +7,6 @@ that every other percentage on screen uses (``engine.core.i18n.format_percent``)
 
 Use ``show_as_percent(spin)`` once, where the spin box is built, instead of
 ``spin.setSuffix(" %")``: it keeps the sign and the digits right after every switch.
-``percent_suffix()`` is the bare text, for a widget that sets its texts in its own
-``retranslate_ui``.
 """
 
 from __future__ import annotations
@@ -17,17 +15,6 @@ from PySide6.QtCore import QEvent, QLocale, QObject
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
 from engine.core import i18n
-
-
-def percent_suffix() -> str:
-    """What follows a percentage's number in the UI language: "%" in English, "٪" in Arabic
-    (as ``format_percent`` writes it, so a spin box matches the labels around it)."""
-    return i18n.percent_affixes()[1]
-
-
-def percent_prefix() -> str:
-    """What comes before a percentage's number ("" in every shipped language; "%" in Turkish)."""
-    return i18n.percent_affixes()[0]
 
 
 def _apply(spin: QSpinBox | QDoubleSpinBox) -> None:

@@ -216,5 +216,5 @@ def test_image_findings_show_thumbnails(window, qtbot, image_folder):
     assert rows.data(rows.index(0, 0), Qt.ItemDataRole.ToolTipRole) == str(broken)
     assert rows.data(rows.index(0, rows.column_keys().index("action"))) == "Removed"
     # the healthy images of a duplicate group get real thumbnails; the broken one stays blank
-    qtbot.waitUntil(lambda: health._thumb_job is None, timeout=10_000)
+    qtbot.waitUntil(lambda: health.thumbnails.job is None, timeout=10_000)
     assert rows.data(rows.index(0, 0), Qt.ItemDataRole.DecorationRole) is None

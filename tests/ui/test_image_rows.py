@@ -51,7 +51,7 @@ def select(health, qtbot, kind: str) -> None:
         if health.findings_list.item(r).data(Qt.ItemDataRole.UserRole + 1).kind == kind
     )
     health.findings_list.setCurrentRow(row)
-    qtbot.waitUntil(lambda: health._thumb_job is None, timeout=20_000)
+    qtbot.waitUntil(lambda: health.thumbnails.job is None, timeout=20_000)
 
 
 def cells(model, key: str) -> list[str]:
@@ -137,9 +137,9 @@ def test_contradicting_labels_show_each_images_label_its_group_and_what_stays(
 def test_every_row_of_a_long_finding_gets_its_thumbnail_when_scrolled_to(
     window, qtbot, folder, monkeypatch
 ):
-    from ui.pages.health import page as health_page
+    from ui.pages.health import thumbnails as health_thumbnails
 
-    monkeypatch.setattr(health_page, "MAX_THUMBNAILS", 2)  # the first batch: two rows
+    monkeypatch.setattr(health_thumbnails, "MAX_THUMBNAILS", 2)  # the first batch: two rows
     load(window, qtbot, folder)
     ids = window.session.current.frame["row_id"].tolist()
     health = show(window, [row_finding("image.long", ids), row_finding("image.other", ids[:8])])
@@ -149,7 +149,7 @@ def test_every_row_of_a_long_finding_gets_its_thumbnail_when_scrolled_to(
     assert rows.data(last, DECORATION) is None  # not in the first batch
     view.scrollToBottom()
     qtbot.waitUntil(lambda: isinstance(rows.data(last, DECORATION), QPixmap), timeout=20_000)
-    qtbot.waitUntil(lambda: health._thumb_job is None, timeout=20_000)
+    qtbot.waitUntil(lambda: health.thumbnails.job is None, timeout=20_000)
     assert view.verticalScrollBar().value() > 0
     select(health, qtbot, "image.other")  # another finding opens at its first row
     assert view.verticalScrollBar().value() == 0

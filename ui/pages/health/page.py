@@ -27,14 +27,10 @@ from ui.flow_layout import FlowLayout
 from ui.page import Page
 from ui.pages.health import output
 from ui.pages.health.rows_model import FindingRowsModel, fix_actions
+from ui.pages.health.thumbnails import THUMB, RowThumbnails
 from ui.widgets.frame_model import FrameModel
-from ui.widgets.thumbnails import thumbnail_bytes
-from ui.worker import JobWorker
 
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
-THUMB = 56
-#: Thumbnails decoded in one go: the first rows of a finding, then the rows scrolled into view.
-MAX_THUMBNAILS = 60
 SEVERITY_COLOURS = {"error": "#b3261e", "warning": "#b35900", "info": "#2f6fba"}
 
 
@@ -123,8 +119,7 @@ class HealthPage(Page):
         self.rows_view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.rows_view.setWordWrap(False)
         self.rows_view.horizontalHeader().setStretchLastSection(True)
-        self.rows_view.verticalScrollBar().valueChanged.connect(self._load_visible_thumbnails)
-        self._thumb_job: JobWorker | None = None
+        self.thumbnails = RowThumbnails(self.rows_view, self.rows_model, self._shows_images, self)
         self.plan_heading = QLabel()
         self.plan_heading.setWordWrap(True)
         self.plan_heading.setStyleSheet("font-weight: 600;")
@@ -302,66 +297,14 @@ class HealthPage(Page):
         self.rows_view.resizeColumnsToContents()
         self.rows_view.scrollToTop()  # a new finding starts at its first row
         if task == "image":
-            last = self.rows_model.rowCount() - 1
-            self._load_thumbnails(self.rows_model.paths_without_thumbnails(0, last, MAX_THUMBNAILS))
+            self.thumbnails.load_first()
 
-    def _load_visible_thumbnails(self) -> None:
-        """Thumbnails for the rows in view that have none yet (every row of a long finding
-        gets one as it is scrolled to); one batch at a time."""
-        if self._thumb_job is not None or self.rows_model.rowCount() == 0:
-            return
-        if self.session.current is None or self.session.current.task != "image":
-            return
-        view = self.rows_view
-        first = view.rowAt(0)
-        if first < 0:  # no row in view
-            return
-        last = view.rowAt(view.viewport().height() - 1)  # -1: the rows end above the bottom
-        last = self.rows_model.rowCount() - 1 if last < 0 else last + 1  # and the next row
-        paths = self.rows_model.paths_without_thumbnails(first, last, MAX_THUMBNAILS)
-        if paths:
-            self._load_thumbnails(paths)
-
-    def _load_thumbnails(self, paths: list[str]) -> None:
-        """Thumbnails of these rows' images, decoded off the UI thread (broken ones stay
-        blank)."""
-        if self._thumb_job is not None:
-            self._thumb_job.cancel()
-            self._thumb_job.wait()
-
-        def job(progress, cancel):
-            thumbnails = []
-            for done, path in enumerate(paths):
-                cancel.raise_if_cancelled()
-                progress(done, len(paths), "")
-                thumbnails.append((path, thumbnail_bytes(path, THUMB)))
-            return thumbnails
-
-        worker = JobWorker(job, name="thumbnails")
-        worker.finished.connect(lambda items: self._show_thumbnails(items, worker))
-        self._thumb_job = worker
-        worker.start()
-
-    def _show_thumbnails(self, items, worker: JobWorker) -> None:
-        worker.wait()
-        if worker is not self._thumb_job:  # a newer selection replaced this one
-            return
-        self._thumb_job = None
-        for path, data in items:
-            pixmap = QPixmap()
-            self.rows_model.set_thumbnail(
-                path, pixmap if data and pixmap.loadFromData(data) else None
-            )
-        self.rows_view.resizeColumnToContents(self.rows_model.column_keys().index("item"))
-        self._load_visible_thumbnails()  # the user may have scrolled on meanwhile
+    def _shows_images(self) -> bool:
+        return self.session.current is not None and self.session.current.task == "image"
 
     def shutdown(self) -> None:
-        """The window is closing: stop decoding thumbnails; a batch already on its way is
-        dropped (``_show_thumbnails`` only takes the current job's)."""
-        job, self._thumb_job = self._thumb_job, None
-        if job is not None:
-            job.cancel()
-            job.wait()
+        """The window is closing: stop decoding thumbnails."""
+        self.thumbnails.shutdown()
 
     def _fill_plan(self) -> None:
         self.plan_list.clear()
