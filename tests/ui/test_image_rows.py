@@ -173,6 +173,16 @@ def test_data_page_shows_image_thumbnails_and_no_empty_line_column(window, qtbot
     assert data.table.verticalHeader().defaultSectionSize() < table_model.THUMB
 
 
+def test_data_page_paths_read_left_to_right_and_rows_count_in_arabic(window, qtbot, folder):
+    data = load(window, qtbot, folder)
+    window.languages.switch("ar", persist=False)
+    model = data.model
+    shown = model.data(model.index(0, 0), Qt.ItemDataRole.DisplayRole)
+    assert shown.startswith("\u2066") and shown.endswith(".png\u2069")  # isolated, whole
+    assert model.headerData(0, Qt.Orientation.Vertical) == "١"
+    assert data.table.textElideMode() == Qt.TextElideMode.ElideMiddle  # keeps the file name
+
+
 def test_data_thumbnails_are_decoded_off_the_ui_thread_and_bounded(qtbot, folder, monkeypatch):
     from ui.pages.data import table_model
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 
+from engine.core import i18n
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -70,9 +72,11 @@ class FrameModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal:
             column = str(self._columns[section])
             return self.headers.get(column, column)
-        return str(section + 1)
+        return i18n.localize_digits(str(section + 1))  # a row number, in the UI's digits
 
     def retranslate(self, headers: dict[str, str]) -> None:
         self.headers = headers
         if self._columns:
             self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self._columns) - 1)
+        if self.rowCount():
+            self.headerDataChanged.emit(Qt.Orientation.Vertical, 0, self.rowCount() - 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -79,6 +79,7 @@ class DataPage(Page):
         self.table.setObjectName("dataTable")
         self.table.setModel(self.model)
         self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a path keeps its file name
         self.table.setIconSize(QSize(THUMB, THUMB))
         self._text_row_height = self.table.verticalHeader().defaultSectionSize()
         splitter = QSplitter()

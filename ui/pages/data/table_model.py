@@ -47,11 +47,15 @@ class DataTableModel(FrameModel):
         super().set_frame(frame, columns)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        image_cell = self._images and index.isValid() and index.column() == 0
         if role == Qt.ItemDataRole.DecorationRole:
-            if not self._images or not index.isValid() or index.column() != 0:
-                return None
-            return self._thumbnail(self._arrays[0][index.row()], index.row())
-        return super().data(index, role)
+            return (
+                self._thumbnail(self._arrays[0][index.row()], index.row()) if image_cell else None
+            )
+        text = super().data(index, role)
+        if image_cell and role == Qt.ItemDataRole.DisplayRole and text:
+            return "\u2066" + text + "\u2069"  # a path reads left to right in RTL text too
+        return text
 
     def _thumbnail(self, path, row: int) -> QPixmap | None:
         if not path:
