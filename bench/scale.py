@@ -20,8 +20,10 @@ Prints one line per measurement and a per-image cost to compare with
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -189,6 +191,7 @@ def main() -> None:
     folder = args.folder or user_cache_dir() / "bench-scale"
     generate(folder, max(sizes))
     work = Path(tempfile.mkdtemp(prefix="taxon-scale-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, images in {folder}")
     run_measured(
         ["classify", str(folder / "set000" / "img_000000.jpg")]

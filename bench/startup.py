@@ -12,8 +12,10 @@ installed ``/usr/bin/taxon``, else ``dist/Taxon/Taxon`` from ``make package``, o
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -74,6 +76,7 @@ def main() -> int:
     args = parser.parse_args()
     bundle = None if args.no_bundle else find_bundle(args.bundle)
     home = tempfile.mkdtemp(prefix="taxon-bench-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     env = dict(os.environ, TAXON_HOME=home, TAXON_EXIT_AFTER_PAINT="1")
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     taxon_cmd = [sys.executable, str(ROOT / "main.py")]

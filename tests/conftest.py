@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
 import pytest
 
+# The private user folder holds every model the suite trains (about 0.6 GB after a full run);
+# it goes when the run ends, or repeated runs fill the disk that CI shares with them.
 _HOME = tempfile.mkdtemp(prefix="taxon-test-home-")
 os.environ["TAXON_HOME"] = _HOME
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from engine.core import i18n  # noqa: E402  (after TAXON_HOME is set)

@@ -19,6 +19,7 @@ texts, with the words that pushed one decision highlighted.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import sys
@@ -29,7 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("TAXON_HOME", tempfile.mkdtemp(prefix="taxon-shots-"))
+# Sample data, trained models and (unless given) the user folder live in one scratch folder
+# that goes when the tool ends.
+WORK = Path(tempfile.mkdtemp(prefix="taxon-shots-"))
+atexit.register(shutil.rmtree, WORK, ignore_errors=True)
+os.environ.setdefault("TAXON_HOME", str(WORK / "home"))
 
 from PIL import Image  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
@@ -45,7 +50,7 @@ def sample_folder() -> Path:
     import sklearn
 
     images = Path(sklearn.__file__).parent / "datasets" / "images"
-    folder = Path(tempfile.mkdtemp(prefix="taxon-samples-")) / "photos"
+    folder = Path(tempfile.mkdtemp(prefix="taxon-samples-", dir=WORK)) / "photos"
     folder.mkdir()
     shutil.copy(images / "china.jpg", folder / "summer palace.jpg")
     shutil.copy(images / "flower.jpg", folder / "garden 花园.jpg")
@@ -79,7 +84,7 @@ def sample_table() -> Path:
         ("Отличный телефон", "positive"),
         ("Ужасный экран", "negative"),
     ]
-    path = Path(tempfile.mkdtemp(prefix="taxon-table-")) / "reviews.csv"
+    path = Path(tempfile.mkdtemp(prefix="taxon-table-", dir=WORK)) / "reviews.csv"
     path.write_text(
         "text,label\n" + "".join(f'"{t}",{label}\n' for t, label in rows), encoding="utf-8"
     )
@@ -92,7 +97,7 @@ def trained_digits_model() -> Path:
     from engine.training import TrainConfig, train
     from tests.helpers.digits import write_digits
 
-    root = Path(tempfile.mkdtemp(prefix="taxon-digits-"))
+    root = Path(tempfile.mkdtemp(prefix="taxon-digits-", dir=WORK))
     dataset = load_image_folder(write_digits(root / "digits", per_class=30))
     return train(
         dataset, root / "digits model", TrainConfig(mode="fast", epochs=30, seed=0), name="Digits"
@@ -141,7 +146,7 @@ def trained_text_model() -> Path:
     from engine.data.dataset_io import load_dataset
     from engine.training import TrainConfig, train
 
-    root = Path(tempfile.mkdtemp(prefix="taxon-topics-"))
+    root = Path(tempfile.mkdtemp(prefix="taxon-topics-", dir=WORK))
     rows = "".join(f'"{text}",{label}\n' for label, texts in TOPICS.items() for text in texts)
     (root / "topics.csv").write_text("text,label\n" + rows, encoding="utf-8")
     return train(
@@ -182,7 +187,7 @@ def training_in_progress(app: QApplication, window):
     from engine.data.dataset_io import load_image_folder
     from tests.helpers.digits import write_digits
 
-    root = Path(tempfile.mkdtemp(prefix="taxon-train-shots-"))
+    root = Path(tempfile.mkdtemp(prefix="taxon-train-shots-", dir=WORK))
     window.session.set_dataset(load_image_folder(write_digits(root / "digits", per_class=40)))
     page = window.page("trainPage")
     window.show_page(page)
@@ -203,7 +208,7 @@ def digits_with_problems() -> Path:
     from tests.helpers.digits import write_digits
 
     root = write_digits(
-        Path(tempfile.mkdtemp(prefix="taxon-health-")) / "digits", per_class=40, size=64
+        Path(tempfile.mkdtemp(prefix="taxon-health-", dir=WORK)) / "digits", per_class=40, size=64
     )
     files = sorted(root.glob("*/*.png"))
     for path in random.Random(3).sample(files, 16):  # a slip of the hand: filed under another digit
@@ -255,7 +260,7 @@ def models_screens(app: QApplication, window, languages: list[str], models: list
     from engine.models.library import TRAINED, ModelLibrary, register
     from engine.models.package import write_archive
 
-    library, root = ModelLibrary(), Path(tempfile.mkdtemp(prefix="taxon-library-"))
+    library, root = ModelLibrary(), Path(tempfile.mkdtemp(prefix="taxon-library-", dir=WORK))
     (root / "Downloads").mkdir()
     gone = root / "USB stick" / "flowers"
     shutil.copytree(models[0], gone)
@@ -295,7 +300,7 @@ def service_and_combine_screens(
     from ui.pages.evaluate.combine import CombineDialog
     from ui.pages.models.service import ServiceDialog
 
-    root = Path(tempfile.mkdtemp(prefix="taxon-digits-2-"))
+    root = Path(tempfile.mkdtemp(prefix="taxon-digits-2-", dir=WORK))
     first = load_package(model).evaluation()
     folder = Path(first.items[0]).parents[1] if first is not None and len(first) else None
     dataset = load_image_folder(folder or write_digits(root / "digits", per_class=30))
