@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.cleaning.findings import Finding, Fix, Message
-from engine.core.i18n import _
+from engine.core.i18n import Nn_, _
 from engine.core.jobs import CancelToken, Progress
 from engine.data.datasets import ITEM, LABEL, ROW_ID, SOURCE_LINE, Dataset
 
@@ -217,19 +217,80 @@ def group_preview(
     return tuple(out)
 
 
-def conflict_explanation(
-    all_decided: str, some_undecided: tuple[str, str], rows: int, no_majority: int
-) -> Message:
-    """A conflicting-labels explanation: ``all_decided`` when every group has a majority
-    label, else the singular/plural pair counted by the groups without one (never "0 groups")."""
-    if not no_majority:
-        return Message(all_decided, {"rows": rows})
-    return Message(
-        some_undecided[0],
-        {"rows": rows, "no_majority": no_majority},
-        plural=some_undecided[1],
-        count=no_majority,
-    )
+def conflict_finding(
+    dataset: Dataset,
+    group_of: np.ndarray,
+    candidates: np.ndarray,
+    labels: np.ndarray,
+    kind: str,
+    title: tuple[str, str],
+    explanation: tuple[str, tuple[str, str]],
+    rank: np.ndarray | None = None,
+) -> list[Finding]:
+    """One "same content, different labels" finding (text or image): among the labelled rows
+    at ``candidates``, the groups of ``group_of`` that hold more than one label code.
+
+    The fix keeps the label a strict majority of a group's rows agree on and drops the other
+    rows; with no strict majority there is nothing to go by, so the whole group goes. Each
+    group lists the rows it keeps first, then by ``rank`` (default: the oldest row first).
+    ``explanation`` is the text for "every group has a majority" and the singular/plural pair
+    counted by the groups without one (``{rows}``, ``{no_majority}``)."""
+    group, _sizes = dense_groups(group_of[candidates])
+    conflicted = distinct_per_group(group, labels[candidates])[group] > 1
+    positions = candidates[conflicted]
+    if len(positions) == 0:
+        return []
+    frame = dataset.frame
+    group, sizes = dense_groups(group_of[positions])
+    codes = labels[positions]
+    pair, pair_sizes = dense_groups(group * (int(codes.max()) + 1) + codes)
+    biggest = np.zeros(len(sizes), dtype=np.int64)
+    np.maximum.at(biggest, group, pair_sizes[pair])
+    strict = biggest[group] * 2 > sizes[group]  # a strict majority of the group's rows
+    keep = strict & (pair_sizes[pair] == biggest[group])
+    shown_first = np.array(frame[ROW_ID].to_numpy() if rank is None else rank, dtype=np.int64)
+    shown_first[positions[~keep]] += int(shown_first.max()) + 1
+    groups, _kept = ranked_groups(frame, group_of, positions, shown_first)
+    ids, drop_ids = row_ids_at(frame, positions), row_ids_at(frame, positions[~keep])
+    no_majority = int(len(np.unique(group[~strict])))
+    all_decided, some_undecided = explanation
+    if no_majority:
+        message = Message(
+            some_undecided[0],
+            {"rows": len(ids), "no_majority": no_majority},
+            plural=some_undecided[1],
+            count=no_majority,
+        )
+    else:
+        message = Message(all_decided, {"rows": len(ids)})
+    return [
+        Finding(
+            kind=kind,
+            severity="error",
+            title=plural(*title, len(groups)),
+            explanation=message,
+            row_ids=ids,
+            groups=groups,
+            fix=Fix(
+                "drop_rows",
+                {"row_ids": list(drop_ids)},
+                plural(
+                    *Nn_(
+                        "Remove {n} row with a contradicting label",
+                        "Remove {n} rows with contradicting labels",
+                    ),
+                    len(drop_ids),
+                ),
+            ),
+            preview=group_preview(frame, groups),
+            stats={
+                "groups": len(groups),
+                "rows": len(ids),
+                "rows_to_drop": len(drop_ids),
+                "groups_without_majority": no_majority,
+            },
+        )
+    ]
 
 
 def duplicate_finding(

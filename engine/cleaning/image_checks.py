@@ -16,18 +16,13 @@ import numpy as np
 import pandas as pd
 
 from engine.cleaning.common import (
-    conflict_explanation,
+    conflict_finding,
     dense_groups,
-    distinct_per_group,
     duplicate_finding,
-    group_preview,
     label_codes,
     path_preference,
-    plural,
-    ranked_groups,
-    row_ids_at,
 )
-from engine.cleaning.findings import Finding, Fix
+from engine.cleaning.findings import Finding
 from engine.cleaning.image_facts import ImageFacts, image_facts
 from engine.cleaning.image_file_checks import (
     begin_image_check,
@@ -200,93 +195,54 @@ def _picture_groups(facts: ImageFacts, pairs: np.ndarray, rank: np.ndarray) -> n
 def check_conflicting_labels(
     dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
 ) -> list[Finding]:
-    """The same or a nearly identical picture under different labels. The fix keeps the
-    label a strict majority of the group's rows agree on and drops the other rows;
-    with no strict majority there is nothing to go by, so the whole group goes."""
+    """The same or a nearly identical picture under different labels (``conflict_finding``
+    says what the fix keeps). Each group lists its rows by path preference."""
     facts, cancel = begin_image_check(
         dataset, progress, cancel, N_("Looking for images with contradictory labels…")
     )
     pairs, _search = facts.near_pairs(cancel)
     frame = dataset.frame
-    labels, names = _merged_labels(frame)
+    labels, _names = _merged_labels(frame)
     rank = path_preference(frame)
     same_picture = _picture_groups(facts, pairs, rank)
     usable = np.flatnonzero(facts.readable & (labels >= 0))
     key = np.full(len(frame), -1, dtype=np.int64)
     key[usable] = same_picture[facts.digest[usable]]
-    group, sizes = dense_groups(key[usable])
-    conflicted = distinct_per_group(group, labels[usable])[group] > 1
-    positions, group = usable[conflicted], group[conflicted]
-    if len(positions) == 0:
-        return []
-    pair, pair_sizes = dense_groups(group * (len(names) + 1) + labels[positions])
-    biggest = np.zeros(int(group.max()) + 1, dtype=np.int64)
-    np.maximum.at(biggest, group, pair_sizes[pair])
-    strict = biggest[group] * 2 > sizes[group]
-    keep = strict & (pair_sizes[pair] == biggest[group])
-    shown_first = rank.copy()  # each group lists the majority label first, then by path
-    shown_first[positions[~keep]] += len(frame)
-    groups, _first = ranked_groups(frame, key, positions, shown_first)
-    ids, drop_ids = row_ids_at(frame, positions), row_ids_at(frame, positions[~keep])
-    no_majority = int(len(np.unique(group[~strict])))
-    return [
-        Finding(
-            kind="image.conflicting_labels",
-            severity="error",
-            title=plural(
-                *Nn_(
-                    "{n} image appears with different labels",
-                    "{n} images appear with different labels",
-                ),
-                len(groups),
+    return conflict_finding(
+        dataset,
+        key,
+        usable,
+        labels,
+        kind="image.conflicting_labels",
+        title=Nn_(
+            "{n} image appears with different labels",
+            "{n} images appear with different labels",
+        ),
+        explanation=(
+            N_(
+                "The same image, or a copy of it that is only resized, re-compressed or "
+                "slightly cropped, is labelled differently in {rows} rows. A model cannot be "
+                "right about both, and such contradictions usually mean labelling mistakes. "
+                "The suggested fix keeps the label most of a group's rows agree on and "
+                "removes the others."
             ),
-            explanation=conflict_explanation(
-                N_(
-                    "The same image, or a copy of it that is only resized, re-compressed or "
-                    "slightly cropped, is labelled differently in {rows} rows. A model cannot be "
-                    "right about both, and such contradictions usually mean labelling mistakes. "
-                    "The suggested fix keeps the label most of a group's rows agree on and "
-                    "removes the others."
-                ),
-                Nn_(
-                    "The same image, or a copy of it that is only resized, re-compressed or "
-                    "slightly cropped, is labelled differently in {rows} rows. A model cannot be "
-                    "right about both, and such contradictions usually mean labelling mistakes. "
-                    "The suggested fix keeps the label most of a group's rows agree on and "
-                    "removes the others; in {no_majority} group no label has a majority, so it "
-                    "removes that whole group.",
-                    "The same image, or a copy of it that is only resized, re-compressed or "
-                    "slightly cropped, is labelled differently in {rows} rows. A model cannot be "
-                    "right about both, and such contradictions usually mean labelling mistakes. "
-                    "The suggested fix keeps the label most of a group's rows agree on and "
-                    "removes the others; in {no_majority} groups no label has a majority, so it "
-                    "removes those groups whole.",
-                ),
-                len(ids),
-                no_majority,
+            Nn_(
+                "The same image, or a copy of it that is only resized, re-compressed or "
+                "slightly cropped, is labelled differently in {rows} rows. A model cannot be "
+                "right about both, and such contradictions usually mean labelling mistakes. "
+                "The suggested fix keeps the label most of a group's rows agree on and "
+                "removes the others; in {no_majority} group no label has a majority, so it "
+                "removes that whole group.",
+                "The same image, or a copy of it that is only resized, re-compressed or "
+                "slightly cropped, is labelled differently in {rows} rows. A model cannot be "
+                "right about both, and such contradictions usually mean labelling mistakes. "
+                "The suggested fix keeps the label most of a group's rows agree on and "
+                "removes the others; in {no_majority} groups no label has a majority, so it "
+                "removes those groups whole.",
             ),
-            row_ids=ids,
-            groups=groups,
-            fix=Fix(
-                "drop_rows",
-                {"row_ids": list(drop_ids)},
-                plural(
-                    *Nn_(
-                        "Remove {n} row with a contradicting label",
-                        "Remove {n} rows with contradicting labels",
-                    ),
-                    len(drop_ids),
-                ),
-            ),
-            preview=group_preview(frame, groups),
-            stats={
-                "groups": len(groups),
-                "rows": len(ids),
-                "rows_to_drop": len(drop_ids),
-                "groups_without_majority": no_majority,
-            },
-        )
-    ]
+        ),
+        rank=rank,
+    )
 
 
 #: ``(finding kind, check)`` in the order they run; ``engine.cleaning.run`` registers them.

@@ -13,12 +13,10 @@ import numpy as np
 
 from engine.cleaning.common import (
     begin,
-    conflict_explanation,
+    conflict_finding,
     dense_groups,
     distinct_per_group,
     duplicate_finding,
-    group_preview,
-    groups_at,
     plural,
     preview_rows,
     row_ids_at,
@@ -215,84 +213,44 @@ def check_normalized_duplicates(
 def check_conflicting_labels(
     dataset: Dataset, progress: Progress = no_progress, cancel: CancelToken | None = None
 ) -> list[Finding]:
-    """The same text (by comparison key) under different labels. The fix keeps the
-    label a strict majority of the group agrees on and drops the other rows; with no
-    strict majority there is nothing to go by, so the whole group is dropped."""
+    """The same text (by comparison key) under different labels (``conflict_finding`` says
+    what the fix keeps)."""
     cancel = cancel or CancelToken()
     begin(progress, cancel, N_("Looking for texts with contradictory labels…"))
     facts = text_facts(dataset)
     labels = facts.merged_labels
-    usable = np.flatnonzero(facts.shared & (labels >= 0))
-    group, sizes = dense_groups(facts.keys[usable])
-    conflicted = distinct_per_group(group, labels[usable])[group] > 1
-    positions, group = usable[conflicted], group[conflicted]
-    if len(positions) == 0:
-        return []
-    pair, pair_sizes = dense_groups(group * (len(facts.label_names) + 1) + labels[positions])
-    biggest = np.zeros(int(group.max()) + 1, dtype=np.int64)
-    np.maximum.at(biggest, group, pair_sizes[pair])
-    strict = biggest[group] * 2 > sizes[group]  # a strict majority of the group's rows
-    keep = strict & (pair_sizes[pair] == biggest[group])
-    drop = positions[~keep]
-    groups = groups_at(dataset.frame, facts.keys, positions)
-    ids, drop_ids = row_ids_at(dataset.frame, positions), row_ids_at(dataset.frame, drop)
-    no_majority = int(len(np.unique(group[~strict])))
-    return [
-        Finding(
-            kind="text.conflicting_labels",
-            severity="error",
-            title=plural(
-                *Nn_(
-                    "{n} text appears with different labels",
-                    "{n} texts appear with different labels",
-                ),
-                len(groups),
+    return conflict_finding(
+        dataset,
+        facts.keys,
+        np.flatnonzero(facts.shared & (labels >= 0)),
+        labels,
+        kind="text.conflicting_labels",
+        title=Nn_(
+            "{n} text appears with different labels",
+            "{n} texts appear with different labels",
+        ),
+        explanation=(
+            N_(
+                "The same text (ignoring case, spacing and punctuation) is labelled "
+                "differently in {rows} rows. A model cannot be right about both, and such "
+                "contradictions usually mean labelling mistakes. The suggested fix keeps the "
+                "label most of a group's rows agree on and removes the others."
             ),
-            explanation=conflict_explanation(
-                N_(
-                    "The same text (ignoring case, spacing and punctuation) is labelled "
-                    "differently in {rows} rows. A model cannot be right about both, and such "
-                    "contradictions usually mean labelling mistakes. The suggested fix keeps the "
-                    "label most of a group's rows agree on and removes the others."
-                ),
-                Nn_(
-                    "The same text (ignoring case, spacing and punctuation) is labelled "
-                    "differently in {rows} rows. A model cannot be right about both, and such "
-                    "contradictions usually mean labelling mistakes. The suggested fix keeps the "
-                    "label most of a group's rows agree on and removes the others; in "
-                    "{no_majority} group no label has a majority, so it removes that whole group.",
-                    "The same text (ignoring case, spacing and punctuation) is labelled "
-                    "differently in {rows} rows. A model cannot be right about both, and such "
-                    "contradictions usually mean labelling mistakes. The suggested fix keeps the "
-                    "label most of a group's rows agree on and removes the others; in "
-                    "{no_majority} groups no label has a majority, so it removes those groups "
-                    "whole.",
-                ),
-                len(ids),
-                no_majority,
+            Nn_(
+                "The same text (ignoring case, spacing and punctuation) is labelled "
+                "differently in {rows} rows. A model cannot be right about both, and such "
+                "contradictions usually mean labelling mistakes. The suggested fix keeps the "
+                "label most of a group's rows agree on and removes the others; in "
+                "{no_majority} group no label has a majority, so it removes that whole group.",
+                "The same text (ignoring case, spacing and punctuation) is labelled "
+                "differently in {rows} rows. A model cannot be right about both, and such "
+                "contradictions usually mean labelling mistakes. The suggested fix keeps the "
+                "label most of a group's rows agree on and removes the others; in "
+                "{no_majority} groups no label has a majority, so it removes those groups "
+                "whole.",
             ),
-            row_ids=ids,
-            groups=groups,
-            fix=Fix(
-                "drop_rows",
-                {"row_ids": list(drop_ids)},
-                plural(
-                    *Nn_(
-                        "Remove {n} row with a contradicting label",
-                        "Remove {n} rows with contradicting labels",
-                    ),
-                    len(drop_ids),
-                ),
-            ),
-            preview=group_preview(dataset.frame, groups),
-            stats={
-                "groups": len(groups),
-                "rows": len(ids),
-                "rows_to_drop": len(drop_ids),
-                "groups_without_majority": no_majority,
-            },
-        )
-    ]
+        ),
+    )
 
 
 #: Finding kind -> check, in the order they run (cheap shared work first).

@@ -126,6 +126,16 @@ def test_conflicting_labels_drop_the_minority_or_the_whole_tie(found):
     assert finding.stats["groups_without_majority"] == 1
 
 
+def test_a_conflict_group_lists_the_rows_it_keeps_first_even_when_the_odd_one_is_older():
+    texts = ["The parcel never arrived", "the parcel never arrived!", "The parcel NEVER arrived"]
+    texts += [f"An ordinary sentence number {i} about nothing" for i in range(6)]
+    labels = ["praise", "complaint", "complaint"] + ["other"] * 6
+    finding = text_checks.check_conflicting_labels(dataset(texts, labels))[0]
+    assert finding.groups == ((1, 2, 0),)
+    assert finding.fix.params["row_ids"] == [0]
+    assert finding.stats["groups_without_majority"] == 0
+
+
 def test_length_outliers(found):
     findings, where = found
     finding = findings["text.length_outliers"]
