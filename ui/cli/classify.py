@@ -72,9 +72,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         type=shard_spec,
         metavar="I/N",
         help=_(
-            "classify only part I of N (1/4 … 4/4); a file's part is fixed "
-            "by a hash of its path inside the folder given, so N runs on "
-            "N machines split one folder without talking to each other"
+            "classify only part I of N (1/4 … 4/4); an input's part is fixed "
+            "by a hash of its path inside the folder given, or of its table "
+            "and row for a text, so N runs on N machines split the inputs "
+            "without talking to each other"
         ),
     )
 
