@@ -155,6 +155,34 @@ def test_every_row_of_a_long_finding_gets_its_thumbnail_when_scrolled_to(
     assert view.verticalScrollBar().value() == 0
 
 
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_health_thumbnails_sit_inside_their_cell_at_its_start(window, qtbot, folder, language):
+    from PySide6.QtGui import QColor
+
+    load(window, qtbot, folder)
+    ids = window.session.current.frame["row_id"].tolist()
+    health = show(window, [row_finding("image.some", ids[:3])])
+    select(health, qtbot, "image.some")
+    window.languages.switch(language, persist=False)
+    rows, view = health.rows_model, health.rows_view
+    marker = QPixmap(view.iconSize())
+    marker.fill(QColor("#ff0000"))
+    for row in rows.rows:
+        rows.set_thumbnail(row["item"], marker)
+    view.resizeColumnsToContents()
+    qtbot.waitUntil(lambda: view.isVisible())
+    image = view.viewport().grab().toImage()
+    column = rows.column_keys().index("item")
+    left = view.columnViewportPosition(column)
+    right = left + view.columnWidth(column)
+    y = view.rowViewportPosition(0) + view.rowHeight(0) // 2
+    red = [x for x in range(image.width()) if image.pixelColor(x, y).name() == "#ff0000"]
+    assert len(red) == marker.width()  # whole, not clipped
+    margin_start = red[0] - left if language == "en" else right - 1 - red[-1]
+    margin_end = right - 1 - red[-1] if language == "en" else red[0] - left
+    assert 1 <= margin_start <= 8 and margin_end > 20  # a gap from the border; the name after it
+
+
 def test_data_page_shows_image_thumbnails_and_no_empty_line_column(window, qtbot, folder):
     from ui.pages.data import table_model
 
