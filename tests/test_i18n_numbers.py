@@ -93,3 +93,19 @@ def test_cli_text_shows_arabic_digits_and_cli_json_keeps_plain_numbers(
     empty = next(f for f in report["findings"] if f["kind"] == "text.empty")
     assert empty["title"]["params"] == {"n": 1234} and len(empty["row_ids"]) == 1234
     assert ARABIC_1234 in empty["title_text"]
+
+
+def test_a_port_or_a_line_is_named_not_counted_and_an_error_reads_as_in_the_window():
+    from engine.core.jobs import UserError
+    from engine.data.tables.table_io import MSG_BAD_ROW
+    from ui.pages.models.service import MSG_PORT_TAKEN
+
+    port = UserError(MSG_PORT_TAKEN, port=8080)
+    row = UserError(MSG_BAD_ROW, "details", name="inbox.csv", line=12345)
+    assert port.message.startswith("Port 8080 is already in use")
+    assert row.message == "inbox.csv: line 12345 cannot be read as a table row."
+    i18n.set_language("ar")
+    assert "\u0668\u0660\u0668\u0660" in port.message  # ٨٠٨٠: Arabic digits, no grouping
+    assert port.message == port.as_message().text()  # the CLI says what the window says
+    empty = UserError("{n} rows have no text", n=1234)
+    assert ARABIC_1234 in empty.message

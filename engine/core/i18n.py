@@ -317,8 +317,16 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+#: Parameters that name a number rather than count something: a port, a line of a file, a
+#: format version, an image's size in pixels. They are written in the UI language's digits
+#: but never grouped ("port 8080", "line 12345", "6000×4000 pixels"), as the user sees or
+#: types them elsewhere.
+IDENTIFIER_PARAMS = frozenset({"port", "line", "version", "supported", "width", "height"})
+
+
 def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` with each number in a plain ``{name}`` field run through ``format_number``.
+    """``params`` with each number in a plain ``{name}`` field run through ``format_number``
+    (an ``IDENTIFIER_PARAMS`` one only gets the UI language's digits).
 
     Only real numbers change: a bool is not a count, and a string that looks like a
     number (a year in a file name, an id in a path) is shown as written. A field with
@@ -331,10 +339,15 @@ def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
         for _text, name, spec, conversion in string.Formatter().parse(template)
         if name is not None and (spec or conversion)
     }
-    return {
-        key: format_number(value) if _is_count(value) and key not in own_format else value
-        for key, value in params.items()
-    }
+
+    def shown(key: str, value: Any) -> Any:
+        if not _is_count(value) or key in own_format:
+            return value
+        if key in IDENTIFIER_PARAMS:
+            return localize_digits(str(value))
+        return format_number(value)
+
+    return {key: shown(key, value) for key, value in params.items()}
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from engine.core.i18n import Message, _
+from engine.core.i18n import Message
 
 
 class Progress(Protocol):
@@ -93,11 +93,8 @@ class UserError(Exception):
 
     @property
     def message(self) -> str:
-        text = _(self.msgid)
-        try:
-            return text.format(**self.params)
-        except (KeyError, IndexError, ValueError):
-            return self.msgid.format(**self.params)
+        """The message in the UI language, numbers in its digits (as the GUI shows it)."""
+        return self.as_message().text()
 
     def as_message(self) -> Message:
         """The same text as a ``Message``, so a UI can translate it again after a switch."""
