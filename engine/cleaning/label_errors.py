@@ -81,11 +81,13 @@ def _text_features(texts: list[str]):
     return vectorizer.fit_transform(texts)
 
 
-def _standardized(features: np.ndarray) -> np.ndarray:
+def _standardized(features: np.ndarray, in_place: bool = False) -> np.ndarray:
     """Zero mean, unit variance per dimension over all rows. Uses no labels, so fitting
-    it on every row leaks nothing into the folds, and every fold sees one scale."""
-    scaled = np.array(features, dtype=np.float32)  # one copy, scaled in place: at 100,000
-    spread = scaled.std(axis=0)  # images each full-size temporary is another 0.5 GB
+    it on every row leaks nothing into the folds, and every fold sees one scale.
+    ``in_place``: ``features`` is the caller's scratch copy (float32) and is scaled itself;
+    at 100,000 images each full-size copy is another 0.5 GB."""
+    scaled = features if in_place else np.array(features, dtype=np.float32)
+    spread = scaled.std(axis=0)
     scaled -= scaled.mean(axis=0)
     scaled /= np.where(spread > 0, spread, 1.0).astype(np.float32)
     return scaled
@@ -129,11 +131,17 @@ def _out_of_fold(
 
 
 def label_error_scores(
-    features_or_texts, labels, progress: Progress = no_progress, cancel: CancelToken | None = None
+    features_or_texts,
+    labels,
+    progress: Progress = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    scale_in_place: bool = False,
 ) -> LabelErrorScores | None:
     """Rank likely label errors for ``labels`` (strings, one per row) given either a
     list of texts or a feature matrix (numpy, rows x dims). ``None`` when fewer than
-    two classes have two rows."""
+    two classes have two rows. ``scale_in_place``: the matrix is a float32 copy the
+    caller no longer needs, standardised where it lies instead of copied again."""
     from cleanlab.filter import find_label_issues
 
     cancel = cancel or CancelToken()
@@ -144,7 +152,8 @@ def label_error_scores(
     if (counts < 2).any():
         raise ValueError("every class needs at least two rows; leave the others out")
     if isinstance(features_or_texts, np.ndarray):
-        features, sparse_input = _standardized(features_or_texts), False
+        in_place = scale_in_place and features_or_texts.dtype == np.float32
+        features, sparse_input = _standardized(features_or_texts, in_place), False
     else:
         progress(0, None, _("Reading the texts…"))
         features, sparse_input = _text_features(list(features_or_texts)), True
@@ -210,12 +219,16 @@ def find_label_errors(
     usable &= np.isin(codes, np.flatnonzero(counts >= 2))
     positions = np.flatnonzero(usable)
     inputs = (
-        np.asarray(features)[positions]
+        np.asarray(features, dtype=np.float32)[positions]  # a copy of its own: scaled in place
         if features is not None
         else texts.to_numpy(dtype=object)[positions].tolist()
     )
     labels = frame["label"].to_numpy(dtype=object)[positions]
-    scores = label_error_scores(inputs, labels, progress, cancel) if len(positions) else None
+    scores = (
+        label_error_scores(inputs, labels, progress, cancel, scale_in_place=True)
+        if len(positions)
+        else None
+    )
     if scores is None or len(scores.issues) == 0:
         return []
     ranked = scores.issues

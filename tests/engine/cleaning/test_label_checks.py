@@ -139,6 +139,27 @@ def test_image_features_plug_in():
     assert set(finding.row_ids) <= set(flipped)
 
 
+def test_scaling_the_checks_own_copy_in_place_changes_no_probability_and_no_input():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    keep = np.isin(digits.target, [0, 1, 7])
+    features = digits.data[keep][:240].astype(np.float32)
+    labels = [str(t) for t in digits.target[keep][:240]]
+    for row in (5, 50, 100):
+        labels[row] = "1" if labels[row] != "1" else "7"
+    given = features.copy()
+    copied = label_errors.label_error_scores(features, labels)
+    scratch = features.copy()
+    in_place = label_errors.label_error_scores(scratch, labels, scale_in_place=True)
+    assert np.array_equal(copied.pred_probs, in_place.pred_probs)
+    assert np.array_equal(copied.issues, in_place.issues) and len(copied.issues) >= 2
+    assert np.array_equal(features, given)  # the caller's features are never scaled
+    assert not np.array_equal(scratch, given)  # the scratch copy was
+    label_errors.find_label_errors(image_dataset(labels), features=features)
+    assert np.array_equal(features, given)
+
+
 def test_label_errors_need_two_classes_with_two_rows():
     texts, _ = clean_rows()
     assert label_errors.find_label_errors(dataset(texts[:5], ["a"] * 4 + ["b"])) == []
