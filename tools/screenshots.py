@@ -19,24 +19,27 @@ texts, with the words that pushed one decision highlighted.
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# Sample data, trained models and (unless given) the user folder live in one scratch folder
-# that goes when the tool ends.
-WORK = Path(tempfile.mkdtemp(prefix="taxon-shots-"))
-atexit.register(shutil.rmtree, WORK, ignore_errors=True)
-os.environ.setdefault("TAXON_HOME", str(WORK / "home"))
 
-from PIL import Image  # noqa: E402
+from tools.screenshot_data import (  # noqa: E402  (sets TAXON_HOME before the engine loads)
+    TEXTS,
+    digits_with_problems,
+    sample_folder,
+    sample_table,
+    scratch,
+    trained_digits_model,
+    trained_text_model,
+)
+
+# isort: split
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -44,117 +47,6 @@ from engine.core import i18n  # noqa: E402
 from ui.app import build_window, create_application  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
-
-
-def sample_folder() -> Path:
-    import sklearn
-
-    images = Path(sklearn.__file__).parent / "datasets" / "images"
-    folder = Path(tempfile.mkdtemp(prefix="taxon-samples-", dir=WORK)) / "photos"
-    folder.mkdir()
-    shutil.copy(images / "china.jpg", folder / "summer palace.jpg")
-    shutil.copy(images / "flower.jpg", folder / "garden 花园.jpg")
-    with Image.open(images / "flower.jpg") as flower:
-        flower.crop((120, 60, 520, 400)).save(folder / "close-up.jpg", quality=92)
-    with Image.open(images / "china.jpg") as china:
-        china.crop((0, 0, 320, 240)).save(folder / "roof detail.jpg", quality=92)
-    (folder / "scan-0042.jpg").write_bytes((images / "china.jpg").read_bytes()[:9000])
-    return folder
-
-
-def sample_table() -> Path:
-    """A small multilingual review table with a few planted problems."""
-    rows = [
-        ("Great phone, the battery lasts two days", "positive"),
-        ("Terrible screen, returned it", "negative"),
-        ("Works perfectly", "positive"),
-        ("Stopped working after a week", "negative"),
-        ("手机很好用，电池很耐用", "positive"),
-        ("屏幕太差了，已经退货", "negative"),
-        ("الهاتف رائع والبطارية تدوم طويلا", "positive"),
-        ("الشاشة سيئة جدا", "negative"),
-        ("Muy buen teléfono", "positive"),
-        ("No funciona bien", "negative"),
-        ("Works perfectly", "positive"),
-        ("Great camera", "Positive"),
-        ("", "negative"),
-        ("cafÃ© app crashes", "negative"),
-        ("Fast delivery and good price", "positive"),
-        ("Broken on arrival", "negative"),
-        ("Отличный телефон", "positive"),
-        ("Ужасный экран", "negative"),
-    ]
-    path = Path(tempfile.mkdtemp(prefix="taxon-table-", dir=WORK)) / "reviews.csv"
-    path.write_text(
-        "text,label\n" + "".join(f'"{t}",{label}\n' for t, label in rows), encoding="utf-8"
-    )
-    return path
-
-
-def trained_digits_model() -> Path:
-    """A real model package: the trainer's fast mode on scikit-learn's handwritten digits."""
-    from engine.data.dataset_io import load_image_folder
-    from engine.training import TrainConfig, train
-    from tests.helpers.digits import write_digits
-
-    root = Path(tempfile.mkdtemp(prefix="taxon-digits-", dir=WORK))
-    dataset = load_image_folder(write_digits(root / "digits", per_class=30))
-    return train(
-        dataset, root / "digits model", TrainConfig(mode="fast", epochs=30, seed=0), name="Digits"
-    ).package
-
-
-TOPICS = {
-    "sport": [
-        "The team won the football match",
-        "She scored a goal in the final",
-        "The tennis player served an ace",
-        "Our basketball coach trains us hard",
-        "He runs a marathon every year",
-        "The referee gave a red card",
-        "The swimmer broke the world record",
-        "Fans cheered in the stadium",
-        "El equipo ganó el partido",
-        "La jugadora marcó un gol",
-    ],
-    "food": [
-        "I cooked pasta with tomato sauce",
-        "This soup needs more salt",
-        "We baked bread this morning",
-        "The restaurant serves fresh fish",
-        "She likes chocolate cake",
-        "Add garlic and onions to the pan",
-        "The chef grilled the vegetables",
-        "Fry the eggs in butter",
-        "Cocinamos arroz con verduras",
-        "Me gusta la tarta de chocolate",
-    ],
-}
-#: Typed into the text view, one per line: none of these languages but Spanish was trained on.
-TEXTS = [
-    "球队在决赛中赢得了比赛",
-    "我们做了巧克力蛋糕",
-    "فاز الفريق بالمباراة النهائية",
-    "طبخنا الأرز مع الخضار والثوم",
-    "Вратарь отбил пенальти в финале",
-    "El pan recién horneado",
-]
-
-
-def trained_text_model() -> Path:
-    """A real text package: fast mode (the multilingual encoder) on English and Spanish."""
-    from engine.data.dataset_io import load_dataset
-    from engine.training import TrainConfig, train
-
-    root = Path(tempfile.mkdtemp(prefix="taxon-topics-", dir=WORK))
-    rows = "".join(f'"{text}",{label}\n' for label, texts in TOPICS.items() for text in texts)
-    (root / "topics.csv").write_text("text,label\n" + rows, encoding="utf-8")
-    return train(
-        load_dataset(str(root / "topics.csv")),
-        root / "topics model",
-        TrainConfig(mode="fast", epochs=30, seed=0),
-        name="Topics",
-    ).package
 
 
 def show_text_results(app: QApplication, page, model: Path) -> None:
@@ -187,7 +79,7 @@ def training_in_progress(app: QApplication, window):
     from engine.data.dataset_io import load_image_folder
     from tests.helpers.digits import write_digits
 
-    root = Path(tempfile.mkdtemp(prefix="taxon-train-shots-", dir=WORK))
+    root = scratch("taxon-train-shots-")
     window.session.set_dataset(load_image_folder(write_digits(root / "digits", per_class=40)))
     page = window.page("trainPage")
     window.show_page(page)
@@ -199,26 +91,6 @@ def training_in_progress(app: QApplication, window):
     page.toggle_pause()
     del os.environ["TAXON_FAULTS"]
     return page
-
-
-def digits_with_problems() -> Path:
-    """Handwritten digits with planted problems: relabelled scans and copies of one scan."""
-    import random
-
-    from tests.helpers.digits import write_digits
-
-    root = write_digits(
-        Path(tempfile.mkdtemp(prefix="taxon-health-", dir=WORK)) / "digits", per_class=40, size=64
-    )
-    files = sorted(root.glob("*/*.png"))
-    for path in random.Random(3).sample(files, 16):  # a slip of the hand: filed under another digit
-        wrong = str((int(path.parent.name) + 1 + random.Random(path.name).randrange(9)) % 10)
-        path.rename(root / wrong / f"moved-{path.parent.name}-{path.name}")
-    original = root / "7" / "0007.png"
-    shutil.copy(original, root / "7" / "0007 copy.png")
-    with Image.open(original) as image:
-        image.resize((96, 96)).save(root / "7" / "0007-large.png")
-    return root
 
 
 def image_health_screens(app: QApplication, window, languages: list[str]) -> None:
@@ -242,11 +114,11 @@ def image_health_screens(app: QApplication, window, languages: list[str]) -> Non
             print(f"no {kind} finding to show; skipped {name}")
             continue
         health.findings_list.setCurrentRow(kinds.index(kind))
-        wait(app, lambda: health._thumb_job is None)
+        wait(app, lambda: health.thumbnails.job is None)
         for code in languages:
             window.languages.switch(code, persist=False)
             health.findings_list.setCurrentRow(kinds.index(kind))
-            wait(app, lambda: health._thumb_job is None)
+            wait(app, lambda: health.thumbnails.job is None)
             for _ in range(5):
                 app.processEvents()
             path = OUT / f"{name}-{code}.png"
@@ -260,7 +132,7 @@ def models_screens(app: QApplication, window, languages: list[str], models: list
     from engine.models.library import TRAINED, ModelLibrary, register
     from engine.models.package import write_archive
 
-    library, root = ModelLibrary(), Path(tempfile.mkdtemp(prefix="taxon-library-", dir=WORK))
+    library, root = ModelLibrary(), scratch("taxon-library-")
     (root / "Downloads").mkdir()
     gone = root / "USB stick" / "flowers"
     shutil.copytree(models[0], gone)
@@ -300,7 +172,7 @@ def service_and_combine_screens(
     from ui.pages.evaluate.combine import CombineDialog
     from ui.pages.models.service import ServiceDialog
 
-    root = Path(tempfile.mkdtemp(prefix="taxon-digits-2-", dir=WORK))
+    root = scratch("taxon-digits-2-")
     first = load_package(model).evaluation()
     folder = Path(first.items[0]).parents[1] if first is not None and len(first) else None
     dataset = load_image_folder(folder or write_digits(root / "digits", per_class=30))
