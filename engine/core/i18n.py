@@ -317,11 +317,24 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-#: Parameters that name a number rather than count something: a port, a line of a file, a
-#: format version, an image's size in pixels. They are written in the UI language's digits
-#: but never grouped ("port 8080", "line 12345", "6000×4000 pixels"), as the user sees or
-#: types them elsewhere.
-IDENTIFIER_PARAMS = frozenset({"port", "line", "version", "supported", "width", "height"})
+#: Parameters (and table columns) that name a number rather than count something: a port,
+#: a line of a file, a format version, an image's size in pixels. They are written in the
+#: UI language's digits but never grouped ("port 8080", "line 12345", "6000×4000 pixels"),
+#: as the user sees or types them elsewhere.
+IDENTIFIER_PARAMS = frozenset(
+    {"port", "line", "source_line", "version", "supported", "width", "height"}
+)
+
+
+def number_shown(name: str, value: Any) -> Any:
+    """How a message parameter or a table column called ``name`` shows ``value``: a count
+    in the UI language's digits and grouping, an ``IDENTIFIER_PARAMS`` number in its digits
+    only, anything but a real number (a bool, a string that looks like a number) as it is."""
+    if not _is_count(value):
+        return value
+    if name in IDENTIFIER_PARAMS:
+        return localize_digits(str(value))
+    return format_number(value)
 
 
 def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -340,14 +353,10 @@ def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
         if name is not None and (spec or conversion)
     }
 
-    def shown(key: str, value: Any) -> Any:
-        if not _is_count(value) or key in own_format:
-            return value
-        if key in IDENTIFIER_PARAMS:
-            return localize_digits(str(value))
-        return format_number(value)
-
-    return {key: shown(key, value) for key, value in params.items()}
+    return {
+        key: value if key in own_format else number_shown(key, value)
+        for key, value in params.items()
+    }
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,37 @@ def test_table_import_detects_encoding_and_columns_and_charts_classes(window, qt
     assert "27 texts" in data.summary.text()
 
 
+def test_line_numbers_and_class_counts_follow_the_ui_digits_but_the_users_table_does_not(
+    window, qtbot, tmp_path
+):
+    from engine.cleaning.findings import Finding
+    from engine.core.i18n import Message
+
+    path = tmp_path / "numbers.csv"
+    rows = "".join(f"{1000 + i},{'food' if i % 2 else 'sport'}\n" for i in range(1200))
+    path.write_text("text,label\n" + rows, encoding="utf-8")
+    data = page(window, "dataPage")
+    data.import_path(str(path), {"task": "text", "item_column": "text", "label_column": "label"})
+    qtbot.waitUntil(lambda: window.session.current is not None and data.job is None, timeout=20_000)
+    window.languages.switch("ar", persist=False)
+    model = data.model
+    qtbot.waitUntil(lambda: model.headerData(2, Qt.Orientation.Horizontal) == "السطر")
+    assert model.data(model.index(1199, 2)) == "١٢٠١"  # line 1201: Arabic digits, not grouped
+    assert model.data(model.index(0, 0)) == "1000"  # the user's text, as written
+    health = page(window, "healthPage")
+    counts = Finding(
+        kind="label.imbalance",
+        severity="warning",
+        title=Message("{n} classes", {"n": 2}),
+        explanation=Message("x"),
+        preview=({"label": "food", "rows": 1200},),
+    )
+    window.session.set_findings([counts])
+    health.findings_list.setCurrentRow(0)
+    preview = health.preview_model
+    assert preview.data(preview.index(0, 1)) == "١٬٢٠٠"  # a count: grouped, Arabic digits
+
+
 def test_dropping_an_image_folder_imports_it(window, qtbot, image_folder):
     data = page(window, "dataPage")
     drop(data, [image_folder])

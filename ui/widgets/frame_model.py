@@ -18,10 +18,19 @@ _MAX_CELL = 300
 
 
 class FrameModel(QAbstractTableModel):
+    """``localized_numbers``: the numbers in the frame are Taxon's own (counts, line numbers),
+    shown in the UI language's digits (``i18n.number_shown``); a preview of the user's own
+    table leaves it off, so their data reads as written."""
+
     def __init__(
-        self, frame: pd.DataFrame | None = None, headers: dict[str, str] | None = None, parent=None
+        self,
+        frame: pd.DataFrame | None = None,
+        headers: dict[str, str] | None = None,
+        parent=None,
+        localized_numbers: bool = False,
     ) -> None:
         super().__init__(parent)
+        self.localized_numbers = localized_numbers
         self._frame = frame
         self._columns: list = []
         self._arrays: list = []
@@ -61,6 +70,8 @@ class FrameModel(QAbstractTableModel):
         value = self._arrays[index.column()][index.row()]
         if value is None:
             return "" if role == Qt.ItemDataRole.DisplayRole else None
+        if self.localized_numbers:
+            value = i18n.number_shown(str(self._columns[index.column()]), value)
         text = str(value)
         if role == Qt.ItemDataRole.DisplayRole:
             return text if len(text) <= _MAX_CELL else text[:_MAX_CELL] + "…"
@@ -80,3 +91,6 @@ class FrameModel(QAbstractTableModel):
             self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self._columns) - 1)
         if self.rowCount():
             self.headerDataChanged.emit(Qt.Orientation.Vertical, 0, self.rowCount() - 1)
+            if self.localized_numbers and self._columns:
+                last = self.index(self.rowCount() - 1, len(self._columns) - 1)
+                self.dataChanged.emit(self.index(0, 0), last, [Qt.ItemDataRole.DisplayRole])

@@ -28,7 +28,7 @@ class DataTableModel(FrameModel):
     """``FrameModel`` whose first column shows a thumbnail for image datasets."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, localized_numbers=True)  # line numbers are Taxon's
         self.loader = ThumbnailLoader(THUMB, enlarge_tiny=True, parent=self)
         self.loader.loaded.connect(self.thumbnail_loaded)
         self._images = False

@@ -107,7 +107,7 @@ class HealthPage(Page):
         self.fix_label = QLabel()
         self.fix_label.setWordWrap(True)
         # Findings about classes (not rows) show their small summary table here.
-        self.preview_model = FrameModel()
+        self.preview_model = FrameModel(localized_numbers=True)
         self.preview = QTableView()
         self.preview.setModel(self.preview_model)
         # Findings about rows list every row: item (thumbnail), label, suggestion, what a fix does.
