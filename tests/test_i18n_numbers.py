@@ -109,3 +109,16 @@ def test_a_port_or_a_line_is_named_not_counted_and_an_error_reads_as_in_the_wind
     assert port.message == port.as_message().text()  # the CLI says what the window says
     empty = UserError("{n} rows have no text", n=1234)
     assert ARABIC_1234 in empty.message
+
+
+def test_a_list_of_classes_and_counts_is_written_in_the_ui_language():
+    from engine.cleaning.label_checks import check_too_few
+
+    texts = [f"A sentence number {i} about nothing much" for i in range(1210)]
+    labels = ["big"] * 1200 + ["tiny"] * 5 + ["small"] * 5
+    (finding,) = check_too_few(dataset(texts, labels))
+    assert finding.explanation.text().endswith("small (5) and tiny (5).")
+    i18n.set_language("ar")
+    assert "(\u0665)" in finding.explanation.text() and "(5)" not in finding.explanation.text()
+    as_json = json.loads(json.dumps(finding.explanation.to_json()))
+    assert as_json["params"]["classes"] == [["small", 5], ["tiny", 5]]  # data, not prose

@@ -166,7 +166,7 @@ def affected_rows(finding: Finding, frame: pd.DataFrame) -> list[dict[str, Any]]
 
     wanted = frame[frame[ROW_ID].isin(list(finding.row_ids))]
     named = {
-        int(row): (str(item), None if pd.isna(label) else str(label))
+        int(row): (None if pd.isna(item) else str(item), None if pd.isna(label) else str(label))
         for row, item, label in zip(wanted[ROW_ID], wanted[ITEM], wanted[LABEL], strict=True)
     }
     group_of = {row: number for number, group in enumerate(finding.groups) for row in group}

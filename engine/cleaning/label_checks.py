@@ -220,7 +220,7 @@ def check_too_few(
     members = [code for code, label in enumerate(names) if mapping.get(label, label) in small]
     positions = np.flatnonzero(np.isin(codes, members))
     ids = row_ids_at(dataset.frame, positions)
-    listed = ", ".join(f"{label} ({n})" for label, n in sorted(small.items(), key=lambda i: i[1]))
+    listed = [[label, n] for label, n in sorted(small.items(), key=lambda i: i[1])]
     # Removing the small classes only helps when at least two classes would remain.
     removable = len(merged) - len(small) >= 2
     fix = (

@@ -339,13 +339,14 @@ def number_shown(name: str, value: Any) -> Any:
 
 def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
     """``params`` with each number in a plain ``{name}`` field run through ``format_number``
-    (an ``IDENTIFIER_PARAMS`` one only gets the UI language's digits).
+    (an ``IDENTIFIER_PARAMS`` one only gets the UI language's digits) and each list
+    written as a list (``_listed``).
 
     Only real numbers change: a bool is not a count, and a string that looks like a
     number (a year in a file name, an id in a path) is shown as written. A field with
     its own format spec or conversion (``{x:.1f}``) keeps the raw value it asks for.
     """
-    if not any(_is_count(value) for value in params.values()):
+    if not any(_is_count(value) or isinstance(value, list | tuple) for value in params.values()):
         return params  # most messages: no number to localise, nothing to parse
     own_format = {
         name
@@ -354,9 +355,28 @@ def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
     }
 
     return {
-        key: value if key in own_format else number_shown(key, value)
+        key: value
+        if key in own_format
+        else _listed(key, value)
+        if isinstance(value, list | tuple)
+        else number_shown(key, value)
         for key, value in params.items()
     }
+
+
+def _listed(name: str, items: list | tuple) -> str:
+    """A list parameter as the UI language writes a list ("a, b and c"); an item that is a
+    ``[name, number]`` pair reads "name (number)", the number in the UI language's digits.
+    Kept as data in the message, so a language switch rewrites it."""
+    from babel.lists import format_list
+
+    parts = [
+        f"{item[0]} ({number_shown(name, item[1])})"
+        if isinstance(item, list | tuple)
+        else str(item)
+        for item in items
+    ]
+    return format_list(parts, locale=babel_locale()) if parts else ""
 
 
 @dataclass(frozen=True)

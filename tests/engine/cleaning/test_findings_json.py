@@ -93,3 +93,15 @@ def test_html_shows_suggested_label_and_kept_row():
     html = build_html(data, [errors, twins])
     assert "zzz-suggested" in html and "93%" in html
     assert ">kept<" in html and ">removed<" in html
+
+
+def test_a_missing_text_is_named_as_missing_not_as_pandas_writes_it(tmp_path):
+    from engine.cleaning import text_checks
+    from engine.data.dataset_io import load_dataset
+
+    path = _table(tmp_path, ["A full sentence here", "", "Another sentence"], ["a", "b", "a"])
+    data = load_dataset(str(path))
+    (finding,) = text_checks.check_empty(data)
+    (as_json,) = findings_json(data, [finding])["findings"]
+    assert [row["item"] for row in as_json["rows"]] == [None]  # null, never "<NA>"
+    assert "&lt;NA&gt;" not in build_html(data, [finding])
