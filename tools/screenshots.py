@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,4 +294,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception:  # the window's own handler writes only to the log in the scratch folder
+        traceback.print_exc()
+        sys.exit(1)
