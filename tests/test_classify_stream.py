@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -188,6 +189,12 @@ def test_shards_cover_every_input_exactly_once(tmp_path):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
+def _log_tail() -> str:
+    """The end of the suite's log: what "Something went wrong" refers to."""
+    log = Path(os.environ["TAXON_HOME"]) / "logs" / "taxon.log"
+    return "\n" + log.read_text(errors="replace")[-4000:] if log.exists() else ""
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX here")
 def test_ctrl_c_stops_after_the_batch_with_everything_so_far_saved(tmp_path):
@@ -207,12 +214,57 @@ def test_ctrl_c_stops_after_the_batch_with_everything_so_far_saved(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130, stderr
+    assert process.returncode == 130, stderr + _log_tail()
     assert "Traceback" not in stderr
     printed = [json.loads(line)["input"] for line in stdout.splitlines()]
     saved = [row["input"] for row in lines_of(out)]  # every line whole
     assert saved == printed and 10 <= len(saved) < 300
     assert len(set(saved)) == len(saved)
+
+
+class _StderrPipe:
+    """stderr as CPython's buffered writer behaves: a second write from the thread that is
+    already writing raises "reentrant call"; other threads wait for the first to finish."""
+
+    def __init__(self) -> None:
+        self.lock, self.writer, self.text = threading.Lock(), None, []
+        self.during_next_write = None
+
+    def write(self, text: str) -> int:
+        if self.writer == threading.get_ident():
+            raise RuntimeError("reentrant call inside <_io.BufferedWriter name='<stderr>'>")
+        with self.lock:
+            self.writer = threading.get_ident()
+            try:
+                interrupt, self.during_next_write = self.during_next_write, None
+                if interrupt is not None:
+                    interrupt()  # the signal lands while this write is blocked (EINTR)
+                self.text.append(text)
+            finally:
+                self.writer = None
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_ctrl_c_during_a_write_to_stderr_cancels_and_says_so(monkeypatch):
+    from engine.core.jobs import CancelToken
+    from ui.cli.classify import _first_ctrl_c_cancels
+
+    stderr = _StderrPipe()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    cancel = CancelToken()
+    with _first_ctrl_c_cancels(cancel):
+        handler = signal.getsignal(signal.SIGINT)
+        stderr.during_next_write = lambda: handler(signal.SIGINT, None)
+        sys.stderr.write("progress 10/300\r")  # the bar's write, interrupted by Ctrl+C
+        deadline = time.monotonic() + 10
+        while not any("Stopping" in text for text in stderr.text):
+            assert time.monotonic() < deadline, stderr.text
+            time.sleep(0.01)
+    assert cancel.cancelled
+    assert stderr.text[0] == "progress 10/300\r"  # the interrupted write finished first
 
 
 def test_resume_needs_an_output_file(tmp_path):

@@ -184,7 +184,15 @@ def _first_ctrl_c_cancels(cancel: CancelToken) -> Iterator[None]:
         if cancel.cancelled:
             raise KeyboardInterrupt
         cancel.cancel()
-        say(_("Stopping after the current batch… (press Ctrl+C again to stop now)"))
+        # Not printed here: the signal may have arrived inside a write to stderr (the progress
+        # bar's), and writing to it again from the same thread raises "reentrant call". A
+        # thread of its own waits for that write to finish.
+        threading.Thread(
+            target=say,
+            args=(_("Stopping after the current batch… (press Ctrl+C again to stop now)"),),
+            name="ctrl-c-message",
+            daemon=True,
+        ).start()
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
