@@ -354,14 +354,14 @@ def _displayed(template: str, params: dict[str, Any]) -> dict[str, Any]:
         if name is not None and (spec or conversion)
     }
 
-    return {
-        key: value
-        if key in own_format
-        else _listed(key, value)
-        if isinstance(value, list | tuple)
-        else number_shown(key, value)
-        for key, value in params.items()
-    }
+    def shown(key: str, value: Any) -> Any:
+        if key in own_format:
+            return value
+        if isinstance(value, list | tuple):
+            return _listed(key, value)
+        return number_shown(key, value)
+
+    return {key: shown(key, value) for key, value in params.items()}
 
 
 def _listed(name: str, items: list | tuple) -> str:
