@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
+from engine.data.datasets import Dataset, DatasetSource, make_frame
 from engine.models.contract import Classifier, PreprocessConfig
+from engine.models.evaluation import Evaluation
+from engine.models.package import save_package
 from tests.helpers.synthetic import natural
 
 
@@ -30,3 +36,30 @@ def tinted(seed: int, colour: tuple[int, int, int]) -> np.ndarray:
     """A photo-like picture washed in ``colour``: easy for ``RedBlueClassifier``, not blank."""
     image = np.asarray(natural(seed, 64, 48)).astype(np.float32)
     return np.clip(image * 0.3 + np.array(colour) * 0.7, 0, 255).astype(np.uint8)
+
+
+def red_and_blue(folder: Path, suffixes: str = "0123") -> Dataset:
+    """Four red and four blue photos named ``red-<suffix>.jpg`` and ``blue-<suffix>.jpg``;
+    the first red one is labelled blue by mistake."""
+    folder.mkdir()
+    items, labels = [], []
+    for index, suffix in enumerate(suffixes):
+        for name, colour in (("red", (230, 20, 20)), ("blue", (20, 20, 230))):
+            path = folder / f"{name}-{suffix}.jpg"
+            Image.fromarray(tinted(index * 5 + len(name), colour)).save(path, quality=90)
+            items.append(str(path))
+            labels.append(name)
+    labels[0] = "blue"
+    return Dataset(
+        "image", make_frame(items, labels), DatasetSource("folder", str(folder)), name=folder.name
+    )
+
+
+def evaluated_package(folder: Path, name: str, evaluation: Evaluation) -> Path:
+    """A small image model package that carries ``evaluation`` (its head is all zeros)."""
+    return save_package(
+        folder,
+        manifest={"name": name, "task": "image", "kind": "fast", "labels": evaluation.labels},
+        tensors={"head.weight": np.zeros((3, 4), dtype=np.float32)},
+        evaluation=evaluation.to_json(),
+    )

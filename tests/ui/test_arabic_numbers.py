@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -34,7 +32,7 @@ from engine.models import library as model_library
 from engine.models.evaluation import Evaluation, evaluate_classifier
 from engine.models.library import register
 from engine.models.package import save_package
-from tests.helpers.images import RedBlueClassifier, tinted
+from tests.helpers.images import RedBlueClassifier, evaluated_package, red_and_blue
 from tests.helpers.qt import switch
 from ui.app import build_window, create_application
 from ui.locale_numbers import show_as_percent
@@ -172,31 +170,9 @@ def test_train_page_hints_spin_boxes_and_default_name_in_arabic(
     assert page.default_name() == "أخبار 2026-12-06 14.03 (2)"
 
 
-def _images(folder: Path) -> Dataset:
-    """Four red and four blue pictures (names without digits); one red labelled blue."""
-    folder.mkdir()
-    items, labels = [], []
-    for index, letter in enumerate("abcd"):
-        for name, colour in (("red", (230, 20, 20)), ("blue", (20, 20, 230))):
-            path = folder / f"{name}-{letter}.jpg"
-            Image.fromarray(tinted(index * 5 + len(name), colour)).save(path, quality=90)
-            items.append(str(path))
-            labels.append(name)
-    labels[0] = "blue"
-    return Dataset("image", make_frame(items, labels), DatasetSource("folder", str(folder)))
-
-
-def _package(folder: Path, name: str, evaluation: Evaluation) -> Path:
-    return save_package(
-        folder,
-        manifest={"name": name, "task": "image", "kind": "fast", "labels": evaluation.labels},
-        tensors={"head.weight": np.zeros((3, 4), dtype=np.float32)},
-        evaluation=evaluation.to_json(),
-    )
-
-
 def test_evaluate_page_with_a_model_in_arabic(window, qtbot, tmp_path):
-    good = evaluate_classifier(RedBlueClassifier(), _images(tmp_path / "colours"))
+    colours = red_and_blue(tmp_path / "colours", suffixes="abcd")  # no digits in the names
+    good = evaluate_classifier(RedBlueClassifier(), colours)
     always_red = Evaluation(
         good.labels,
         good.items,
@@ -206,7 +182,7 @@ def test_evaluate_page_with_a_model_in_arabic(window, qtbot, tmp_path):
     )
     project = Project.create(tmp_path / "project", "Colours")
     for name, evaluation in (("Colours", good), ("Always red", always_red)):
-        project.add_model(name, _package(tmp_path / name, name, evaluation))
+        project.add_model(name, evaluated_package(tmp_path / name, name, evaluation))
     window.session.set_project(project)
     page = window.page("evaluatePage")
     window.show_page(page)

@@ -11,12 +11,11 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from engine.core import i18n
-from engine.data.datasets import Dataset, DatasetSource, make_frame
+from engine.data.datasets import Dataset
 from engine.data.project import Project
 from engine.models.contract import ItemResult, Prediction
 from engine.models.evaluation import Evaluation, evaluate_classifier
-from engine.models.package import save_package
-from tests.helpers.images import RedBlueClassifier, tinted
+from tests.helpers.images import RedBlueClassifier, evaluated_package, red_and_blue, tinted
 from tests.helpers.qt import settle, switch
 from ui.pages.evaluate import models
 from ui.widgets import correction
@@ -27,28 +26,7 @@ JOB_TIMEOUT_MS = 60_000
 @pytest.fixture
 def colours(tmp_path) -> Dataset:
     """Four red and four blue photos; the first red one is labelled blue by mistake."""
-    folder = tmp_path / "colours"
-    folder.mkdir()
-    items, labels = [], []
-    for index in range(4):
-        for name, colour in (("red", (230, 20, 20)), ("blue", (20, 20, 230))):
-            path = folder / f"{name}-{index}.jpg"
-            Image.fromarray(tinted(index * 5 + len(name), colour)).save(path, quality=90)
-            items.append(str(path))
-            labels.append(name)
-    labels[0] = "blue"
-    return Dataset(
-        "image", make_frame(items, labels), DatasetSource("folder", str(folder)), name="colours"
-    )
-
-
-def write_package(folder: Path, name: str, evaluation: Evaluation) -> Path:
-    return save_package(
-        folder,
-        manifest={"name": name, "task": "image", "kind": "fast", "labels": evaluation.labels},
-        tensors={"head.weight": np.zeros((3, 4), dtype=np.float32)},
-        evaluation=evaluation.to_json(),
-    )
+    return red_and_blue(tmp_path / "colours")
 
 
 @pytest.fixture
@@ -63,8 +41,8 @@ def packages(tmp_path, colours) -> tuple[Path, Path]:
         row_ids=good.row_ids,
     )
     return (
-        write_package(tmp_path / "good model", "Colours v1", good),
-        write_package(tmp_path / "red model", "Always red", always_red),
+        evaluated_package(tmp_path / "good model", "Colours v1", good),
+        evaluated_package(tmp_path / "red model", "Always red", always_red),
     )
 
 
@@ -233,7 +211,7 @@ def test_open_model_from_a_folder_outside_the_project(page, qtbot, monkeypatch, 
         np.array([1, 1]),
         np.array([[0.2, 0.7, 0.1], [0.6, 0.3, 0.1]]),
     )
-    outside = write_package(tmp_path / "downloads" / "shared model", "Shared", evaluation)
+    outside = evaluated_package(tmp_path / "downloads" / "shared model", "Shared", evaluation)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args: str(outside))
     combo = page.model_combo
     combo.setCurrentIndex(combo.count() - 1)
